@@ -1,0 +1,83 @@
+"""How each recording system holds a person: the true identity plus its own errors.
+
+A system (the CSC case-management system of one authority, its early-help system,
+an adult service) records a person once, so an error made at registration repeats
+in every extract from that system. Exactly ``round(rate * people)`` people of a
+system get each defect, so a test can check rates against the configuration.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .config import DefectRates
+from .names import has_nickname, nickname_for, typo
+
+IDENTITY_COLUMNS = ["person_id", "forename", "surname", "dob", "sex", "nhs_number", "upn", "ethnicity", "disability"]
+
+
+def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, taken: np.ndarray) -> np.ndarray:
+    """Exactly round(rate * len) rows among the eligible ones not yet defective in this field."""
+    pool = np.flatnonzero(eligible & ~taken)
+    k = min(pool.size, int(round(rate * eligible.size)))
+    chosen = rng.choice(pool, size=k, replace=False) if k else np.zeros(0, dtype=int)
+    return np.sort(chosen)
+
+
+def recorded_identities(rng: np.random.Generator, system: str, persons: pd.DataFrame, rates: DefectRates,
+                        defects: list[dict], nhs_missing_rate: float, has_upn_field: bool = False) -> pd.DataFrame:
+    """The identity a system holds for each of ``persons`` (one row per person_id)."""
+    rec = persons[IDENTITY_COLUMNS].copy().reset_index(drop=True)
+    rec["forename"] = rec["forename"].astype(object)
+    rec["surname"] = rec["surname"].astype(object)
+    n = len(rec)
+    log = lambda rows, field, kind: defects.extend(  # noqa: E731
+        {"system": system, "person_id": int(rec.at[i, "person_id"]), "field": field, "defect": kind} for i in rows)
+    fore_taken = np.zeros(n, bool)
+    rows = _pick(rng, has_nickname(rec["forename"].to_numpy()), rates.nickname * n / max(1, has_nickname(rec["forename"].to_numpy()).sum()), fore_taken)
+    for i in rows:
+        rec.at[i, "forename"] = nickname_for(rec.at[i, "forename"], rng)
+    fore_taken[rows] = True
+    log(rows, "forename", "nickname")
+    rows = _pick(rng, np.ones(n, bool), rates.name_typo, fore_taken)
+    for i in rows:
+        rec.at[i, "forename"] = typo(rec.at[i, "forename"], rng)
+    log(rows, "forename", "name_typo")
+
+    sur_taken = np.zeros(n, bool)
+    rows = _pick(rng, np.ones(n, bool), rates.name_typo, sur_taken)
+    for i in rows:
+        rec.at[i, "surname"] = typo(rec.at[i, "surname"], rng)
+    sur_taken[rows] = True
+    log(rows, "surname", "name_typo")
+    rows = _pick(rng, np.ones(n, bool), rates.hyphenated_surname, sur_taken)
+    others = rng.choice(persons["surname"].to_numpy(), size=rows.size)
+    for i, other in zip(rows, others):
+        rec.at[i, "surname"] = f"{rec.at[i, 'surname']}-{other}" if rng.random() < 0.5 else f"{other}-{rec.at[i, 'surname']}"
+    sur_taken[rows] = True
+    log(rows, "surname", "hyphenated_surname")
+    rows = _pick(rng, np.ones(n, bool), rates.surname_change, sur_taken)
+    rec.loc[rows, "surname"] = rng.choice(persons["surname"].to_numpy(), size=rows.size)
+    log(rows, "surname", "surname_change")
+
+    dob = rec["dob"].to_numpy().astype("datetime64[D]")
+    day = (dob - dob.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
+    month = dob.astype("datetime64[M]").astype(int) % 12 + 1
+    rows = _pick(rng, (day <= 12) & (day != month), rates.dob_transposed * n / max(1, ((day <= 12) & (day != month)).sum()), np.zeros(n, bool))
+    years = dob.astype("datetime64[Y]").astype(int) + 1970
+    swapped = np.array([f"{y:04d}-{d:02d}-{m:02d}" for y, m, d in zip(years[rows], month[rows], day[rows])], dtype="datetime64[D]")
+    dob[rows] = swapped
+    rec["dob"] = dob
+    log(rows, "dob", "dob_transposed")
+
+    rows = _pick(rng, np.ones(n, bool), nhs_missing_rate, np.zeros(n, bool))
+    rec["nhs_number"] = rec["nhs_number"].astype(object)
+    rec.loc[rows, "nhs_number"] = ""
+    log(rows, "nhs_number", "missing_nhs_number")
+    if has_upn_field:
+        has_upn = rec["upn"].to_numpy() != ""
+        rows = _pick(rng, has_upn, rates.missing_upn * n / max(1, has_upn.sum()), np.zeros(n, bool))
+        rec["upn"] = rec["upn"].astype(object)
+        rec.loc[rows, "upn"] = ""
+        log(rows, "upn", "missing_upn")
+    return rec.set_index("person_id")
