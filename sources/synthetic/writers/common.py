@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -133,7 +134,10 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str, date_columns: set[st
         for item in src.infolist():
             info = zipfile.ZipInfo(item.filename, date_time=(2026, 4, 30, 9, 0, 0))
             info.compress_type = zipfile.ZIP_DEFLATED
-            dst.writestr(info, src.read(item.filename))
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":  # openpyxl stamps the save time here
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-04-30T09:00:00Z", data)
+            dst.writestr(info, data)
 
 
 def record_locations(df: pd.DataFrame, incoming: Path) -> pd.DataFrame:

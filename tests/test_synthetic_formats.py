@@ -1,0 +1,117 @@
+"""The synthetic extracts are in the real formats, and every row traces to one true person."""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+from lxml import etree
+
+from synthetic_fixtures import XSD, read_extract
+
+
+def _truth(folder, name):
+    return pd.read_csv(folder / "truth" / name, dtype=str, keep_default_na=False)
+
+
+def test_latest_cin_census_validates_against_the_2026_xsd(partnership):
+    folder, _ = partnership
+    schema = etree.XMLSchema(etree.parse(str(XSD)))
+    files = sorted((folder / "incoming").glob("*/*/cin_census_2026.xml"))
+    assert len(files) == 2  # one per authority
+    for path in files:
+        doc = etree.parse(str(path))
+        assert schema.validate(doc), f"{path.name}: {schema.error_log.last_error}"
+        assert doc.getroot().find("Header/CollectionDetails/ReferenceDate").text == "2026-03-31"
+
+
+def test_older_census_years_use_the_legacy_elements_real_returns_used(partnership):
+    folder, _ = partnership
+    old = sorted((folder / "incoming").glob("*/*/cin_census_2024.xml"))
+    assert len(old) == 2
+    text = old[0].read_text(encoding="utf-8")
+    assert "<GenderCurrent>" in text and "<Sex>" not in text
+    assert re.search(r"<ReferralNFA>(true|false)</ReferralNFA>", text)
+
+
+def test_every_extract_row_maps_to_exactly_one_true_person_and_back(partnership):
+    folder, _ = partnership
+    records = _truth(folder, "source_records.csv")
+    persons = set(_truth(folder, "persons.csv")["person_id"])
+    assert set(records["person_id"]) <= persons
+    incoming = folder / "incoming"
+    extract_files = sorted(p for p in incoming.rglob("*") if p.is_file() and "reference" not in p.parts)
+    assert {p.relative_to(incoming).as_posix() for p in extract_files} == set(records["file"])
+    for path in extract_files:
+        mine = records[records["file"] == path.relative_to(incoming).as_posix()]
+        if path.suffix == ".xml":
+            count = sum(1 for _ in etree.iterparse(str(path), tag="Child"))
+            first = 1
+        else:
+            count = len(read_extract(path))
+            first = 2
+        lines = mine["line"].astype(int).to_numpy()
+        assert len(mine) == count, path
+        assert np.array_equal(np.sort(lines), np.arange(first, first + count)), path
+
+
+def test_local_identifiers_in_the_files_belong_to_the_recorded_person(partnership):
+    """'And back': the LAchildID / EH ID on a row is the one that system gave the true person."""
+    folder, _ = partnership
+    records = _truth(folder, "source_records.csv")
+    ids = _truth(folder, "system_ids.csv")
+    for pattern, column, system in [("*/2026-03-31/csc_person_list.csv", "LA Child ID", "csc"),
+                                    ("*/2026-03-31/early_help_episodes.csv", "EH ID", "early_help")]:
+        for path in sorted((folder / "incoming").glob(pattern)):
+            rows = read_extract(path)
+            rel = path.relative_to(folder / "incoming").as_posix()
+            mine = records[records["file"] == rel].set_index(records[records["file"] == rel]["line"].astype(int))
+            rows["person_id"] = mine.loc[np.arange(2, len(rows) + 2), "person_id"].to_numpy()
+            lea = path.parts[-3][:3]
+            known = ids[ids["system"] == f"{system}:{lea}"].set_index("local_id")["person_id"]
+            present = rows[rows[column] != ""]
+            assert len(present) > 100
+            assert (present[column].map(known) == present["person_id"]).all(), rel
+
+
+def test_cp_lists_carry_the_category_styles_real_systems_export(partnership):
+    folder, _ = partnership
+    northbrook = sorted((folder / "incoming").glob("991_*/*/annex_a_list_7_child_protection.xlsx"))
+    eastmere = sorted((folder / "incoming").glob("992_*/*/annex_a_list_7_child_protection.csv"))
+    assert len(northbrook) == 12 and len(eastmere) == 12
+    seen = set()
+    for path in northbrook + eastmere:
+        seen |= set(read_extract(path)["Initial Category of Abuse"])
+    assert {"NEG", "Neglect", "a) Neglect", "YNNN"} <= seen
+
+
+def test_csv_encodings_are_those_councils_send(partnership):
+    folder, _ = partnership
+    incoming = folder / "incoming"
+    northbrook = sorted(incoming.glob("991_*/*/early_help_episodes.csv"))
+    assert all(p.read_bytes().startswith(b"\xef\xbb\xbf") for p in northbrook)  # UTF-8 with BOM
+    eastmere = sorted(incoming.glob("992_*/*/*.csv"))
+    not_utf8 = 0
+    for path in eastmere:
+        raw = path.read_bytes()
+        raw.decode("cp1252")
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            not_utf8 += 1
+    assert not_utf8 > 0, "Eastmere exports should be cp1252 with some non-ASCII names"
+
+
+def test_reference_files_cover_every_ward(partnership):
+    folder, _ = partnership
+    ref = folder / "incoming" / "reference"
+    lookup = pd.read_csv(ref / "postcode_lookup.csv", dtype=str)
+    population = pd.read_csv(ref / "population" / "population_mid_2025.csv")
+    assert list(population.columns) == ["WD24CD", "WD24NM", "LAD24CD", "LAD24NM", "sex", "age", "population_2025"]
+    wards = population.groupby("LAD24NM")["WD24CD"].nunique()
+    assert wards.between(12, 20).all() and len(wards) == 2
+    assert len(population) == population["WD24CD"].nunique() * 36
+    assert set(lookup["wd24cd"]) == set(population["WD24CD"])
+    import json
+    geo = json.loads((ref / "wards.geojson").read_text())
+    assert {f["properties"]["WD24CD"] for f in geo["features"]} == set(population["WD24CD"])
