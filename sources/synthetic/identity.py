@@ -17,9 +17,9 @@ IDENTITY_COLUMNS = ["person_id", "forename", "surname", "dob", "sex", "nhs_numbe
 
 
 def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, taken: np.ndarray) -> np.ndarray:
-    """Exactly round(rate * len) rows among the eligible ones not yet defective in this field."""
+    """Exactly round(rate * people) rows, drawn among the eligible ones not yet defective in this field."""
     pool = np.flatnonzero(eligible & ~taken)
-    k = min(pool.size, int(round(rate * eligible.size)))
+    k = min(pool.size, int(round(rate * eligible.size)))  # eligible is a mask over all people
     chosen = rng.choice(pool, size=k, replace=False) if k else np.zeros(0, dtype=int)
     return np.sort(chosen)
 
@@ -34,7 +34,7 @@ def recorded_identities(rng: np.random.Generator, system: str, persons: pd.DataF
     log = lambda rows, field, kind: defects.extend(  # noqa: E731
         {"system": system, "person_id": int(rec.at[i, "person_id"]), "field": field, "defect": kind} for i in rows)
     fore_taken = np.zeros(n, bool)
-    rows = _pick(rng, has_nickname(rec["forename"].to_numpy()), rates.nickname * n / max(1, has_nickname(rec["forename"].to_numpy()).sum()), fore_taken)
+    rows = _pick(rng, has_nickname(rec["forename"].to_numpy()), rates.nickname, fore_taken)
     for i in rows:
         rec.at[i, "forename"] = nickname_for(rec.at[i, "forename"], rng)
     fore_taken[rows] = True
@@ -63,7 +63,7 @@ def recorded_identities(rng: np.random.Generator, system: str, persons: pd.DataF
     dob = rec["dob"].to_numpy().astype("datetime64[D]")
     day = (dob - dob.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
     month = dob.astype("datetime64[M]").astype(int) % 12 + 1
-    rows = _pick(rng, (day <= 12) & (day != month), rates.dob_transposed * n / max(1, ((day <= 12) & (day != month)).sum()), np.zeros(n, bool))
+    rows = _pick(rng, (day <= 12) & (day != month), rates.dob_transposed, np.zeros(n, bool))
     years = dob.astype("datetime64[Y]").astype(int) + 1970
     swapped = np.array([f"{y:04d}-{d:02d}-{m:02d}" for y, m, d in zip(years[rows], month[rows], day[rows])], dtype="datetime64[D]")
     dob[rows] = swapped
@@ -76,7 +76,7 @@ def recorded_identities(rng: np.random.Generator, system: str, persons: pd.DataF
     log(rows, "nhs_number", "missing_nhs_number")
     if has_upn_field:
         has_upn = rec["upn"].to_numpy() != ""
-        rows = _pick(rng, has_upn, rates.missing_upn * n / max(1, has_upn.sum()), np.zeros(n, bool))
+        rows = _pick(rng, has_upn, rates.missing_upn, np.zeros(n, bool))
         rec["upn"] = rec["upn"].astype(object)
         rec.loc[rows, "upn"] = ""
         log(rows, "upn", "missing_upn")
