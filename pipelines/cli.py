@@ -1,0 +1,342 @@
+"""The ``neglect`` command: generate the synthetic partnership, run the pipeline, show settings.
+
+    neglect generate [--children N] [--seed S] [--out DIR] [--force]
+    neglect run [--no-generate]
+    neglect paths
+
+``run`` executes the job ``quarterly_refresh`` in this process against the persistent
+Dagster instance (``DAGSTER_HOME`` = the project root, state in ``.dagster/``), so its
+runs appear in the Dagster UI. Exit codes: 0 success, 1 the run or a blocking check
+failed (or the input is missing, or generation failed), 2 the synthetic generator is
+not available, 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Callable
+
+from .settings import Settings, SettingsError, load_settings
+
+EXIT_OK, EXIT_FAILED, EXIT_NO_GENERATOR = 0, 1, 2
+JOB_NAME = "quarterly_refresh"
+LAUNCHED_BY_TAG, LAUNCHED_BY = "neglect/launched_by", "neglect run"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_OK
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        return args.handler(args, settings)
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neglect",
+        description="Neglect prevalence pipeline for a local safeguarding partnership.",
+        epilog="Settings come from settings.toml and NEGLECT_* environment variables; see `neglect paths`.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    gen = sub.add_parser("generate", help="build the synthetic partnership (fictional extracts and their truth)")
+    gen.add_argument("--children", type=int, default=None, help="children aged 0-17 (default: setting synthetic_children)")
+    gen.add_argument("--seed", type=int, default=None, help="random seed (default: setting synthetic_seed)")
+    gen.add_argument("--out", type=Path, default=None, help="output folder (default: setting synthetic_dir)")
+    gen.add_argument("--force", action="store_true", help="rebuild even if OUT/manifest.json exists")
+    gen.set_defaults(handler=cmd_generate)
+
+    run = sub.add_parser("run", help="run the pipeline (job quarterly_refresh) and print where its outputs are")
+    run.add_argument("--no-generate", action="store_true",
+                     help="do not build the synthetic partnership, even if it is missing")
+    run.set_defaults(handler=cmd_run)
+
+    paths = sub.add_parser("paths", help="print the resolved settings")
+    paths.set_defaults(handler=cmd_paths)
+    return parser
+
+
+# ---------------------------------------------------------------- generate
+
+def cmd_generate(args, settings: Settings) -> int:
+    out = (args.out if args.out is not None else settings.synthetic_dir).expanduser().resolve()
+    children = args.children if args.children is not None else settings.synthetic_children
+    seed = args.seed if args.seed is not None else settings.synthetic_seed
+    if (out / "manifest.json").exists() and not args.force:
+        print(f"A synthetic partnership already exists in {out} (manifest.json); use --force to rebuild it.")
+        return EXIT_OK
+    return _generate(out, children, seed)
+
+
+def _generate(out: Path, children: int, seed: int) -> int:
+    try:
+        from sources.synthetic.config import GeneratorConfig
+        from sources.synthetic.generate import generate_partnership
+    except ImportError as exc:
+        print("error: the synthetic partnership generator (sources.synthetic.generate) cannot be imported:\n"
+              f"  {exc}\n"
+              "It may not be written yet. Put real extracts in the incoming folder instead "
+              "(setting incoming_dir) and run `neglect run --no-generate`.", file=sys.stderr)
+        return EXIT_NO_GENERATOR
+    print(f"Building the synthetic partnership: {children:,} children, seed {seed}, in {out}")
+    started = time.monotonic()
+    try:
+        summary = generate_partnership(GeneratorConfig(seed=seed, children=children), out_dir=out,
+                                       progress=_progress_printer(started))
+    except Exception as exc:  # report, don't dump a traceback on the analyst
+        print(f"error: building the synthetic partnership failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"Done in {time.monotonic() - started:.1f} s.")
+    if isinstance(summary, dict) and summary:
+        _print_table([(str(k), _format_value(v)) for k, v in summary.items()], ("figure", "value"))
+    return EXIT_OK
+
+
+def _progress_printer(started: float) -> Callable[[str], None]:
+    def progress(message: str) -> None:
+        print(f"[{time.monotonic() - started:6.1f}s] {message}", flush=True)
+    return progress
+
+
+def _format_value(value) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{k}: {_format_value(v)}" for k, v in value.items())
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _print_table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> None:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip())
+    print(line)
+    for r in rows:
+        print("  ".join(str(c).ljust(w) for c, w in zip(r, widths)).rstrip())
+
+
+# ---------------------------------------------------------------- run
+
+def cmd_run(args, settings: Settings) -> int:
+    _use_project_instance(settings)
+    if settings.uses_synthetic_incoming and not (settings.synthetic_dir / "manifest.json").exists():
+        if args.no_generate:
+            print(f"note: no synthetic partnership in {settings.synthetic_dir} and --no-generate was given.")
+        else:
+            code = _generate(settings.synthetic_dir, settings.synthetic_children, settings.synthetic_seed)
+            if code != EXIT_OK:
+                return code
+    if not settings.incoming_dir.is_dir():
+        print(f"error: the incoming folder {settings.incoming_dir} does not exist "
+              "(setting incoming_dir, environment variable NEGLECT_INCOMING_DIR).", file=sys.stderr)
+        return EXIT_FAILED
+    return _execute(settings)
+
+
+def _use_project_instance(settings: Settings) -> None:
+    """Point Dagster at the project's instance: DAGSTER_HOME and the working directory.
+
+    dagster.yaml keeps Dagster's state in .dagster/ by relative paths, which Dagster
+    resolves against the working directory, so the command runs from DAGSTER_HOME.
+    """
+    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
+    settings.dagster_storage_dir.mkdir(parents=True, exist_ok=True)
+    os.chdir(settings.dagster_home)
+
+
+def _execute(settings: Settings) -> int:
+    from dagster import DagsterInstance
+
+    from .definitions import build_definitions
+    from .jobs import QUARTER_END_TAG
+    from .partitions import last_quarter_end_before
+
+    defs = build_definitions(settings)
+    job = defs.resolve_job_def(JOB_NAME)
+    lock = _single_cli_run_lock(settings)
+    if lock is None:
+        print("error: another `neglect run` is in progress on this project; wait for it to finish.",
+              file=sys.stderr)
+        return EXIT_FAILED
+    quarter_end = last_quarter_end_before(_today())
+    run_id = str(uuid.uuid4())  # Dagster run ids are UUID4 strings
+    print(f"Running {JOB_NAME} (quarter ending {quarter_end:%d %B %Y}) on {settings.incoming_dir}")
+    started = time.monotonic()
+    with lock, DagsterInstance.get() as instance:
+        _close_interrupted_runs(instance)
+        check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
+        watcher = _EventPrinter(instance, run_id, started, check_names)
+        watcher.start()
+        try:
+            result = job.execute_in_process(
+                instance=instance,
+                run_id=run_id,
+                raise_on_error=False,
+                tags={QUARTER_END_TAG: quarter_end.isoformat(), LAUNCHED_BY_TAG: LAUNCHED_BY},
+                # Dagster's own console log is for developers; the watcher prints the progress.
+                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+            )
+        finally:
+            watcher.stop()
+        failed_checks = [e for e in result.get_asset_check_evaluations()
+                         if not e.passed and e.severity.value == "ERROR"]
+        elapsed = time.monotonic() - started
+        if not result.success or failed_checks:
+            print(f"\nThe run FAILED after {elapsed:.1f} s (run id {run_id}).", file=sys.stderr)
+            for message in _failure_messages(result, failed_checks):
+                print(f"  - {message}", file=sys.stderr)
+            print("Details: `make dagster`, then open the run in the Dagster UI.", file=sys.stderr)
+            return EXIT_FAILED
+    print(f"\nThe run succeeded in {elapsed:.1f} s (run id {run_id}).")
+    print("Outputs:")
+    print(f"  warehouse  {settings.warehouse_path}")
+    return EXIT_OK
+
+
+def _single_cli_run_lock(settings: Settings):
+    """An exclusive lock on .dagster/neglect-run.lock, held while a `neglect run` executes.
+
+    Returns the open lock file, or None if another `neglect run` holds it.
+    """
+    import fcntl  # POSIX only, like the Makefile
+
+    handle = open(settings.dagster_storage_dir / "neglect-run.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        return None
+    return handle
+
+
+def _close_interrupted_runs(instance) -> None:
+    """Mark earlier `neglect run` runs still shown as in progress as failed, and free their pool slots.
+
+    We hold the run lock, so no other `neglect run` is executing: such a run was killed before it could
+    finish (a closed terminal, a power cut). Left alone, its slot in the `duckdb_warehouse` pool would
+    make every later run wait for ever.
+    """
+    from dagster import DagsterRunStatus, RunsFilter
+
+    stale = instance.get_runs(filters=RunsFilter(
+        statuses=[DagsterRunStatus.STARTED, DagsterRunStatus.STARTING, DagsterRunStatus.NOT_STARTED],
+        tags={LAUNCHED_BY_TAG: LAUNCHED_BY}))
+    for run in stale:
+        instance.report_run_failed(run, "the `neglect run` process running this run ended before it finished")
+        instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+        print(f"note: marked interrupted run {run.run_id} as failed and freed its warehouse slot")
+
+
+def _today():
+    from datetime import date
+    return date.today()
+
+
+def _failure_messages(result, failed_checks) -> list[str]:
+    messages = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            data = event.step_failure_data
+            if data.error is not None and data.error.cls_name == "DagsterAssetCheckFailedError":
+                continue  # a blocking check failed: reported below with the check's own description
+            if data.user_failure_data is not None and data.user_failure_data.description:
+                text = data.user_failure_data.description
+            else:
+                text = _root_message(data.error)
+            messages.append(f"{event.step_key}: {text}")
+    for e in failed_checks:
+        messages.append(f"check {e.check_name} on {e.asset_key.to_user_string()} failed: {e.description}")
+    if not messages:
+        messages.append("the run did not succeed; no step reported an error")
+    return messages
+
+
+def _root_message(error) -> str:
+    """The innermost cause of a SerializableErrorInfo, as one line."""
+    if error is None:
+        return "unknown error"
+    while getattr(error, "cause", None) is not None:
+        error = error.cause
+    return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
+
+
+class _EventPrinter:
+    """Print asset materialisations, check results and step failures while the run goes on."""
+
+    def __init__(self, instance, run_id: str, started: float, check_names: set[str], interval: float = 0.3):
+        self.instance, self.run_id, self.started, self.interval = instance, run_id, started, interval
+        self.check_names = check_names  # check steps are reported by their result, not their start
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._cursor = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._poll()  # whatever arrived after the last poll
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._poll()
+            except Exception:  # the run may not have been created yet
+                pass
+
+    def _poll(self) -> None:
+        conn = self.instance.get_records_for_run(self.run_id, cursor=self._cursor, limit=1000)
+        self._cursor = conn.cursor
+        for record in conn.records:
+            event = record.event_log_entry.dagster_event
+            if event is not None:
+                line = self._describe(event)
+                if line:
+                    print(f"[{time.monotonic() - self.started:6.1f}s] {line}", flush=True)
+
+    def _describe(self, event) -> str | None:
+        kind = event.event_type_value
+        if kind == "ASSET_MATERIALIZATION":
+            mat = event.event_specific_data.materialization
+            rows = mat.metadata.get("dagster/row_count")
+            extra = f" ({rows.value:,} rows)" if rows is not None else ""
+            return f"materialised {mat.asset_key.to_user_string()}{extra}"
+        if kind == "ASSET_CHECK_EVALUATION":
+            ev = event.event_specific_data
+            verdict = "passed" if ev.passed else ("FAILED" if ev.severity.value == "ERROR" else "WARNING")
+            return f"check {ev.check_name} {verdict}: {ev.description or ''}".rstrip(": ")
+        is_check = any(event.step_key and event.step_key.endswith(name) for name in self.check_names)
+        if kind == "STEP_FAILURE" and not is_check:
+            return f"step {event.step_key} failed"
+        if kind == "STEP_START" and not is_check:
+            return f"started {event.step_key}"
+        return None
+
+
+# ---------------------------------------------------------------- paths
+
+def cmd_paths(args, settings: Settings) -> int:
+    _print_table(settings.as_rows(), ("setting", "environment variable", "value"))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""Project settings: ``settings.toml`` defaults, overridden by ``NEGLECT_*`` environment variables.
+
+``load_settings()`` returns one frozen :class:`Settings`. For every field ``name`` the value
+comes from the environment variable ``NEGLECT_<NAME>`` when set, otherwise from
+``settings.toml`` at the project root, otherwise from the default below. Paths are
+resolved against the project root (the folder holding ``settings.toml``; override it
+with ``NEGLECT_PROJECT_ROOT``), so every command sees the same absolute paths
+whatever folder it is started from.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+ENV_PREFIX = "NEGLECT_"
+SETTINGS_FILE = "settings.toml"
+# pipelines/settings.py -> the repository root (where settings.toml and dagster.yaml live)
+_DEFAULT_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings. Path fields are absolute."""
+
+    project_root: Path
+    synthetic_dir: Path = Path("data/synthetic")
+    incoming_dir: Path = Path("data/synthetic/incoming")
+    warehouse_path: Path = Path("warehouse/neglect.duckdb")
+    identity_path: Path = Path("warehouse/identity.duckdb")
+    output_dir: Path = Path("output")
+    dagster_home: Path = Path(".")
+    suppression_threshold: int = 5
+    synthetic_seed: int = 20261123
+    synthetic_children: int = 105_000
+
+    @property
+    def dagster_storage_dir(self) -> Path:
+        """Dagster's run history, event logs and compute logs (see dagster.yaml)."""
+        return self.dagster_home / ".dagster"
+
+    @property
+    def uses_synthetic_incoming(self) -> bool:
+        """True when the pipeline reads the synthetic partnership's extracts."""
+        return self.incoming_dir == self.synthetic_dir / "incoming"
+
+    def as_rows(self) -> list[tuple[str, str, str]]:
+        """(name, environment variable, value) for every setting, for printing."""
+        rows = [("project_root", ENV_PREFIX + "PROJECT_ROOT", str(self.project_root))]
+        for f in dataclasses.fields(self):
+            if f.name != "project_root":
+                rows.append((f.name, env_var(f.name), str(getattr(self, f.name))))
+        return rows
+
+
+def env_var(name: str) -> str:
+    """The environment variable that overrides setting ``name``."""
+    return ENV_PREFIX + name.upper()
+
+
+class SettingsError(ValueError):
+    """A setting has a value of the wrong type."""
+
+
+def project_root(environ: dict[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    root = env.get(ENV_PREFIX + "PROJECT_ROOT")
+    return Path(root).expanduser().resolve() if root else _DEFAULT_ROOT
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read ``settings.toml`` at the project root, apply ``NEGLECT_*`` overrides, resolve paths."""
+    env = os.environ if environ is None else environ
+    root = project_root(env)
+    file_values: dict = {}
+    path = root / SETTINGS_FILE
+    if path.exists():
+        with path.open("rb") as fh:
+            file_values = tomllib.load(fh)
+    values: dict = {"project_root": root}
+    for f in dataclasses.fields(Settings):
+        if f.name == "project_root":
+            continue
+        raw = env.get(env_var(f.name), file_values.get(f.name, f.default))
+        values[f.name] = _convert(f.name, raw, type(f.default), root)
+    unknown = set(file_values) - set(values)
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s) {', '.join(sorted(unknown))}")
+    return Settings(**values)
+
+
+def _convert(name: str, raw, kind: type, root: Path):
+    if issubclass(kind, Path):
+        p = Path(str(raw)).expanduser()
+        return (p if p.is_absolute() else root / p).resolve()
+    if kind is int:
+        try:
+            return int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"setting {name} ({env_var(name)}) must be a whole number, got {raw!r}") from None
+    return raw

@@ -1,0 +1,122 @@
+"""Settings (settings.toml + NEGLECT_* overrides) and the neglect command's plumbing."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from pipelines import cli
+from pipelines.settings import SettingsError, load_settings
+
+
+def test_defaults_resolve_against_the_project_root(tmp_path):
+    (tmp_path / "settings.toml").write_text('incoming_dir = "extracts"\nsuppression_threshold = 10\n')
+    s = load_settings({"NEGLECT_PROJECT_ROOT": str(tmp_path)})
+    assert s.project_root == tmp_path.resolve()
+    assert s.incoming_dir == tmp_path.resolve() / "extracts"
+    assert s.warehouse_path == tmp_path.resolve() / "warehouse" / "neglect.duckdb"
+    assert s.dagster_home == tmp_path.resolve()
+    assert s.suppression_threshold == 10 and s.synthetic_seed == 20261123 and s.synthetic_children == 105_000
+    assert not s.uses_synthetic_incoming
+
+
+def test_environment_overrides_the_file(tmp_path):
+    (tmp_path / "settings.toml").write_text('output_dir = "out"\n')
+    s = load_settings({"NEGLECT_PROJECT_ROOT": str(tmp_path), "NEGLECT_OUTPUT_DIR": "/srv/board",
+                       "NEGLECT_SYNTHETIC_CHILDREN": "2000"})
+    assert str(s.output_dir) == "/srv/board" and s.synthetic_children == 2000
+    with pytest.raises(SettingsError, match="NEGLECT_SUPPRESSION_THRESHOLD"):
+        load_settings({"NEGLECT_PROJECT_ROOT": str(tmp_path), "NEGLECT_SUPPRESSION_THRESHOLD": "five"})
+
+
+def test_committed_settings_file_matches_the_documented_defaults():
+    s = load_settings({})
+    assert s.synthetic_dir == s.project_root / "data" / "synthetic"
+    assert s.incoming_dir == s.project_root / "data" / "synthetic" / "incoming" and s.uses_synthetic_incoming
+    assert s.identity_path == s.project_root / "warehouse" / "identity.duckdb"
+    assert s.output_dir == s.project_root / "output" and s.dagster_home == s.project_root
+    assert (s.dagster_home / "dagster.yaml").exists()
+
+
+def test_help_and_paths(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["--help"])
+    assert exit_.value.code == 0
+    assert "generate" in capsys.readouterr().out
+    assert cli.main(["paths"]) == 0
+    assert "NEGLECT_WAREHOUSE_PATH" in capsys.readouterr().out
+
+
+def test_generate_without_the_generator_exits_2(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "sources.synthetic.generate", None)  # import now raises ImportError
+    assert cli.main(["generate", "--out", str(tmp_path / "synthetic"), "--children", "100"]) == 2
+    assert "cannot be imported" in capsys.readouterr().err
+
+
+def test_generate_skips_an_existing_partnership(tmp_path, capsys):
+    (tmp_path / "manifest.json").write_text("{}")
+    assert cli.main(["generate", "--out", str(tmp_path)]) == 0
+    assert "--force" in capsys.readouterr().out
+
+
+def _project(tmp_path, monkeypatch, lines=None):
+    """A project root with the real dagster.yaml and an incoming folder holding one population file."""
+    import shutil
+    from pathlib import Path
+
+    from population_fixtures import write_population
+    repo = Path(__file__).resolve().parents[1]
+    shutil.copy(repo / "dagster.yaml", tmp_path / "dagster.yaml")
+    (tmp_path / "settings.toml").write_text('incoming_dir = "incoming"\n')
+    write_population(tmp_path / "incoming" / "reference" / "population", 2024, lines)
+    monkeypatch.chdir(tmp_path)  # `neglect run` changes directory; monkeypatch puts it back
+    monkeypatch.setenv("NEGLECT_PROJECT_ROOT", str(tmp_path))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
+    for name in ("NEGLECT_INCOMING_DIR", "NEGLECT_WAREHOUSE_PATH", "NEGLECT_DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    return tmp_path
+
+
+def test_run_materialises_into_the_project_instance(tmp_path, monkeypatch, capsys):
+    root = _project(tmp_path, monkeypatch)
+    assert cli.main(["run", "--no-generate"]) == 0
+    out = capsys.readouterr().out
+    assert "materialised population_denominators" in out
+    assert "check population_denominators_complete passed" in out
+    assert str(root / "warehouse" / "neglect.duckdb") in out
+    assert (root / "warehouse" / "neglect.duckdb").exists()
+    assert (root / ".dagster" / "storage" / "history" / "runs.db").exists()  # the run is in the UI's history
+
+
+def test_run_exits_1_with_the_message_when_the_blocking_check_fails(tmp_path, monkeypatch, capsys):
+    from population_fixtures import population_lines
+    lines = population_lines(2024)
+    del lines[5]
+    _project(tmp_path, monkeypatch, lines)
+    assert cli.main(["run", "--no-generate"]) == 1
+    captured = capsys.readouterr()
+    assert "check population_denominators_complete FAILED" in captured.out
+    assert "Traceback" not in captured.err
+    assert "do not have exactly 36 rows" in captured.err
+
+
+def test_run_frees_the_warehouse_slot_of_an_interrupted_run(tmp_path, monkeypatch, capsys):
+    """A `neglect run` killed mid-step leaves its run STARTED and its pool slot taken; the next run clears it."""
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    root = _project(tmp_path, monkeypatch)
+    (root / ".dagster").mkdir()
+    monkeypatch.chdir(root)
+    with DagsterInstance.get() as instance:
+        stale = DagsterRun(job_name="quarterly_refresh", run_id="00000000-0000-4000-8000-000000000001",
+                           status=DagsterRunStatus.STARTED, tags={"neglect/launched_by": "neglect run"})
+        instance.add_run(stale)
+        instance.event_log_storage.set_concurrency_slots("duckdb_warehouse", 1)
+        assert instance.event_log_storage.claim_concurrency_slot(
+            "duckdb_warehouse", stale.run_id, "population_denominators").is_claimed
+
+    assert cli.main(["run", "--no-generate"]) == 0
+    assert "marked interrupted run" in capsys.readouterr().out
+    with DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(stale.run_id).status == DagsterRunStatus.FAILURE
