@@ -112,6 +112,8 @@ def test_reference_files_cover_every_ward(partnership):
     assert wards.between(12, 20).all() and len(wards) == 2
     assert len(population) == population["WD24CD"].nunique() * 36
     assert set(lookup["wd24cd"]) == set(population["WD24CD"])
+    for codes in (population["WD24CD"], population["LAD24CD"], lookup["lsoa21cd"]):
+        assert codes.str.fullmatch(r"[EWSN]\d{8}").all()  # ONS GSS code shape
     import json
     geo = json.loads((ref / "wards.geojson").read_text())
     assert {f["properties"]["WD24CD"] for f in geo["features"]} == set(population["WD24CD"])

@@ -76,7 +76,7 @@ def build_geography(rng: np.random.Generator, authorities: tuple[Authority, ...]
         ward_weights = rng.lognormal(0, 0.25, la.wards)
         la_children = children * la.share
         for w in range(la.wards):
-            ward_code = f"E05{9 + a_index}{w + 1:05d}"
+            ward_code = f"E059{a_index}{w + 1:04d}"  # GSS shape: letter + 8 digits
             z = rng.normal(la.deprivation_shift, 0.9)
             ward_rows.append((ward_code, names[w], la.lad_code, la.name, la.lea, z, ward_weights[w]))
             features.append({
@@ -88,7 +88,7 @@ def build_geography(rng: np.random.Generator, authorities: tuple[Authority, ...]
             n_lsoa = max(3, round(ward_children / 330))
             district = 1 + w // 2
             for s in range(n_lsoa):
-                lsoa_code = f"E01{9 + a_index}{w + 1:03d}{s + 1:02d}"
+                lsoa_code = f"E019{a_index}{len(lsoa_rows) + 1:04d}"
                 lz = z + rng.normal(0, 0.6)
                 pct = 0.5 * (1 + math.erf(-lz / math.sqrt(2)))  # share of England less deprived
                 rank = min(ENGLAND_LSOAS, max(1, round(pct * ENGLAND_LSOAS)))

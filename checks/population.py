@@ -1,0 +1,182 @@
+"""Data-quality rules for the ONS population denominators (table ``raw.ons_population``).
+
+Plain functions over a DuckDB connection, returning a :class:`RuleOutcome`; the Dagster
+asset checks in :mod:`pipelines.checks` wrap them. Metadata holds counts and, at most,
+a few ward or local-authority codes (area codes, never rows about people).
+
+- :func:`denominators_complete` (blocking): every (mid_year, ward) has exactly 36 rows,
+  one for each age 0-17 and sex 1 and 2; no count is negative or null; every local
+  authority's total is above zero in every mid-year; each ward sits in one authority;
+  and the reader rejected no row (a rejected row is a missing cell, and a ward whose
+  rows were all rejected would otherwise vanish without trace).
+- :func:`denominators_stable` (warning): each authority's 0-17 total changes by less
+  than 10 % between consecutive mid-years.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+TABLE = "raw.ons_population"
+SOURCE = "ons_population"  # the source name rejects are recorded under in quality.rejects
+AGES = 18  # single years 0-17
+SEXES = (1, 2)
+CELLS_PER_WARD = AGES * len(SEXES)  # 36
+MAX_YEAR_ON_YEAR_CHANGE = 0.10
+EXAMPLES = 10  # area codes listed in metadata at most
+
+
+@dataclass
+class RuleOutcome:
+    passed: bool
+    description: str
+    metadata: dict = field(default_factory=dict)
+
+
+def denominators_complete(conn, table: str = TABLE) -> RuleOutcome:
+    total_rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    if total_rows == 0:
+        return RuleOutcome(False, f"{table} is empty: no population rows were loaded",
+                           {"rows": 0, "failing_rows": 0})
+
+    wards = conn.execute(f"""
+        WITH per_ward AS (
+            SELECT mid_year, ward_code,
+                   count(*) AS n_rows,
+                   count(DISTINCT (sex, age)) FILTER (WHERE sex IN {SEXES} AND age BETWEEN 0 AND {AGES - 1}) AS n_cells,
+                   count(*) FILTER (WHERE sex NOT IN {SEXES} OR sex IS NULL OR age NOT BETWEEN 0 AND {AGES - 1}
+                                     OR age IS NULL) AS n_off_grid
+            FROM {table} GROUP BY mid_year, ward_code
+        )
+        SELECT count(*) AS ward_years,
+               count(*) FILTER (WHERE n_rows <> {CELLS_PER_WARD} OR n_cells <> {CELLS_PER_WARD}) AS incomplete,
+               coalesce(sum({CELLS_PER_WARD} - n_cells), 0) AS missing_cells,
+               coalesce(sum(n_rows - n_cells - n_off_grid), 0) AS duplicate_rows,
+               coalesce(sum(n_off_grid), 0) AS off_grid_rows,
+               list(mid_year || ' ' || ward_code ORDER BY mid_year, ward_code)
+                   FILTER (WHERE n_rows <> {CELLS_PER_WARD} OR n_cells <> {CELLS_PER_WARD}) AS examples
+        FROM per_ward
+    """).fetchone()
+    ward_years, incomplete, missing_cells, duplicate_rows, off_grid_rows, examples = wards
+
+    negative, null = conn.execute(f"""
+        SELECT count(*) FILTER (WHERE population < 0), count(*) FILTER (WHERE population IS NULL
+               OR ward_code IS NULL OR la_code IS NULL OR mid_year IS NULL)
+        FROM {table}
+    """).fetchone()
+
+    la_zero = conn.execute(f"""
+        SELECT list(mid_year || ' ' || la_code ORDER BY mid_year, la_code) FROM (
+            SELECT mid_year, la_code, sum(population) AS total FROM {table}
+            GROUP BY mid_year, la_code HAVING coalesce(sum(population), 0) <= 0)
+    """).fetchone()[0] or []
+
+    split_wards = conn.execute(f"""
+        SELECT list(mid_year || ' ' || ward_code ORDER BY mid_year, ward_code) FROM (
+            SELECT mid_year, ward_code FROM {table} GROUP BY mid_year, ward_code
+            HAVING count(DISTINCT la_code) > 1)
+    """).fetchone()[0] or []
+
+    failing_rows = conn.execute(f"""
+        WITH bad_wards AS (
+            SELECT mid_year, ward_code FROM {table} GROUP BY mid_year, ward_code
+            HAVING count(*) <> {CELLS_PER_WARD}
+                OR count(DISTINCT (sex, age)) FILTER (WHERE sex IN {SEXES} AND age BETWEEN 0 AND {AGES - 1})
+                   <> {CELLS_PER_WARD}
+                OR count(DISTINCT la_code) > 1
+        )
+        SELECT count(*) FROM {table} t LEFT JOIN bad_wards b
+               ON t.mid_year = b.mid_year AND t.ward_code = b.ward_code
+        WHERE b.ward_code IS NOT NULL OR t.population < 0 OR t.population IS NULL
+           OR t.ward_code IS NULL OR t.la_code IS NULL
+    """).fetchone()[0]
+
+    rejected_rows, first_reject = _rejected_rows(conn)
+
+    problems = []
+    if rejected_rows:
+        problems.append(f"{rejected_rows} rows aged 0-17 were rejected by the reader, so their cells are "
+                        f"missing (see quality.rejects; the first: {first_reject})")
+    if incomplete:
+        problems.append(f"{incomplete} of {ward_years} ward-years do not have exactly {CELLS_PER_WARD} rows "
+                        f"(ages 0-17 x sexes 1, 2): {missing_cells} missing, {duplicate_rows} duplicated, "
+                        f"{off_grid_rows} outside the grid")
+    if negative:
+        problems.append(f"{negative} negative counts")
+    if null:
+        problems.append(f"{null} rows with a null count, ward, authority or mid-year")
+    if la_zero:
+        problems.append(f"{len(la_zero)} authority-years with a total of zero or less")
+    if split_wards:
+        problems.append(f"{len(split_wards)} ward-years recorded under more than one authority")
+    passed = not problems
+    metadata = {
+        "rows": int(total_rows),
+        "ward_years": int(ward_years),
+        "incomplete_ward_years": int(incomplete),
+        "missing_cells": int(missing_cells),
+        "duplicate_rows": int(duplicate_rows),
+        "off_grid_rows": int(off_grid_rows),
+        "negative_counts": int(negative),
+        "null_values": int(null),
+        "authority_years_not_positive": len(la_zero),
+        "wards_in_several_authorities": len(split_wards),
+        "failing_rows": int(failing_rows) + rejected_rows,
+        "rejected_rows": rejected_rows,
+    }
+    shown = list(examples or [])[:EXAMPLES] + la_zero[:EXAMPLES] + split_wards[:EXAMPLES]
+    if shown:
+        metadata["examples (mid-year and area code)"] = ", ".join(shown)
+    description = ("every ward has 36 rows per mid-year, counts are whole and non-negative, "
+                   "every authority total is positive") if passed else "; ".join(problems)
+    return RuleOutcome(passed, description, metadata)
+
+
+def _rejected_rows(conn) -> tuple[int, str | None]:
+    """How many rows of the population files the reader rejected (each is a missing denominator
+    cell), and the first rejection as "file, line N: message"."""
+    exists = conn.execute("SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_schema = 'quality' AND table_name = 'rejects'").fetchone()[0]
+    if not exists:
+        return 0, None
+    count, first = conn.execute(f"""
+        SELECT count(DISTINCT (file, location)),
+               arg_min(file || ', ' || location || ': ' || message,
+                       (file, try_cast(regexp_extract(location, '[0-9]+') AS BIGINT)))
+        FROM quality.rejects WHERE source = '{SOURCE}'
+    """).fetchone()
+    return int(count), first
+
+
+def denominators_stable(conn, table: str = TABLE, limit: float = MAX_YEAR_ON_YEAR_CHANGE) -> RuleOutcome:
+    changes = conn.execute(f"""
+        WITH totals AS (
+            SELECT la_code, mid_year, sum(population) AS total FROM {table} GROUP BY la_code, mid_year
+        ), paired AS (
+            SELECT la_code, mid_year, total,
+                   lag(total) OVER (PARTITION BY la_code ORDER BY mid_year) AS previous,
+                   lag(mid_year) OVER (PARTITION BY la_code ORDER BY mid_year) AS previous_year
+            FROM totals
+        )
+        SELECT la_code, previous_year, mid_year, previous, total,
+               CASE WHEN previous > 0 THEN total / previous - 1 END AS change
+        FROM paired WHERE previous_year IS NOT NULL ORDER BY la_code, mid_year
+    """).fetchall()
+    if not changes:
+        return RuleOutcome(True, "fewer than two consecutive mid-years per authority: nothing to compare",
+                           {"comparisons": 0})
+    over = [c for c in changes if c[5] is None or abs(c[5]) >= limit]
+    largest = max((abs(c[5]) for c in changes if c[5] is not None), default=0.0)
+    metadata = {
+        "comparisons": len(changes),
+        "changes_of_10_percent_or_more": len(over),
+        "largest_change_percent": round(100 * largest, 2),
+        "changes": {f"{la} {y0}->{y1}": (None if ch is None else round(100 * ch, 2))
+                    for la, y0, y1, _, _, ch in changes},
+    }
+    if over:
+        listed = ", ".join(f"{la} {y0}->{y1} ({'n/a' if ch is None else f'{100 * ch:+.1f} %'})"
+                           for la, y0, y1, _, _, ch in over[:EXAMPLES])
+        return RuleOutcome(False, f"{len(over)} authority totals changed by {100 * limit:.0f} % or more "
+                                  f"between consecutive mid-years: {listed}", metadata)
+    return RuleOutcome(True, f"every authority's 0-17 total changed by less than {100 * limit:.0f} % "
+                             f"(largest {100 * largest:.1f} %)", metadata)

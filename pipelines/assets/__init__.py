@@ -1,0 +1,1 @@
+"""Dagster assets, one module per area (``population``: ONS denominators)."""

@@ -1,0 +1,109 @@
+"""ONS population denominators: children aged 0-17 by ward, sex and single year of age.
+
+Reads every ``<incoming_dir>/reference/population/*.csv`` with
+:mod:`sources.ons_population` and replaces ``raw.ons_population`` in the warehouse.
+Rows that break a rule are written to ``quality.rejects``; a file that cannot be read
+at all fails the run with the reader's message. Metadata holds aggregates only.
+"""
+
+import pandas as pd
+from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+from dagster_duckdb import DuckDBResource
+
+from sources import ons_population
+from sources.errors import SourceFileError
+
+from ..resources import IncomingExtracts
+
+WAREHOUSE_POOL = "duckdb_warehouse"
+TABLE = "raw.ons_population"
+
+CREATE_POPULATION = f"""
+CREATE OR REPLACE TABLE {TABLE} (
+    mid_year INTEGER NOT NULL,
+    ward_code VARCHAR,
+    ward_name VARCHAR,
+    la_code VARCHAR,
+    la_name VARCHAR,
+    sex TINYINT,
+    age TINYINT,
+    population BIGINT,
+    source_file VARCHAR,
+    source_line BIGINT
+)"""
+
+# Kept simple on purpose: a later issue generalises rejects for every source.
+CREATE_REJECTS = """
+CREATE TABLE IF NOT EXISTS quality.rejects (
+    source VARCHAR NOT NULL,
+    file VARCHAR,
+    location VARCHAR,
+    field VARCHAR,
+    rule VARCHAR,
+    message VARCHAR
+)"""
+
+
+@asset(
+    group_name="reference",
+    pool=WAREHOUSE_POOL,
+    kinds={"duckdb"},
+    description="ONS mid-year population estimates for children aged 0-17, by ward, sex and single "
+                "year of age (raw.ons_population): the denominators of every rate per 10,000 children.",
+)
+def population_denominators(context: AssetExecutionContext, warehouse: DuckDBResource,
+                            extracts: IncomingExtracts) -> MaterializeResult:
+    folder = extracts.population_dir
+    files = ons_population.population_files(folder)
+    if not files:
+        raise Failure(description=f"no ONS population files found in {folder} "
+                                  "(expected one CSV per mid-year, e.g. population_mid_2024.csv)")
+    try:
+        read = ons_population.read_population_files(files)
+    except SourceFileError as exc:
+        raise Failure(description=str(exc)) from None
+    context.log.info(f"read {len(read.rows):,} rows from {len(files)} files; {len(read.rejects):,} rejected "
+                     f"values; {read.over_17:,} rows aged 18+ dropped")
+
+    rejects = pd.DataFrame({
+        "source": ons_population.SOURCE,
+        "file": read.rejects["file"],
+        "location": "line " + read.rejects["line"].astype(str),
+        "field": read.rejects["field"],
+        "rule": read.rejects["rule"],
+        "message": read.rejects["message"],
+    })
+    rows = read.rows
+    with warehouse.get_connection() as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+        conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
+        conn.execute("BEGIN TRANSACTION")
+        conn.execute(CREATE_POPULATION)
+        conn.register("population_rows", rows)
+        conn.execute(f"INSERT INTO {TABLE} SELECT mid_year, ward_code, ward_name, la_code, la_name, sex, age, "
+                     "population, source_file, source_line FROM population_rows")
+        conn.execute(CREATE_REJECTS)
+        conn.execute("DELETE FROM quality.rejects WHERE source = ?", [ons_population.SOURCE])
+        conn.register("population_rejects", rejects)
+        conn.execute("INSERT INTO quality.rejects SELECT source, file, location, field, rule, message "
+                     "FROM population_rejects")
+        conn.execute("COMMIT")
+        totals = conn.execute(f"""
+            SELECT mid_year, la_code, any_value(la_name) AS la_name, count(DISTINCT ward_code) AS wards,
+                   sum(population) AS children_0_17
+            FROM {TABLE} GROUP BY mid_year, la_code ORDER BY mid_year, la_code
+        """).fetchall()
+        row_count = conn.execute(f"SELECT count(*) FROM {TABLE}").fetchone()[0]
+
+    table = ["| mid-year | authority | code | wards | children 0-17 |", "|---|---|---|---:|---:|"]
+    table += [f"| {y} | {name} | {code} | {w} | {n:,} |" for y, code, name, w, n in totals]
+    return MaterializeResult(metadata={
+        "dagster/row_count": int(row_count),
+        "files": MetadataValue.json(read.files),
+        "mid_years": MetadataValue.json(sorted({int(y) for y, *_ in totals})),
+        "children_0_17_by_mid_year_and_authority": MetadataValue.md("\n".join(table)),
+        "rejected_values": len(read.rejects),
+        "rows_aged_18_plus_dropped": read.over_17,
+        "encodings": MetadataValue.json(read.encodings),
+        "warehouse_table": TABLE,
+    })
