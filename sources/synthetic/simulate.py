@@ -81,21 +81,18 @@ def quarter_bounds(cfg: GeneratorConfig) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _next_la_change(people: People) -> np.ndarray:
-    """For each address row: the date the household next moves to another authority."""
-    a = people.addresses
+    """For each address row: the date the household next moves to another authority (NEVER if not)."""
+    a = people.addresses  # sorted by household, then from_date
     hh = a["household_id"].to_numpy()
     lea = a["lea"].to_numpy()
     frm = _days(a["from_date"].to_numpy())
-    out = np.full(len(a), NEVER, dtype=np.int64)
-    nxt = NEVER
-    for i in range(len(a) - 1, -1, -1):  # one pass over address rows (a few per household)
-        if i + 1 < len(a) and hh[i + 1] == hh[i]:
-            if lea[i + 1] != lea[i]:
-                nxt = frm[i + 1]
-        else:
-            nxt = NEVER
-        out[i] = nxt
-    return out
+    n = len(a)
+    changes = np.r_[False, (hh[1:] == hh[:-1]) & (lea[1:] != lea[:-1])]  # row starts a stay in another authority
+    position = np.where(changes, np.arange(n), n)
+    first_change_from = np.minimum.accumulate(position[::-1])[::-1]  # first change at or after each row
+    after = np.r_[first_change_from[1:], n]  # strictly after each row
+    same_household = (after < n) & (hh[np.minimum(after, n - 1)] == hh)
+    return np.where(same_household, frm[np.minimum(after, n - 1)], NEVER)
 
 
 def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, progress=lambda m: None) -> Simulation:
