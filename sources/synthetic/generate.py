@@ -63,12 +63,12 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
         csc_first[la.lea] = first
         csc_ids[la.lea] = pd.Series(local_child_ids(la.lea, len(first), rng), index=first.index)
         csc_ident[la.lea] = recorded_identities(rng, f"csc:{la.lea}", persons.loc[first.index], cfg.defects,
-                                                identity_defects, nhs_missing_rate=cfg.defects.missing_nhs_number / 3,
+                                                identity_defects, swap_before=cfg.simulation_start, nhs_missing_rate=cfg.defects.missing_nhs_number / 3,
                                                 has_upn_field=True)
         eh_people = np.sort(sim.early_help.loc[sim.early_help["lea"] == la.lea, "person_id"].unique())
         eh_ids[la.lea] = pd.Series([f"EH{la.lea}{i:06d}" for i in range(1, eh_people.size + 1)], index=eh_people)
         eh_ident[la.lea] = recorded_identities(rng, f"early_help:{la.lea}", persons.loc[eh_people], cfg.defects,
-                                               identity_defects, nhs_missing_rate=cfg.defects.missing_nhs_number)
+                                               identity_defects, swap_before=cfg.simulation_start, nhs_missing_rate=cfg.defects.missing_nhs_number)
     adult_ident, adult_child_ident, client_ids = {}, {}, {}
     for service in X.ADULT_SERVICE_LABEL:
         for la in cfg.authorities:
@@ -78,11 +78,11 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
             prefix = {"mental_health": "MH", "substance_misuse": "DA", "domestic_abuse": "MR", "learning_disability": "LD"}[service]
             client_ids[system] = pd.Series([f"{prefix}{la.lea}{i:06d}" for i in rng.permutation(adults.size) + 1], index=adults)
             adult_ident[system] = recorded_identities(rng, f"adult_{service}:{la.lea}", persons.loc[adults], cfg.defects,
-                                                      identity_defects, nhs_missing_rate=cfg.defects.missing_nhs_number)
+                                                      identity_defects, swap_before=cfg.simulation_start, nhs_missing_rate=cfg.defects.missing_nhs_number)
             kids = sim.adult_household_children
             kid_ids = np.sort(kids.loc[kids["adult_episode_id"].isin(ep["adult_episode_id"]), "child_person_id"].unique())
             adult_child_ident[system] = recorded_identities(rng, f"adult_{service}_children:{la.lea}", persons.loc[kid_ids],
-                                                            cfg.defects, identity_defects, nhs_missing_rate=0.0)
+                                                            cfg.defects, identity_defects, swap_before=cfg.simulation_start, nhs_missing_rate=0.0)
 
     locations = []
     progress("writing CIN census XML")

@@ -25,7 +25,8 @@ def _pick(rng: np.random.Generator, eligible: np.ndarray, rate: float, taken: np
 
 
 def recorded_identities(rng: np.random.Generator, system: str, persons: pd.DataFrame, rates: DefectRates,
-                        defects: list[dict], nhs_missing_rate: float, has_upn_field: bool = False) -> pd.DataFrame:
+                        defects: list[dict], nhs_missing_rate: float, has_upn_field: bool = False,
+                        swap_before: str | None = None) -> pd.DataFrame:
     """The identity a system holds for each of ``persons`` (one row per person_id)."""
     rec = persons[IDENTITY_COLUMNS].copy().reset_index(drop=True)
     rec["forename"] = rec["forename"].astype(object)
@@ -63,10 +64,16 @@ def recorded_identities(rng: np.random.Generator, system: str, persons: pd.DataF
     dob = rec["dob"].to_numpy().astype("datetime64[D]")
     day = (dob - dob.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1
     month = dob.astype("datetime64[M]").astype(int) % 12 + 1
-    rows = _pick(rng, (day <= 12) & (day != month), rates.dob_transposed, np.zeros(n, bool))
+    # swap day and month; only where the swapped date is before any extract, so a
+    # transposition never also reads as a future date (that would be a second defect)
+    swappable = (day <= 12) & (day != month)
     years = dob.astype("datetime64[Y]").astype(int) + 1970
-    swapped = np.array([f"{y:04d}-{d:02d}-{m:02d}" for y, m, d in zip(years[rows], month[rows], day[rows])], dtype="datetime64[D]")
-    dob[rows] = swapped
+    swapped = dob.copy()
+    swapped[swappable] = np.array([f"{y:04d}-{d:02d}-{m:02d}" for y, m, d in
+                                   zip(years[swappable], month[swappable], day[swappable])], dtype="datetime64[D]")
+    eligible = swappable & (swapped < np.datetime64(swap_before)) if swap_before else swappable
+    rows = _pick(rng, eligible, rates.dob_transposed, np.zeros(n, bool))
+    dob[rows] = swapped[rows]
     rec["dob"] = dob
     log(rows, "dob", "dob_transposed")
 
