@@ -1,0 +1,572 @@
+"""Generic reader for tabular extracts (CSV or .xlsx) described by a YAML schema.
+
+``read_table(path, schema)`` does what every CSV/xlsx extract needs:
+
+* decodes CSV text as UTF-8, UTF-8 with BOM or cp1252 (the schema's ``encodings``);
+  reads .xlsx with openpyxl in read-only mode (date cells become ISO dates);
+* finds each canonical column by a tolerant header match: case, spacing and
+  punctuation are ignored, and the names listed under ``synonyms`` in the YAML are
+  accepted as well as the column's ``header`` regular expression;
+* validates every column at once with pandas (no per-row Python loop): mandatory
+  fields, codes through code-map CSVs (``sources/schemas/code_maps/<name>.csv``,
+  columns ``value,code``, matched case- and whitespace-insensitively), dates in
+  dd/mm/yyyy, yyyy-mm-dd, d/m/yy or d-Mon-yyyy (detected per column; a column whose
+  slashed dates are month-first is refused, never guessed), whole numbers, NHS
+  numbers (modulus 11), end-before-start, dates after the extract date and exact
+  duplicate rows;
+* returns a :class:`TableRead`: the kept rows with canonical snake_case columns plus
+  ``source_file``, ``source_line`` (header = line 1; for .xlsx the sheet row number)
+  and ``extract_date``; one reject row per (line, field, rule) broken; and
+  ``rows_read`` so that ``rows_read == len(rows) + rejects.source_line.nunique()``.
+
+Reject messages never quote a value of a column marked ``identifier: true`` in the
+YAML (names, NHS number, UPN, date of birth, postcode, local IDs).
+
+A file that cannot be read at all raises :class:`sources.errors.SourceFileError`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .errors import SourceFileError
+from .schema import SCHEMA_DIR, ColumnSpec, SourceSchema, load_schema
+
+CODE_MAP_DIR = SCHEMA_DIR / "code_maps"
+REJECT_COLUMNS = ["source", "source_file", "source_line", "field", "rule", "message"]
+RULES = ("blank_mandatory", "invalid_code", "invalid_date", "invalid_number", "invalid_nhs_number",
+         "date_out_of_order", "future_date", "duplicate_row")
+
+_WS = re.compile(r"\s+")
+
+
+# --------------------------------------------------------------------------- schema
+
+
+@dataclass(frozen=True)
+class TabularColumn:
+    """A column of a tabular schema: the ``ColumnSpec`` plus the keys only tabular sources use."""
+
+    spec: ColumnSpec
+    synonyms: tuple[str, ...] = ()
+    code_map: str | None = None  # name of a CSV under code_maps/
+    separator: str | None = None  # type code_list: values separated by this
+    identifier: bool = False  # never quote the value in a message
+    keep: bool = True  # False: read (for duplicate detection) but not output
+    on_invalid: str = "reject"  # nhs_number: "reject" or "flag" (keep the row, blank the value)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+
+@dataclass(frozen=True)
+class TabularSchema:
+    base: SourceSchema
+    columns: tuple[TabularColumn, ...]
+    date_order: tuple[tuple[str, str], ...]  # (start, end): end before start is rejected
+    not_after_extract: tuple[str, ...]  # dates that may not be after the extract date
+    min_date: date
+    duplicate_rows: str  # "reject" (keep the first copy) or "keep"
+
+    @property
+    def source(self) -> str:
+        return self.base.source
+
+    def column(self, name: str) -> TabularColumn:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def load_tabular_schema(name: str, directory: Path = SCHEMA_DIR) -> TabularSchema:
+    """``load_schema`` plus the tabular keys (synonyms, code_map, separator, identifier, keep, rules)."""
+    base = load_schema(name, directory)
+    raw = yaml.safe_load((directory / f"{name}.yaml").read_text(encoding="utf-8"))
+    extra = {c["name"]: c for c in raw["columns"]}
+    cols = []
+    for spec in base.columns:
+        c = extra[spec.name]
+        cols.append(TabularColumn(
+            spec=spec, synonyms=tuple(str(s) for s in c.get("synonyms") or ()), code_map=c.get("code_map"),
+            separator=c.get("separator"), identifier=bool(c.get("identifier", False)),
+            keep=bool(c.get("keep", True)), on_invalid=c.get("on_invalid", "reject")))
+    rules = base.options.get("rules") or {}
+    return TabularSchema(
+        base=base, columns=tuple(cols),
+        date_order=tuple(tuple(p) for p in rules.get("date_order", [])),
+        not_after_extract=tuple(rules.get("not_after_extract", [])),
+        min_date=pd.Timestamp(str(rules.get("min_date", "1900-01-01"))).date(),
+        duplicate_rows=rules.get("duplicate_rows", "reject"),
+    )
+
+
+def normalise_header(text: str) -> str:
+    """Lower case, punctuation to spaces, spaces collapsed: 'Was the Child Seen Alone?' -> 'was the child seen alone'."""
+    text = str(text).replace("\ufeff", "").lower()
+    text = re.sub(r"[^0-9a-z]+", " ", text)
+    return text.strip()
+
+
+def normalise_value(s: pd.Series) -> pd.Series:
+    """Code values for matching: lower case, whitespace collapsed and trimmed."""
+    return s.str.lower().str.replace(_WS, " ", regex=True).str.strip()
+
+
+@lru_cache(maxsize=None)
+def load_code_map(name: str, directory: Path = CODE_MAP_DIR) -> dict[str, str]:
+    """A code map CSV (``value,code``) as {normalised value: code}. Lines starting '#' are comments."""
+    path = directory / f"{name}.csv"
+    text = path.read_text(encoding="utf-8-sig")
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    frame = pd.read_csv(io.StringIO("\n".join(lines)), dtype=str, keep_default_na=False)
+    if list(frame.columns[:2]) != ["value", "code"]:
+        raise SourceFileError(path, "line 1 (header)", "a code map needs the columns value,code")
+    keys = normalise_value(frame["value"].astype(str))
+    out: dict[str, str] = {}
+    for k, v in zip(keys, frame["code"].astype(str).str.strip()):
+        if k in out and out[k] != v:
+            raise SourceFileError(path, "value", f"'{k}' is mapped to both {out[k]} and {v}")
+        out[k] = v
+    return out
+
+
+# --------------------------------------------------------------------------- result
+
+
+@dataclass
+class TableRead:
+    rows: pd.DataFrame
+    rejects: pd.DataFrame  # REJECT_COLUMNS
+    rows_read: int  # data rows in the file (blank lines excluded)
+    blank_lines: int = 0
+    encoding: str = ""
+    flags: pd.DataFrame = field(default_factory=lambda: empty_rejects())  # kept rows with a flagged value
+
+    @property
+    def rejected_lines(self) -> int:
+        return int(self.rejects["source_line"].nunique())
+
+
+def empty_rejects() -> pd.DataFrame:
+    return pd.DataFrame({"source": pd.Series(dtype="string"), "source_file": pd.Series(dtype="string"),
+                         "source_line": pd.Series(dtype="int64"), "field": pd.Series(dtype="string"),
+                         "rule": pd.Series(dtype="string"), "message": pd.Series(dtype="string")})
+
+
+def concat_reads(parts: list[TableRead]) -> TableRead:
+    """Several files' reads as one (e.g. all quarters of one source)."""
+    if not parts:
+        return TableRead(rows=pd.DataFrame(), rejects=empty_rejects(), rows_read=0)
+    return TableRead(
+        rows=pd.concat([p.rows for p in parts], ignore_index=True),
+        rejects=pd.concat([p.rejects for p in parts], ignore_index=True),
+        rows_read=sum(p.rows_read for p in parts), blank_lines=sum(p.blank_lines for p in parts),
+        flags=pd.concat([p.flags for p in parts], ignore_index=True))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def read_raw(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> tuple[pd.DataFrame, np.ndarray, str]:
+    """The file as text cells: (frame with the file's own headers, line number of each row, encoding).
+
+    .xlsx: the first worksheet; date cells become 'YYYY-MM-DD'. Anything else is read as CSV.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SourceFileError(path, "file", f"cannot be opened ({exc.strerror})") from None
+    if not raw.strip():
+        raise SourceFileError(path, "line 1", "the file is empty")
+    if raw[:4] == b"PK\x03\x04":
+        return _read_xlsx(path, raw) + ("xlsx",)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        raise SourceFileError(path, "file", "not an .xlsx workbook (it is not a zip file); expected a CSV or .xlsx")
+    if b"\x00" in raw[:65536] or raw[:4] in (b"\xd0\xcf\x11\xe0", b"%PDF"):
+        raise SourceFileError(path, "line 1", "not a CSV or .xlsx file (it holds binary data; an old .xls or "
+                              "another format?); expected a CSV or .xlsx")
+    text, encoding = _decode(path, raw, encodings)
+    frame, lines = _read_csv(path, text)
+    return frame, lines, encoding
+
+
+def _decode(path: Path, raw: bytes, encodings: tuple[str, ...]) -> tuple[str, str]:
+    for enc in encodings:
+        try:
+            text = raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+        return text.lstrip("\ufeff"), enc
+    raise SourceFileError(path, "line 1", f"cannot be decoded as {' or '.join(encodings)}; "
+                          "expected a text CSV in UTF-8 or Windows-1252")
+
+
+def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                            skip_blank_lines=False)
+    except pd.errors.EmptyDataError:
+        raise SourceFileError(path, "line 1", "the file is empty") from None
+    except pd.errors.ParserError as exc:
+        found = re.search(r"line (\d+)", str(exc))
+        where = f"line {found.group(1)}" if found else "line ?"
+        raise SourceFileError(path, where, f"not a well-formed CSV file ({str(exc).strip()})") from None
+    frame = frame.fillna("").astype(str)
+    # Physical line of each row: header is line 1; quoted fields may hold newlines.
+    header_lines = 1 + sum(str(c).count("\n") for c in frame.columns)
+    if len(frame):
+        newlines = sum(frame[c].str.count("\n").to_numpy(dtype=np.int64) for c in frame.columns)
+        lines = header_lines + 1 + np.arange(len(frame)) + (np.cumsum(newlines) - newlines)
+    else:
+        lines = np.zeros(0, dtype=np.int64)
+    return frame, np.asarray(lines, dtype=np.int64)
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, datetime):
+        return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat(sep=" ")
+    if isinstance(v, date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return "TRUE" if v else "FALSE"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def _read_xlsx(path: Path, raw: bytes) -> tuple[pd.DataFrame, np.ndarray]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise SourceFileError(path, "file", f"not a readable .xlsx workbook ({exc}); expected a CSV or .xlsx") from None
+    try:
+        ws = wb.worksheets[0]
+        start = ws.min_row or 1
+        cells = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
+    finally:
+        wb.close()
+    # drop leading empty rows before the header
+    while cells and not any(c.strip() for c in cells[0]):
+        cells.pop(0)
+        start += 1
+    if not cells:
+        raise SourceFileError(path, "row 1", "the worksheet is empty")
+    width = max(len(r) for r in cells)
+    header = cells[0] + [""] * (width - len(cells[0]))
+    while width and not header[width - 1].strip():
+        width -= 1
+    header = header[:width]
+    body = [(r + [""] * width)[:width] for r in cells[1:]]
+    frame = pd.DataFrame(body, columns=_unique(header), dtype=object).astype(str) if body else \
+        pd.DataFrame({h: pd.Series(dtype=str) for h in _unique(header)})
+    lines = start + 1 + np.arange(len(body), dtype=np.int64)
+    return frame, lines
+
+
+def _unique(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    out = []
+    for h in headers:
+        n = seen.get(h, 0)
+        out.append(h if n == 0 else f"{h}.{n}")
+        seen[h] = n + 1
+    return out
+
+
+def match_headers(path: Path, headers: list[str], schema: TabularSchema) -> dict[str, str]:
+    """{canonical name: file header}. Raises SourceFileError for a missing required or ambiguous column."""
+    normal = {h: normalise_header(h) for h in headers}
+    picked: dict[str, str] = {}
+    for col in schema.columns:
+        names = {normalise_header(s) for s in (col.name, *col.synonyms)}
+        hits = [h for h in headers if normal[h] in names or col.spec.header.search(normal[h])]
+        hits = [h for h in hits if h not in picked.values()]
+        if len(hits) > 1:
+            exact = [h for h in hits if normal[h] in names]
+            hits = exact if len(exact) == 1 else hits
+        if len(hits) > 1:
+            raise SourceFileError(path, "line 1 (header)", f"more than one column could be '{col.name}': "
+                                  f"{', '.join(repr(h) for h in hits)}")
+        if not hits:
+            if col.spec.required:
+                like = col.synonyms[0] if col.synonyms else col.name
+                raise SourceFileError(path, "line 1 (header)", f"required column '{like}' not found; expected a "
+                                      f"header like {' or '.join(repr(s) for s in (col.synonyms or (col.name,))[:3])} "
+                                      "(case, spacing and punctuation are ignored)")
+            continue
+        picked[col.name] = hits[0]
+    return picked
+
+
+# --------------------------------------------------------------------------- validation
+
+
+_DATE_FORMATS = [  # (regex on the trimmed text, strptime format, two-digit year)
+    (r"^\d{4}-\d{1,2}-\d{1,2}$", "%Y-%m-%d", False),
+    (r"^\d{4}-\d{1,2}-\d{1,2}[ T]00:00(:00(\.0+)?)?$", "ISO-midnight", False),
+    (r"^\d{1,2}/\d{1,2}/\d{4}$", "%d/%m/%Y", False),
+    (r"^\d{1,2}/\d{1,2}/\d{2}$", "%d/%m/%y", True),
+    (r"^\d{1,2}-[A-Za-z]{3}-\d{4}$", "%d-%b-%Y", False),
+    (r"^\d{1,2} [A-Za-z]{3} \d{4}$", "%d %b %Y", False),
+]
+
+
+def parse_dates(path: Path, name: str, s: pd.Series, extract_date: date | None,
+                min_date: date) -> tuple[pd.Series, np.ndarray]:
+    """Parse a text column of dates; returns (datetime64 series, mask of non-blank values that are not valid dates).
+
+    Accepted per value: yyyy-mm-dd, dd/mm/yyyy, d/m/yy, d-Mon-yyyy, d Mon yyyy. Day-first only: if the
+    column's slashed dates look month-first (second part > 12 somewhere, first part never > 12) the file
+    is refused rather than guessed. Two-digit years fall in the century that puts them on or before the
+    extract date (or today).
+    """
+    text = s.str.strip()
+    blank = (text == "").to_numpy()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    slashed = text.str.match(r"^\d{1,2}/\d{1,2}/\d{2,4}$").to_numpy(dtype=bool)
+    if slashed.any():
+        parts = text[slashed].str.split("/", expand=True)
+        first, second = pd.to_numeric(parts[0]).to_numpy(), pd.to_numeric(parts[1]).to_numpy()
+        if (second > 12).any() and not (first > 12).any():
+            raise SourceFileError(path, f"column '{name}'", "dates look month-first (mm/dd/yyyy: a middle part "
+                                  "above 12 and no first part above 12); expected day-first dd/mm/yyyy or yyyy-mm-dd")
+    for regex, fmt, two_digit in _DATE_FORMATS:
+        m = text.str.match(regex).to_numpy(dtype=bool) & out.isna().to_numpy()
+        if not m.any():
+            continue
+        vals = text[m]
+        if fmt == "ISO-midnight":
+            parsed = pd.to_datetime(vals.str.slice(0, 10), format="%Y-%m-%d", errors="coerce")
+        else:
+            parsed = pd.to_datetime(vals, format=fmt, errors="coerce")
+        if two_digit:
+            ref = pd.Timestamp(extract_date or date.today())
+            parsed = parsed.where(~(parsed > ref), parsed - pd.DateOffset(years=100))
+        out.loc[m] = parsed.astype("datetime64[ns]")
+    bad = ~blank & (out.isna().to_numpy() | (out < pd.Timestamp(min_date)).fillna(False).to_numpy(dtype=bool))
+    out = out.where(~bad)
+    return out, bad
+
+
+def nhs_number_valid(s: pd.Series) -> np.ndarray:
+    """True where a string (spaces/hyphens allowed) is a 10-digit NHS number with a correct modulus-11 check digit."""
+    digits = s.str.replace(r"[\s-]", "", regex=True)
+    shape = digits.str.fullmatch(r"\d{10}").fillna(False).to_numpy(dtype=bool)
+    padded = digits.where(shape, "0000000000")
+    d = np.stack([padded.str.slice(i, i + 1).astype(int).to_numpy() for i in range(10)], axis=1)
+    total = (d[:, :9] * np.arange(10, 1, -1)).sum(axis=1)
+    check = 11 - total % 11
+    check = np.where(check == 11, 0, check)
+    return shape & (check != 10) & (check == d[:, 9])
+
+
+@dataclass
+class _Failure:
+    field: str
+    rule: str
+    mask: np.ndarray
+    message: pd.Series | str
+
+
+def _message(col: TabularColumn, s: pd.Series, what: str) -> pd.Series | str:
+    """'<field> '<value>' <what>' — without the value for identifier columns."""
+    if col.identifier:
+        return f"{col.name} {what} (value not shown: identifier)"
+    return col.name + " '" + s.str.slice(0, 40) + "' " + what
+
+
+def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: TabularSchema,
+                     extract_date: date | None) -> tuple[pd.Series, list[_Failure], np.ndarray | None]:
+    """Parse one column; returns (parsed values, failures, flagged mask or None)."""
+    spec = col.spec
+    s = s.str.strip()
+    blank = (s == "").to_numpy()
+    fails: list[_Failure] = []
+    if spec.required:
+        fails.append(_Failure(col.name, "blank_mandatory", blank, f"{col.name} is blank but mandatory"))
+    kind = spec.type
+    flagged = None
+    if kind == "date":
+        parsed, bad = parse_dates(path, col.name, s, extract_date, schema.min_date)
+        fails.append(_Failure(col.name, "invalid_date", bad, _message(col, s, "is not a valid date")))
+        return parsed, fails, None
+    if kind == "integer":
+        whole = s.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool)
+        number = pd.to_numeric(s.where(whole), errors="coerce").astype("Int64")
+        fails.append(_Failure(col.name, "invalid_number", ~blank & ~whole, _message(col, s, "is not a whole number")))
+        if spec.min is not None or spec.max is not None:
+            lo = spec.min if spec.min is not None else -np.inf
+            hi = spec.max if spec.max is not None else np.inf
+            out = whole & ~number.between(lo, hi).fillna(False).to_numpy(dtype=bool)
+            fails.append(_Failure(col.name, "invalid_number", out, _message(col, s, f"is outside {spec.min}-{spec.max}")))
+        return number, fails, None
+    if kind == "code":
+        mapping = load_code_map(col.code_map)
+        code = normalise_value(s).map(mapping)
+        unknown = ~blank & code.isna().to_numpy()
+        if spec.allowed is not None:
+            unknown |= ~blank & ~code.isin(list(spec.allowed)).fillna(False).to_numpy(dtype=bool)
+        fails.append(_Failure(col.name, "invalid_code", unknown,
+                              _message(col, s, f"is not in the code map {col.code_map}.csv"
+                                       + (f" (allowed {', '.join(spec.allowed)})" if spec.allowed else ""))))
+        return code.where(~unknown).astype("string"), fails, None
+    if kind == "code_list":
+        mapping = load_code_map(col.code_map)
+        sep = col.separator or ";"
+        items = s.str.split(re.escape(sep.strip()), regex=True).explode().str.strip()
+        items = items[items != ""]
+        mapped = normalise_value(items).map(mapping)
+        bad_idx = mapped[mapped.isna()].index.unique()
+        unknown = s.index.isin(bad_idx) & ~blank
+        joined = mapped.dropna().groupby(level=0).agg(";".join).reindex(s.index)
+        fails.append(_Failure(col.name, "invalid_code", unknown,
+                              _message(col, s, f"holds a value not in the code map {col.code_map}.csv")))
+        return joined.where(~unknown).astype("string"), fails, None
+    if kind == "nhs_number":
+        valid = nhs_number_valid(s)
+        bad = ~blank & ~valid
+        if col.on_invalid == "flag":
+            flagged = bad
+            value = s.str.replace(r"[\s-]", "", regex=True).where(valid)
+        else:
+            fails.append(_Failure(col.name, "invalid_nhs_number", bad,
+                                  f"{col.name} is not a valid NHS number (check digit; value not shown: identifier)"))
+            value = s.str.replace(r"[\s-]", "", regex=True).where(valid)
+        return value.astype("string"), fails, flagged
+    # string
+    if spec.pattern is not None:
+        bad = ~blank & ~s.str.match(spec.pattern).fillna(False).to_numpy(dtype=bool)
+        fails.append(_Failure(col.name, "invalid_code", bad, _message(col, s, f"does not match {spec.pattern.pattern}")))
+    return s.where(~pd.Series(blank, index=s.index)).astype("string"), fails, None
+
+
+def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: date | str | None = None,
+               source_file: str | None = None) -> TableRead:
+    """Read and validate one CSV or .xlsx extract against a tabular schema (or its name)."""
+    path = Path(path)
+    if isinstance(schema, str):
+        schema = load_tabular_schema(schema)
+    if isinstance(extract_date, str):
+        extract_date = date.fromisoformat(extract_date)
+    label = source_file or path.name
+    table, lines, encoding = read_raw(path, schema.base.encodings)
+    if len(table.columns) == 0:
+        raise SourceFileError(path, "line 1 (header)", "no header row")
+    headers = list(table.columns)
+    picked = match_headers(path, headers, schema)
+
+    # skip wholly blank lines (counted, not rows)
+    blank_line = (table.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy() if len(table) else np.zeros(0, bool)
+    table = table.loc[~blank_line].reset_index(drop=True)
+    lines = lines[~blank_line]
+    n = len(table)
+
+    parsed: dict[str, pd.Series] = {}
+    fails: list[_Failure] = []
+    flags: list[_Failure] = []
+    for col in schema.columns:
+        if col.name not in picked:
+            parsed[col.name] = pd.Series(pd.NA, index=table.index, dtype="string")
+            continue
+        values, col_fails, flagged = _validate_column(path, col, table[picked[col.name]].astype(str), schema,
+                                                      extract_date)
+        parsed[col.name] = values
+        fails.extend(col_fails)
+        if flagged is not None:
+            flags.append(_Failure(col.name, "invalid_nhs_number", flagged,
+                                  f"{col.name} is not a valid NHS number (check digit); the row is kept with the "
+                                  "NHS number blanked (value not shown: identifier)"))
+
+    for start, end in schema.date_order:
+        if start in parsed and end in parsed and start in picked and end in picked:
+            bad = (parsed[end] < parsed[start]).fillna(False).to_numpy(dtype=bool)
+            fails.append(_Failure(end, "date_out_of_order", bad, f"{end} is before {start}"))
+    if extract_date is not None:
+        limit = pd.Timestamp(extract_date)
+        for name in schema.not_after_extract:
+            if name in picked:
+                bad = (parsed[name] > limit).fillna(False).to_numpy(dtype=bool)
+                fails.append(_Failure(name, "future_date", bad, f"{name} is after the extract date {extract_date}"))
+    if schema.duplicate_rows == "reject" and n:
+        dup = table.apply(lambda c: c.str.strip()).duplicated(keep="first").to_numpy()
+        fails.append(_Failure("", "duplicate_row", dup, "exact copy of an earlier row"))
+
+    rejects = _collect(fails, schema.source, label, lines)
+    rejected = np.isin(lines, rejects["source_line"].to_numpy()) if len(rejects) else np.zeros(n, bool)
+    flag_frame = _collect(flags, schema.source, label, lines)
+    if len(flag_frame):
+        flag_frame = flag_frame[~flag_frame["source_line"].isin(rejects["source_line"])].reset_index(drop=True)
+
+    keep = ~rejected
+    out = {c.name: parsed[c.name][keep] for c in schema.columns if c.keep}
+    rows = pd.DataFrame(out).reset_index(drop=True)
+    rows["source_file"] = pd.Series(label, index=rows.index, dtype="string")
+    rows["source_line"] = lines[keep].astype(np.int64)
+    rows["extract_date"] = pd.Timestamp(extract_date) if extract_date is not None else pd.NaT
+    if schema.base.options.get("output_columns_from_schema", True):
+        wanted = [c for c in schema.base.output_columns if c in rows.columns]
+        rows = rows[wanted + [c for c in ("source_file", "source_line", "extract_date") if c not in wanted]]
+    return TableRead(rows=rows, rejects=rejects, rows_read=n, blank_lines=int(blank_line.sum()),
+                     encoding=encoding, flags=flag_frame)
+
+
+def _collect(fails: list[_Failure], source: str, label: str, lines: np.ndarray) -> pd.DataFrame:
+    parts = []
+    for f in fails:
+        mask = np.asarray(f.mask, dtype=bool)
+        if not mask.any():
+            continue
+        msg = f.message[mask].to_numpy() if isinstance(f.message, pd.Series) else f.message
+        parts.append(pd.DataFrame({"source": source, "source_file": label, "source_line": lines[mask],
+                                   "field": f.field, "rule": f.rule, "message": msg}))
+    if not parts:
+        return empty_rejects()
+    out = pd.concat(parts, ignore_index=True).sort_values(["source_line", "field", "rule"], kind="stable")
+    return out.astype({"source": "string", "source_file": "string", "source_line": "int64", "field": "string",
+                       "rule": "string", "message": "string"}).reset_index(drop=True)
+
+
+def extract_context(path: Path, extract_date: date | str | None, authority: str | None) -> tuple[date | None, str | None, str]:
+    """Extract date and authority folder from ``incoming/<authority>/<quarter end>/<file>`` unless given.
+
+    Returns (extract date, authority, source_file label 'authority/quarter/file').
+    """
+    path = Path(path)
+    if extract_date is None:
+        try:
+            extract_date = date.fromisoformat(path.parent.name)
+        except ValueError:
+            extract_date = None
+    elif isinstance(extract_date, str):
+        extract_date = date.fromisoformat(extract_date)
+    if authority is None and extract_date is not None and path.parent.name == extract_date.isoformat():
+        authority = path.parent.parent.name
+    parts = [p for p in (authority, path.parent.name if extract_date and path.parent.name == extract_date.isoformat()
+                         else None, path.name) if p]
+    return extract_date, authority, "/".join(parts)
+
+
+def read_extract(path: Path | str, schema_name: str, extract_date: date | str | None = None,
+                 authority: str | None = None) -> TableRead:
+    """read_table for a quarterly extract: adds an ``authority`` column and labels rows 'authority/quarter/file'."""
+    extract_date, authority, label = extract_context(Path(path), extract_date, authority)
+    result = read_table(path, schema_name, extract_date=extract_date, source_file=label)
+    result.rows.insert(0, "authority", pd.Series(authority, index=result.rows.index, dtype="string"))
+    return result
