@@ -1,7 +1,6 @@
 """Defects are in the files at the configured rates (within ±20 %), measured from the files."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

@@ -6,7 +6,7 @@ per quarter (3 months) unless a name says otherwise. Dates are ISO strings.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,3 @@ class GeneratorConfig:
     detection_age_factor: tuple[float, float, float, float] = (1.25, 1.0, 0.85, 0.5)
 
     defects: DefectRates = DefectRates()
-
-    def scaled(self, children: int) -> "GeneratorConfig":
-        return replace(self, children=children)

@@ -28,7 +28,7 @@ from .identifiers import local_child_ids
 from .identity import recorded_identities
 from .names import draw_forenames, draw_surnames
 from .population import build_people
-from .simulate import NEVER, _days, simulate
+from .simulate import _days, simulate
 from .truth import write_truth
 from .writers import extracts as X
 from .writers.cin_census import write_cin_census
@@ -86,10 +86,10 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
 
     locations = []
     progress("writing CIN census XML")
-    locations.append(pd.DataFrame(write_cin_census(sim, cfg, people, csc_ids, csc_ident, extract_quarters, folder, incoming, rng)))
+    locations.append(pd.DataFrame(write_cin_census(sim, cfg, csc_ids, csc_ident, extract_quarters, folder, incoming, rng)))
 
     progress("writing child protection lists (Annex A list 7)")
-    rows = X.cp_list_rows(sim, cfg, people, csc_ids, csc_ident, _workers(rng), extract_quarters, folder)
+    rows = X.cp_list_rows(sim, cfg, csc_ids, csc_ident, _workers(rng), extract_quarters, folder)
     rows = inject_row_defects(rows, "cp_list", X.LIST7_DEFECTS, cfg.defects, rng, rows["_extract_day"].to_numpy())
     for la in cfg.authorities:
         part = rows[rows["_file"].str.startswith(folder[la.lea] + "/")]
@@ -157,7 +157,7 @@ def headline_figures(cfg, people, sim, extract_quarters, source_records) -> dict
     open_cp = cp[(cp["start_day"] <= D) & (cp["end_day"] >= D)]
     started = cp[(cp["start_day"] > D - 365) & (cp["start_day"] <= D)]
     open_eh = int(eh.loc[(eh["start_day"] <= D) & (eh["end_day"] >= D), "person_id"].nunique())
-    neglected = sim.neglect[_alive_index(sim, kids, alive), q]
+    neglected = sim.neglect[alive, q]  # neglect rows follow the order of children in persons
     neg_other = open_cp[(open_cp["initial_category"] != "NEG") & (open_cp["initial_category"] != "MUL")]
     neg_other = int(np.isin(neg_other["child_index"], np.flatnonzero(sim.neglect[:, q])).sum())
     return {
@@ -172,12 +172,6 @@ def headline_figures(cfg, people, sim, extract_quarters, source_records) -> dict
         "extract_rows": int(len(source_records)),
         "extract_files": int(source_records["file"].nunique()),
     }
-
-
-def _alive_index(sim, kids, alive) -> np.ndarray:
-    """Rows of the neglect matrix for the children alive and 0-17 (matrix rows follow ``kids`` order)."""
-    position = pd.Series(np.arange(sim.child_person_id.size), index=sim.child_person_id)
-    return position.loc[kids["person_id"].to_numpy()[alive]].to_numpy()
 
 
 def _write_manifest(out_dir: Path, cfg: GeneratorConfig, summary: dict) -> None:

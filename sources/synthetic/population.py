@@ -77,7 +77,7 @@ def eighteenth_birthday(dob: np.ndarray) -> np.ndarray:
     return _birthday(np.asarray(dob, dtype="datetime64[D]"), 18)
 
 
-def _draw_households(rng, n, lea, cfg: GeneratorConfig):
+def _draw_households(rng, n, cfg: GeneratorConfig):
     """Households with 1-5 children; returns per-household and per-child arrays."""
     sim_start = np.datetime64(cfg.simulation_start)
     sim_end = np.datetime64(cfg.first_quarter_end) + np.timedelta64(int(3 * cfg.quarters * 30.44), "D")
@@ -106,7 +106,7 @@ def build_people(rng: np.random.Generator, cfg: GeneratorConfig, geo: Geography)
         target = int(round(cfg.children * la.share))
         n_try = int(target * 1.2)
         while True:
-            kids, first, hh_of_child, order_in_hh, dob, keep = _draw_households(rng, n_try, la.lea, cfg)
+            kids, first, hh_of_child, order_in_hh, dob, keep = _draw_households(rng, n_try, cfg)
             at_ref = keep & (dob <= ref) & (age_on(dob, ref) < 18)
             per_hh = np.bincount(hh_of_child, weights=at_ref, minlength=n_try)
             kept_any = np.bincount(hh_of_child, weights=keep, minlength=n_try) > 0

@@ -213,14 +213,14 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
         progress(f"simulated quarter {q + 1}/{Q} (to {q_end[q]})")
 
     tables = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
-    early_help = _early_help_table(rng, eh_parts, step_ups, kids, neglect, severity, risk, q_start)
+    early_help = _early_help_table(rng, eh_parts, step_ups, kids, severity, risk)
     adult_episodes, household_children = _adult_services(rng, cfg, people, kids, neglect, q_start, q_end)
     return Simulation(neglect, severity, kids["person_id"].to_numpy(), q_start, q_end,
                       tables["episodes"], tables["assessments"], tables["cin_plans"], tables["section47"],
                       tables["cp_plans"], tables["reviews"], early_help, adult_episodes, household_children)
 
 
-def _factor_lists(rng, neg, severity, risk, idx, p_16a, p_parent, n_other_mean):
+def _factor_lists(rng, risk, idx, p_16a, p_parent, n_other_mean):
     """Assessment factors as lists of codes (CIN assessment-factor list)."""
     m = idx.size
     factors = [[] for _ in range(m)]
@@ -249,7 +249,7 @@ def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids
     working = np.where(rng.random(m) < 0.86, rng.integers(8, 46, m), rng.integers(46, 95, m))
     a_auth = a_start + (working * 7 + 4) // 5
     p16 = np.where(neg, np.array([0.45, 0.6, 0.75])[sev], 0.02)
-    factors = _factor_lists(rng, neg, sev, risk, idx, p16, 0.6, np.where(neg, 0.5, 1.1))
+    factors = _factor_lists(rng, risk, idx, p16, 0.6, np.where(neg, 0.5, 1.1))
     abuse = np.array([bool(ABUSE_FACTORS.intersection(f)) for f in factors])
     n1 = rng.random(m) < np.where(neg, 0.78, np.where(abuse, 0.7, 0.12))
     need = np.where(n1, "N1", rng.choice(PRIMARY_NEED_OTHER, m, p=PRIMARY_NEED_OTHER_W / PRIMARY_NEED_OTHER_W.sum()))
@@ -329,7 +329,7 @@ def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids
             "cp_plans": cp_plans, "reviews": reviews}
 
 
-def _early_help_table(rng, eh_parts, step_ups, kids, neglect, severity, risk, q_start) -> pd.DataFrame:
+def _early_help_table(rng, eh_parts, step_ups, kids, severity, risk) -> pd.DataFrame:
     if not eh_parts:
         return pd.DataFrame()
     eh = pd.DataFrame({k: np.concatenate([p[k] for p in eh_parts]) for k in eh_parts[0]})
@@ -343,7 +343,7 @@ def _early_help_table(rng, eh_parts, step_ups, kids, neglect, severity, risk, q_
     sev = severity[idx]
     eh["person_id"] = kids["person_id"].to_numpy()[idx]
     eh["assessment_day"] = np.minimum(eh["start"].to_numpy() + rng.integers(0, 31, m), eh["end"].to_numpy())
-    factors = _factor_lists(rng, neg, sev, risk, idx, np.where(neg, np.array([0.45, 0.55, 0.6])[sev], 0.02), 0.5,
+    factors = _factor_lists(rng, risk, idx, np.where(neg, np.array([0.45, 0.55, 0.6])[sev], 0.02), 0.5,
                             np.where(neg, 0.4, 0.9))
     eh["factors"] = [",".join(f) for f in factors]
     gcp2 = rng.random(m) < np.where(neg, 0.45, 0.04)

@@ -35,7 +35,7 @@ def write_truth(truth_dir: Path, cfg, people, sim, extract_quarters, source_reco
     truth_dir.mkdir(parents=True, exist_ok=True)
     csv = lambda frame, name: frame.to_csv(truth_dir / name, index=False, lineterminator="\n")  # noqa: E731
     persons = people.persons.copy()
-    persons["dob"] = persons["dob"].dt.strftime(ISO) if hasattr(persons["dob"], "dt") else persons["dob"]
+    persons["dob"] = persons["dob"].dt.strftime(ISO)
     csv(persons[["person_id", "household_id", "role", "relationship", "sex", "dob", "ethnicity", "disability",
                  "forename", "surname", "nhs_number", "upn"]], "persons.csv")
     csv(people.households[["household_id", "lea", "la_code", "ethnicity", "deprivation_z", *RISKS]].round(4), "households.csv")

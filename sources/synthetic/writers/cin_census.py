@@ -42,7 +42,7 @@ def census_years(sim, extract_quarters) -> list[tuple[int, int, int]]:
     return years
 
 
-def write_cin_census(sim, cfg, people, csc_ids, identities, extract_quarters, folder, incoming, rng) -> tuple[list, list]:
+def write_cin_census(sim, cfg, csc_ids, identities, extract_quarters, folder, incoming, rng) -> list[dict]:
     """Write every census file; return one source-record row per Child element written."""
     records = []
     ep = sim.episodes
@@ -80,7 +80,7 @@ def write_cin_census(sim, cfg, people, csc_ids, identities, extract_quarters, fo
             for i, pid in enumerate(children):
                 rec = ident.loc[pid]
                 kind = "date_out_of_order" if i in spoil_order else "future_date" if i in spoil_future else ""
-                xml = _child_xml(pid, rec, ids.loc[pid], episodes_of[pid], by_episode, reviews, y0, ref,
+                xml = _child_xml(rec, ids.loc[pid], episodes_of[pid], by_episode, reviews, y0, ref,
                                  legacy_gender, yes, no, kind, rng)
                 copies = 2 if i in dup else 1
                 for c in range(copies):
@@ -97,7 +97,7 @@ def write_cin_census(sim, cfg, people, csc_ids, identities, extract_quarters, fo
     return records
 
 
-def _child_xml(pid, rec, la_child_id, episodes, by_episode, reviews, y0, ref, legacy_gender, yes, no, defect, rng) -> str:
+def _child_xml(rec, la_child_id, episodes, by_episode, reviews, y0, ref, legacy_gender, yes, no, defect, rng) -> str:
     dob = np.datetime64(rec["dob"], "D")
     out = ["<Child>\n<ChildIdentifiers>\n", f"<LAchildID>{escape(str(la_child_id))}</LAchildID>\n"]
     age = int(age_on(np.array([dob]), np.datetime64(_iso(ref)))[0])

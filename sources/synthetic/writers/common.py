@@ -140,7 +140,7 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str, date_columns: set[st
             dst.writestr(info, data)
 
 
-def record_locations(df: pd.DataFrame, incoming: Path) -> pd.DataFrame:
+def record_locations(df: pd.DataFrame) -> pd.DataFrame:
     """Where each row of a source landed: file (relative to incoming) and line/row number."""
     line = df.groupby("_file", sort=False).cumcount() + 2  # header is line 1
     return pd.DataFrame({"source": df["_source"], "file": df["_file"], "line": line.to_numpy(),
@@ -161,4 +161,4 @@ def write_rows(df: pd.DataFrame, columns: dict[str, str], incoming: Path, date_c
             write_xlsx(frame, path, xlsx_sheet or "Sheet1", {columns[c] for c in date_columns})
         else:
             write_csv(frame, path, encoding or "utf-8")
-    return record_locations(df, incoming)
+    return record_locations(df)

@@ -44,7 +44,7 @@ def category_style(lea: str, quarter_number: int) -> str:
     return "flags" if 4 <= quarter_number < 8 else "codes"
 
 
-def cp_list_rows(sim, cfg, people, csc_ids, identities, workers, extract_quarters, folder) -> pd.DataFrame:
+def cp_list_rows(sim, cfg, csc_ids, identities, workers, extract_quarters, folder) -> pd.DataFrame:
     frames = []
     rng = np.random.default_rng(cfg.seed + 7)
     plans = sim.cp_plans
