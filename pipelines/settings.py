@@ -30,6 +30,7 @@ class Settings:
     incoming_dir: Path = Path("data/synthetic/incoming")
     warehouse_path: Path = Path("warehouse/neglect.duckdb")
     identity_path: Path = Path("warehouse/identity.duckdb")
+    pseudonym_key_path: Path = Path("secrets/pseudonym.key")
     output_dir: Path = Path("output")
     dagster_home: Path = Path(".")
     suppression_threshold: int = 5

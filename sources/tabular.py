@@ -90,8 +90,12 @@ class TabularSchema:
         raise KeyError(name)
 
 
+@lru_cache(maxsize=None)
 def load_tabular_schema(name: str, directory: Path = SCHEMA_DIR) -> TabularSchema:
-    """``load_schema`` plus the tabular keys (synonyms, code_map, separator, identifier, keep, rules)."""
+    """``load_schema`` plus the tabular keys (synonyms, code_map, separator, identifier, keep, rules).
+
+    Cached: a schema is read once per process (it is frozen), not once per file.
+    """
     base = load_schema(name, directory)
     raw = yaml.safe_load((directory / f"{name}.yaml").read_text(encoding="utf-8"))
     extra = {c["name"]: c for c in raw["columns"]}
