@@ -33,7 +33,7 @@ from .truth import write_truth
 from .writers import extracts as X
 from .writers.cin_census import write_cin_census
 from .writers.common import inject_row_defects, write_rows
-from .writers.reference import write_geography, write_population
+from .writers.reference import write_geography, write_la_codes, write_population
 
 
 def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable[[str], None] = lambda m: None) -> dict:
@@ -125,6 +125,7 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
     mid_years = sorted({int(str(sim.quarter_ends[q])[:4]) for q in extract_quarters if str(sim.quarter_ends[q]).endswith("06-30")})
     population_totals = write_population(people, geo, mid_years, incoming)
     write_geography(geo, incoming)
+    write_la_codes(geo, incoming)
 
     progress("writing truth")
     source_records = pd.concat(locations, ignore_index=True)

@@ -1,4 +1,4 @@
-"""Reference files: ONS population, postcode lookup, deprivation (IMD), ward GeoJSON."""
+"""Reference files: ONS population, postcode lookup, deprivation (IMD), ward GeoJSON, LA codes."""
 from __future__ import annotations
 
 import json
@@ -54,3 +54,11 @@ def write_geography(geo, incoming: Path) -> None:
     })
     write_csv(imd, ref / "imd_lsoa.csv", "utf-8")
     (ref / "wards.geojson").write_text(json.dumps(geo.geojson, indent=1), encoding="utf-8")
+
+
+def write_la_codes(geo, incoming: Path) -> None:
+    """``reference/la_codes.csv``: each authority's DfE three-digit LA number and ONS code, headed as in
+    DfE's Explore Education Statistics files (old_la_code = LEA number, new_la_code = ONS code)."""
+    las = geo.wards[["lea", "la_code", "la_name"]].drop_duplicates().sort_values("lea")
+    frame = pd.DataFrame({"old_la_code": las["lea"], "new_la_code": las["la_code"], "la_name": las["la_name"]})
+    write_csv(frame, incoming / "reference" / "la_codes.csv", "utf-8")
