@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -228,6 +229,8 @@ def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
         found = re.search(r"line (\d+)", str(exc))
         where = f"line {found.group(1)}" if found else "line ?"
         raise SourceFileError(path, where, f"not a well-formed CSV file ({str(exc).strip()})") from None
+    if not isinstance(frame.index, pd.RangeIndex):
+        frame = _without_trailing_delimiters(path, text, frame)
     frame = frame.fillna("").astype(str)
     # Physical line of each row: header is line 1; quoted fields may hold newlines.
     header_lines = 1 + sum(str(c).count("\n") for c in frame.columns)
@@ -237,6 +240,24 @@ def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
     else:
         lines = np.zeros(0, dtype=np.int64)
     return frame, np.asarray(lines, dtype=np.int64)
+
+
+def _without_trailing_delimiters(path: Path, text: str, shifted: pd.DataFrame) -> pd.DataFrame:
+    """The data rows have one more field than the header (pandas then makes the first an index).
+
+    Exports often end every data row with a delimiter: if that extra last field is blank
+    everywhere, re-read with each value under its own header; otherwise refuse the file.
+    """
+    extra = shifted.iloc[:, -1].fillna("").astype(str).str.strip()
+    if (extra != "").any():
+        position = int(np.flatnonzero((extra != "").to_numpy())[0])
+        raise SourceFileError(path, f"data row {position + 1} (line {position + 2} if no value spans lines)",
+                              "the row has more values than the header has columns; expected one value per "
+                              "header column")
+    with warnings.catch_warnings():  # pandas warns that the (blank) last field is dropped: we checked it is
+        warnings.simplefilter("ignore", pd.errors.ParserWarning)
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
+                           skip_blank_lines=False, index_col=False)
 
 
 def _cell_text(v) -> str:
