@@ -85,6 +85,17 @@ _DATE_SHAPE = r"\d{4}-\d{2}-\d{2}"
 _TIMEZONE = r"(?:Z|[+-]\d{2}:\d{2})$"
 _INTEGER = r"[+-]?\d+"
 _LXML_POSITION = re.compile(r",\s*line \d+, column \d+\s*$")
+# libxml2's messages for the usual hand-editing slips, in words an analyst can act on
+_PLAIN_XML_ERRORS = (
+    (re.compile(r"xmlParseEntityRef: no name|EntityRef: expecting ';'"),
+     "a bare '&' in the text; expected an ampersand to be written &amp;"),
+    (re.compile(r"Opening and ending tag mismatch: (\S+) line \d+ and (\S+)"),
+     r"the closing tag </\2> does not match the open element <\1>; expected </\1>"),
+    (re.compile(r"StartTag: invalid element name"),
+     "a '<' that does not start an element; expected a less-than sign to be written &lt;"),
+    (re.compile(r"Entity '(\w+)' not defined"),
+     r"the entity &\1; is not defined; expected an ampersand to be written &amp;"),
+)
 
 
 # ----------------------------------------------------------------------------- results
@@ -570,6 +581,11 @@ class _Parser:
             else:
                 inside = "before the first complete Child element"
             return SourceFileError(self.path, where, f"the file is truncated: it ends {inside} ({message})")
+        for pattern, plain in _PLAIN_XML_ERRORS:
+            found = pattern.search(message)
+            if found:
+                message = found.expand(plain)
+                break
         return SourceFileError(self.path, where, f"not well-formed XML: {message}")
 
 

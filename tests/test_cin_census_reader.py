@@ -265,7 +265,8 @@ def test_sex_in_a_legacy_year_is_read_and_flagged(tmp_path):
 @pytest.mark.parametrize("fixture, location, problem", [
     ("empty.xml", "line 1", "the file is empty"),
     ("not_well_formed.xml", "line 23, column 19",
-     "not well-formed XML: Opening and ending tag mismatch: CINdetails line 19 and CINdetail"),
+     "not well-formed XML: the closing tag </CINdetail> does not match the open element <CINdetails>; "
+     "expected </CINdetails>"),
     ("truncated.xml", "line 97, column 32", "the file is truncated: it ends inside Children after 1 complete Child element"),
     ("wrong_root.xml", "line 3, column 1", "the root element is <Return>, expected <Message>"),
     ("external_entity.xml", "line 2", "DOCTYPE declarations are not allowed (external entities could read local "
@@ -300,7 +301,7 @@ def test_doctype_after_comments_and_undeclared_entities_are_refused(tmp_path):
     # without a DOCTYPE an entity reference cannot be defined: not well-formed, never resolved
     bare = tmp_path / "bare_entity.xml"
     bare.write_text("\n".join(line for line in body.splitlines() if "DOCTYPE" not in line))
-    with pytest.raises(SourceFileError, match=r"bare_entity.xml, line 12, column 23: not well-formed XML: Entity 'x' not defined"):
+    with pytest.raises(SourceFileError, match=r"bare_entity.xml, line 12, column 23: not well-formed XML: the entity &x; is not defined"):
         read_cin_census(bare)
 
 
