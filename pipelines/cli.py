@@ -4,8 +4,9 @@
     neglect run [--no-generate]
     neglect paths
 
-``run`` executes the job ``quarterly_refresh`` in this process against the persistent
-Dagster instance (``DAGSTER_HOME`` = the project root, state in ``.dagster/``), so its
+``run`` executes the jobs ``cin_census_refresh`` (every census year with files) and
+``quarterly_refresh`` (every quarter with files, as one run over the range) in this
+process against the persistent Dagster instance (``DAGSTER_HOME`` = the project root, state in ``.dagster/``), so its
 runs appear in the Dagster UI. Exit codes: 0 success, 1 the run or a blocking check
 failed (or the input is missing, or generation failed), 2 the synthetic generator is
 not available, 130 interrupted.
@@ -24,7 +25,6 @@ from typing import Callable
 from .settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_GENERATOR = 0, 1, 2
-JOB_NAME = "quarterly_refresh"
 LAUNCHED_BY_TAG, LAUNCHED_BY = "neglect/launched_by", "neglect run"
 
 
@@ -167,46 +167,52 @@ def _execute(settings: Settings) -> int:
     from .definitions import build_definitions
     from .jobs import QUARTER_END_TAG
     from .partitions import last_quarter_end_before
+    from .runs import execute_range, run_plan
 
     defs = build_definitions(settings)
-    job = defs.resolve_job_def(JOB_NAME)
+    plan = run_plan(settings.incoming_dir, _today())
+    if not plan:
+        print(f"error: no extract folders (<authority>/<quarter end>/) in {settings.incoming_dir}", file=sys.stderr)
+        return EXIT_FAILED
     lock = _single_cli_run_lock(settings)
     if lock is None:
         print("error: another `neglect run` is in progress on this project; wait for it to finish.",
               file=sys.stderr)
         return EXIT_FAILED
     quarter_end = last_quarter_end_before(_today())
-    run_id = str(uuid.uuid4())  # Dagster run ids are UUID4 strings
-    print(f"Running {JOB_NAME} (quarter ending {quarter_end:%d %B %Y}) on {settings.incoming_dir}")
+    check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     started = time.monotonic()
+    failures: list[str] = []
     with lock, DagsterInstance.get() as instance:
         _close_interrupted_runs(instance)
-        check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-        watcher = _EventPrinter(instance, run_id, started, check_names)
-        watcher.start()
-        try:
-            result = job.execute_in_process(
-                instance=instance,
-                run_id=run_id,
-                raise_on_error=False,
-                tags={QUARTER_END_TAG: quarter_end.isoformat(), LAUNCHED_BY_TAG: LAUNCHED_BY},
-                # Dagster's own console log is for developers; the watcher prints the progress.
-                run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            )
-        finally:
-            watcher.stop()
-        failed_checks = [e for e in result.get_asset_check_evaluations()
-                         if not e.passed and e.severity.value == "ERROR"]
-        elapsed = time.monotonic() - started
-        if not result.success or failed_checks:
-            print(f"\nThe run FAILED after {elapsed:.1f} s (run id {run_id}).", file=sys.stderr)
-            for message in _failure_messages(result, failed_checks):
-                print(f"  - {message}", file=sys.stderr)
-            print("Details: `make dagster`, then open the run in the Dagster UI.", file=sys.stderr)
-            return EXIT_FAILED
-    print(f"\nThe run succeeded in {elapsed:.1f} s (run id {run_id}).")
+        for planned in plan:
+            print(f"Running {planned.job_name} for {planned.label} on {settings.incoming_dir}")
+            run_id = str(uuid.uuid4())  # Dagster run ids are UUID4 strings
+            watcher = _EventPrinter(instance, run_id, started, check_names)
+            watcher.start()
+            try:
+                result = execute_range(defs, instance, planned, run_id, tags={
+                    QUARTER_END_TAG: quarter_end.isoformat(), LAUNCHED_BY_TAG: LAUNCHED_BY})
+            finally:
+                watcher.stop()
+            failed_checks = [e for e in result.get_asset_check_evaluations()
+                             if not e.passed and e.severity.value == "ERROR"]
+            if not result.success or failed_checks:
+                failures += [f"{planned.job_name} (run {run_id}): {m}"
+                             for m in _failure_messages(result, failed_checks)]
+    elapsed = time.monotonic() - started
+    if failures:
+        print(f"\nThe run FAILED after {elapsed:.1f} s.", file=sys.stderr)
+        for message in failures:
+            print(f"  - {message}", file=sys.stderr)
+        print("Details: `make dagster`, then open the run in the Dagster UI.", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"\nThe run succeeded in {elapsed:.1f} s.")
     print("Outputs:")
     print(f"  warehouse  {settings.warehouse_path}")
+    data_docs = settings.output_dir / "data_docs" / "index.html"
+    if data_docs.exists():
+        print(f"  data docs  {data_docs}")
     return EXIT_OK
 
 

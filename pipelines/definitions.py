@@ -3,22 +3,28 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from .assets.cin_census import cin_census
+from .assets.extracts import extract_assets
 from .assets.population import population_denominators
+from .assets.quality import quality_summary
+from .assets.reference import reference_assets
 from .checks import population_checks
-from .jobs import quarterly_refresh
+from .jobs import cin_census_refresh, quarterly_refresh
 from .resources import build_resources
 from .schedules import quarterly_refresh_schedule
+from .sensors import incoming_files_sensor
 from .settings import Settings
 
 
 def build_definitions(settings: Settings | None = None) -> Definitions:
     """Everything in the code location, with resources taken from ``settings`` (default: load them)."""
     return Definitions(
-        assets=[population_denominators],
+        assets=[population_denominators, *reference_assets, cin_census, *extract_assets, quality_summary],
         asset_checks=population_checks,
         resources=build_resources(settings),
         schedules=[quarterly_refresh_schedule],
-        jobs=[quarterly_refresh],
+        sensors=[incoming_files_sensor],
+        jobs=[cin_census_refresh, quarterly_refresh],
     )
 
 

@@ -28,6 +28,29 @@ quarterly_partitions = TimeWindowPartitionsDefinition(
 )
 
 
+# CIN census collection years: a key is the year's first day (2025-04-01 = the 2025-26
+# census, collection year 2026, reference date 31 March 2026).
+census_year_partitions = TimeWindowPartitionsDefinition(
+    start=FIRST_QUARTER_START,
+    fmt=PARTITION_FORMAT,
+    cron_schedule="0 0 1 4 *",  # windows start on 1 April
+    timezone=TIMEZONE,
+)
+
+
+def census_reference_date(partition_key: str) -> date:
+    """The census reference date (31 March) of the collection year whose key (1 April) is ``partition_key``."""
+    start = date.fromisoformat(partition_key)
+    if (start.month, start.day) != (4, 1):
+        raise ValueError(f"{partition_key!r} is not the first day of a collection year (1 April)")
+    return date(start.year + 1, 3, 31)
+
+
+def census_partition_key(collection_year: int) -> str:
+    """The partition key of collection year ``collection_year`` (2026 -> '2025-04-01')."""
+    return date(collection_year - 1, 4, 1).strftime(PARTITION_FORMAT)
+
+
 def quarter_start(partition_key: str) -> date:
     """First day of the quarter named by ``partition_key``."""
     start = date.fromisoformat(partition_key)

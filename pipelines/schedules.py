@@ -2,17 +2,16 @@
 runs at 06:00 on the 15th of January, April, July and October for the quarter that
 has just ended (e.g. 15 January 2025 -> the quarter ending 31 December 2024).
 
-Every asset is unpartitioned for now, so the run request simply targets the job and
-records the intended quarter end in the run tag ``neglect/quarter_end``. Once
-partitioned marts exist, the request will carry the quarter's partition key
-(``partitions.partition_key_for_quarter_end``) instead. The schedule is STOPPED
-by default: turn it on in the Dagster UI (it needs the daemon, which ``dagster dev`` runs).
+The run request carries the quarter's partition key (and the quarter end in the tag
+``neglect/quarter_end``). The CIN census, yearly, is loaded by the incoming-files sensor
+or ``neglect run``. The schedule is STOPPED by default: turn it on in the Dagster UI
+(it needs the daemon, which ``dagster dev`` runs).
 """
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
 from .jobs import QUARTER_END_TAG, quarterly_refresh
-from .partitions import TIMEZONE, last_quarter_end_before
+from .partitions import TIMEZONE, last_quarter_end_before, partition_key_for_quarter_end
 
 QUARTERLY_CRON = "0 6 15 1,4,7,10 *"
 
@@ -26,4 +25,5 @@ QUARTERLY_CRON = "0 6 15 1,4,7,10 *"
 )
 def quarterly_refresh_schedule(context: ScheduleEvaluationContext) -> RunRequest:
     ended = last_quarter_end_before(context.scheduled_execution_time.date())
-    return RunRequest(run_key=f"quarter-{ended.isoformat()}", tags={QUARTER_END_TAG: ended.isoformat()})
+    return RunRequest(run_key=f"quarter-{ended.isoformat()}", partition_key=partition_key_for_quarter_end(ended),
+                      tags={QUARTER_END_TAG: ended.isoformat()})

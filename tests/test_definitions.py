@@ -4,21 +4,44 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from dagster import DagsterInstance, Definitions, build_schedule_context
+from dagster import AssetKey, DagsterInstance, Definitions, build_schedule_context
 
 from pipelines.definitions import defs
-from pipelines.partitions import (collection_year, last_quarter_end_before, partition_key_for_quarter_end,
+from pipelines.partitions import (census_partition_key, census_reference_date, census_year_partitions,
+                                  collection_year, last_quarter_end_before, partition_key_for_quarter_end,
                                   quarter_end, quarterly_partitions)
 from pipelines.schedules import quarterly_refresh_schedule
+
+
+EXTRACTS = ["raw/cp_list", "raw/early_help", "raw/person_list", "raw/adult_episodes", "raw/adult_household_children"]
 
 
 def test_definitions_load():
     Definitions.validate_loadable(defs)
     job = defs.resolve_job_def("quarterly_refresh")
     assert "population_denominators" in job.graph.node_dict
-    check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
-    assert check_names == {"population_denominators_complete", "population_denominators_stable"}
     assert defs.resolve_schedule_def("quarterly_refresh_schedule").job_name == "quarterly_refresh"
+    checks: dict[str, set[str]] = {}
+    for key in defs.resolve_asset_graph().asset_check_keys:
+        checks.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
+    assert checks["population_denominators"] == {"population_denominators_complete", "population_denominators_stable"}
+    for asset in EXTRACTS + ["raw/cin_census"]:
+        expected = {"structure", "reject_rate", "expectations"}
+        if asset in ("raw/cp_list", "raw/cin_census"):
+            expected.add("dfe_rules")
+        assert checks[asset] == expected, asset
+
+
+def test_extracts_are_quarterly_and_the_census_yearly():
+    graph = defs.resolve_asset_graph()
+    for asset in EXTRACTS:
+        node = graph.get(AssetKey.from_user_string(asset))
+        assert node.partitions_def == quarterly_partitions, asset
+    assert graph.get(AssetKey.from_user_string("raw/cin_census")).partitions_def == census_year_partitions
+    assert census_reference_date("2025-04-01") == date(2026, 3, 31)
+    assert census_partition_key(2026) == "2025-04-01"
+    keys = census_year_partitions.get_partition_keys(current_time=datetime(2026, 11, 23, tzinfo=ZoneInfo("UTC")))
+    assert keys == ["2023-04-01", "2024-04-01", "2025-04-01"]  # collection years 2024, 2025, 2026
 
 
 def test_warehouse_writers_share_the_pool_and_the_completeness_check_blocks():
@@ -29,6 +52,12 @@ def test_warehouse_writers_share_the_pool_and_the_completeness_check_blocks():
     assert graph.get_check_spec(complete).blocking
     for check in defs.asset_checks:
         assert check.op.pool == "duckdb_warehouse"  # checks open the warehouse too
+    for asset in EXTRACTS + ["raw/cin_census"]:
+        assets_def = defs.resolve_assets_def(AssetKey.from_user_string(asset))
+        assert assets_def.op.pool == "duckdb_warehouse"
+        structure = next(k for k in graph.asset_check_keys
+                         if k.name == "structure" and k.asset_key.to_user_string() == asset)
+        assert graph.get_check_spec(structure).blocking
 
 
 def test_quarterly_partitions():
@@ -54,7 +83,8 @@ def test_schedule_requests_the_quarter_that_has_just_ended():
     assert quarterly_refresh_schedule.cron_schedule == "0 6 15 1,4,7,10 *"
     assert quarterly_refresh_schedule.default_status.value == "STOPPED"
     with DagsterInstance.ephemeral() as instance:
-        context = build_schedule_context(instance=instance,
+        context = build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
                                          scheduled_execution_time=datetime(2025, 7, 15, 6, tzinfo=ZoneInfo("Europe/London")))
         request = quarterly_refresh_schedule.evaluate_tick(context).run_requests[0]
     assert request.tags["neglect/quarter_end"] == "2025-06-30"
+    assert request.partition_key == "2025-04-01"

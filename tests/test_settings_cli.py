@@ -59,8 +59,22 @@ def test_generate_skips_an_existing_partnership(tmp_path, capsys):
     assert "--force" in capsys.readouterr().out
 
 
-def _project(tmp_path, monkeypatch, lines=None):
-    """A project root with the real dagster.yaml and an incoming folder holding one population file."""
+@pytest.fixture(scope="module")
+def small_incoming(tmp_path_factory):
+    """The incoming folder of a small synthetic partnership (3,000 children), generated once."""
+    from sources.synthetic.config import GeneratorConfig
+    from sources.synthetic.generate import generate_partnership
+
+    out = tmp_path_factory.mktemp("cli_partnership")
+    generate_partnership(GeneratorConfig(children=3000), out)
+    return out / "incoming"
+
+
+def _project(tmp_path, monkeypatch, small_incoming, lines=None):
+    """A project root with the real dagster.yaml and a copy of the small partnership's incoming folder.
+
+    ``lines``: replace the ONS population files by one fixture file with these lines.
+    """
     import shutil
     from pathlib import Path
 
@@ -68,7 +82,10 @@ def _project(tmp_path, monkeypatch, lines=None):
     repo = Path(__file__).resolve().parents[1]
     shutil.copy(repo / "dagster.yaml", tmp_path / "dagster.yaml")
     (tmp_path / "settings.toml").write_text('incoming_dir = "incoming"\n')
-    write_population(tmp_path / "incoming" / "reference" / "population", 2024, lines)
+    shutil.copytree(small_incoming, tmp_path / "incoming")
+    if lines is not None:
+        shutil.rmtree(tmp_path / "incoming" / "reference" / "population")
+        write_population(tmp_path / "incoming" / "reference" / "population", 2024, lines)
     monkeypatch.chdir(tmp_path)  # `neglect run` changes directory; monkeypatch puts it back
     monkeypatch.setenv("NEGLECT_PROJECT_ROOT", str(tmp_path))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
@@ -77,22 +94,23 @@ def _project(tmp_path, monkeypatch, lines=None):
     return tmp_path
 
 
-def test_run_materialises_into_the_project_instance(tmp_path, monkeypatch, capsys):
-    root = _project(tmp_path, monkeypatch)
+def test_run_materialises_into_the_project_instance(tmp_path, monkeypatch, capsys, small_incoming):
+    root = _project(tmp_path, monkeypatch, small_incoming)
     assert cli.main(["run", "--no-generate"]) == 0
     out = capsys.readouterr().out
     assert "materialised population_denominators" in out
     assert "check population_denominators_complete passed" in out
+    assert "materialised raw/cin_census" in out and "materialised quality/summary" in out
     assert str(root / "warehouse" / "neglect.duckdb") in out
     assert (root / "warehouse" / "neglect.duckdb").exists()
     assert (root / ".dagster" / "storage" / "history" / "runs.db").exists()  # the run is in the UI's history
 
 
-def test_run_exits_1_with_the_message_when_the_blocking_check_fails(tmp_path, monkeypatch, capsys):
+def test_run_exits_1_with_the_message_when_the_blocking_check_fails(tmp_path, monkeypatch, capsys, small_incoming):
     from population_fixtures import population_lines
     lines = population_lines(2024)
     del lines[5]
-    _project(tmp_path, monkeypatch, lines)
+    _project(tmp_path, monkeypatch, small_incoming, lines)
     assert cli.main(["run", "--no-generate"]) == 1
     captured = capsys.readouterr()
     assert "check population_denominators_complete FAILED" in captured.out
@@ -100,12 +118,12 @@ def test_run_exits_1_with_the_message_when_the_blocking_check_fails(tmp_path, mo
     assert "do not have exactly 36 rows" in captured.err
 
 
-def test_run_frees_the_warehouse_slot_of_an_interrupted_run(tmp_path, monkeypatch, capsys):
+def test_run_frees_the_warehouse_slot_of_an_interrupted_run(tmp_path, monkeypatch, capsys, small_incoming):
     """A `neglect run` killed mid-step leaves its run STARTED and its pool slot taken; the next run clears it."""
     from dagster import DagsterInstance, DagsterRunStatus
     from dagster._core.storage.dagster_run import DagsterRun
 
-    root = _project(tmp_path, monkeypatch)
+    root = _project(tmp_path, monkeypatch, small_incoming)
     (root / ".dagster").mkdir()
     monkeypatch.chdir(root)
     with DagsterInstance.get() as instance:

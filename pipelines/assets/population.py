@@ -13,6 +13,7 @@ from dagster_duckdb import DuckDBResource
 from sources import ons_population
 from sources.errors import SourceFileError
 
+from ..ingest.write import ensure_quality_tables
 from ..resources import IncomingExtracts
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -31,18 +32,6 @@ CREATE OR REPLACE TABLE {TABLE} (
     source_file VARCHAR,
     source_line BIGINT
 )"""
-
-# Kept simple on purpose: a later issue generalises rejects for every source.
-CREATE_REJECTS = """
-CREATE TABLE IF NOT EXISTS quality.rejects (
-    source VARCHAR NOT NULL,
-    file VARCHAR,
-    location VARCHAR,
-    field VARCHAR,
-    rule VARCHAR,
-    message VARCHAR
-)"""
-
 
 @asset(
     group_name="reference",
@@ -67,26 +56,26 @@ def population_denominators(context: AssetExecutionContext, warehouse: DuckDBRes
 
     rejects = pd.DataFrame({
         "source": ons_population.SOURCE,
+        "table_name": "ons_population",
         "file": read.rejects["file"],
         "location": "line " + read.rejects["line"].astype(str),
+        "source_line": read.rejects["line"].astype("Int64"),
         "field": read.rejects["field"],
         "rule": read.rejects["rule"],
+        "action": "row_rejected",
         "message": read.rejects["message"],
     })
     rows = read.rows
     with warehouse.get_connection() as conn:
-        conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
-        conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
+        ensure_quality_tables(conn)
         conn.execute("BEGIN TRANSACTION")
         conn.execute(CREATE_POPULATION)
         conn.register("population_rows", rows)
         conn.execute(f"INSERT INTO {TABLE} SELECT mid_year, ward_code, ward_name, la_code, la_name, sex, age, "
                      "population, source_file, source_line FROM population_rows")
-        conn.execute(CREATE_REJECTS)
         conn.execute("DELETE FROM quality.rejects WHERE source = ?", [ons_population.SOURCE])
         conn.register("population_rejects", rejects)
-        conn.execute("INSERT INTO quality.rejects SELECT source, file, location, field, rule, message "
-                     "FROM population_rejects")
+        conn.execute("INSERT INTO quality.rejects BY NAME SELECT * FROM population_rejects")
         conn.execute("COMMIT")
         totals = conn.execute(f"""
             SELECT mid_year, la_code, any_value(la_name) AS la_name, count(DISTINCT ward_code) AS wards,

@@ -1,0 +1,143 @@
+"""The body every ingest asset shares: read a set of periods' files, load them, report.
+
+An ingest asset calls :func:`ingest` with the files of each period in its run (one
+period, or a range when a backfill runs many in one go):
+
+1. the files are read in parallel worker processes (:mod:`pipelines.ingest.parallel`);
+2. period by period, the DfE-style rules run on the rows as read (CIN census, CP list);
+3. periods are written with :func:`pipelines.ingest.load.write_loads` in batches of up to
+   ``BATCH_ROWS`` rows, each replacing what those periods held before;
+4. the Great Expectations suites run once over the rows now stored for the run's periods;
+5. the asset's check results and metadata (counts only) are returned.
+
+A file that could not be read is recorded in ``quality.load_audit`` as ``failed`` and,
+after every other file has been loaded, fails the asset with the reader's message.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, Failure, MetadataValue
+
+from checks import ingest as ingest_rules
+from pipelines.ingest.files import FileLoad
+from pipelines.ingest.load import combined_tables, write_loads
+from pipelines.ingest.parallel import read_in_order
+from pipelines.ingest.write import audit_frame, rejects_frame
+
+from .. import quality_runs
+
+BATCH_ROWS = 1_000_000  # rows read before the waiting periods are written to the warehouse
+
+
+@dataclass
+class IngestOutcome:
+    audit: list[pd.DataFrame] = field(default_factory=list)
+    rejects: list[pd.DataFrame] = field(default_factory=list)
+    findings: list[pd.DataFrame] = field(default_factory=list)
+    validations: list = field(default_factory=list)
+    rows: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+def ingest(context: AssetExecutionContext, *, source: str, tables: list[str],
+           periods: list[tuple[date, list[Path]]], load_file: Callable[[Path, date], FileLoad],
+           warehouse, identity_store, key: bytes, with_geography: bool, authorities: list[str],
+           run_rules: bool, output_dir: Path) -> tuple[dict, list[AssetCheckResult]]:
+    """Load ``periods`` (period end, files) of ``source``; return (metadata, check results)."""
+    out = IngestOutcome()
+    reads = read_in_order(load_file, [(path, period_end) for period_end, files in periods for path in files])
+    with warehouse.get_connection() as wconn, identity_store.get_connection() as iconn:
+        batch: list[tuple[date, list[FileLoad], pd.DataFrame | None]] = []
+        for number, (period_end, files) in enumerate(periods, start=1):
+            loads = [_checked(next(reads), period_end, out.errors) for _ in files]
+            findings = quality_runs.dfe_findings(combined_tables(loads)) if run_rules else None
+            batch.append((period_end, loads, findings))
+            context.log.info(f"{source} period ending {period_end}: {len(files)} file(s), "
+                             f"{sum(l.rows_loaded for l in loads):,} rows read, "
+                             f"{sum(l.rows_rejected for l in loads):,} rejected, "
+                             f"{sum(1 for l in loads if l.error)} unreadable")
+            rows_waiting = sum(l.rows_loaded for _, loads_, _ in batch for l in loads_)
+            if rows_waiting >= BATCH_ROWS or number == len(periods):
+                _write_batch(context, out, batch, wconn, iconn, source, tables, key, with_geography)
+                batch = []
+        if periods:
+            out.validations = quality_runs.validate_periods(wconn, source, [f"raw.{t}" for t in tables],
+                                                            [p for p, _ in periods])
+        audit = pd.concat(out.audit, ignore_index=True) if out.audit else audit_frame([], "")
+        checks = _check_results(wconn, source, tables, audit, out, [p for p, _ in periods], authorities)
+    docs = quality_runs.write_data_docs(out.validations, output_dir, source)
+    if out.errors:
+        raise Failure(description=f"{len(out.errors)} {source} file(s) could not be read (the other files were "
+                                  "loaded):\n" + "\n".join(out.errors),
+                      metadata={"unreadable_files": len(out.errors)})
+    metadata = {
+        "periods": MetadataValue.json([p.isoformat() for p, _ in periods]),
+        "files": int(len(audit)),
+        "rows_read": int(audit["rows_read"].sum()) if len(audit) else 0,
+        "rows_loaded_by_table": MetadataValue.json(out.rows),
+        "rows_rejected": int(audit["rows_rejected"].sum()) if len(audit) else 0,
+    }
+    if docs:
+        metadata["data_docs"] = MetadataValue.path(str(docs))
+    return metadata, checks
+
+
+def _checked(load: FileLoad, period_end: date, errors: list[str]) -> FileLoad:
+    """The load, marked failed if it could not be read or belongs to another period (its folder's)."""
+    if not load.error and load.period_end != period_end:
+        load.error = (f"{load.file}: the file is for the period ending {load.period_end}, but it is in the folder "
+                      f"of {period_end}; move it to its own period's folder")
+        load.tables = {}
+    if load.error:
+        load.period_end = period_end
+        errors.append(load.error)
+    return load
+
+
+def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source, tables, key, with_geography) -> None:
+    """Write several periods' loads at once (fewer, larger transactions than one per period)."""
+    loads = [l for _, period_loads, _ in batch for l in period_loads]
+    findings = [f for _, _, f in batch if f is not None]
+    all_findings = pd.concat(findings, ignore_index=True) if findings else None
+    written = write_loads(wconn, iconn, source, tables, loads, [p for p, _, _ in batch], key, context.run.run_id,
+                          with_geography, all_findings)
+    for w in written:
+        out.rows[w.table] = out.rows.get(w.table, 0) + w.rows
+    out.audit.append(audit_frame(loads, context.run.run_id))
+    out.rejects.append(rejects_frame(loads))
+    if all_findings is not None:
+        out.findings.append(all_findings)
+
+
+def _check_results(conn, source, tables, audit, out, periods, authorities) -> list[AssetCheckResult]:
+    raw_tables = [f"raw.{t}" for t in tables]
+    existing = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_schema = 'raw'").fetchall()}
+    raw_tables = [t for t in raw_tables if t.split(".")[1] in existing]
+    structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, authorities)
+    rejects = pd.concat(out.rejects, ignore_index=True) if out.rejects else pd.DataFrame()
+    rate = ingest_rules.reject_rate(audit, rejects)
+    results = [
+        AssetCheckResult(check_name="structure", passed=structure.passed, severity=AssetCheckSeverity.ERROR,
+                         description=structure.description, metadata=_meta(structure.metadata)),
+        AssetCheckResult(check_name="reject_rate", passed=rate.passed, severity=AssetCheckSeverity.WARN,
+                         description=rate.description, metadata=_meta(rate.metadata)),
+    ]
+    expectations = quality_runs.expectations_outcome(out.validations)
+    results.append(AssetCheckResult(check_name="expectations", passed=expectations.passed,
+                                    severity=AssetCheckSeverity.WARN, description=expectations.description,
+                                    metadata=_meta(expectations.metadata)))
+    if out.findings:
+        rules = quality_runs.findings_outcome(pd.concat(out.findings, ignore_index=True))
+        results.append(AssetCheckResult(check_name="dfe_rules", passed=rules.passed, severity=AssetCheckSeverity.WARN,
+                                        description=rules.description, metadata=_meta(rules.metadata)))
+    return results
+
+
+def _meta(values: dict) -> dict:
+    return {k: (MetadataValue.json(v) if isinstance(v, (dict, list)) else v) for k, v in values.items()}

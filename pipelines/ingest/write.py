@@ -1,0 +1,122 @@
+"""Write a period's rows: ``raw.*`` (pseudonymised), the identity store and ``quality.*``.
+
+Re-running a period replaces that period's rows (``period_end``) in every table it
+writes, so a partition can be re-run any number of times without duplicates. Tables
+are created from the first load's columns; a column added later by a reader is added
+to the table (older rows get NULL).
+
+Quality tables (schema ``quality``):
+
+* ``quality.rejects``: one row per problem found in an input row: the source, raw
+  table, authority, period, file, location (line or XML element), field, rule, what
+  was done (``row_rejected``, ``value_nulled``, ``flagged``, ``child_rejected`` ...)
+  and a message that never quotes an identifier.
+* ``quality.load_audit``: one row per file and run: rows read = rows loaded + rows
+  rejected, the file's SHA-256 and size, its encoding, ``loaded`` or ``failed`` with
+  the reason.
+* ``quality.rule_findings``: DfE-style validation rule failures, by record_id.
+* ``quality.expectation_results``: failed Great Expectations rules, per source and range
+  of periods validated together (no data values).
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+
+import duckdb
+import pandas as pd
+
+from .files import FileLoad
+
+QUALITY_TABLES = {
+    "quality.rejects": """
+        source VARCHAR NOT NULL, table_name VARCHAR, la_code VARCHAR, period_end DATE, file VARCHAR,
+        location VARCHAR, source_line BIGINT, field VARCHAR, rule VARCHAR, action VARCHAR, message VARCHAR""",
+    "quality.load_audit": """
+        source VARCHAR NOT NULL, la_code VARCHAR, period_end DATE, file VARCHAR, file_sha256 VARCHAR,
+        file_bytes BIGINT, encoding VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
+        rows_flagged BIGINT, status VARCHAR, message VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR""",
+    "quality.rule_findings": """
+        source VARCHAR NOT NULL, period_end DATE, la_code VARCHAR, table_name VARCHAR, record_id VARCHAR,
+        rule_code VARCHAR, rule_name VARCHAR, severity VARCHAR, message VARCHAR""",
+    "quality.expectation_results": """
+        source VARCHAR NOT NULL, table_name VARCHAR, period_from DATE, period_to DATE, rule_code VARCHAR,
+        expectation VARCHAR, column_name VARCHAR, severity VARCHAR, unexpected_count BIGINT,
+        unexpected_percent DOUBLE""",
+}
+
+
+def ensure_quality_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create the ``raw`` and ``quality`` schemas and the quality tables; add columns an older version lacked."""
+    present = {(s, t, c) for s, t, c in conn.execute(
+        "SELECT table_schema, table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'quality'").fetchall()}
+    conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    for table, columns in QUALITY_TABLES.items():
+        schema, name = table.split(".")
+        if not any(t == name for _, t, _ in present):
+            conn.execute(f"CREATE TABLE {table} ({columns})")
+            continue
+        for column in columns.split(","):
+            column_name, kind = column.split()[:2]
+            if (schema, name, column_name) not in present:
+                conn.execute(f"ALTER TABLE {table} ADD COLUMN {column_name} {kind}")
+
+
+def _table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    schema, name = table.split(".")
+    rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND "
+                        "table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def replace_periods(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, periods: list[date],
+                    period_column: str = "period_end") -> int:
+    """Replace the rows of ``periods`` in ``table`` by the result of ``select_sql``; returns rows inserted.
+
+    Runs inside the caller's transaction if there is one.
+    """
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS {select_sql}")
+    existing = _table_columns(conn, table)
+    if existing is None:
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+        conn.execute(f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
+    else:
+        for name, kind, *_ in conn.execute("DESCRIBE _incoming").fetchall():
+            if name not in existing:
+                conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
+    conn.execute(f"DELETE FROM {table} WHERE {period_column} IN (SELECT unnest(?::DATE[]))", [periods])
+    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+    inserted = conn.execute("SELECT count(*) FROM _incoming").fetchone()[0]
+    conn.execute("DROP TABLE _incoming")
+    return int(inserted)
+
+
+def replace_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, periods: list[date],
+                  where: str = "") -> None:
+    """Replace the rows of ``periods`` (and ``where``, e.g. ``source = 'cp_list'``) in ``table`` by ``frame``."""
+    extra = f" AND {where}" if where else ""
+    conn.execute(f"DELETE FROM {table} WHERE period_end IN (SELECT unnest(?::DATE[])){extra}", [periods])
+    if len(frame):
+        conn.register("_frame", frame)
+        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
+        conn.unregister("_frame")
+
+
+def rejects_frame(loads: list[FileLoad]) -> pd.DataFrame:
+    """All loads' rejects in the ``quality.rejects`` layout."""
+    parts = [l.rejects.assign(source=l.source, la_code=l.la_code, period_end=l.period_end, file=l.file)
+             for l in loads if len(l.rejects)]
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype="string") for c in ["source", "file"]})
+    return pd.concat(parts, ignore_index=True)
+
+
+def audit_frame(loads: list[FileLoad], run_id: str) -> pd.DataFrame:
+    """One ``quality.load_audit`` row per file."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    return pd.DataFrame([{
+        "source": l.source, "la_code": l.la_code, "period_end": l.period_end, "file": l.file,
+        "file_sha256": l.sha256, "file_bytes": l.size_bytes, "encoding": l.encoding, "rows_read": l.rows_read,
+        "rows_loaded": l.rows_loaded, "rows_rejected": l.rows_rejected, "rows_flagged": l.rows_flagged,
+        "status": l.status, "message": l.error, "loaded_at": now, "run_id": run_id} for l in loads])

@@ -1,0 +1,178 @@
+"""The ingest jobs on the default synthetic partnership: every extract loads, the row
+accounting is exact against the generator's own record of every file, re-runs are
+idempotent, and no identifier reaches the warehouse, output/ or Dagster's storage."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+TRUTH_SOURCE = {"cp_list": "cp_list", "early_help": "early_help", "person_list": "person_list",
+                "adult_services": "adult_episodes", "adult_household_children": "adult_household_children",
+                "cin_census": "cin_census"}
+
+
+@pytest.fixture(scope="module")
+def warehouse(ingested):
+    with duckdb.connect(str(ingested.settings.warehouse_path), read_only=True) as conn:
+        yield conn
+
+
+def _step_failures(result) -> list[str]:
+    out = []
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            data = event.step_failure_data
+            out.append(data.user_failure_data.description if data.user_failure_data else data.error.to_string())
+    return out
+
+
+def test_both_jobs_succeed_and_every_check_passes_or_warns(ingested):
+    for job, result in ingested.results.items():
+        assert result.success, print("\n".join(_step_failures(result))) or job
+        errors = [e for e in result.get_asset_check_evaluations() if not e.passed and e.severity.value == "ERROR"]
+        assert not errors, [(e.asset_key.to_user_string(), e.check_name, e.description) for e in errors]
+    structure = [e for r in ingested.results.values() for e in r.get_asset_check_evaluations()
+                 if e.check_name == "structure"]
+    assert len(structure) == 6 and all(e.passed for e in structure)
+
+
+def test_every_extract_file_is_audited_and_loaded(ingested, warehouse):
+    incoming = ingested.settings.incoming_dir
+    files = {p.relative_to(incoming).as_posix() for p in incoming.glob("*/*/*")
+             if p.parts[-3] != "reference"}
+    audit = warehouse.execute("SELECT file, status FROM quality.load_audit WHERE period_end IS NOT NULL").df()
+    assert set(audit["file"]) == files
+    assert (audit["status"] == "loaded").all()
+    assert not audit["file"].duplicated().any()
+
+
+def test_row_accounting_is_exact_against_the_generator(ingested, warehouse):
+    truth = pd.read_csv(ingested.folder / "truth" / "source_records.csv", dtype=str, keep_default_na=False)
+    truth["source"] = truth["source"].map(TRUTH_SOURCE)
+    expected = truth.groupby("file").agg(truth_source=("source", "first"), rows=("line", "size"),
+                                         defects=("defect", lambda d: int((d != "").sum())))
+    audit = warehouse.execute("SELECT file, source, rows_read, rows_loaded, rows_rejected "
+                              "FROM quality.load_audit WHERE period_end IS NOT NULL").df().set_index("file")
+    joined = audit.join(expected, how="outer")
+    assert joined.notna().all().all()
+    assert (joined["source"] == joined["truth_source"]).all()
+    assert (joined["rows_read"] == joined["rows"]).all()
+    assert (joined["rows_read"] == joined["rows_loaded"] + joined["rows_rejected"]).all()
+    tabular = joined[joined["source"] != "cin_census"]
+    # every injected defect in a CSV/xlsx is of a rejecting kind: rejected rows == defects
+    assert (tabular["rows_rejected"] == tabular["defects"]).all()
+    cin = joined[joined["source"] == "cin_census"]
+    assert (cin["rows_rejected"] == 0).all()  # CIN defects are flagged, never rejected whole
+
+
+def test_rejected_lines_are_the_injected_defects(ingested, warehouse):
+    truth = pd.read_csv(ingested.folder / "truth" / "source_records.csv", dtype=str, keep_default_na=False)
+    truth = truth[(truth["defect"] != "") & (truth["source"] != "cin_census")]
+    expected = set(zip(truth["file"], truth["line"].astype(int), truth["defect"]))
+    got = warehouse.execute("SELECT DISTINCT file, source_line, rule FROM quality.rejects "
+                            "WHERE action = 'row_rejected' AND period_end IS NOT NULL").fetchall()
+    got_lines = {(f, int(l)) for f, l, _ in got}
+    assert got_lines == {(f, l) for f, l, _ in expected}
+    assert expected <= {(f, int(l), r) for f, l, r in got}
+
+
+def test_rows_are_in_the_raw_tables_with_their_period(warehouse):
+    audit = dict(warehouse.execute("SELECT source, sum(rows_loaded) FROM quality.load_audit "
+                                   "WHERE period_end IS NOT NULL GROUP BY source").fetchall())
+    for table in ["cp_list", "early_help", "person_list", "adult_episodes", "adult_household_children"]:
+        assert warehouse.execute(f"SELECT count(*) FROM raw.{table}").fetchone()[0] == audit[table]
+        periods = warehouse.execute(f"SELECT count(DISTINCT period_end) FROM raw.{table}").fetchone()[0]
+        assert periods == 12, table
+    assert warehouse.execute("SELECT count(*) FROM raw.cin_child").fetchone()[0] == audit["cin_census"]
+    years = warehouse.execute("SELECT DISTINCT collection_year FROM raw.cin_child ORDER BY 1").fetchall()
+    assert [y for (y,) in years] == [2024, 2025, 2026]
+
+
+def test_geography_is_attached_from_the_postcode(warehouse):
+    matched, with_postcode = warehouse.execute(
+        "SELECT count(*) FILTER (WHERE postcode_matched), count(*) FILTER (WHERE has_postcode) "
+        "FROM raw.person_list").fetchone()
+    assert matched / with_postcode > 0.97
+    bad = warehouse.execute("SELECT count(*) FROM raw.person_list WHERE postcode_matched AND "
+                            "(ward_code IS NULL OR deprivation_decile NOT BETWEEN 1 AND 10)").fetchone()[0]
+    assert bad == 0
+
+
+def test_quality_summary_covers_every_source_authority_and_period(warehouse):
+    rows = warehouse.execute("SELECT source, count(*), min(validity_pct), max(dob_pct) "
+                             "FROM quality.summary GROUP BY source").fetchall()
+    counts = {s: n for s, n, *_ in rows}
+    for source in ["cp_list", "early_help", "person_list", "adult_episodes", "adult_household_children"]:
+        assert counts[source] == 24  # 2 authorities x 12 quarters
+    assert counts["cin_census"] == 6  # 2 authorities x 3 census years
+    for _, _, validity, dob in rows:
+        assert 0 <= validity <= 100 and dob <= 100
+    person = warehouse.execute("SELECT min(nhs_number_pct), min(upn_pct) FROM quality.summary "
+                               "WHERE source = 'person_list'").fetchone()
+    assert all(50 < p <= 100 for p in person)
+
+
+# ------------------------------------------------------------------ privacy
+
+def _identifiers(folder: Path) -> dict[str, set[str]]:
+    persons = pd.read_csv(folder / "truth" / "persons.csv", dtype=str, keep_default_na=False)
+    ids = pd.read_csv(folder / "truth" / "system_ids.csv", dtype=str, keep_default_na=False)
+    addresses = pd.read_csv(folder / "truth" / "addresses.csv", dtype=str, keep_default_na=False)
+    return {
+        "full name": set(persons["forename"] + " " + persons["surname"]),
+        "NHS number": set(persons["nhs_number"]) - {""},
+        "UPN": set(persons["upn"]) - {""},
+        "postcode": set(addresses["postcode"]) - {""},
+        "local id": set(ids["local_id"]) - {""},
+    }
+
+
+def test_no_identifier_in_any_warehouse_cell(ingested, warehouse):
+    ids = _identifiers(ingested.folder)
+    columns = warehouse.execute("SELECT table_schema, table_name, column_name FROM information_schema.columns "
+                                "WHERE data_type = 'VARCHAR' AND table_schema IN ('raw', 'quality')").fetchall()
+    cells = set()
+    for schema, table, column in columns:
+        if (schema, table) == ("raw", "postcode_lookup"):
+            continue  # public reference data: every postcode of the area, not a person's
+        cells |= {v for (v,) in warehouse.execute(f'SELECT DISTINCT "{column}" FROM {schema}.{table}').fetchall()
+                  if v is not None}
+    first_names = set(pd.read_csv(ingested.folder / "truth" / "persons.csv", dtype=str)["forename"])
+    for kind, values in ids.items():
+        assert not cells & values, f"{kind} found in the warehouse"
+    assert not cells & first_names, "a forename found as a warehouse cell"
+
+
+def test_the_identity_store_holds_the_identifiers(ingested):
+    """The scan above can find identifiers: the identity store, which should hold them, is full of them."""
+    ids = _identifiers(ingested.folder)
+    with duckdb.connect(str(ingested.settings.identity_path), read_only=True) as conn:
+        nhs = {v for (v,) in conn.execute("SELECT DISTINCT nhs_number FROM identifiers.person_list").fetchall()}
+    assert len(nhs & ids["NHS number"]) > 1000
+
+
+def _words_in_files(root: Path) -> tuple[set[str], set[str]]:
+    """(words, pairs of consecutive words) in every file under ``root``, read as text."""
+    words, pairs = set(), set()
+    for path in root.rglob("*"):
+        if path.is_file() and "static" not in path.relative_to(root).parts:  # GX's bundled images, CSS
+            tokens = re.findall(r"[A-Za-z0-9]+", path.read_bytes().decode("utf-8", errors="replace"))
+            words.update(tokens)
+            pairs.update(a + " " + b for a, b in zip(tokens, tokens[1:]))
+    return words, pairs
+
+
+@pytest.mark.parametrize("where", ["output", "dagster"])
+def test_no_identifier_in_outputs_or_dagster_storage(ingested, where):
+    root = ingested.settings.output_dir if where == "output" else ingested.dagster_dir
+    assert root.is_dir() and any(root.rglob("*")), f"nothing written to {root}"
+    words, pairs = _words_in_files(root)
+    ids = _identifiers(ingested.folder)
+    for kind in ["NHS number", "UPN", "local id"]:
+        assert not words & ids[kind], f"{kind} found in {where}"
+    for kind in ["postcode", "full name"]:
+        assert not pairs & ids[kind], f"{kind} found in {where}"
