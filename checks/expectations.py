@@ -111,9 +111,14 @@ _COMMON_KEYS = {"rule", "expect", "mostly", "severity"}
 
 
 @lru_cache(maxsize=None)
+def _cin_code_lists() -> dict:
+    return yaml.safe_load(CIN_CODE_LISTS.read_text(encoding="utf-8"))["code_lists"]
+
+
+@lru_cache(maxsize=None)
 def cin_code_list(name: str) -> tuple[str, ...]:
     """The codes of a code list in ``sources/schemas/cin_census.yaml`` (2026 lists), e.g. ``category_of_abuse``."""
-    lists = yaml.safe_load(CIN_CODE_LISTS.read_text(encoding="utf-8"))["code_lists"]
+    lists = _cin_code_lists()
     if name not in lists:
         raise KeyError(f"{CIN_CODE_LISTS.name} has no code list {name!r}")
     codes = lists[name]
@@ -292,10 +297,10 @@ def validate_frames(frames: dict[str, pd.DataFrame],
     ``previous_row_counts``: table -> rows in the period before the earliest one in its frame (None or
     absent: no row-count comparison for that period). A table with no suite raises KeyError.
     """
-    suites = load_suites()
-    missing = sorted(set(frames) - set(suites))
+    missing = sorted(t for t in frames if not has_suite(t))
     if missing:
         raise KeyError(f"no expectation suite for {', '.join(missing)} (add checks/expectations/<table>.yaml)")
+    suites = {table: load_suite(table) for table in frames}
     previous_row_counts = previous_row_counts or {}
     context = _new_context()
     source = context.data_sources.add_pandas(DATASOURCE)
@@ -435,6 +440,13 @@ def _gx():
     import great_expectations
 
     return great_expectations
+
+
+def preload_in_background() -> None:
+    """Start importing GX (about 3 s) in a thread, e.g. while worker processes read files."""
+    import threading
+
+    threading.Thread(target=_gx, name="import-great-expectations", daemon=True).start()
 
 
 def _new_context() -> "AbstractDataContext":

@@ -292,6 +292,7 @@ class _EventPrinter:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._cursor = None
+        self._partitioned_seen: set = set()
 
     def start(self) -> None:
         self._thread.start()
@@ -322,6 +323,11 @@ class _EventPrinter:
         kind = event.event_type_value
         if kind == "ASSET_MATERIALIZATION":
             mat = event.event_specific_data.materialization
+            if mat.partition is not None:  # a run over a range reports each partition: say it once
+                if mat.asset_key in self._partitioned_seen:
+                    return None
+                self._partitioned_seen.add(mat.asset_key)
+                return f"materialised {mat.asset_key.to_user_string()} (every partition of the run)"
             rows = mat.metadata.get("dagster/row_count")
             extra = f" ({rows.value:,} rows)" if rows is not None else ""
             return f"materialised {mat.asset_key.to_user_string()}{extra}"

@@ -18,23 +18,25 @@ from checks import expectations
 from checks.dfe_rules.runner import run_rules
 from checks.population import RuleOutcome
 
+from .ingest.files import FileLoad
 from .ingest.write import ensure_quality_tables
 
 FINDING_COLUMNS = ["period_end", "la_code", "table_name", "record_id", "rule_code", "rule_name", "severity", "message"]
 
 
-def dfe_findings(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """DfE-style rule findings over the tables of one period (frames with ``period_end``)."""
-    if not tables:
-        return pd.DataFrame(columns=FINDING_COLUMNS)
-    reference = pd.Timestamp(next(iter(tables.values()))["period_end"].iloc[0]).date() \
-        if len(next(iter(tables.values()))) else None
-    frames = {name: frame for name, frame in tables.items() if len(frame)}
-    if not frames or reference is None:
-        return pd.DataFrame(columns=FINDING_COLUMNS)
-    findings = run_rules(frames, reference)
-    findings = findings.assign(period_end=pd.Timestamp(reference))
-    return findings[FINDING_COLUMNS]
+def with_rule_findings(load: FileLoad) -> FileLoad:
+    """The load with its DfE-style rule findings (rules run on the file's rows as read).
+
+    Runs where the file is read (a worker process), so the rules of many files run in parallel.
+    The reference date is the file's period end (census reference date, or extract date).
+    """
+    frames = {name: frame for name, frame in load.tables.items() if len(frame)}
+    if load.error or not frames:
+        load.findings = pd.DataFrame(columns=FINDING_COLUMNS)
+        return load
+    findings = run_rules(frames, load.period_end).assign(period_end=pd.Timestamp(load.period_end))
+    load.findings = findings[FINDING_COLUMNS]
+    return load
 
 
 def findings_outcome(findings: pd.DataFrame) -> RuleOutcome:

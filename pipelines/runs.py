@@ -61,6 +61,9 @@ def run_plan(incoming: Path, today: date) -> list[PlannedRun]:
 def execute_range(defs, instance, planned: PlannedRun, run_id: str | None = None, tags: dict | None = None,
                   quiet: bool = True):
     """Run ``planned.job_name`` over its partition range in this process; returns the ExecuteInProcessResult."""
+    from .ingest.parallel import warm_up
+
+    warm_up()  # the file-reading workers start while Dagster sets the run up
     run_tags = {**(tags or {}), RANGE_START_TAG: planned.first_key, RANGE_END_TAG: planned.last_key}
     config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}} if quiet else None
     return defs.resolve_job_def(planned.job_name).execute_in_process(

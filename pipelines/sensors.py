@@ -20,7 +20,7 @@ from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, Se
 
 from .assets.cin_census import CIN_CENSUS_KEY
 from .assets.cin_census import FILE_NAMES as CIN_FILE_NAMES
-from .assets.extracts import EXTRACTS
+from .ingest.extract_files import EXTRACTS
 from .ingest.files import file_digest
 from .jobs import cin_census_refresh, quarterly_refresh
 from .partitions import census_partition_key, partition_key_for_quarter_end

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -360,11 +361,18 @@ def parse_dates(path: Path, name: str, s: pd.Series, extract_date: date | None,
     Accepted per value: yyyy-mm-dd, dd/mm/yyyy, d/m/yy, d-Mon-yyyy, d Mon yyyy. Day-first only: if the
     column's slashed dates look month-first (second part > 12 somewhere, first part never > 12) the file
     is refused rather than guessed. Two-digit years fall in the century that puts them on or before the
-    extract date (or today).
+    extract date (or today). Each distinct text is parsed once (dates repeat a lot in a column).
     """
-    text = s.str.strip()
+    codes, distinct = pd.factorize(s.fillna("").astype("string").str.strip())
+    parsed, bad = _parse_distinct_dates(path, name, pd.Series(distinct, dtype="string"), extract_date, min_date)
+    out = pd.Series(parsed.to_numpy()[codes], index=s.index, dtype="datetime64[ns]")
+    return out, bad[codes]
+
+
+def _parse_distinct_dates(path: Path, name: str, text: pd.Series, extract_date: date | None,
+                          min_date: date) -> tuple[pd.Series, np.ndarray]:
     blank = (text == "").to_numpy()
-    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
     slashed = text.str.match(r"^\d{1,2}/\d{1,2}/\d{2,4}$").to_numpy(dtype=bool)
     if slashed.any():
         parts = text[slashed].str.split("/", expand=True)
@@ -373,6 +381,8 @@ def parse_dates(path: Path, name: str, s: pd.Series, extract_date: date | None,
             raise SourceFileError(path, f"column '{name}'", "dates look month-first (mm/dd/yyyy: a middle part "
                                   "above 12 and no first part above 12); expected day-first dd/mm/yyyy or yyyy-mm-dd")
     for regex, fmt, two_digit in _DATE_FORMATS:
+        if (blank | out.notna().to_numpy()).all():
+            break  # every value parsed: the other formats have nothing left to do
         m = text.str.match(regex).to_numpy(dtype=bool) & out.isna().to_numpy()
         if not m.any():
             continue
@@ -407,14 +417,17 @@ class _Failure:
     field: str
     rule: str
     mask: np.ndarray
-    message: pd.Series | str
+    message: pd.Series | str | Callable[[np.ndarray], np.ndarray]  # a callable gets the mask
 
 
-def _message(col: TabularColumn, s: pd.Series, what: str) -> pd.Series | str:
-    """'<field> '<value>' <what>' — without the value for identifier columns."""
+def _message(col: TabularColumn, s: pd.Series, what: str) -> Callable[[np.ndarray], np.ndarray] | str:
+    """'<field> '<value>' <what>' — without the value for identifier columns.
+
+    Built only for the failing rows (a function of the mask): most columns fail nowhere.
+    """
     if col.identifier:
         return f"{col.name} {what} (value not shown: identifier)"
-    return col.name + " '" + s.str.slice(0, 40) + "' " + what
+    return lambda mask: (col.name + " '" + s[mask].str.slice(0, 40) + "' " + what).to_numpy()
 
 
 def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: TabularSchema,
@@ -440,7 +453,11 @@ def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: Tabul
             lo = spec.min if spec.min is not None else -np.inf
             hi = spec.max if spec.max is not None else np.inf
             out = whole & ~number.between(lo, hi).fillna(False).to_numpy(dtype=bool)
-            fails.append(_Failure(col.name, "invalid_number", out, _message(col, s, f"is outside {spec.min}-{spec.max}")))
+            if spec.min is not None and spec.max is not None:
+                what = f"is outside {spec.min}-{spec.max}"
+            else:
+                what = f"is below {spec.min}" if spec.min is not None else f"is above {spec.max}"
+            fails.append(_Failure(col.name, "invalid_number", out, _message(col, s, what)))
         return number, fails, None
     if kind == "code":
         mapping = load_code_map(col.code_map)
@@ -558,7 +575,12 @@ def _collect(fails: list[_Failure], source: str, label: str, lines: np.ndarray) 
         mask = np.asarray(f.mask, dtype=bool)
         if not mask.any():
             continue
-        msg = f.message[mask].to_numpy() if isinstance(f.message, pd.Series) else f.message
+        if callable(f.message):
+            msg = f.message(mask)
+        elif isinstance(f.message, pd.Series):
+            msg = f.message[mask].to_numpy()
+        else:
+            msg = f.message
         parts.append(pd.DataFrame({"source": source, "source_file": label, "source_line": lines[mask],
                                    "field": f.field, "rule": f.rule, "message": msg}))
     if not parts:

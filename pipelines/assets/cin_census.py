@@ -10,13 +10,10 @@ entities) and replaces that year's rows in ``raw.cin_child``, ``raw.cin_disabili
 ``quality.load_audit``. Checks as for every extract, plus the DfE-style rules.
 """
 from functools import partial
-from pathlib import Path
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 
-from sources.cin_census import read_cin_census
-
-from ..ingest.files import load_cin_census
+from ..ingest.extract_files import CIN_FILE_NAMES, load_cin_census_file
 from ..partitions import census_reference_date, census_year_partitions
 from ..resources import IdentityStoreResource, IncomingExtracts, OutputFolder, PseudonymKeyResource, \
     WarehouseResource
@@ -26,15 +23,7 @@ from .population import WAREHOUSE_POOL
 CIN_CENSUS_KEY = AssetKey(["raw", "cin_census"])
 CIN_TABLES = ["cin_child", "cin_disability", "cin_episode", "cin_assessment", "cin_assessment_factor", "cin_plan",
               "cin_section47", "cin_cp_plan", "cin_cp_review"]
-FILE_NAMES = ("cin_census_*.xml", "CIN_*.xml", "cin_*.xml")
-
-
-def _read(path: Path, la_code: str):
-    return read_cin_census(path, la_code=la_code)
-
-
-def _load_one(incoming: Path, path: Path, period_end):
-    return load_cin_census(path.resolve(), incoming, _read)
+FILE_NAMES = CIN_FILE_NAMES
 
 
 @asset(
@@ -67,7 +56,7 @@ def cin_census(context: AssetExecutionContext, warehouse: WarehouseResource, ide
                for k in context.partition_keys]
 
     metadata, checks = ingest(
-        context, source="cin_census", tables=CIN_TABLES, periods=periods, load_file=partial(_load_one, incoming), warehouse=warehouse,
+        context, source="cin_census", tables=CIN_TABLES, periods=periods, load_file=partial(load_cin_census_file, incoming), warehouse=warehouse,
         identity_store=identity_store, key=pseudonym_key.key(), with_geography=False,
-        authorities=extracts.authority_codes(), run_rules=True, output_dir=output.root)
+        authorities=extracts.authority_codes(), output_dir=output.root)
     return MaterializeResult(metadata=metadata, check_results=checks)

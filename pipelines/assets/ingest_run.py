@@ -4,7 +4,8 @@ An ingest asset calls :func:`ingest` with the files of each period in its run (o
 period, or a range when a backfill runs many in one go):
 
 1. the files are read in parallel worker processes (:mod:`pipelines.ingest.parallel`);
-2. period by period, the DfE-style rules run on the rows as read (CIN census, CP list);
+2. in the same workers, the DfE-style rules run on each file's rows as read (CIN census,
+   CP list: ``load_file`` adds them with :func:`pipelines.quality_runs.with_rule_findings`);
 3. periods are written with :func:`pipelines.ingest.load.write_loads` in batches of up to
    ``BATCH_ROWS`` rows, each replacing what those periods held before;
 4. the Great Expectations suites run once over the rows now stored for the run's periods;
@@ -23,9 +24,10 @@ from typing import Callable
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, Failure, MetadataValue
 
+from checks import expectations
 from checks import ingest as ingest_rules
 from pipelines.ingest.files import FileLoad
-from pipelines.ingest.load import combined_tables, write_loads
+from pipelines.ingest.load import write_loads
 from pipelines.ingest.parallel import read_in_order
 from pipelines.ingest.write import audit_frame, rejects_frame
 
@@ -47,21 +49,21 @@ class IngestOutcome:
 def ingest(context: AssetExecutionContext, *, source: str, tables: list[str],
            periods: list[tuple[date, list[Path]]], load_file: Callable[[Path, date], FileLoad],
            warehouse, identity_store, key: bytes, with_geography: bool, authorities: list[str],
-           run_rules: bool, output_dir: Path) -> tuple[dict, list[AssetCheckResult]]:
+           output_dir: Path) -> tuple[dict, list[AssetCheckResult]]:
     """Load ``periods`` (period end, files) of ``source``; return (metadata, check results)."""
     out = IngestOutcome()
+    expectations.preload_in_background()  # overlaps with the reading, which happens in other processes
     reads = read_in_order(load_file, [(path, period_end) for period_end, files in periods for path in files])
     with warehouse.get_connection() as wconn, identity_store.get_connection() as iconn:
-        batch: list[tuple[date, list[FileLoad], pd.DataFrame | None]] = []
+        batch: list[tuple[date, list[FileLoad]]] = []
         for number, (period_end, files) in enumerate(periods, start=1):
             loads = [_checked(next(reads), period_end, out.errors) for _ in files]
-            findings = quality_runs.dfe_findings(combined_tables(loads)) if run_rules else None
-            batch.append((period_end, loads, findings))
+            batch.append((period_end, loads))
             context.log.info(f"{source} period ending {period_end}: {len(files)} file(s), "
                              f"{sum(l.rows_loaded for l in loads):,} rows read, "
                              f"{sum(l.rows_rejected for l in loads):,} rejected, "
                              f"{sum(1 for l in loads if l.error)} unreadable")
-            rows_waiting = sum(l.rows_loaded for _, loads_, _ in batch for l in loads_)
+            rows_waiting = sum(l.rows_loaded for _, period_loads in batch for l in period_loads)
             if rows_waiting >= BATCH_ROWS or number == len(periods):
                 _write_batch(context, out, batch, wconn, iconn, source, tables, key, with_geography)
                 batch = []
@@ -101,10 +103,10 @@ def _checked(load: FileLoad, period_end: date, errors: list[str]) -> FileLoad:
 
 def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source, tables, key, with_geography) -> None:
     """Write several periods' loads at once (fewer, larger transactions than one per period)."""
-    loads = [l for _, period_loads, _ in batch for l in period_loads]
-    findings = [f for _, _, f in batch if f is not None]
+    loads = [l for _, period_loads in batch for l in period_loads]
+    findings = [l.findings for l in loads if l.findings is not None]
     all_findings = pd.concat(findings, ignore_index=True) if findings else None
-    written = write_loads(wconn, iconn, source, tables, loads, [p for p, _, _ in batch], key, context.run.run_id,
+    written = write_loads(wconn, iconn, source, tables, loads, [p for p, _ in batch], key, context.run.run_id,
                           with_geography, all_findings)
     for w in written:
         out.rows[w.table] = out.rows.get(w.table, 0) + w.rows

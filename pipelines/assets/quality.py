@@ -14,7 +14,7 @@ from models.quality_summary import summary_sql
 from ..ingest.write import ensure_quality_tables
 from ..resources import OutputFolder, WarehouseResource
 from .cin_census import CIN_CENSUS_KEY
-from .extracts import EXTRACTS
+from ..ingest.extract_files import EXTRACTS
 from .population import WAREHOUSE_POOL
 
 

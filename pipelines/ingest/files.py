@@ -48,6 +48,7 @@ class FileLoad:
     rows_flagged: int = 0
     encoding: str = ""
     error: str | None = None  # the reader's message when the file could not be read
+    findings: pd.DataFrame | None = None  # DfE-style rule findings, for sources that have rules
 
     @property
     def status(self) -> str:

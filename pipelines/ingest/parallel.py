@@ -41,6 +41,19 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
     return _pool
 
 
+def _import_readers() -> None:
+    import pipelines.ingest.extract_files  # noqa: F401  (what every read needs)
+
+
+def warm_up() -> None:
+    """Start the workers and their imports now (about 1.5 s), e.g. while Dagster starts a run."""
+    workers = worker_count()
+    if workers > 1:
+        pool = _get_pool(workers)
+        for _ in range(workers):
+            pool.submit(_import_readers)
+
+
 def read_in_order(load_file: Callable[[Path, date], FileLoad],
                   jobs: list[tuple[Path, date]]) -> Iterator[FileLoad]:
     """``load_file(path, period_end)`` for every job, read in parallel, yielded in the jobs' order."""

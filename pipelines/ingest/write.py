@@ -76,19 +76,16 @@ def replace_periods(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str
 
     Runs inside the caller's transaction if there is one.
     """
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE _incoming AS {select_sql}")
     existing = _table_columns(conn, table)
     if existing is None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
-        conn.execute(f"CREATE TABLE {table} AS SELECT * FROM _incoming LIMIT 0")
+        conn.execute(f"CREATE TABLE {table} AS SELECT * FROM ({select_sql}) LIMIT 0")
     else:
-        for name, kind, *_ in conn.execute("DESCRIBE _incoming").fetchall():
+        for name, kind, *_ in conn.execute(f"DESCRIBE {select_sql}").fetchall():  # columns only, no rows read
             if name not in existing:
                 conn.execute(f'ALTER TABLE {table} ADD COLUMN "{name}" {kind}')
     conn.execute(f"DELETE FROM {table} WHERE {period_column} IN (SELECT unnest(?::DATE[]))", [periods])
-    conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
-    inserted = conn.execute("SELECT count(*) FROM _incoming").fetchone()[0]
-    conn.execute("DROP TABLE _incoming")
+    inserted = conn.execute(f"INSERT INTO {table} BY NAME {select_sql}").fetchone()[0]
     return int(inserted)
 
 
