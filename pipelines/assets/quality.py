@@ -48,13 +48,25 @@ def quality_summary(context: AssetExecutionContext, warehouse: WarehouseResource
 
 
 def _write_docs_index(folder):
-    """A page linking each source's Data Docs (``<source>/index.html``); None when there are none."""
-    sites = sorted(p.parent.name for p in folder.glob("*/index.html")) if folder.is_dir() else []
+    """A page linking every source's Data Docs pages; None when there are none.
+
+    GX's own index pages list their contents with JavaScript loaded from the web, so offline
+    (a locked-down council laptop) they look empty: this page links the static pages directly.
+    """
+    sites = sorted(p.parent for p in folder.glob("*/index.html")) if folder.is_dir() else []
     if not sites:
         return None
-    items = "\n".join(f'<li><a href="{html.escape(s)}/index.html">{html.escape(s)}</a></li>' for s in sites)
+    sections = []
+    for site in sites:
+        pages = sorted(site.glob("validations/**/*.html")) + sorted(site.glob("expectations/*.html"))
+        links = "\n".join(f'<li><a href="{html.escape(p.relative_to(folder).as_posix())}">'
+                          f'{"validation" if "validations" in p.parts else "suite"}: '
+                          f'{html.escape(p.stem)}</a></li>' for p in pages)
+        sections.append(f"<h2>{html.escape(site.name)}</h2>\n<ul>\n{links}\n</ul>")
     index = folder / "index.html"
     index.write_text("<!doctype html><meta charset='utf-8'><title>Data Docs</title>"
-                     "<h1>Great Expectations Data Docs by source</h1>"
-                     f"<ul>\n{items}\n</ul>\n", encoding="utf-8")
+                     "<h1>Great Expectations Data Docs by source</h1>\n"
+                     "<p>Validation results of the latest load of each source, and the expectation suites "
+                     "(checks/expectations/). The pages show counts and rule codes, never data values.</p>\n"
+                     + "\n".join(sections) + "\n", encoding="utf-8")
     return index
