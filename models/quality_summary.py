@@ -59,7 +59,8 @@ def summary_sql(existing_tables: set[str]) -> str:
     CREATE OR REPLACE TABLE quality.summary AS
     WITH audit AS (
         SELECT source, la_code, period_end, count(*) AS files,
-               sum(rows_read) AS rows_read, sum(rows_loaded) AS rows_loaded, sum(rows_rejected) AS rows_rejected,
+               CAST(sum(rows_read) AS BIGINT) AS rows_read, CAST(sum(rows_loaded) AS BIGINT) AS rows_loaded,
+               CAST(sum(rows_rejected) AS BIGINT) AS rows_rejected,
                count(*) FILTER (WHERE status = 'failed') AS files_failed
         FROM quality.load_audit WHERE period_end IS NOT NULL GROUP BY ALL
     ),
