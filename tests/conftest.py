@@ -52,7 +52,7 @@ def ingested(partnership, tmp_path_factory) -> IngestedPartnership:
     dagster_dir.mkdir()
     results = {}
     started = time.monotonic()
-    with DagsterInstance.local_temp(str(dagster_dir)) as instance:
+    with DagsterInstance.local_temp(str(dagster_dir), overrides={"telemetry": {"enabled": False}}) as instance:
         for planned in run_plan(settings.incoming_dir, date(2026, 11, 23)):
             results[planned.job_name] = execute_range(defs, instance, planned)
     return IngestedPartnership(folder, settings, dagster_dir, results, time.monotonic() - started)

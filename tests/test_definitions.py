@@ -82,7 +82,7 @@ def test_collection_year_and_quarter_just_ended():
 def test_schedule_requests_the_quarter_that_has_just_ended():
     assert quarterly_refresh_schedule.cron_schedule == "0 6 15 1,4,7,10 *"
     assert quarterly_refresh_schedule.default_status.value == "STOPPED"
-    with DagsterInstance.ephemeral() as instance:
+    with DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}}) as instance:
         context = build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
                                          scheduled_execution_time=datetime(2025, 7, 15, 6, tzinfo=ZoneInfo("Europe/London")))
         request = quarterly_refresh_schedule.evaluate_tick(context).run_requests[0]

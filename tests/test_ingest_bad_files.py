@@ -41,7 +41,7 @@ def bad_run(tmp_path_factory):
     defs = build_definitions(settings)
     (project / ".dagster").mkdir()
     results = {}
-    with DagsterInstance.local_temp(str(project / ".dagster")) as instance:
+    with DagsterInstance.local_temp(str(project / ".dagster"), overrides={"telemetry": {"enabled": False}}) as instance:
         for planned in run_plan(incoming, date(2026, 11, 23)):
             results[planned.job_name] = execute_range(defs, instance, planned)
     return settings, results

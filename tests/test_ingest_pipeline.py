@@ -201,7 +201,7 @@ def test_rerunning_a_quarter_replaces_its_rows_without_duplicates(ingested):
     before = _state(ingested.settings.warehouse_path)
     identity_before = _state_identity(ingested.settings.identity_path)
     defs = build_definitions(ingested.settings)
-    with DagsterInstance.local_temp(str(ingested.dagster_dir)) as instance:
+    with DagsterInstance.local_temp(str(ingested.dagster_dir), overrides={"telemetry": {"enabled": False}}) as instance:
         result = execute_range(defs, instance, PlannedRun("quarterly_refresh", "2026-01-01", "2026-01-01", "rerun"))
     assert result.success, [e.step_failure_data.error for e in result.all_events
                             if e.event_type_value == "STEP_FAILURE"]

@@ -14,7 +14,7 @@ BAD = Path(__file__).parent / "fixtures" / "bad_files" / "incoming"
 
 
 def _tick(incoming: Path, cursor: str | None = None):
-    with DagsterInstance.ephemeral() as instance:
+    with DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}}) as instance:
         context = build_sensor_context(instance=instance, cursor=cursor,
                                        resources={"extracts": IncomingExtracts(incoming_dir=str(incoming))})
         result = incoming_files_sensor(context)
