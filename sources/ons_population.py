@@ -18,7 +18,6 @@ per-row Python loop.
 """
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import pandas as pd
 
 from .errors import SourceFileError
 from .schema import ColumnSpec, SourceSchema, load_schema
+from .tabular import read_raw
 
 SOURCE = "ons_population"
 REJECT_COLUMNS = ["file", "line", "field", "rule", "message"]
@@ -82,18 +82,13 @@ def read_population_file(path: Path, spec: SourceSchema | None = None) -> Popula
     """Read one mid-year file. Raises SourceFileError if the file as a whole is unreadable."""
     path = Path(path)
     spec = spec or schema()
-    text, encoding = _decode(path, spec.encodings)
-    table = _parse_csv(path, text)
+    # The same CSV reading as every extract: encodings, line numbers, trailing delimiters (.xlsx too).
+    table, lines, encoding = read_raw(path, tuple(spec.encodings))
 
     headers = [str(h).strip() for h in table.columns]
     table.columns = headers
     picked, mid_year = _match_headers(path, headers, spec)
-
     table = table.fillna("")
-    # Physical line of each row: header is line 1; quoted fields may hold newlines.
-    newlines = sum(table[c].str.count("\n") for c in headers) if headers else 0
-    lines = 2 + np.arange(len(table)) + (np.cumsum(newlines) - newlines if len(table) else 0)
-    lines = np.asarray(lines, dtype="int64")
 
     blank = (table[headers].apply(lambda s: s.str.strip()) == "").all(axis=1).to_numpy()
     table, lines = table.loc[~blank].reset_index(drop=True), lines[~blank]
@@ -145,33 +140,6 @@ def read_population_file(path: Path, spec: SourceSchema | None = None) -> Popula
     }).astype(OUTPUT_DTYPES).reset_index(drop=True)
     return PopulationRead(rows=rows, rejects=rejects.astype({"line": "int64"}), over_17=int(over.sum()),
                           blank_lines=int(blank.sum()), files=[path.name], encodings={path.name: encoding})
-
-
-def _decode(path: Path, encodings: tuple[str, ...]) -> tuple[str, str]:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise SourceFileError(path, "line 1", "the file is empty")
-    if b"\x00" in raw[:65536]:
-        raise SourceFileError(path, "line 1", "not a CSV text file (it holds binary data; "
-                              "is it a spreadsheet saved with a .csv name?)")
-    for enc in encodings:
-        try:
-            return raw.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise SourceFileError(path, "line 1", f"not a CSV text file (cannot be decoded as {' or '.join(encodings)})")
-
-
-def _parse_csv(path: Path, text: str) -> pd.DataFrame:
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                           skip_blank_lines=False)
-    except pd.errors.EmptyDataError:
-        raise SourceFileError(path, "line 1", "the file is empty") from None
-    except pd.errors.ParserError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        where = f"line {found.group(1)}" if found else "line ?"
-        raise SourceFileError(path, where, f"not a well-formed CSV file ({str(exc).strip()})") from None
 
 
 def _match_headers(path: Path, headers: list[str], spec: SourceSchema) -> tuple[dict[str, str], int | None]:

@@ -70,7 +70,7 @@ def test_missing_column_raises_with_file_line_and_column(tmp_path):
 
 @pytest.mark.parametrize("content, problem", [
     (b"", "the file is empty"),
-    (b"PK\x03\x04\x00\x00binary", "not a CSV text file"),
+    (b"PK\x03\x04\x00\x00binary", "not a readable .xlsx workbook"),
     (HEADER.format(year=2024).encode() + b"\n", "no data rows"),
 ])
 def test_unreadable_files_raise(tmp_path, content, problem):
