@@ -18,6 +18,7 @@ from datetime import date
 import pandas as pd
 
 from pipelines.ingest.pseudonymise import IDENTIFIER_COLUMNS
+from pipelines.ingest.write import table_columns
 
 from .population import RuleOutcome
 
@@ -37,9 +38,7 @@ def load_structure(conn, tables: list[str], audit: pd.DataFrame, periods: list[d
         problems += [f"no file from authority {la} for the period ending {period}" for la in missing]
     duplicates, leaked = 0, []
     for table in tables:
-        columns = [r[0] for r in conn.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_schema = 'raw' AND table_name = ?",
-            [table.split(".")[1]]).fetchall()]
+        columns = table_columns(conn, table) or []
         leaked += [f"{table}.{c}" for c in columns if c in IDENTIFIER_COLUMNS]
         duplicates += conn.execute(
             f"SELECT count(*) - count(DISTINCT record_id) FROM {table} "

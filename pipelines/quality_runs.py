@@ -19,7 +19,7 @@ from checks.dfe_rules.runner import run_rules
 from checks.population import RuleOutcome
 
 from .ingest.files import FileLoad
-from .ingest.write import ensure_quality_tables
+from .ingest.write import ensure_quality_tables, table_names
 
 FINDING_COLUMNS = ["period_end", "la_code", "table_name", "record_id", "rule_code", "rule_name", "severity", "message"]
 
@@ -58,8 +58,7 @@ def validate_periods(conn, source: str, tables: list[str], periods: list[date]) 
     ``quality.expectation_results`` (replacing earlier results of those periods).
     """
     frames, previous = {}, {}
-    existing = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
-                                           "WHERE table_schema = 'raw'").fetchall()}
+    existing = table_names(conn, "raw")
     for table in tables:
         name = table.split(".")[1]
         if name not in existing or not expectations.has_suite(name):

@@ -11,7 +11,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from .ingest.files import AUTHORITY_FOLDER
+from .ingest.files import AUTHORITY_FOLDER, authority_folders
 from .pseudonyms import load_key
 from .settings import Settings, load_settings
 
@@ -49,8 +49,7 @@ class IncomingExtracts(ConfigurableResource):
 
     def authority_folders(self) -> list[Path]:
         """The authority folders (``991_northbrook`` ...): every folder except ``reference``."""
-        return sorted(p for p in self.root.iterdir() if p.is_dir() and p.name != "reference") \
-            if self.root.is_dir() else []
+        return authority_folders(self.root)
 
     def authority_codes(self) -> list[str]:
         """The DfE LA numbers of the authority folders (``991_northbrook`` -> ``'991'``)."""

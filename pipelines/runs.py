@@ -10,9 +10,10 @@ policy), which is much faster than one run per quarter.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
+from .ingest.files import period_ends
 from .partitions import census_partition_key, partition_key_for_quarter_end
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -27,25 +28,9 @@ class PlannedRun:
     label: str  # for people: "quarters ending 30 Jun 2023 to 31 Mar 2026"
 
 
-def period_ends_in(incoming: Path) -> list[date]:
-    """Every quarter-end date that names a period folder ``<authority>/<YYYY-MM-DD>/`` in ``incoming``."""
-    ends = set()
-    for authority in Path(incoming).iterdir():
-        if not authority.is_dir() or authority.name == "reference":
-            continue
-        for folder in authority.iterdir():
-            try:
-                end = date.fromisoformat(folder.name)
-            except ValueError:
-                continue
-            if folder.is_dir() and end.month in (3, 6, 9, 12) and (end + timedelta(days=1)).day == 1:
-                ends.add(end)
-    return sorted(ends)
-
-
 def run_plan(incoming: Path, today: date) -> list[PlannedRun]:
     """The runs that load every period with files (periods not yet ended are left out)."""
-    quarters = [e for e in period_ends_in(incoming) if e < today]
+    quarters = [e for e in period_ends(incoming) if e < today]
     plan = []
     years = sorted({e.year for e in quarters if e.month == 3})
     if years:

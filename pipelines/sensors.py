@@ -13,29 +13,16 @@ The sensor is STOPPED by default; turn it on in the Dagster UI (it needs the dae
 """
 import hashlib
 import json
-from datetime import date
 from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
 from .assets.cin_census import CIN_CENSUS_KEY
-from .assets.cin_census import FILE_NAMES as CIN_FILE_NAMES
-from .ingest.extract_files import EXTRACTS
-from .ingest.files import file_digest
+from .ingest.extract_files import CIN_FILE_NAMES, EXTRACTS
+from .ingest.files import file_digest, period_ends
 from .jobs import cin_census_refresh, quarterly_refresh
 from .partitions import census_partition_key, partition_key_for_quarter_end
 from .resources import IncomingExtracts
-
-
-def _period_folders(extracts: IncomingExtracts) -> list[date]:
-    ends = set()
-    for authority in extracts.authority_folders():
-        for folder in authority.iterdir():
-            try:
-                ends.add(date.fromisoformat(folder.name))
-            except ValueError:
-                continue
-    return sorted(ends)
 
 
 def _requests(extracts: IncomingExtracts, cache: dict) -> list[RunRequest]:
@@ -44,7 +31,7 @@ def _requests(extracts: IncomingExtracts, cache: dict) -> list[RunRequest]:
     targets.append((CIN_CENSUS_KEY, CIN_FILE_NAMES, cin_census_refresh.name,
                     lambda end: census_partition_key(end.year)))
     requests = []
-    for period_end in _period_folders(extracts):
+    for period_end in period_ends(extracts.root):
         for key, names, job_name, partition_of in targets:
             if key == CIN_CENSUS_KEY and (period_end.month, period_end.day) != (3, 31):
                 continue
@@ -61,10 +48,7 @@ def _requests(extracts: IncomingExtracts, cache: dict) -> list[RunRequest]:
                     digest = file_digest(path)[0]
                     cache[str(path)] = [stat.st_size, stat.st_mtime_ns, digest]
                 combined.update(path.relative_to(extracts.root).as_posix().encode() + b"\0" + digest.encode())
-            try:
-                partition = partition_of(period_end)
-            except ValueError:
-                continue  # not a quarter end: not an extract folder
+            partition = partition_of(period_end)
             asset_name = key.to_user_string()
             requests.append(RunRequest(run_key=f"{asset_name}:{partition}:{combined.hexdigest()[:16]}",
                                        job_name=job_name, partition_key=partition, asset_selection=[key],
@@ -78,6 +62,8 @@ def _requests(extracts: IncomingExtracts, cache: dict) -> list[RunRequest]:
     default_status=DefaultSensorStatus.STOPPED,
     description="Loads an extract's period when a file for it arrives or changes in the incoming folder.",
 )
+
+
 def incoming_files_sensor(context: SensorEvaluationContext, extracts: IncomingExtracts) -> SensorResult:
     cache = json.loads(context.cursor) if context.cursor else {}
     if not Path(extracts.incoming_dir).is_dir():

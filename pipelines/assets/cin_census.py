@@ -23,7 +23,6 @@ from .population import WAREHOUSE_POOL
 CIN_CENSUS_KEY = AssetKey(["raw", "cin_census"])
 CIN_TABLES = ["cin_child", "cin_disability", "cin_episode", "cin_assessment", "cin_assessment_factor", "cin_plan",
               "cin_section47", "cin_cp_plan", "cin_cp_review"]
-FILE_NAMES = CIN_FILE_NAMES
 
 
 @asset(
@@ -52,7 +51,7 @@ def cin_census(context: AssetExecutionContext, warehouse: WarehouseResource, ide
                extracts: IncomingExtracts, pseudonym_key: PseudonymKeyResource,
                output: OutputFolder) -> MaterializeResult:
     incoming = extracts.root.resolve()
-    periods = [(census_reference_date(k), extracts.period_files(census_reference_date(k), FILE_NAMES))
+    periods = [(census_reference_date(k), extracts.period_files(census_reference_date(k), CIN_FILE_NAMES))
                for k in context.partition_keys]
 
     metadata, checks = ingest(

@@ -29,7 +29,7 @@ from checks import ingest as ingest_rules
 from pipelines.ingest.files import FileLoad
 from pipelines.ingest.load import write_loads
 from pipelines.ingest.parallel import read_in_order
-from pipelines.ingest.write import audit_frame, rejects_frame
+from pipelines.ingest.write import audit_frame, table_names
 
 from .. import quality_runs
 
@@ -108,19 +108,17 @@ def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source, table
     all_findings = pd.concat(findings, ignore_index=True) if findings else None
     written = write_loads(wconn, iconn, source, tables, loads, [p for p, _ in batch], key, context.run.run_id,
                           with_geography, all_findings)
-    for w in written:
+    for w in written.tables:
         out.rows[w.table] = out.rows.get(w.table, 0) + w.rows
-    out.audit.append(audit_frame(loads, context.run.run_id))
-    out.rejects.append(rejects_frame(loads))
+    out.audit.append(written.audit)
+    out.rejects.append(written.rejects)
     if all_findings is not None:
         out.findings.append(all_findings)
 
 
 def _check_results(conn, source, tables, audit, out, periods, authorities) -> list[AssetCheckResult]:
-    raw_tables = [f"raw.{t}" for t in tables]
-    existing = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
-                                           "WHERE table_schema = 'raw'").fetchall()}
-    raw_tables = [t for t in raw_tables if t.split(".")[1] in existing]
+    existing = table_names(conn, "raw")
+    raw_tables = [f"raw.{t}" for t in tables if t in existing]
     structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, authorities)
     rejects = pd.concat(out.rejects, ignore_index=True) if out.rejects else pd.DataFrame()
     rate = ingest_rules.reject_rate(audit, rejects)

@@ -13,7 +13,7 @@ from dagster_duckdb import DuckDBResource
 from sources import ons_population
 from sources.errors import SourceFileError
 
-from ..ingest.write import ensure_quality_tables
+from ..ingest.write import ensure_quality_tables, replace_frame
 from ..resources import IncomingExtracts
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -73,9 +73,7 @@ def population_denominators(context: AssetExecutionContext, warehouse: DuckDBRes
         conn.register("population_rows", rows)
         conn.execute(f"INSERT INTO {TABLE} SELECT mid_year, ward_code, ward_name, la_code, la_name, sex, age, "
                      "population, source_file, source_line FROM population_rows")
-        conn.execute("DELETE FROM quality.rejects WHERE source = ?", [ons_population.SOURCE])
-        conn.register("population_rejects", rejects)
-        conn.execute("INSERT INTO quality.rejects BY NAME SELECT * FROM population_rejects")
+        replace_frame(conn, "quality.rejects", rejects, None, ons_population.SOURCE)
         conn.execute("COMMIT")
         totals = conn.execute(f"""
             SELECT mid_year, la_code, any_value(la_name) AS la_name, count(DISTINCT ward_code) AS wards,

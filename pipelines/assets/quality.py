@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from models.quality_summary import summary_sql
 
-from ..ingest.write import ensure_quality_tables
+from ..ingest.write import ensure_quality_tables, table_names
 from ..resources import OutputFolder, WarehouseResource
 from .cin_census import CIN_CENSUS_KEY
 from ..ingest.extract_files import EXTRACTS
@@ -31,9 +31,7 @@ def quality_summary(context: AssetExecutionContext, warehouse: WarehouseResource
                     output: OutputFolder) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         ensure_quality_tables(conn)
-        existing = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
-                                               "WHERE table_schema = 'raw'").fetchall()}
-        conn.execute(summary_sql(existing))
+        conn.execute(summary_sql(table_names(conn, "raw")))
         rows = conn.execute("SELECT count(*) FROM quality.summary").fetchone()[0]
         by_source = conn.execute("""
             SELECT source, sum(rows_read), sum(rows_rejected), round(avg(validity_pct), 1)

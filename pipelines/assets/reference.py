@@ -27,7 +27,7 @@ from sources.errors import SourceFileError
 from sources.tabular import TableRead
 
 from ..ingest.files import file_digest
-from ..ingest.write import ensure_quality_tables
+from ..ingest.write import ensure_quality_tables, replace_frame
 from ..resources import IncomingExtracts, WarehouseResource
 from .population import WAREHOUSE_POOL
 
@@ -77,18 +77,14 @@ def load_reference(conn, ref: ReferenceFile, path: Path, incoming: Path, run_id:
         "rows_flagged": 0, "status": "loaded", "loaded_at": pd.Timestamp.now(), "run_id": run_id}])
     ensure_quality_tables(conn)
     conn.register("_rows", read.rows)
-    conn.register("_rejects", rejects)
-    conn.register("_audit", audit)
     try:
         conn.execute("BEGIN TRANSACTION")
         conn.execute(f"CREATE OR REPLACE TABLE raw.{ref.name} AS SELECT * FROM _rows")
-        for table, frame in (("quality.rejects", "_rejects"), ("quality.load_audit", "_audit")):
-            conn.execute(f"DELETE FROM {table} WHERE source = ?", [ref.name])
-            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {frame}")
+        replace_frame(conn, "quality.rejects", rejects, None, ref.name)
+        replace_frame(conn, "quality.load_audit", audit, None, ref.name)
         conn.execute("COMMIT")
     finally:
-        for view in ("_rows", "_rejects", "_audit"):
-            conn.unregister(view)
+        conn.unregister("_rows")
     return read
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Callable
 
@@ -53,6 +53,28 @@ class FileLoad:
     @property
     def status(self) -> str:
         return "failed" if self.error else "loaded"
+
+
+def authority_folders(incoming: Path) -> list[Path]:
+    """The authority folders of ``incoming`` (``991_northbrook`` ...): every folder except ``reference``."""
+    incoming = Path(incoming)
+    if not incoming.is_dir():
+        return []
+    return sorted(p for p in incoming.iterdir() if p.is_dir() and p.name != "reference")
+
+
+def period_ends(incoming: Path) -> list[date]:
+    """Every quarter end that names a period folder ``<authority>/<YYYY-MM-DD>/`` in ``incoming``."""
+    ends = set()
+    for authority in authority_folders(incoming):
+        for folder in authority.iterdir():
+            try:
+                end = date.fromisoformat(folder.name)
+            except ValueError:
+                continue
+            if folder.is_dir() and end.month in (3, 6, 9, 12) and (end + timedelta(days=1)).day == 1:
+                ends.add(end)
+    return sorted(ends)
 
 
 def la_code_of(path: Path, incoming: Path) -> str:

@@ -23,7 +23,7 @@ import pandas as pd
 
 from .files import FileLoad
 from .pseudonymise import identity_select, warehouse_select
-from .write import audit_frame, ensure_quality_tables, rejects_frame, replace_frame, replace_periods
+from .write import audit_frame, ensure_quality_tables, rejects_frame, replace_frame, replace_periods, table_columns
 
 
 @dataclass
@@ -33,44 +33,46 @@ class LoadedTable:
     periods: list[date]
 
 
+@dataclass
+class WrittenLoads:
+    """What :func:`write_loads` wrote: rows per raw table, and the audit and reject rows."""
+
+    tables: list[LoadedTable]
+    audit: pd.DataFrame
+    rejects: pd.DataFrame
+
+
 def combined_tables(loads: list[FileLoad]) -> dict[str, pd.DataFrame]:
     """Each table's rows from every readable file, with ``period_end`` added (identifiers included)."""
     names = sorted({name for l in loads if not l.error for name in l.tables})
     out = {}
     for name in names:
-        parts = [l.tables[name].assign(period_end=pd.Timestamp(l.period_end)) for l in loads if not l.error and name in l.tables]
+        parts = [l.tables[name].assign(period_end=pd.Timestamp(l.period_end))
+                 for l in loads if not l.error and name in l.tables]
         out[name] = pd.concat(parts, ignore_index=True)
     return out
 
 
 def write_loads(warehouse: duckdb.DuckDBPyConnection, identity: duckdb.DuckDBPyConnection, source: str,
                 tables: list[str], loads: list[FileLoad], periods: list[date], key: bytes, run_id: str,
-                with_geography: bool, findings: pd.DataFrame | None = None) -> list[LoadedTable]:
+                with_geography: bool, findings: pd.DataFrame | None = None) -> WrittenLoads:
     """Replace ``periods`` of ``source`` in raw.<tables>, the identity store and the quality tables."""
     frames = combined_tables(loads)
     ensure_quality_tables(warehouse)
     written = []
     for name in tables:
         frame = frames.get(name)
-        if frame is None:  # no readable file this time: the periods' rows are still replaced (by none)
-            if not _exists(warehouse, f"raw.{name}"):
-                continue
-            frame = None
-        written.append(_write_table(warehouse, identity, name, frame, periods, key, with_geography))
+        # no readable file this time: the periods' rows are still replaced (by none), if the table exists
+        if frame is not None or table_columns(warehouse, f"raw.{name}") is not None:
+            written.append(_write_table(warehouse, identity, name, frame, periods, key, with_geography))
+    audit, rejects = audit_frame(loads, run_id), rejects_frame(loads)
     warehouse.execute("BEGIN TRANSACTION")
-    replace_frame(warehouse, "quality.rejects", rejects_frame(loads), periods, f"source = '{source}'")
-    replace_frame(warehouse, "quality.load_audit", audit_frame(loads, run_id), periods, f"source = '{source}'")
+    replace_frame(warehouse, "quality.rejects", rejects, periods, source)
+    replace_frame(warehouse, "quality.load_audit", audit, periods, source)
     if findings is not None:
-        replace_frame(warehouse, "quality.rule_findings", findings.assign(source=source), periods,
-                      f"source = '{source}'")
+        replace_frame(warehouse, "quality.rule_findings", findings.assign(source=source), periods, source)
     warehouse.execute("COMMIT")
-    return written
-
-
-def _exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
-    schema, name = table.split(".")
-    return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
-                             "AND table_name = ?", [schema, name]).fetchone()[0])
+    return WrittenLoads(written, audit, rejects)
 
 
 def _write_table(warehouse, identity, name: str, frame: pd.DataFrame | None, periods: list[date], key: bytes,
@@ -78,7 +80,7 @@ def _write_table(warehouse, identity, name: str, frame: pd.DataFrame | None, per
     table = f"raw.{name}"
     if frame is None:
         warehouse.execute(f"DELETE FROM {table} WHERE period_end IN (SELECT unnest(?::DATE[]))", [periods])
-        if _exists(identity, f"identifiers.{name}"):
+        if table_columns(identity, f"identifiers.{name}") is not None:
             identity.execute(f"DELETE FROM identifiers.{name} WHERE period_end IN (SELECT unnest(?::DATE[]))",
                              [periods])
         return LoadedTable(table, 0, periods)

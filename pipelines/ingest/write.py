@@ -63,11 +63,18 @@ def ensure_quality_tables(conn: duckdb.DuckDBPyConnection) -> None:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {column_name} {kind}")
 
 
-def _table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+def table_columns(conn: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    """The columns of ``schema.table`` in order, or None when the table does not exist."""
     schema, name = table.split(".")
     rows = conn.execute("SELECT column_name FROM information_schema.columns WHERE table_schema = ? AND "
                         "table_name = ? ORDER BY ordinal_position", [schema, name]).fetchall()
     return [r[0] for r in rows] or None
+
+
+def table_names(conn: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    """The tables in ``schema`` (e.g. ``raw``), without the schema prefix."""
+    return {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                                       [schema]).fetchall()}
 
 
 def replace_periods(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, periods: list[date],
@@ -76,7 +83,7 @@ def replace_periods(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str
 
     Runs inside the caller's transaction if there is one.
     """
-    existing = _table_columns(conn, table)
+    existing = table_columns(conn, table)
     if existing is None:
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
         conn.execute(f"CREATE TABLE {table} AS SELECT * FROM ({select_sql}) LIMIT 0")
@@ -89,11 +96,14 @@ def replace_periods(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str
     return int(inserted)
 
 
-def replace_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, periods: list[date],
-                  where: str = "") -> None:
-    """Replace the rows of ``periods`` (and ``where``, e.g. ``source = 'cp_list'``) in ``table`` by ``frame``."""
-    extra = f" AND {where}" if where else ""
-    conn.execute(f"DELETE FROM {table} WHERE period_end IN (SELECT unnest(?::DATE[])){extra}", [periods])
+def replace_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, periods: list[date] | None,
+                  source: str) -> None:
+    """Replace the rows of ``source`` (and of ``periods``, unless None: a source without periods) by ``frame``."""
+    if periods is None:
+        conn.execute(f"DELETE FROM {table} WHERE source = ?", [source])
+    else:
+        conn.execute(f"DELETE FROM {table} WHERE source = ? AND period_end IN (SELECT unnest(?::DATE[]))",
+                     [source, periods])
     if len(frame):
         conn.register("_frame", frame)
         conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
