@@ -34,6 +34,10 @@ class Settings:
     output_dir: Path = Path("output")
     dagster_home: Path = Path(".")
     suppression_threshold: int = 5
+    linkage_match_threshold: float = 0.95
+    linkage_review_threshold: float = 0.50
+    linkage_model_file: str = ""
+    clerical_review_dir: Path = Path("warehouse/clerical_review")
     synthetic_seed: int = 20261123
     synthetic_children: int = 105_000
 
@@ -41,6 +45,14 @@ class Settings:
     def dagster_storage_dir(self) -> Path:
         """Dagster's run history, event logs and compute logs (see dagster.yaml)."""
         return self.dagster_home / ".dagster"
+
+    @property
+    def linkage_model_path(self) -> Path | None:
+        """A saved Splink model (JSON) to use instead of training on every run; None: train."""
+        if not self.linkage_model_file:
+            return None
+        path = Path(self.linkage_model_file).expanduser()
+        return path if path.is_absolute() else self.project_root / path
 
     @property
     def uses_synthetic_incoming(self) -> bool:
@@ -101,4 +113,9 @@ def _convert(name: str, raw, kind: type, root: Path):
             return int(raw)
         except (TypeError, ValueError):
             raise SettingsError(f"setting {name} ({env_var(name)}) must be a whole number, got {raw!r}") from None
-    return raw
+    if kind is float:
+        try:
+            return float(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(f"setting {name} ({env_var(name)}) must be a number, got {raw!r}") from None
+    return str(raw)

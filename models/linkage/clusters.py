@@ -1,0 +1,106 @@
+"""From links to people: clusters of deterministic groups, and stable ``person_key`` values.
+
+A *cluster* joins deterministic groups by the Splink pairs at or above the match threshold,
+strongest first, refusing any pair that would give one person two NHS numbers (or UPNs, or LA
+child IDs in one authority): one cluster = one person.
+
+``person_key`` values are opaque (``C0000001`` for children, ``A0000001`` for adults), never
+derived from identifiers, and carried over between runs: each new cluster takes the key its
+records had in the previous run (the key most of them had; ties go to the lowest key). When a
+previous person is split, the part holding most of their old records keeps the key. Clusters
+with no previous records get new keys, numbered on from the highest key ever issued, in the
+order of their first record, so the same input always gives the same keys.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+
+def cluster_groups(n_groups: int, edges: pd.DataFrame, group_identifiers: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Cluster number of each deterministic group, and which edges were refused.
+
+    Edges (``group_l``, ``group_r``, ``match_probability``) are taken strongest first; an edge is
+    refused when it would put two different identifiers of one kind in a person (two NHS numbers,
+    two UPNs, two LA child IDs of one authority): such a person would be two people, whatever the
+    names say. ``group_identifiers``: for each group with identifiers, a set of (kind, value)
+    pairs such as ``("nhs", "9990000018")``, ``("la:991", "123456")``. Runs over the match edges
+    only (a few per thousand records), so the Python loop is small.
+    """
+    parent = np.arange(n_groups)
+    identifiers: dict[int, dict[str, str]] = {}
+    for group, pairs in group_identifiers.items():
+        identifiers[int(group)] = dict(pairs)
+
+    def root(g: int) -> int:
+        while parent[g] != g:
+            parent[g] = parent[parent[g]]
+            g = parent[g]
+        return g
+
+    refused = pd.Series(False, index=edges.index)
+    ordered = edges.sort_values("match_probability", ascending=False, kind="stable")
+    for index, left, right in zip(ordered.index, ordered["group_l"].to_numpy(), ordered["group_r"].to_numpy()):
+        a, b = root(int(left)), root(int(right))
+        if a == b:
+            continue
+        ids_a, ids_b = identifiers.get(a, {}), identifiers.get(b, {})
+        if any(ids_b.get(kind, value) != value for kind, value in ids_a.items()):
+            refused[index] = True
+            continue
+        parent[b] = a
+        if ids_b:
+            identifiers[a] = {**ids_b, **ids_a}
+    while True:  # point every group straight at its root (vectorised path compression)
+        grandparent = parent[parent]
+        if np.array_equal(grandparent, parent):
+            break
+        parent = grandparent
+    return pd.factorize(parent)[0], refused
+
+
+def key_number(keys: pd.Series) -> pd.Series:
+    """The number part of ``C0000123`` -> 123."""
+    return pd.to_numeric(keys.str[1:], errors="coerce")
+
+
+def assign_stable_keys(record_ids: pd.Series, cluster: np.ndarray, previous: pd.DataFrame | None,
+                       prefix: str) -> np.ndarray:
+    """``person_key`` for each record (see module docstring).
+
+    ``previous``: the previous run's (``source_record_id``, ``person_key``) for this kind of person
+    (keys starting with ``prefix``), or None on a first run.
+    """
+    current = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": cluster})
+    keys = pd.Series(pd.NA, index=range(int(cluster.max(initial=-1)) + 1), dtype="string")
+    highest = 0
+    if previous is not None and len(previous):
+        previous = previous[previous["person_key"].str.startswith(prefix)]
+        highest = int(key_number(previous["person_key"]).max()) if len(previous) else 0
+        votes = current.merge(previous, left_on="record_id", right_on="source_record_id")
+        votes = votes.groupby(["cluster", "person_key"]).size().rename("votes").reset_index()
+        # each cluster's favourite old key, then each old key to the cluster that holds most of it
+        votes = votes.sort_values(["cluster", "votes", "person_key"], ascending=[True, False, True])
+        favourite = votes.drop_duplicates("cluster")
+        favourite = favourite.sort_values(["person_key", "votes", "cluster"], ascending=[True, False, True])
+        kept = favourite.drop_duplicates("person_key")
+        keys.iloc[kept["cluster"].to_numpy()] = kept["person_key"].to_numpy()
+    missing = keys.index[keys.isna()]
+    if len(missing):
+        first_record = current.groupby("cluster")["record_id"].min().loc[missing].sort_values()
+        numbers = np.arange(highest + 1, highest + 1 + len(first_record))
+        keys.loc[first_record.index] = [f"{prefix}{n:07d}" for n in numbers]
+    return keys.to_numpy()[cluster]
+
+
+def key_stability(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:
+    """How many of the previous run's keys survived: share of previous records (present in both runs)
+    whose ``person_key`` is unchanged, and share of previous keys whose records all kept it."""
+    both = previous.merge(current, on=["source", "source_record_id"], suffixes=("_before", "_after"))
+    if both.empty:
+        return {"records_compared": 0, "records_unchanged_pct": float("nan"), "keys_compared": 0,
+                "keys_unchanged_pct": float("nan")}
+    same = both["person_key_before"] == both["person_key_after"]
+    per_key = same.groupby(both["person_key_before"]).all()
+    return {"records_compared": int(len(both)), "records_unchanged_pct": round(100 * float(same.mean()), 3),
+            "keys_compared": int(len(per_key)), "keys_unchanged_pct": round(100 * float(per_key.mean()), 3)}

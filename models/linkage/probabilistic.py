@@ -1,0 +1,264 @@
+"""Probabilistic linkage with Splink 5 (Fellegi-Sunter) on DuckDB.
+
+Input: *profiles*, the distinct identities of the records (one row per deterministic group
+and distinct combination of name, DOB, sex, postcode and identifiers), so a child listed in
+twelve quarterly person lists is compared once per distinct way they were recorded.
+Pairs inside one deterministic group are never compared (they are already linked).
+
+Comparisons (each a Splink comparison with its own m and u probabilities):
+
+* forename: exact, same name by the nickname table (Tom / Thomas), Jaro-Winkler >= 0.92, >= 0.80;
+* surname: exact, a shared part of a double-barrelled name, Jaro-Winkler >= 0.92;
+* date of birth: exact, day and month swapped, one character different (typo), within 31 days;
+* sex; postcode: exact, same district (outward code);
+* NHS number, UPN: equal or different when both are present; LA child ID: "different IDs in
+  the same authority" is strong evidence of two children (twins in one case-management system).
+
+Training is unsupervised on every run: the prior from a strict rule (same names and DOB), u by
+random sampling (fixed seed) and m by expectation maximisation on three blocking rules, each
+leaving different comparisons free. A saved model file (``save_model_to_json``) can be used
+instead. Blocking rules for prediction pair records only on shared DOB (with surname, forename
+or district) or shared names or postcode, so the number of comparisons grows about linearly.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import splink.comparison_level_library as cll
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+from splink.blocking_rule_library import And, CustomRule
+from splink.comparison_library import CustomComparison
+
+NICKNAMES_FILE = Path(__file__).with_name("nicknames.csv")
+SEED = 20261123
+PROFILE_COLUMNS = ["forename_std", "surname_std", "dob", "sex_std", "postcode_std", "nhs_std", "upn", "la_code",
+                   "la_child_id", "household_client"]
+DIFFERENT_GROUP = CustomRule("l.det_group <> r.det_group")
+# m probability of a level never seen among known matches: 1 in 1,000 known matches might show it
+UNSEEN_M = 0.001
+DOB_EXACT_GAMMA = 4
+FORENAME_DIFFERENT_GAMMAS = (0, 1)
+
+for name in ("splink", "splink.internals"):
+    logging.getLogger(name).setLevel(logging.WARNING)
+
+
+@cache
+def nickname_table() -> pd.DataFrame:
+    """(name, formal_name): each alternative name and the formal names it can stand for, upper-case letters only."""
+    raw = pd.read_csv(NICKNAMES_FILE, dtype="string", keep_default_na=False)
+    clean = lambda s: s.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii") \
+        .str.upper().str.replace(r"[^A-Z]", "", regex=True)  # noqa: E731
+    return pd.DataFrame({"name": clean(raw["alternative"]), "formal_name": clean(raw["formal_name"])}) \
+        .drop_duplicates().reset_index(drop=True)
+
+
+def with_forename_names(profiles: pd.DataFrame) -> pd.DataFrame:
+    """Add ``forename_names`` (the name and every formal name it can be short for) and ``forename_key``
+    (the alphabetically first of them, for blocking)."""
+    table = nickname_table()
+    formal = table.groupby("name")["formal_name"].agg(list)
+    names = profiles["forename_std"]
+    lists = [[n, *formal.get(n, [])] if isinstance(n, str) else None for n in names.unique()]
+    lookup = dict(zip(names.unique(), lists))
+    out = profiles.copy()
+    out["forename_names"] = names.map(lookup)
+    out["forename_key"] = out["forename_names"].map(lambda v: min(v) if isinstance(v, list) else None)
+    return out
+
+
+def _level(sql: str, label: str) -> cll.CustomLevel:
+    return cll.CustomLevel(sql, label_for_charts=label)
+
+
+def comparisons() -> list[CustomComparison]:
+    """The Splink comparisons (see module docstring)."""
+    def null(col):
+        return cll.NullLevel(col)
+
+    forename = CustomComparison(output_column_name="forename", comparison_levels=[
+        null("forename_std"),
+        cll.ExactMatchLevel("forename_std", term_frequency_adjustments=True),
+        _level("list_has_any(forename_names_l, forename_names_r)", "nickname"),
+        cll.JaroWinklerLevel("forename_std", 0.92),
+        cll.JaroWinklerLevel("forename_std", 0.80),
+        cll.ElseLevel(),
+    ])
+    surname = CustomComparison(output_column_name="surname", comparison_levels=[
+        null("surname_std"),
+        cll.ExactMatchLevel("surname_std", term_frequency_adjustments=True),
+        _level("list_has_any(surname_parts_l, surname_parts_r)", "shared part of a double-barrelled name"),
+        cll.JaroWinklerLevel("surname_std", 0.92),
+        cll.ElseLevel(),
+    ])
+    dob = CustomComparison(output_column_name="dob", comparison_levels=[
+        null("dob"),
+        cll.ExactMatchLevel("dob"),
+        _level("day(dob_l) = month(dob_r) AND month(dob_l) = day(dob_r) AND year(dob_l) = year(dob_r)",
+               "day and month swapped"),
+        _level("damerau_levenshtein(strftime(dob_l, '%Y%m%d'), strftime(dob_r, '%Y%m%d')) <= 1",
+               "one character different"),
+        _level("abs(date_diff('day', dob_l, dob_r)) <= 31", "within 31 days"),
+        cll.ElseLevel(),
+    ])
+    sex = CustomComparison(output_column_name="sex", comparison_levels=[
+        null("sex_std"), cll.ExactMatchLevel("sex_std"), cll.ElseLevel()])
+    postcode = CustomComparison(output_column_name="postcode", comparison_levels=[
+        null("postcode_std"),
+        cll.ExactMatchLevel("postcode_std"),
+        cll.ExactMatchLevel("postcode_district"),
+        cll.ElseLevel(),
+    ])
+    nhs = CustomComparison(output_column_name="nhs_number", comparison_levels=[
+        null("nhs_std"), cll.ExactMatchLevel("nhs_std"), cll.ElseLevel()])
+    upn = CustomComparison(output_column_name="upn", comparison_levels=[
+        null("upn"), cll.ExactMatchLevel("upn"), cll.ElseLevel()])
+    local_id = CustomComparison(output_column_name="la_child_id", comparison_levels=[
+        _level("la_child_id_l IS NULL OR la_child_id_r IS NULL OR la_code_l <> la_code_r",
+               "not both held by one authority").configure(is_null_level=True),
+        _level("la_child_id_l = la_child_id_r", "same LA child ID"),
+        cll.ElseLevel(),
+    ])
+    return [forename, surname, dob, sex, postcode, nhs, upn, local_id]
+
+
+def prediction_blocking_rules() -> list:
+    """Pairs are compared only when they share one of these (and are in different groups)."""
+    return [And(block_on(*cols), DIFFERENT_GROUP) for cols in [
+        ("dob", "surname_std"),
+        ("dob", "forename_key"),
+        ("dob", "postcode_district"),
+        ("forename_key", "surname_std", "birth_year"),
+        ("surname_std", "postcode_std"),
+    ]]
+
+
+def settings(link_type: str = "link_and_dedupe") -> SettingsCreator:
+    return SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name="profile_id",
+        comparisons=comparisons(),
+        blocking_rules_to_generate_predictions=prediction_blocking_rules(),
+        retain_intermediate_calculation_columns=True,
+        additional_columns_to_retain=["det_group", "household_client"],
+        max_iterations=20,
+    )
+
+
+@dataclass
+class ScoredPairs:
+    """Scored profile pairs at or above the review threshold: ``profile_id_l``, ``profile_id_r``,
+    ``match_weight``, ``match_probability`` and Splink's per-comparison ``gamma_*``/``bf_*`` columns."""
+
+    pairs: pd.DataFrame
+    model_json: dict
+
+
+def score_pairs(profiles: pd.DataFrame, review_threshold: float, model_path: Path | None = None,
+                table_column: str = "table") -> ScoredPairs:
+    """Train (or load) the model and score pairs of profiles in different deterministic groups.
+
+    ``profiles`` needs ``profile_id``, ``det_group``, ``table`` (which input table it belongs to,
+    e.g. the source) and the columns of :data:`PROFILE_COLUMNS` plus ``surname_parts``,
+    ``postcode_district``.
+    """
+    frame = with_forename_names(profiles)
+    frame["birth_year"] = frame["dob"].dt.year
+    frame["dob"] = frame["dob"].dt.date
+    con = duckdb.connect()
+    db = DuckDBAPI(con)
+    tables = [db.register(part.drop(columns=[table_column]).reset_index(drop=True), dataset_display_name=str(name))
+              for name, part in frame.groupby(table_column, sort=True)]
+    if model_path is not None and model_path.exists():
+        linker = Linker(tables, str(model_path))
+    else:
+        linker = Linker(tables, settings("link_and_dedupe" if len(tables) > 1 else "dedupe_only"))
+        train(linker)
+        linker = Linker(tables, with_unseen_levels_floored(linker.misc.save_model_to_json()))
+    predictions = linker.inference.predict(threshold_match_probability=review_threshold)
+    pairs = predictions.as_pandas_dataframe()
+    pairs["never_auto_linked"] = never_auto_linked(pairs)
+    model = linker.misc.save_model_to_json()
+    con.close()
+    return ScoredPairs(pairs=pairs, model_json=model)
+
+
+def with_unseen_levels_floored(model: dict) -> dict:
+    """Give levels never seen among the known matches (m untrained, e.g. "NHS numbers differ") the
+    m probability :data:`UNSEEN_M`, so they count strongly against a match instead of being ignored."""
+    for comparison in model["comparisons"]:
+        for level in comparison["comparison_levels"]:
+            if not level.get("is_null_level") and level.get("m_probability") is None:
+                level["m_probability"] = UNSEEN_M
+    return model
+
+
+def never_auto_linked(pairs: pd.DataFrame) -> pd.Series:
+    """Why a pair must not be linked automatically however high its score ("" when it may be).
+
+    * ``different NHS numbers`` / ``different UPNs`` / ``different LA child IDs in one authority``:
+      both records carry the identifier and it differs: two people, or a recording error that a
+      person should look at;
+    * ``same date of birth, different forename``: twins share surname, address and date of birth,
+      so those score them as one child; only the forename (and sex, when both are recorded) tells
+      them apart. Different means not equal, not a nickname, Jaro-Winkler below 0.92;
+    * ``different dates of birth``: not equal, not swapped, not one character or 31 days apart:
+      siblings can share forename, surname and address, and with rare names those outscore any
+      date difference;
+    * ``two children listed by the same adult``: an adult-services household list names different
+      children (same-named twins would otherwise be one child).
+
+    Splink numbers a comparison's non-null levels from the last ("all other", 0) up to the first
+    listed: identifiers 0 = different; forename 0 = different, 1 = Jaro-Winkler >= 0.80;
+    date of birth 4 = exact.
+    """
+    reason = pd.Series("", index=pairs.index, dtype="string")
+    rules = [
+        (pairs["gamma_nhs_number"] == 0, "different NHS numbers"),
+        (pairs["gamma_upn"] == 0, "different UPNs"),
+        (pairs["gamma_la_child_id"] == 0, "different LA child IDs in one authority"),
+        ((pairs["gamma_dob"] == DOB_EXACT_GAMMA) & pairs["gamma_forename"].isin(FORENAME_DIFFERENT_GAMMAS),
+         "same date of birth, different forename"),
+        (pairs["gamma_dob"] == 0, "different dates of birth"),
+        (pairs["household_client_l"] == pairs["household_client_r"], "two children listed by the same adult"),
+    ]
+    for applies, text in reversed(rules):  # the first listed reason wins
+        reason[applies.to_numpy()] = text
+    return reason
+
+
+def train(linker: Linker) -> None:
+    """Unsupervised training, no labels needed beyond the records' own identifiers.
+
+    * prior (probability two random profiles match) from a strict rule: same names and DOB, recall 0.7;
+    * u by random sampling of pairs (fixed seed);
+    * m from the deterministic groups (``det_group`` as the label column): pairs of profiles that
+      share an LA child ID, NHS number or UPN are true matches, and how their names, DOB and postcode
+      differ is how a child's records differ between systems. Expectation maximisation was tried
+      and rejected: siblings (same surname, postcode, near DOB) form a second "match" class it converges to.
+    """
+    linker.training.estimate_probability_two_random_records_match(
+        ["l.forename_std = r.forename_std AND l.surname_std = r.surname_std AND l.dob = r.dob"], recall=0.7)
+    linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
+    linker.training.estimate_m_from_label_column("det_group")
+
+
+def group_edges(pairs: pd.DataFrame, det_group_of_profile: np.ndarray) -> pd.DataFrame:
+    """Collapse profile pairs to deterministic-group pairs: (group_l, group_r, match_probability, match_weight),
+    keeping each pair of groups' best-scoring profile pair."""
+    if pairs.empty:
+        return pd.DataFrame(columns=["group_l", "group_r", "match_probability", "match_weight"])
+    g_l = det_group_of_profile[pairs["profile_id_l"].to_numpy()]
+    g_r = det_group_of_profile[pairs["profile_id_r"].to_numpy()]
+    edges = pd.DataFrame({"group_l": np.minimum(g_l, g_r), "group_r": np.maximum(g_l, g_r),
+                          "match_probability": pairs["match_probability"].to_numpy(),
+                          "match_weight": pairs["match_weight"].to_numpy()})
+    edges = edges[edges["group_l"] != edges["group_r"]]
+    return edges.sort_values("match_weight", ascending=False).drop_duplicates(["group_l", "group_r"]) \
+        .reset_index(drop=True)

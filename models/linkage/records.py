@@ -1,0 +1,138 @@
+"""The records to link: one row per source record, identifiers cleaned for comparison.
+
+Reads the identity store (attached as ``idstore``) for identifiers and the warehouse
+``raw`` tables for sex, so the connection must see both (see :func:`attach_identity_store`).
+
+Child records come from five sources:
+
+==========================  ======================================================================
+source                      identifiers it carries
+==========================  ======================================================================
+``person_list``             LA child ID, NHS number, UPN, names, DOB, sex, postcode (a row per address)
+``cin_census``              LA child ID, UPN, former UPN, DOB, sex (one ``<Child>`` element)
+``cp_list``                 LA child ID, DOB, sex (Annex A list 7)
+``early_help``              early-help ID, LA child ID when recorded, NHS number, names, DOB, sex, postcode
+``adult_household_children``  names and DOB of a child listed in an adult-services episode; the
+                            postcode is the adult's
+==========================  ======================================================================
+
+A child listed by the same adult client with the same name and DOB in several quarterly
+extracts has one ``household_child_id`` (client ID, names, DOB), a deterministic key.
+
+Adult records are the adult-services episodes (client ID, NHS number, names, DOB, sex, postcode).
+
+Cleaning: names upper-case, accents removed, letters only (``O'Brien`` -> ``OBRIEN``);
+``surname_parts`` splits double-barrelled surnames (``SMITH-JONES`` -> ``[SMITH, JONES]``);
+postcodes upper-case without spaces, with the outward code as ``postcode_district``;
+NHS numbers kept only when they are ten digits; UPNs upper-case.
+"""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+IDENTITY_ALIAS = "idstore"
+
+CHILD_COLUMNS = ["source", "record_id", "la_code", "period_end", "la_child_id", "eh_id", "nhs_number", "upn",
+                 "former_upn", "forename", "surname", "dob", "sex", "postcode", "adult_record_id", "household_client", "lives_with_client"]
+
+_CHILD_SOURCES_SQL = """
+SELECT 'person_list' AS source, i.record_id, i.la_code, i.period_end, i.la_child_id, NULL AS eh_id,
+       i.nhs_number, i.upn, NULL AS former_upn, i.forename, i.surname, i.date_of_birth AS dob,
+       r.gender AS sex, i.postcode, NULL AS adult_record_id, NULL AS household_client,
+       NULL AS lives_with_client
+FROM idstore.identifiers.person_list i JOIN raw.person_list r USING (record_id)
+UNION ALL
+SELECT 'cin_census', i.record_id, i.la_code, i.period_end, i.la_child_id, NULL, NULL, i.upn, i.former_upn,
+       NULL, NULL, i.person_birth_date, r.sex, NULL, NULL, NULL, NULL
+FROM idstore.identifiers.cin_child i JOIN raw.cin_child r USING (record_id)
+UNION ALL
+SELECT 'cp_list', i.record_id, i.la_code, i.period_end, i.child_id, NULL, NULL, NULL, NULL,
+       NULL, NULL, i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
+FROM idstore.identifiers.cp_list i JOIN raw.cp_list r USING (record_id)
+UNION ALL
+SELECT 'early_help', i.record_id, i.la_code, i.period_end, i.la_child_id, i.eh_id, i.nhs_number, NULL, NULL,
+       i.forename, i.surname, i.date_of_birth, r.gender, i.postcode, NULL, NULL, NULL
+FROM idstore.identifiers.early_help i JOIN raw.early_help r USING (record_id)
+UNION ALL
+SELECT 'adult_household_children', h.record_id, h.la_code, h.period_end, NULL, NULL, NULL, NULL, NULL,
+       h.child_forename, h.child_surname, h.child_date_of_birth, NULL, e.postcode, e.record_id, h.client_id, r.lives_with_client
+FROM idstore.identifiers.adult_household_children h
+JOIN raw.adult_household_children r ON r.record_id = h.record_id
+LEFT JOIN (SELECT la_code, period_end, client_id, episode_id, min(record_id) AS record_id,
+                  min(postcode) AS postcode
+           FROM idstore.identifiers.adult_episodes GROUP BY ALL) e
+       ON e.la_code = h.la_code AND e.period_end = h.period_end AND e.client_id = h.client_id
+          AND e.episode_id = h.episode_id
+"""
+
+_ADULT_SQL = """
+SELECT 'adult_services' AS source, i.record_id, i.la_code, i.period_end,
+       r.service_file || ':' || i.client_id AS client_id, i.nhs_number, i.forename, i.surname,
+       i.date_of_birth AS dob, r.gender AS sex, i.postcode, r.service, r.service_file, r.episode_start_date,
+       r.episode_end_date, r.children_in_household, r.child_safeguarding_concern,
+       EXISTS (SELECT 1 FROM idstore.identifiers.adult_household_children h
+               WHERE h.la_code = i.la_code AND h.period_end = i.period_end
+                 AND h.client_id = i.client_id AND h.episode_id = i.episode_id) AS children_recorded
+FROM idstore.identifiers.adult_episodes i JOIN raw.adult_episodes r USING (record_id)
+"""
+
+
+def _cleaned(select_sql: str, period_filter: str) -> str:
+    """Wrap a record query with the cleaned comparison columns."""
+    return f"""
+    WITH records AS ({select_sql}),
+    cleaned AS (
+        SELECT *,
+               nullif(regexp_replace(upper(strip_accents(coalesce(forename, ''))), '[^A-Z]', '', 'g'), '')
+                   AS forename_std,
+               nullif(regexp_replace(upper(strip_accents(coalesce(surname, ''))), '[^A-Z]', '', 'g'), '')
+                   AS surname_std,
+               list_filter(list_transform(string_split_regex(upper(strip_accents(coalesce(surname, ''))), '[-\\s]+'),
+                                          lambda p: regexp_replace(p, '[^A-Z]', '', 'g')), lambda p: p <> '')
+                   AS surname_parts,
+               nullif(regexp_replace(upper(coalesce(postcode, '')), '[^A-Z0-9]', '', 'g'), '') AS postcode_std,
+               CASE WHEN regexp_full_match(coalesce(nhs_number, ''), '\\s*[0-9]{{3}}\\s*[0-9]{{3}}\\s*[0-9]{{4}}\\s*')
+                    THEN regexp_replace(nhs_number, '\\s', '', 'g') END AS nhs_std,
+               CASE WHEN sex IN ('M', 'F') THEN sex END AS sex_std
+        FROM records
+        WHERE {period_filter}
+    )
+    SELECT *, CASE WHEN length(postcode_std) BETWEEN 5 AND 7 THEN left(postcode_std, length(postcode_std) - 3)
+                   END AS postcode_district
+    FROM cleaned
+    """
+
+
+def _period_filter(up_to: date | None) -> str:
+    return "TRUE" if up_to is None else f"period_end <= DATE '{up_to.isoformat()}'"
+
+
+def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None) -> pd.DataFrame:
+    """Every loaded child record (periods up to ``up_to``, default all), identifiers cleaned.
+
+    Columns: :data:`CHILD_COLUMNS` plus ``forename_std``, ``surname_std``, ``surname_parts``,
+    ``postcode_std``, ``postcode_district``, ``nhs_std``, ``sex_std``, ``upn`` upper-cased.
+    """
+    sql = _cleaned(_CHILD_SOURCES_SQL, _period_filter(up_to))
+    return conn.sql(f"""
+        SELECT * REPLACE (upper(trim(upn)) AS upn, upper(trim(former_upn)) AS former_upn),
+               CASE WHEN household_client IS NOT NULL
+                    THEN concat_ws('|', household_client, forename_std, surname_std, dob) END AS household_child_id
+        FROM ({sql}) ORDER BY record_id""").df()
+
+
+def adult_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None) -> pd.DataFrame:
+    """Every loaded adult-services episode record (periods up to ``up_to``), identifiers cleaned."""
+    sql = _cleaned(_ADULT_SQL, _period_filter(up_to))
+    return conn.sql(f"SELECT * FROM ({sql}) ORDER BY record_id").df()
+
+
+def attach_identity_store(conn: duckdb.DuckDBPyConnection, identity_path: Path) -> None:
+    """Attach the identity store read-only as ``idstore`` (no-op when already attached)."""
+    attached = {row[0] for row in conn.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+    if IDENTITY_ALIAS not in attached:
+        conn.execute(f"ATTACH '{identity_path}' AS {IDENTITY_ALIAS} (READ_ONLY)")

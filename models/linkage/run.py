@@ -1,0 +1,167 @@
+"""Run the whole linkage and write its tables.
+
+* ``linkage.person_links``: one row per linked source record: ``source``, ``source_record_id``
+  (the warehouse ``record_id``), ``person_key`` (``C…`` child, ``A…`` adult), ``person_type``,
+  ``la_code``, ``period_end``, ``match_probability``, ``method`` (see :mod:`.persons`).
+* ``linkage.family_links``: see :mod:`.family`.
+* ``quality.linkage_summary``: long table (``person_type``, ``section``, ``source``, ``item``,
+  ``value``): records by source and method, persons, match rate, probability distribution,
+  conflicts, grey-band pairs. Counts only.
+
+The clerical-review file (grey-band pairs with identifiers and Splink's explanation) is written
+next to the identity store, never to ``output/``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from .family import family_links
+from .persons import LinkageThresholds, PersonLinkage, link_people
+from .records import adult_records, attach_identity_store, child_records
+
+PERSON_LINK_COLUMNS = ["source", "source_record_id", "person_key", "person_type", "la_code", "period_end",
+                       "match_probability", "method"]
+# which Splink input table each child source belongs to (one table per recording system)
+CHILD_TABLES = {"person_list": "childrens_social_care", "cin_census": "childrens_social_care",
+                "cp_list": "childrens_social_care", "early_help": "early_help",
+                "adult_household_children": "adult_household_lists"}
+PROBABILITY_BANDS = [0.0, 0.5, 0.8, 0.95, 0.99, 0.999, 1.0000001]
+
+
+@dataclass
+class LinkageResult:
+    person_links: pd.DataFrame
+    family_links: pd.DataFrame
+    summary: pd.DataFrame
+    children: PersonLinkage
+    adults: PersonLinkage
+    seconds: dict
+
+
+def previous_person_links(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
+    """The last run's ``linkage.person_links`` (source_record_id, person_key), or None on a first run."""
+    exists = conn.execute("SELECT count(*) FROM information_schema.tables "
+                          "WHERE table_schema = 'linkage' AND table_name = 'person_links'").fetchall()[0][0]
+    if not exists:
+        return None
+    return conn.sql("SELECT source, source_record_id, person_key FROM linkage.person_links").df()
+
+
+def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
+                     thresholds: LinkageThresholds = LinkageThresholds(), previous: pd.DataFrame | None = None,
+                     up_to: date | None = None, model_path: Path | None = None) -> LinkageResult:
+    """Link every child and adult record in the warehouse (periods up to ``up_to``)."""
+    seconds = {}
+    started = time.monotonic()
+    attach_identity_store(conn, identity_path)
+    children = child_records(conn, up_to)
+    adults = adult_records(conn, up_to)
+    seconds["read records"] = time.monotonic() - started
+    children["table"] = children["source"].map(CHILD_TABLES)
+    adults["table"] = adults["service_file"].astype("string")
+    for column in ("upn", "la_child_id", "household_client"):
+        adults[column] = pd.Series(pd.NA, index=adults.index, dtype="string")
+
+    started = time.monotonic()
+    child_links = link_people(children, "table", "C", thresholds, previous, model_path)
+    seconds["link children"] = time.monotonic() - started
+    started = time.monotonic()
+    adult_links = link_people(adults, "table", "A", thresholds, previous)
+    seconds["link adults"] = time.monotonic() - started
+
+    started = time.monotonic()
+    families = family_links(child_links.links, adult_links.links)
+    person_links = pd.concat([_person_link_rows(child_links.links, "child"),
+                              _person_link_rows(adult_links.links, "adult")], ignore_index=True)
+    summary = linkage_summary(person_links, child_links, adult_links, families)
+    seconds["family links and summary"] = time.monotonic() - started
+    return LinkageResult(person_links, families, summary, child_links, adult_links, seconds)
+
+
+def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
+    return pd.DataFrame({"source": links["source"], "source_record_id": links["record_id"],
+                         "person_key": links["person_key"], "person_type": person_type,
+                         "la_code": links["la_code"], "period_end": links["period_end"].dt.date,
+                         "match_probability": links["match_probability"], "method": links["method"]})
+
+
+def identifier_conflicts(links: pd.DataFrame) -> dict[str, int]:
+    """Persons (clusters) holding two different NHS numbers, or two LA child IDs in one authority."""
+    nhs = links.dropna(subset=["nhs_std"]).groupby("person_key")["nhs_std"].nunique()
+    result = {"persons with two or more NHS numbers": int((nhs > 1).sum())}
+    if "la_child_id" in links and links["la_child_id"].notna().any():
+        ids = links.dropna(subset=["la_child_id"]).groupby(["person_key", "la_code"])["la_child_id"].nunique()
+        result["persons with two LA child IDs in one authority"] = int((ids > 1).sum())
+    return result
+
+
+def linkage_summary(person_links: pd.DataFrame, children: PersonLinkage, adults: PersonLinkage,
+                    families: pd.DataFrame) -> pd.DataFrame:
+    """``quality.linkage_summary`` (see module docstring)."""
+    rows: list[tuple] = []
+    for person_type, linkage in (("child", children), ("adult", adults)):
+        links = person_links[person_links["person_type"] == person_type]
+        for (source, method), n in links.groupby(["source", "method"]).size().items():
+            rows.append((person_type, "records by method", source, method, n))
+        for source, part in links.groupby("source"):
+            rows.append((person_type, "records", source, "records", len(part)))
+            rows.append((person_type, "persons", source, "persons", part["person_key"].nunique()))
+            linked = part["method"] != "single record"
+            rows.append((person_type, "match rate %", source, "records linked to another record",
+                         round(100 * float(linked.mean()), 2)))
+        sources_per_person = links.groupby("person_key")["source"].nunique()
+        rows.append((person_type, "persons", "all", "persons", len(sources_per_person)))
+        rows.append((person_type, "persons", "all", "persons in two or more sources", int((sources_per_person > 1).sum())))
+        probability = links["match_probability"].dropna()
+        bands = pd.cut(probability, PROBABILITY_BANDS, right=False).value_counts(sort=False)
+        for band, n in bands.items():
+            rows.append((person_type, "match probability", "all", f"[{band.left:g}, {min(band.right, 1):g})", n))
+        rows.append((person_type, "conflicts", "all", "identifier conflicts not used for linking",
+                     len(linkage.conflicts)))
+        for item, n in identifier_conflicts(linkage.links).items():
+            rows.append((person_type, "conflicts", "all", item, n))
+        rows.append((person_type, "clerical review", "all", "pairs in the grey band or never linked automatically",
+                     len(linkage.review_pairs)))
+        rows.append((person_type, "model", "all", "distinct identities compared", linkage.profiles))
+        rows.append((person_type, "model", "all", "pairs scored at or above the review threshold",
+                     linkage.pairs_scored))
+    for (method, source), n in families.groupby(["method", "source"]).size().items():
+        rows.append(("family", "adult-child links", source, method, n))
+    frame = pd.DataFrame(rows, columns=["person_type", "section", "source", "item", "value"])
+    frame["value"] = frame["value"].astype("float64")
+    return frame
+
+
+def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Path | None:
+    """Write the clerical-review pairs (identifiers included) to ``folder`` (created 0700). Returns the path."""
+    pairs = [r.review_pairs.assign(person_type=t) for t, r in (("child", result.children), ("adult", result.adults))
+             if len(r.review_pairs)]
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+    path = folder / f"linkage_review_{run_date.isoformat()}.csv"
+    frame = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame()
+    frame.to_csv(path, index=False)
+    os.chmod(path, 0o600)
+    model_path = folder / "linkage_model_children.json"
+    model_path.write_text(json.dumps(result.children.model_json, indent=1, default=str))
+    return path
+
+
+def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult) -> None:
+    """Replace ``linkage.person_links``, ``linkage.family_links`` and ``quality.linkage_summary``."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS linkage")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    for table, frame in (("linkage.person_links", result.person_links[PERSON_LINK_COLUMNS]),
+                         ("linkage.family_links", result.family_links),
+                         ("quality.linkage_summary", result.summary)):
+        conn.register("_frame", frame)
+        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
+        conn.unregister("_frame")
