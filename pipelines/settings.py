@@ -41,6 +41,13 @@ class Settings:
     synthetic_seed: int = 20261123
     synthetic_children: int = 105_000
 
+    def __post_init__(self) -> None:
+        """Relative paths (e.g. a default not overridden in a test) are taken from the project root."""
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name != "project_root" and isinstance(value, Path) and not value.is_absolute():
+                object.__setattr__(self, f.name, self.project_root / value)
+
     @property
     def dagster_storage_dir(self) -> Path:
         """Dagster's run history, event logs and compute logs (see dagster.yaml)."""

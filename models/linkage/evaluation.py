@@ -91,12 +91,19 @@ def evaluate_child_links(person_links: pd.DataFrame, truth_dir: Path) -> list[di
     return rows
 
 
-def evaluate_family_links(family_links: pd.DataFrame, person_links: pd.DataFrame, truth_dir: Path) -> list[dict]:
+CHILDRENS_SERVICES_SOURCES = ["person_list", "cin_census", "cp_list", "early_help"]
+
+
+def evaluate_family_links(family_links: pd.DataFrame, person_links: pd.DataFrame,
+                          household_adult_records: pd.DataFrame, truth_dir: Path) -> list[dict]:
     """Precision and recall of adult-child links by method, against ``household_members.csv``.
 
     Each key is read as the true person most of its records are. A link is correct when that adult
     and that child are in ``household_members``. Recall (recorded links) is over the true pairs in
-    the loaded household-children records: the adult of the episode and the listed child.
+    the loaded household-children records: the adult of the episode and the listed child; the
+    stricter recall also requires the child's key to be the one holding their children's-services
+    records (so a listed child who was not linked to their social-care record is a miss).
+    ``household_adult_records``: (source_record_id, adult_record_id) of each household-children record.
     """
     truth = record_truth(truth_dir)
     majority = person_links.merge(truth, on="source_record_id").groupby(["person_key", "person_id"]).size() \
@@ -111,12 +118,30 @@ def evaluate_family_links(family_links: pd.DataFrame, person_links: pd.DataFrame
         rows.append({"scope": "adult-child links", "level": method, "measure": "precision",
                      "value": correct / len(pairs) if pairs else float("nan"), "records": len(links)})
     recorded = family_links[family_links["method"] == "recorded in household"]
-    listed = person_links[person_links["source"] == "adult_household_children"][["source_record_id", "adult_record_id"]] \
-        .merge(truth, on="source_record_id").rename(columns={"person_id": "child_id"}) \
+    listed = household_adult_records.merge(truth, on="source_record_id").rename(columns={"person_id": "child_id"}) \
         .merge(truth.rename(columns={"source_record_id": "adult_record_id", "person_id": "adult_id"}),
                on="adult_record_id")
     wanted = set(zip(listed["adult_id"], listed["child_id"]))
     found = set(zip(recorded["adult_key"].map(majority), recorded["child_key"].map(majority)))
     rows.append({"scope": "adult-child links", "level": "recorded in household", "measure": "recall",
                  "value": len(wanted & found) / len(wanted) if wanted else float("nan"), "records": len(wanted)})
+
+    # stricter: the child must be found under the key that holds their children's-services records
+    services = person_links[person_links["source"].isin(CHILDRENS_SERVICES_SOURCES)].merge(truth, on="source_record_id")
+    main_key = services.groupby(["person_id", "person_key"]).size().rename("n").reset_index() \
+        .sort_values("n", ascending=False).drop_duplicates("person_id").set_index("person_id")["person_key"]
+    known = {(a, c) for a, c in wanted if c in main_key.index}
+    found_known = set(zip(recorded["adult_key"].map(majority), recorded["child_key"]))
+    hits = sum((a, main_key[c]) in found_known for a, c in known)
+    rows.append({"scope": "adult-child links", "level": "recorded in household",
+                 "measure": "recall, child also known to children's services",
+                 "value": hits / len(known) if known else float("nan"), "records": len(known)})
     return rows
+
+
+def evaluate_linkage(person_links: pd.DataFrame, family_links: pd.DataFrame,
+                     household_adult_records: pd.DataFrame, truth_dir: Path) -> pd.DataFrame:
+    """``quality.linkage_evaluation``: scope, level, measure, value, records."""
+    rows = evaluate_child_links(person_links, truth_dir)
+    rows += evaluate_family_links(family_links, person_links, household_adult_records, truth_dir)
+    return pd.DataFrame(rows, columns=["scope", "level", "measure", "value", "records"])

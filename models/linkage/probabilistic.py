@@ -40,13 +40,16 @@ SEED = 20261123
 PROFILE_COLUMNS = ["forename_std", "surname_std", "dob", "sex_std", "postcode_std", "nhs_std", "upn", "la_code",
                    "la_child_id", "household_client"]
 DIFFERENT_GROUP = CustomRule("l.det_group <> r.det_group")
+# identifier comparison -> the profile column it compares
+IDENTIFIER_COLUMNS = {"nhs_number": "nhs_std", "upn": "upn", "la_child_id": "la_child_id"}
 # m probability of a level never seen among known matches: 1 in 1,000 known matches might show it
 UNSEEN_M = 0.001
 DOB_EXACT_GAMMA = 4
 FORENAME_DIFFERENT_GAMMAS = (0, 1)
 
-for name in ("splink", "splink.internals"):
-    logging.getLogger(name).setLevel(logging.WARNING)
+# Splink logs its training progress and "untrained parameter" notes at INFO/WARNING: keep the
+# pipeline's output to our own messages (the model used is saved next to the review file).
+SPLINK_LOG_LEVEL = logging.ERROR
 
 
 @cache
@@ -77,8 +80,9 @@ def _level(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label)
 
 
-def comparisons() -> list[CustomComparison]:
-    """The Splink comparisons (see module docstring)."""
+def comparisons(identifiers: tuple[str, ...] = ("nhs_number", "upn", "la_child_id")) -> list[CustomComparison]:
+    """The Splink comparisons (see module docstring); ``identifiers``: which identifier comparisons to
+    include (adult services hold no UPN or LA child ID)."""
     def null(col):
         return cll.NullLevel(col)
 
@@ -125,7 +129,8 @@ def comparisons() -> list[CustomComparison]:
         _level("la_child_id_l = la_child_id_r", "same LA child ID"),
         cll.ElseLevel(),
     ])
-    return [forename, surname, dob, sex, postcode, nhs, upn, local_id]
+    optional = {"nhs_number": nhs, "upn": upn, "la_child_id": local_id}
+    return [forename, surname, dob, sex, postcode, *[optional[name] for name in identifiers]]
 
 
 def prediction_blocking_rules() -> list:
@@ -139,11 +144,11 @@ def prediction_blocking_rules() -> list:
     ]]
 
 
-def settings(link_type: str = "link_and_dedupe") -> SettingsCreator:
+def settings(link_type: str, identifiers: tuple[str, ...]) -> SettingsCreator:
     return SettingsCreator(
         link_type=link_type,
         unique_id_column_name="profile_id",
-        comparisons=comparisons(),
+        comparisons=comparisons(identifiers),
         blocking_rules_to_generate_predictions=prediction_blocking_rules(),
         retain_intermediate_calculation_columns=True,
         additional_columns_to_retain=["det_group", "household_client"],
@@ -176,11 +181,14 @@ def score_pairs(profiles: pd.DataFrame, review_threshold: float, model_path: Pat
     tables = [db.register(part.drop(columns=[table_column]).reset_index(drop=True), dataset_display_name=str(name))
               for name, part in frame.groupby(table_column, sort=True)]
     if model_path is not None and model_path.exists():
-        linker = Linker(tables, str(model_path))
+        linker = Linker(tables, str(model_path), log_level=SPLINK_LOG_LEVEL)
     else:
-        linker = Linker(tables, settings("link_and_dedupe" if len(tables) > 1 else "dedupe_only"))
+        identifiers = tuple(name for name, column in IDENTIFIER_COLUMNS.items() if frame[column].notna().any())
+        linker = Linker(tables, settings("link_and_dedupe" if len(tables) > 1 else "dedupe_only", identifiers),
+                        log_level=SPLINK_LOG_LEVEL)
         train(linker)
-        linker = Linker(tables, with_unseen_levels_floored(linker.misc.save_model_to_json()))
+        linker = Linker(tables, with_unseen_levels_floored(linker.misc.save_model_to_json()),
+                        log_level=SPLINK_LOG_LEVEL)
     predictions = linker.inference.predict(threshold_match_probability=review_threshold)
     pairs = predictions.as_pandas_dataframe()
     pairs["never_auto_linked"] = never_auto_linked(pairs)
@@ -219,17 +227,18 @@ def never_auto_linked(pairs: pd.DataFrame) -> pd.Series:
     date of birth 4 = exact.
     """
     reason = pd.Series("", index=pairs.index, dtype="string")
+    absent = pd.Series(-1, index=pairs.index)  # an identifier comparison not in the model (no data)
     rules = [
-        (pairs["gamma_nhs_number"] == 0, "different NHS numbers"),
-        (pairs["gamma_upn"] == 0, "different UPNs"),
-        (pairs["gamma_la_child_id"] == 0, "different LA child IDs in one authority"),
+        (pairs.get("gamma_nhs_number", absent) == 0, "different NHS numbers"),
+        (pairs.get("gamma_upn", absent) == 0, "different UPNs"),
+        (pairs.get("gamma_la_child_id", absent) == 0, "different LA child IDs in one authority"),
         ((pairs["gamma_dob"] == DOB_EXACT_GAMMA) & pairs["gamma_forename"].isin(FORENAME_DIFFERENT_GAMMAS),
          "same date of birth, different forename"),
         (pairs["gamma_dob"] == 0, "different dates of birth"),
         (pairs["household_client_l"] == pairs["household_client_r"], "two children listed by the same adult"),
     ]
     for applies, text in reversed(rules):  # the first listed reason wins
-        reason[applies.to_numpy()] = text
+        reason[applies.fillna(False).to_numpy(dtype=bool)] = text
     return reason
 
 

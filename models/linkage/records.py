@@ -136,3 +136,15 @@ def attach_identity_store(conn: duckdb.DuckDBPyConnection, identity_path: Path) 
     attached = {row[0] for row in conn.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
     if IDENTITY_ALIAS not in attached:
         conn.execute(f"ATTACH '{identity_path}' AS {IDENTITY_ALIAS} (READ_ONLY)")
+
+
+def household_adult_records(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """(source_record_id, adult_record_id): the adult-services episode record of each household-children
+    record (record ids only, no identifiers)."""
+    return conn.sql("""
+        SELECT h.record_id AS source_record_id, min(e.record_id) AS adult_record_id
+        FROM idstore.identifiers.adult_household_children h
+        JOIN idstore.identifiers.adult_episodes e
+          ON e.la_code = h.la_code AND e.period_end = h.period_end AND e.client_id = h.client_id
+         AND e.episode_id = h.episode_id
+        GROUP BY h.record_id""").df()

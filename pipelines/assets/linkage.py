@@ -1,0 +1,168 @@
+"""Linkage assets: who is who across the sources (see :mod:`models.linkage`).
+
+* ``linkage/person_links``, ``linkage/family_links``, ``quality/linkage_summary``: one computation
+  (a multi-asset), unpartitioned: every refresh relinks every loaded record of every period, so a
+  record arriving this quarter can join a child first seen two years ago. Person keys are carried
+  over from the previous ``linkage.person_links``.
+* ``quality/linkage_evaluation``: only when the pipeline reads the synthetic partnership (its
+  ``truth/`` folder exists): links scored against the true identities. On real data it is absent.
+
+The identity store is attached read-only; the clerical-review file (grey-band pairs, with
+identifiers) goes to ``settings.clerical_review_dir``, next to the identity store. Metadata and
+logs carry counts only.
+"""
+
+from datetime import date
+from pathlib import Path
+
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+                     AssetSpec, MaterializeResult, MetadataValue, asset, multi_asset)
+
+from models.linkage.evaluation import evaluate_linkage
+from models.linkage.persons import LinkageThresholds
+from models.linkage.records import attach_identity_store, household_adult_records
+from models.linkage.run import (identifier_conflicts, link_partnership, previous_person_links,
+                                write_linkage_tables, write_review_file)
+
+from ..ingest.extract_files import EXTRACTS
+from ..resources import IdentityStoreResource, WarehouseResource
+from ..settings import Settings
+from .cin_census import CIN_CENSUS_KEY
+from .population import WAREHOUSE_POOL
+
+PERSON_LINKS_KEY = AssetKey(["linkage", "person_links"])
+FAMILY_LINKS_KEY = AssetKey(["linkage", "family_links"])
+LINKAGE_SUMMARY_KEY = AssetKey(["quality", "linkage_summary"])
+LINKAGE_EVALUATION_KEY = AssetKey(["quality", "linkage_evaluation"])
+LINKED_SOURCES = {"person_list": "raw.person_list", "cin_census": "raw.cin_child", "cp_list": "raw.cp_list",
+                  "early_help": "raw.early_help", "adult_household_children": "raw.adult_household_children",
+                  "adult_services": "raw.adult_episodes"}
+
+_CHECKS = [
+    AssetCheckSpec("every_record_linked", asset=PERSON_LINKS_KEY, blocking=True,
+                   description="Every loaded record of every linked source has exactly one person_key "
+                               "(no record lost, none in two persons)."),
+    AssetCheckSpec("one_nhs_number_per_person", asset=PERSON_LINKS_KEY,
+                   description="No person holds two different NHS numbers or two LA child IDs of one authority."),
+    AssetCheckSpec("cp_children_in_person_list", asset=PERSON_LINKS_KEY,
+                   description="Every child on a CP-plan list is found in the same authority's person list."),
+    AssetCheckSpec("adults_never_children", asset=FAMILY_LINKS_KEY,
+                   description="Family links join an adult key to a child key; no key is both."),
+]
+
+
+def build_linkage_assets(settings: Settings) -> list:
+    """The linkage assets; the evaluation asset only when ``truth/`` is there to score against."""
+    thresholds = LinkageThresholds(match=settings.linkage_match_threshold, review=settings.linkage_review_threshold)
+
+    @multi_asset(
+        specs=[
+            AssetSpec(PERSON_LINKS_KEY, group_name="linkage", kinds={"duckdb", "splink"},
+                      deps=[CIN_CENSUS_KEY, *[e.key for e in EXTRACTS]],
+                      description="linkage.person_links: each source record's person_key (children C…, adults A…), "
+                                  "match probability and method (LA child ID, NHS number, UPN, probabilistic…)."),
+            AssetSpec(FAMILY_LINKS_KEY, group_name="linkage", kinds={"duckdb"}, deps=[PERSON_LINKS_KEY],
+                      description="linkage.family_links: adults in adult services and the children they live with "
+                                  "(recorded in the household, or same address)."),
+            AssetSpec(LINKAGE_SUMMARY_KEY, group_name="quality", kinds={"duckdb"}, deps=[PERSON_LINKS_KEY],
+                      description="quality.linkage_summary: records, persons, match rate by source and method, "
+                                  "match-probability distribution, conflicts, clerical-review pairs."),
+        ],
+        check_specs=_CHECKS,
+        pool=WAREHOUSE_POOL,
+        can_subset=False,
+    )
+    def person_linkage(context: AssetExecutionContext, warehouse: WarehouseResource,
+                       identity_store: IdentityStoreResource):
+        with warehouse.get_connection() as conn:
+            result = link_partnership(conn, Path(identity_store.database), thresholds,
+                                      previous=previous_person_links(conn), model_path=settings.linkage_model_path)
+            write_linkage_tables(conn, result)
+            checks = _check_results(conn, result)
+        review = write_review_file(result, settings.clerical_review_dir, date.today())
+        context.log.info("linkage: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
+        links = result.person_links
+        by_method = links.groupby(["person_type", "method"]).size()
+        table = ["| person | method | records |", "|---|---|---:|"] + \
+            [f"| {t} | {m} | {n:,} |" for (t, m), n in by_method.items()]
+        yield MaterializeResult(asset_key=PERSON_LINKS_KEY, metadata={
+            "dagster/row_count": len(links),
+            "children": int(links.loc[links["person_type"] == "child", "person_key"].nunique()),
+            "adults": int(links.loc[links["person_type"] == "adult", "person_key"].nunique()),
+            "records_by_method": MetadataValue.md("\n".join(table)),
+            "clerical_review_pairs": len(result.children.review_pairs) + len(result.adults.review_pairs),
+            "clerical_review_file": MetadataValue.path(str(review)),
+            "seconds": round(sum(result.seconds.values()), 1)})
+        families = result.family_links
+        yield MaterializeResult(asset_key=FAMILY_LINKS_KEY, metadata={
+            "dagster/row_count": len(families),
+            "by_method": MetadataValue.json({str(k): int(v) for k, v in families.groupby("method").size().items()})})
+        yield MaterializeResult(asset_key=LINKAGE_SUMMARY_KEY, metadata={"dagster/row_count": len(result.summary)})
+        yield from checks
+
+    assets = [person_linkage]
+    truth_dir = settings.synthetic_dir / "truth"
+    if settings.uses_synthetic_incoming:
+        assets.append(_evaluation_asset(truth_dir))
+    return assets
+
+
+def _check_results(conn, result) -> list[AssetCheckResult]:
+    links = result.person_links
+    loaded = {source: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+              for source, table in LINKED_SOURCES.items()}
+    linked = links.groupby("source")["source_record_id"].nunique().to_dict()
+    duplicated = int(links["source_record_id"].duplicated().sum())
+    missing = {s: n - linked.get(s, 0) for s, n in loaded.items() if n != linked.get(s, 0)}
+    conflicts = {f"{person}: {k}": v for person, linkage in (("child", result.children), ("adult", result.adults))
+                 for k, v in identifier_conflicts(linkage.links).items()}
+    cp = links[links["source"] == "cp_list"][["person_key", "la_code"]].drop_duplicates()
+    in_person_list = links[links["source"] == "person_list"][["person_key", "la_code"]].drop_duplicates()
+    cp_missing = len(cp.merge(in_person_list, how="left", indicator=True).query("_merge == 'left_only'"))
+    both = set(links.loc[links["person_type"] == "adult", "person_key"]) & \
+        set(links.loc[links["person_type"] == "child", "person_key"])
+    families = result.family_links
+    wrong_way = int((~families["child_key"].str.startswith("C") | ~families["adult_key"].str.startswith("A")).sum())
+    return [
+        AssetCheckResult(asset_key=PERSON_LINKS_KEY, check_name="every_record_linked",
+                         passed=not missing and duplicated == 0, severity=AssetCheckSeverity.ERROR,
+                         metadata={"records_missing_by_source": MetadataValue.json(missing),
+                                   "records_in_two_persons": duplicated}),
+        AssetCheckResult(asset_key=PERSON_LINKS_KEY, check_name="one_nhs_number_per_person",
+                         passed=sum(conflicts.values()) == 0, severity=AssetCheckSeverity.WARN,
+                         metadata={"persons": MetadataValue.json(conflicts)}),
+        AssetCheckResult(asset_key=PERSON_LINKS_KEY, check_name="cp_children_in_person_list",
+                         passed=cp_missing == 0, severity=AssetCheckSeverity.WARN,
+                         metadata={"cp_children": len(cp), "not_in_person_list": cp_missing}),
+        AssetCheckResult(asset_key=FAMILY_LINKS_KEY, check_name="adults_never_children",
+                         passed=not both and wrong_way == 0, severity=AssetCheckSeverity.ERROR,
+                         metadata={"keys_both_adult_and_child": len(both), "links_wrong_way_round": wrong_way}),
+    ]
+
+
+def _evaluation_asset(truth_dir: Path):
+    @asset(key=LINKAGE_EVALUATION_KEY, group_name="quality", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+           deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY],
+           description="quality.linkage_evaluation (synthetic partnership only): pairwise precision, recall and "
+                       "F1 of the child linkage against truth/, cluster purity and completeness, twin and sibling "
+                       "false merges, adult-child link precision and recall.")
+    def linkage_evaluation(context: AssetExecutionContext, warehouse: WarehouseResource,
+                           identity_store: IdentityStoreResource) -> MaterializeResult:
+        with warehouse.get_connection() as conn:
+            attach_identity_store(conn, Path(identity_store.database))
+            person_links = conn.sql("SELECT * FROM linkage.person_links").df()
+            family_links = conn.sql("SELECT * FROM linkage.family_links").df()
+            evaluation = evaluate_linkage(person_links, family_links, household_adult_records(conn), truth_dir)
+            conn.register("_evaluation", evaluation)
+            conn.execute("CREATE OR REPLACE TABLE quality.linkage_evaluation AS SELECT * FROM _evaluation")
+            conn.unregister("_evaluation")
+        headline = evaluation[evaluation["level"].isin(["source identities", "recorded in household",
+                                                        "same address"])]
+        table = ["| scope | level | measure | value |", "|---|---|---|---:|"] + \
+            [f"| {r.scope} | {r.level} | {r.measure} | {r.value:.4f} |" for r in headline.itertuples()]
+        return MaterializeResult(metadata={"dagster/row_count": len(evaluation),
+                                           "headline": MetadataValue.md("\n".join(table))})
+
+    return linkage_evaluation
+
+
