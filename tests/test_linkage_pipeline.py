@@ -1,0 +1,150 @@
+"""Linkage on the default synthetic partnership, run by the ingest fixture's quarterly_refresh job.
+
+Scores are read against ``truth/`` (the generator's own record of who each extract line is),
+partly recomputed here independently of :mod:`models.linkage.evaluation`.
+"""
+from __future__ import annotations
+
+import shutil
+import stat
+from datetime import date
+
+import duckdb
+import pandas as pd
+import pytest
+
+from models.linkage.clusters import key_stability
+from models.linkage.run import link_partnership, previous_person_links, write_linkage_tables
+
+
+@pytest.fixture(scope="module")
+def warehouse(ingested):
+    conn = duckdb.connect(str(ingested.settings.warehouse_path), read_only=True)
+    yield conn
+    conn.close()
+
+
+@pytest.fixture(scope="module")
+def evaluation(warehouse) -> dict:
+    rows = warehouse.execute("SELECT scope, level, measure, value FROM quality.linkage_evaluation").fetchall()
+    return {(scope, level, measure): value for scope, level, measure, value in rows}
+
+
+@pytest.fixture(scope="module")
+def links_with_truth(ingested, warehouse) -> pd.DataFrame:
+    """person_links joined to the true person of each record (record ids rebuilt from truth's file and line)."""
+    truth = pd.read_csv(ingested.folder / "truth" / "source_records.csv", dtype=str, keep_default_na=False)
+    truth["source_record_id"] = [f"{f}#Child[{n}]" if s == "cin_census" else f"{f}#line {n}"
+                                 for s, f, n in zip(truth["source"], truth["file"], truth["line"])]
+    links = warehouse.execute("SELECT source, source_record_id, person_key, person_type, method "
+                              "FROM linkage.person_links").df()
+    return links.merge(truth[["source_record_id", "person_id"]], on="source_record_id", how="left")
+
+
+def _check_outcomes(result) -> dict[str, bool]:
+    return {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+
+
+def test_linkage_checks_pass(ingested):
+    outcomes = _check_outcomes(ingested.results["quarterly_refresh"])
+    assert outcomes["every_record_linked"] is True
+    assert outcomes["one_nhs_number_per_person"] is True
+    assert outcomes["adults_never_children"] is True
+    assert "cp_children_in_person_list" in outcomes
+
+
+def test_every_loaded_record_has_one_person_key(warehouse, links_with_truth):
+    loaded = sum(warehouse.execute(f"SELECT count(*) FROM raw.{t}").fetchall()[0][0] for t in
+                 ["person_list", "cin_child", "cp_list", "early_help", "adult_household_children", "adult_episodes"])
+    assert len(links_with_truth) == loaded
+    assert links_with_truth["source_record_id"].is_unique
+    assert links_with_truth["person_id"].notna().all()  # every linked record is a real extract line
+
+
+def test_child_linkage_f1_is_at_least_0_98(evaluation):
+    assert evaluation[("children", "source identities", "f1")] >= 0.98
+    assert evaluation[("children", "records", "f1")] >= 0.98
+
+
+def test_no_twins_are_merged(ingested, links_with_truth):
+    """Recomputed from persons.csv: twins are children of one household with the same date of birth."""
+    persons = pd.read_csv(ingested.folder / "truth" / "persons.csv", dtype=str)
+    children = persons[persons["role"] == "child"]
+    twins = children[children.duplicated(["household_id", "dob"], keep=False)]
+    twin_set = twins.groupby(["household_id", "dob"])["person_id"].agg(frozenset)
+    keys = links_with_truth[links_with_truth["person_type"] == "child"].groupby("person_id")["person_key"].agg(set)
+    linked_twin_sets = 0
+    for members in twin_set:
+        present = [keys[p] for p in members if p in keys.index]
+        if len(present) > 1:
+            linked_twin_sets += 1
+            assert not set.intersection(*present), f"twins {sorted(members)} share a person_key"
+    assert linked_twin_sets > 50  # the check is about real twins in the data, not an empty loop
+
+
+def test_each_person_key_is_mostly_one_true_child(links_with_truth):
+    children = links_with_truth[links_with_truth["person_type"] == "child"]
+    people_per_key = children.groupby("person_key")["person_id"].nunique()
+    assert (people_per_key > 1).sum() <= 0.001 * len(people_per_key)
+
+
+def test_adult_child_links_precision_and_recall(evaluation):
+    assert evaluation[("adult-child links", "recorded in household", "precision")] >= 0.95
+    assert evaluation[("adult-child links", "recorded in household",
+                       "recall, child also known to children's services")] >= 0.85
+
+
+def test_family_links_join_adults_to_children(warehouse):
+    rows = warehouse.execute("SELECT method, count(*), count(DISTINCT child_key), "
+                             "bool_and(child_key LIKE 'C%' AND adult_key LIKE 'A%'), bool_and(valid_from <= valid_to) "
+                             "FROM linkage.family_links GROUP BY method").fetchall()
+    by_method = {m: (n, kids, right_way, ordered) for m, n, kids, right_way, ordered in rows}
+    assert set(by_method) == {"recorded in household", "same address"}
+    assert all(right_way and ordered for _, _, right_way, ordered in by_method.values())
+
+
+def test_linkage_summary_covers_every_source(warehouse):
+    summary = warehouse.execute("SELECT person_type, section, source, item, value FROM quality.linkage_summary").df()
+    sources = set(summary.loc[summary["section"] == "records", "source"])
+    assert sources == {"person_list", "cin_census", "cp_list", "early_help", "adult_household_children",
+                       "adult_services"}
+    rate = summary[(summary["section"] == "match rate %") & (summary["source"] == "cp_list")]["value"].iloc[0]
+    assert rate == 100.0  # every CP-list record shares its LA child ID with the person list
+
+
+def test_review_file_is_beside_the_identity_store_and_private(ingested):
+    folder = ingested.settings.clerical_review_dir
+    files = list(folder.glob("linkage_review_*.csv"))
+    assert files and folder.is_relative_to(ingested.settings.identity_path.parent)
+    assert not folder.is_relative_to(ingested.settings.output_dir)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(files[0].stat().st_mode) == 0o600
+    review = pd.read_csv(files[0])
+    assert {"match_weight", "match_probability", "never_auto_linked", "forename_std_l", "forename_std_r"} <= set(review)
+    assert (review["match_probability"] >= ingested.settings.linkage_review_threshold).all()
+
+
+def test_person_keys_survive_the_next_quarter(ingested, tmp_path):
+    """Link everything up to the previous quarter, then everything: >= 99.5 % of the earlier keys stay."""
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(ingested.settings.warehouse_path, copy)
+    conn = duckdb.connect(str(copy))
+    try:
+        conn.execute("DROP TABLE linkage.person_links")
+        latest = conn.execute("SELECT max(period_end) FROM raw.person_list").fetchall()[0][0]
+        previous_quarter = conn.execute("SELECT max(period_end) FROM raw.person_list WHERE period_end < ?",
+                                        [latest]).fetchall()[0][0]
+        before = link_partnership(conn, ingested.settings.identity_path, up_to=previous_quarter)
+        write_linkage_tables(conn, before)
+        after = link_partnership(conn, ingested.settings.identity_path, previous=previous_person_links(conn))
+    finally:
+        conn.close()
+    assert isinstance(previous_quarter, date) and previous_quarter < latest
+    stability = key_stability(before.person_links, after.person_links)
+    assert stability["records_compared"] == len(before.person_links)
+    assert stability["records_unchanged_pct"] >= 99.5
+    assert stability["keys_unchanged_pct"] >= 99.5
+    new_records = after.person_links[~after.person_links["source_record_id"].isin(before.person_links["source_record_id"])]
+    assert len(new_records) > 10_000  # the latest quarter really added records
+    # most of the latest quarter's records belong to children already known
+    assert new_records["person_key"].isin(before.person_links["person_key"]).mean() > 0.9
