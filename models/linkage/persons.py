@@ -104,7 +104,8 @@ def group_identifiers(records: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
         parts.append(pd.DataFrame({"det_group": on_edge["det_group"], "kind": "la:" + on_edge["la_code"].astype("string"),
                                    "value": on_edge["la_child_id"]}))
     long = pd.concat(parts).dropna(subset=["value"]).drop_duplicates(["det_group", "kind"])
-    return long.groupby("det_group").apply(lambda g: list(zip(g["kind"], g["value"])), include_groups=False)
+    long["pair"] = list(zip(long["kind"], long["value"]))
+    return long.groupby("det_group")["pair"].agg(list)
 
 
 def _methods(links: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
