@@ -65,18 +65,19 @@ def key_number(keys: pd.Series) -> pd.Series:
 
 
 def assign_stable_keys(record_ids: pd.Series, cluster: np.ndarray, previous: pd.DataFrame | None,
-                       prefix: str) -> np.ndarray:
+                       prefix: str, highest_issued: int = 0) -> np.ndarray:
     """``person_key`` for each record (see module docstring).
 
     ``previous``: the previous run's (``source_record_id``, ``person_key``) for this kind of person
-    (keys starting with ``prefix``), or None on a first run.
+    (keys starting with ``prefix``), or None on a first run. ``highest_issued``: the highest key
+    number ever issued (kept in ``linkage.key_sequence``), so a retired key is never reused.
     """
     current = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": cluster})
     keys = pd.Series(pd.NA, index=range(int(cluster.max(initial=-1)) + 1), dtype="string")
-    highest = 0
+    highest = highest_issued
     if previous is not None and len(previous):
         previous = previous[previous["person_key"].str.startswith(prefix)]
-        highest = int(key_number(previous["person_key"]).max()) if len(previous) else 0
+        highest = max(highest, int(key_number(previous["person_key"]).max()) if len(previous) else 0)
         votes = current.merge(previous, left_on="record_id", right_on="source_record_id")
         votes = votes.groupby(["cluster", "person_key"]).size().rename("votes").reset_index()
         # each cluster's favourite old key, then each old key to the cluster that holds most of it

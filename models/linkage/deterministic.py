@@ -73,7 +73,9 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
         if column in records:
             add("upn", records[column], False)
     keys = pd.concat(parts, ignore_index=True)
-    return keys[keys["key_value"].notna() & (keys["key_value"] != "")].reset_index(drop=True)
+    keys = keys[keys["key_value"].notna() & (keys["key_value"] != "")]
+    # a former UPN equal to the record's own UPN is one key, not two
+    return keys.drop_duplicates(["row", "key_type", "key_value"]).reset_index(drop=True)
 
 
 def bridge_conflicts(keys: pd.DataFrame) -> pd.DataFrame:

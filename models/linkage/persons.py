@@ -63,9 +63,10 @@ def profiles_of(records: pd.DataFrame, table_column: str) -> tuple[pd.DataFrame,
 
 def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
                 thresholds: LinkageThresholds = LinkageThresholds(), previous_keys: pd.DataFrame | None = None,
-                model_path: Path | None = None) -> PersonLinkage:
+                model_path: Path | None = None, highest_issued: int = 0) -> PersonLinkage:
     """Link ``records`` (children or adults, never both) into people. ``table_column`` names the
-    column splitting records into Splink's input tables (e.g. the source family)."""
+    column splitting records into Splink's input tables (e.g. the source family). ``highest_issued``:
+    the highest key number ever issued with this prefix (new keys are numbered above it)."""
     seconds = {}
     started = time.monotonic()
     det = deterministic_groups(records)
@@ -86,7 +87,7 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
     cluster = group_cluster[records["det_group"].to_numpy()]
     links = records.assign(cluster=cluster)
     links = _methods(links, matches)
-    links["person_key"] = assign_stable_keys(links["record_id"], cluster, previous_keys, key_prefix)
+    links["person_key"] = assign_stable_keys(links["record_id"], cluster, previous_keys, key_prefix, highest_issued)
     refused_pairs = set(zip(matches.loc[refused, "group_l"], matches.loc[refused, "group_r"]))
     review = _review_pairs(scored.pairs, thresholds, profiles, records, profile_of_record, refused_pairs)
     seconds["clusters"] = time.monotonic() - started
@@ -118,9 +119,10 @@ def _methods(links: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
                       matches[["group_r", "match_probability"]].rename(columns={"group_r": "g"})])
     best = best.groupby("g")["match_probability"].max()
     is_anchor = links["det_group"].isin(anchor).to_numpy()
-    method = links["det_method"].astype("string").fillna("single record")
-    probability = pd.Series(np.where(method == "single record", np.nan, 1.0), index=links.index)
-    joined = ~is_anchor
+    method = links["det_method"].astype("string")
+    probability = pd.Series(1.0, index=links.index)
+    # joined by a Splink match: every group but the anchor, and an anchor that shares no identifier
+    joined = ~is_anchor | method.isna().to_numpy()
     method[joined] = "probabilistic"
     probability[joined] = links.loc[joined, "det_group"].map(best).to_numpy()
     single_cluster = links.groupby("cluster")["record_id"].transform("size") == 1

@@ -55,6 +55,13 @@ def previous_person_links(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame | Non
     return conn.sql("SELECT source, source_record_id, person_key FROM linkage.person_links").df()
 
 
+def highest_issued_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """``linkage.key_sequence``: the highest person_key number ever issued, by prefix (C, A)."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS linkage")
+    conn.execute("CREATE TABLE IF NOT EXISTS linkage.key_sequence (prefix VARCHAR PRIMARY KEY, highest_issued BIGINT)")
+    return dict(conn.execute("SELECT prefix, highest_issued FROM linkage.key_sequence").fetchall())
+
+
 def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
                      thresholds: LinkageThresholds = LinkageThresholds(), previous: pd.DataFrame | None = None,
                      up_to: date | None = None, model_path: Path | None = None) -> LinkageResult:
@@ -70,11 +77,12 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
     for column in ("upn", "la_child_id", "household_client"):
         adults[column] = pd.Series(pd.NA, index=adults.index, dtype="string")
 
+    issued = highest_issued_keys(conn)
     started = time.monotonic()
-    child_links = link_people(children, "table", "C", thresholds, previous, model_path)
+    child_links = link_people(children, "table", "C", thresholds, previous, model_path, issued.get("C", 0))
     seconds["link children"] = time.monotonic() - started
     started = time.monotonic()
-    adult_links = link_people(adults, "table", "A", thresholds, previous)
+    adult_links = link_people(adults, "table", "A", thresholds, previous, highest_issued=issued.get("A", 0))
     seconds["link adults"] = time.monotonic() - started
 
     started = time.monotonic()
@@ -156,7 +164,8 @@ def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Pa
 
 
 def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult) -> None:
-    """Replace ``linkage.person_links``, ``linkage.family_links`` and ``quality.linkage_summary``."""
+    """Replace ``linkage.person_links``, ``linkage.family_links`` and ``quality.linkage_summary``;
+    record the highest key issued in ``linkage.key_sequence``."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS linkage")
     conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
     for table, frame in (("linkage.person_links", result.person_links[PERSON_LINK_COLUMNS]),
@@ -165,3 +174,9 @@ def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult)
         conn.register("_frame", frame)
         conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
         conn.unregister("_frame")
+    conn.execute("""
+        INSERT OR REPLACE INTO linkage.key_sequence
+        SELECT left(person_key, 1), greatest(max(CAST(substr(person_key, 2) AS BIGINT)),
+               coalesce(max(s.highest_issued), 0))
+        FROM linkage.person_links LEFT JOIN linkage.key_sequence s ON s.prefix = left(person_key, 1)
+        GROUP BY left(person_key, 1)""")
