@@ -81,10 +81,11 @@ def record_keys(records: pd.DataFrame) -> pd.DataFrame:
 def bridge_conflicts(keys: pd.DataFrame) -> pd.DataFrame:
     """Bridge values (NHS number, UPN) held by two or more LA child IDs of one authority."""
     bridges = keys[keys["key_type"].isin(BRIDGE_KEYS) & keys["la_child_id"].notna()]
-    per_la = (bridges.groupby(["key_type", "key_value", "la_code"])
-              .agg(local_ids=("la_child_id", lambda s: sorted(set(s))), records=("row", "size"))
-              .reset_index())
-    return per_la[per_la["local_ids"].map(len) > 1].reset_index(drop=True)
+    by = ["key_type", "key_value", "la_code"]
+    ids = bridges.groupby(by)["la_child_id"].transform("nunique")
+    conflicting = bridges[ids > 1]  # usually none: lists are built only for these
+    return (conflicting.groupby(by).agg(local_ids=("la_child_id", lambda s: sorted(set(s))), records=("row", "size"))
+            .reset_index())
 
 
 def deterministic_groups(records: pd.DataFrame) -> DeterministicGroups:
