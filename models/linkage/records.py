@@ -37,9 +37,21 @@ import pandas as pd
 IDENTITY_ALIAS = "idstore"
 
 CHILD_COLUMNS = ["source", "record_id", "la_code", "period_end", "la_child_id", "eh_id", "nhs_number", "upn",
-                 "former_upn", "forename", "surname", "dob", "sex", "postcode", "adult_record_id", "household_client", "lives_with_client"]
+                 "former_upn", "forename", "surname", "dob", "sex", "postcode", "adult_record_id", "household_client",
+                 "lives_with_client"]
 
-_CHILD_SOURCES_SQL = """
+# the adult-services episode of each household-children record (same authority, quarter, client and
+# episode): its record id and the adult's postcode
+_HOUSEHOLD_EPISODE_SQL = """
+SELECT h.record_id, min(e.record_id) AS adult_record_id, min(e.postcode) AS postcode
+FROM idstore.identifiers.adult_household_children h
+JOIN idstore.identifiers.adult_episodes e
+  ON e.la_code = h.la_code AND e.period_end = h.period_end AND e.client_id = h.client_id
+ AND e.episode_id = h.episode_id
+GROUP BY h.record_id
+"""
+
+_CHILD_SOURCES_SQL = f"""
 SELECT 'person_list' AS source, i.record_id, i.la_code, i.period_end, i.la_child_id, NULL AS eh_id,
        i.nhs_number, i.upn, NULL AS former_upn, i.forename, i.surname, i.date_of_birth AS dob,
        r.gender AS sex, i.postcode, NULL AS adult_record_id, NULL AS household_client,
@@ -59,14 +71,11 @@ SELECT 'early_help', i.record_id, i.la_code, i.period_end, i.la_child_id, i.eh_i
 FROM idstore.identifiers.early_help i JOIN raw.early_help r USING (record_id)
 UNION ALL
 SELECT 'adult_household_children', h.record_id, h.la_code, h.period_end, NULL, NULL, NULL, NULL, NULL,
-       h.child_forename, h.child_surname, h.child_date_of_birth, NULL, e.postcode, e.record_id, h.client_id, r.lives_with_client
+       h.child_forename, h.child_surname, h.child_date_of_birth, NULL, e.postcode, e.adult_record_id,
+       h.client_id, r.lives_with_client
 FROM idstore.identifiers.adult_household_children h
 JOIN raw.adult_household_children r ON r.record_id = h.record_id
-LEFT JOIN (SELECT la_code, period_end, client_id, episode_id, min(record_id) AS record_id,
-                  min(postcode) AS postcode
-           FROM idstore.identifiers.adult_episodes GROUP BY ALL) e
-       ON e.la_code = h.la_code AND e.period_end = h.period_end AND e.client_id = h.client_id
-          AND e.episode_id = h.episode_id
+LEFT JOIN ({_HOUSEHOLD_EPISODE_SQL}) e ON e.record_id = h.record_id
 """
 
 _ADULT_SQL = """
@@ -141,10 +150,4 @@ def attach_identity_store(conn: duckdb.DuckDBPyConnection, identity_path: Path) 
 def household_adult_records(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """(source_record_id, adult_record_id): the adult-services episode record of each household-children
     record (record ids only, no identifiers)."""
-    return conn.sql("""
-        SELECT h.record_id AS source_record_id, min(e.record_id) AS adult_record_id
-        FROM idstore.identifiers.adult_household_children h
-        JOIN idstore.identifiers.adult_episodes e
-          ON e.la_code = h.la_code AND e.period_end = h.period_end AND e.client_id = h.client_id
-         AND e.episode_id = h.episode_id
-        GROUP BY h.record_id""").df()
+    return conn.sql(f"SELECT record_id AS source_record_id, adult_record_id FROM ({_HOUSEHOLD_EPISODE_SQL})").df()
