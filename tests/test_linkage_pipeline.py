@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from models.linkage.clusters import key_stability
+from models.linkage.evaluation import record_truth
 from models.linkage.run import link_partnership, previous_person_links, write_linkage_tables
 
 
@@ -32,13 +33,11 @@ def evaluation(warehouse) -> dict:
 
 @pytest.fixture(scope="module")
 def links_with_truth(ingested, warehouse) -> pd.DataFrame:
-    """person_links joined to the true person of each record (record ids rebuilt from truth's file and line)."""
-    truth = pd.read_csv(ingested.folder / "truth" / "source_records.csv", dtype=str, keep_default_na=False)
-    truth["source_record_id"] = [f"{f}#Child[{n}]" if s == "cin_census" else f"{f}#line {n}"
-                                 for s, f, n in zip(truth["source"], truth["file"], truth["line"])]
+    """person_links joined to the true person of each record (record ids built from truth's file and line)."""
     links = warehouse.execute("SELECT source, source_record_id, person_key, person_type, method "
                               "FROM linkage.person_links").df()
-    return links.merge(truth[["source_record_id", "person_id"]], on="source_record_id", how="left")
+    truth = record_truth(ingested.folder / "truth").astype({"person_id": "string"})  # persons.csv read as text
+    return links.merge(truth, on="source_record_id", how="left")
 
 
 def _check_outcomes(result) -> dict[str, bool]:

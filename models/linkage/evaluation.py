@@ -69,10 +69,15 @@ def household_false_merges(key: pd.Series, person: pd.Series, persons: pd.DataFr
             "sibling_false_merges": int((same_household & ~twins).sum())}
 
 
-def evaluate_child_links(person_links: pd.DataFrame, truth_dir: Path) -> list[dict]:
-    """Rows of ``quality.linkage_evaluation`` for the child linkage (see module docstring)."""
-    truth = record_truth(truth_dir)
-    persons = pd.read_csv(truth_dir / "persons.csv", usecols=["person_id", "household_id", "dob", "role"])
+def most_common(frame: pd.DataFrame, by: str, value: str) -> pd.Series:
+    """For each ``by``, the ``value`` it has most often (e.g. the true person most of a key's records are)."""
+    counts = frame.groupby([by, value]).size().rename("n").reset_index()
+    return counts.sort_values("n", ascending=False).drop_duplicates(by).set_index(by)[value]
+
+
+def evaluate_child_links(person_links: pd.DataFrame, truth: pd.DataFrame, persons: pd.DataFrame) -> list[dict]:
+    """Rows of ``quality.linkage_evaluation`` for the child linkage (see module docstring).
+    ``truth``: :func:`record_truth`; ``persons``: ``truth/persons.csv`` (person_id, household_id, dob)."""
     children = person_links[person_links["person_key"].str.startswith("C")]
     scored = children.merge(truth, on="source_record_id", how="inner")
     rows = []
@@ -95,7 +100,8 @@ CHILDRENS_SERVICES_SOURCES = ["person_list", "cin_census", "cp_list", "early_hel
 
 
 def evaluate_family_links(family_links: pd.DataFrame, person_links: pd.DataFrame,
-                          household_adult_records: pd.DataFrame, truth_dir: Path) -> list[dict]:
+                          household_adult_records: pd.DataFrame, truth: pd.DataFrame,
+                          members: pd.DataFrame) -> list[dict]:
     """Precision and recall of adult-child links by method, against ``household_members.csv``.
 
     Each key is read as the true person most of its records are. A link is correct when that adult
@@ -103,13 +109,10 @@ def evaluate_family_links(family_links: pd.DataFrame, person_links: pd.DataFrame
     the loaded household-children records: the adult of the episode and the listed child; the
     stricter recall also requires the child's key to be the one holding their children's-services
     records (so a listed child who was not linked to their social-care record is a miss).
-    ``household_adult_records``: (source_record_id, adult_record_id) of each household-children record.
+    ``household_adult_records``: (source_record_id, adult_record_id) of each household-children record;
+    ``truth``: :func:`record_truth`; ``members``: ``truth/household_members.csv``.
     """
-    truth = record_truth(truth_dir)
-    majority = person_links.merge(truth, on="source_record_id").groupby(["person_key", "person_id"]).size() \
-        .rename("n").reset_index().sort_values("n", ascending=False).drop_duplicates("person_key") \
-        .set_index("person_key")["person_id"]
-    members = pd.read_csv(truth_dir / "household_members.csv", usecols=["adult_person_id", "child_person_id"])
+    majority = most_common(person_links.merge(truth, on="source_record_id"), "person_key", "person_id")
     true_pairs = set(zip(members["adult_person_id"], members["child_person_id"]))
     rows = []
     for method, links in family_links.groupby("method"):
@@ -128,8 +131,7 @@ def evaluate_family_links(family_links: pd.DataFrame, person_links: pd.DataFrame
 
     # stricter: the child must be found under the key that holds their children's-services records
     services = person_links[person_links["source"].isin(CHILDRENS_SERVICES_SOURCES)].merge(truth, on="source_record_id")
-    main_key = services.groupby(["person_id", "person_key"]).size().rename("n").reset_index() \
-        .sort_values("n", ascending=False).drop_duplicates("person_id").set_index("person_id")["person_key"]
+    main_key = most_common(services, "person_id", "person_key")
     known = {(a, c) for a, c in wanted if c in main_key.index}
     found_known = set(zip(recorded["adult_key"].map(majority), recorded["child_key"]))
     hits = sum((a, main_key[c]) in found_known for a, c in known)
@@ -141,7 +143,10 @@ def evaluate_family_links(family_links: pd.DataFrame, person_links: pd.DataFrame
 
 def evaluate_linkage(person_links: pd.DataFrame, family_links: pd.DataFrame,
                      household_adult_records: pd.DataFrame, truth_dir: Path) -> pd.DataFrame:
-    """``quality.linkage_evaluation``: scope, level, measure, value, records."""
-    rows = evaluate_child_links(person_links, truth_dir)
-    rows += evaluate_family_links(family_links, person_links, household_adult_records, truth_dir)
+    """``quality.linkage_evaluation``: scope, level, measure, value, records (each truth file read once)."""
+    truth = record_truth(truth_dir)
+    persons = pd.read_csv(truth_dir / "persons.csv", usecols=["person_id", "household_id", "dob"])
+    members = pd.read_csv(truth_dir / "household_members.csv", usecols=["adult_person_id", "child_person_id"])
+    rows = evaluate_child_links(person_links, truth, persons)
+    rows += evaluate_family_links(family_links, person_links, household_adult_records, truth, members)
     return pd.DataFrame(rows, columns=["scope", "level", "measure", "value", "records"])
