@@ -54,7 +54,7 @@ SELECT child_key, adult_key, relationship, source, min(valid_from) AS valid_from
        max(match_probability) AS match_probability, method
 FROM (SELECT * FROM recorded UNION ALL SELECT * FROM same_address)
 GROUP BY child_key, adult_key, relationship, source, method
-ORDER BY child_key, adult_key, source
+ORDER BY child_key, adult_key, source, method, relationship
 """
 
 

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .clusters import assign_stable_keys, cluster_groups
 from .deterministic import deterministic_groups
-from .probabilistic import PROFILE_COLUMNS, group_edges, score_pairs
+from .probabilistic import PROFILE_COLUMNS, group_edges, score_pairs, with_group_pair
 
 EXTRA_PROFILE_COLUMNS = ["surname_parts", "postcode_district"]
 
@@ -40,11 +40,13 @@ class PersonLinkage:
     """``links``: the input records with ``det_group``, ``cluster``, ``person_key``, ``method``,
     ``match_probability``. ``review_pairs``: grey-band profile pairs with both sides' identifiers
     and Splink's match weights (identity store side only). ``conflicts``: see
-    :class:`.deterministic.DeterministicGroups`. ``profiles``/``pairs_scored``: sizes."""
+    :class:`.deterministic.DeterministicGroups`. ``identifier_conflicts``: see
+    :func:`identifier_conflicts`. ``profiles``/``pairs_scored``: sizes."""
 
     links: pd.DataFrame
     review_pairs: pd.DataFrame
     conflicts: pd.DataFrame
+    identifier_conflicts: dict[str, int]
     profiles: int
     pairs_scored: int
     model_json: dict
@@ -79,8 +81,8 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
     seconds["splink"] = time.monotonic() - started
 
     started = time.monotonic()
-    group_of_profile = profiles["det_group"].to_numpy()
-    edges = group_edges(scored.pairs[scored.pairs["never_auto_linked"] == ""], group_of_profile)
+    pairs = with_group_pair(scored.pairs, profiles["det_group"].to_numpy())
+    edges = group_edges(pairs[pairs["never_auto_linked"] == ""])
     matches = edges[edges["match_probability"] >= thresholds.match]
     n_groups = int(records["det_group"].max()) + 1
     group_cluster, refused = cluster_groups(n_groups, matches, group_identifiers(records, matches))
@@ -89,10 +91,21 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
     links = _methods(links, matches)
     links["person_key"] = assign_stable_keys(links["record_id"], cluster, previous_keys, key_prefix, highest_issued)
     refused_pairs = set(zip(matches.loc[refused, "group_l"], matches.loc[refused, "group_r"]))
-    review = _review_pairs(scored.pairs, thresholds, profiles, records, profile_of_record, refused_pairs)
+    review = _review_pairs(pairs, thresholds, profiles, records, profile_of_record, refused_pairs)
     seconds["clusters"] = time.monotonic() - started
-    return PersonLinkage(links=links, review_pairs=review, conflicts=det.conflicts, profiles=len(profiles),
+    return PersonLinkage(links=links, review_pairs=review, conflicts=det.conflicts,
+                         identifier_conflicts=identifier_conflicts(links), profiles=len(profiles),
                          pairs_scored=len(scored.pairs), model_json=scored.model_json, seconds=seconds)
+
+
+def identifier_conflicts(links: pd.DataFrame) -> dict[str, int]:
+    """Persons (clusters) holding two different NHS numbers, or two LA child IDs in one authority."""
+    nhs = links.dropna(subset=["nhs_std"]).groupby("person_key")["nhs_std"].nunique()
+    result = {"persons with two or more NHS numbers": int((nhs > 1).sum())}
+    if "la_child_id" in links and links["la_child_id"].notna().any():
+        ids = links.dropna(subset=["la_child_id"]).groupby(["person_key", "la_code"])["la_child_id"].nunique()
+        result["persons with two LA child IDs in one authority"] = int((ids > 1).sum())
+    return result
 
 
 def group_identifiers(records: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
@@ -132,13 +145,11 @@ def _methods(links: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
 
 def _review_pairs(pairs: pd.DataFrame, thresholds: LinkageThresholds, profiles: pd.DataFrame,
                   records: pd.DataFrame, profile_of_record: np.ndarray, refused: set) -> pd.DataFrame:
-    """Pairs for clerical review: the grey band, pairs never linked automatically, and matches refused
+    """Pairs (with :func:`.probabilistic.with_group_pair` columns) for clerical review: the grey band, pairs never linked automatically, and matches refused
     because they would give one person two identifiers; with the identifiers of both sides, one
     example record each, and the Splink explanation (match weight, each comparison's level and
     Bayes factor)."""
-    group = profiles["det_group"].to_numpy()
-    g_l, g_r = group[pairs["profile_id_l"].to_numpy()], group[pairs["profile_id_r"].to_numpy()]
-    was_refused = pd.Series(list(zip(np.minimum(g_l, g_r), np.maximum(g_l, g_r))), index=pairs.index).isin(refused)
+    was_refused = pd.Series(list(zip(pairs["group_l"], pairs["group_r"])), index=pairs.index).isin(refused)
     pairs = pairs.assign(never_auto_linked=pairs["never_auto_linked"].mask(
         was_refused & (pairs["never_auto_linked"] == ""), "would give one person two identifiers"))
     grey = pairs[(pairs["match_probability"] >= thresholds.review)
@@ -154,4 +165,5 @@ def _review_pairs(pairs: pd.DataFrame, thresholds: LinkageThresholds, profiles: 
         for col in ["la_code", "la_child_id", "nhs_std", "upn", "forename_std", "surname_std", "dob", "sex_std",
                     "postcode_std"]:
             out[f"{col}_{side}"] = profiles[col].to_numpy()[ids]
-    return out.sort_values("match_probability", ascending=False).reset_index(drop=True)
+    return out.sort_values(["match_probability", "profile_id_l", "profile_id_r"], ascending=[False, True, True]) \
+        .reset_index(drop=True)

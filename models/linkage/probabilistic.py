@@ -258,16 +258,16 @@ def train(linker: Linker) -> None:
     linker.training.estimate_m_from_label_column("det_group")
 
 
-def group_edges(pairs: pd.DataFrame, det_group_of_profile: np.ndarray) -> pd.DataFrame:
-    """Collapse profile pairs to deterministic-group pairs: (group_l, group_r, match_probability, match_weight),
-    keeping each pair of groups' best-scoring profile pair."""
-    if pairs.empty:
-        return pd.DataFrame(columns=["group_l", "group_r", "match_probability", "match_weight"])
-    g_l = det_group_of_profile[pairs["profile_id_l"].to_numpy()]
-    g_r = det_group_of_profile[pairs["profile_id_r"].to_numpy()]
-    edges = pd.DataFrame({"group_l": np.minimum(g_l, g_r), "group_r": np.maximum(g_l, g_r),
-                          "match_probability": pairs["match_probability"].to_numpy(),
-                          "match_weight": pairs["match_weight"].to_numpy()})
-    edges = edges[edges["group_l"] != edges["group_r"]]
+def with_group_pair(pairs: pd.DataFrame, det_group_of_profile: np.ndarray) -> pd.DataFrame:
+    """Add ``group_l`` <= ``group_r``: the deterministic groups of each profile pair's two sides."""
+    g_l = det_group_of_profile[pairs["profile_id_l"].to_numpy(dtype=np.int64)]
+    g_r = det_group_of_profile[pairs["profile_id_r"].to_numpy(dtype=np.int64)]
+    return pairs.assign(group_l=np.minimum(g_l, g_r), group_r=np.maximum(g_l, g_r))
+
+
+def group_edges(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Collapse profile pairs (with :func:`with_group_pair` columns) to deterministic-group pairs:
+    (group_l, group_r, match_probability, match_weight), keeping each pair of groups' best-scoring pair."""
+    edges = pairs.loc[pairs["group_l"] != pairs["group_r"], ["group_l", "group_r", "match_probability", "match_weight"]]
     return edges.sort_values("match_weight", ascending=False).drop_duplicates(["group_l", "group_r"]) \
         .reset_index(drop=True)

@@ -101,16 +101,6 @@ def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
                          "match_probability": links["match_probability"], "method": links["method"]})
 
 
-def identifier_conflicts(links: pd.DataFrame) -> dict[str, int]:
-    """Persons (clusters) holding two different NHS numbers, or two LA child IDs in one authority."""
-    nhs = links.dropna(subset=["nhs_std"]).groupby("person_key")["nhs_std"].nunique()
-    result = {"persons with two or more NHS numbers": int((nhs > 1).sum())}
-    if "la_child_id" in links and links["la_child_id"].notna().any():
-        ids = links.dropna(subset=["la_child_id"]).groupby(["person_key", "la_code"])["la_child_id"].nunique()
-        result["persons with two LA child IDs in one authority"] = int((ids > 1).sum())
-    return result
-
-
 def linkage_summary(person_links: pd.DataFrame, children: PersonLinkage, adults: PersonLinkage,
                     families: pd.DataFrame) -> pd.DataFrame:
     """``quality.linkage_summary`` (see module docstring)."""
@@ -134,7 +124,7 @@ def linkage_summary(person_links: pd.DataFrame, children: PersonLinkage, adults:
             rows.append((person_type, "match probability", "all", f"[{band.left:g}, {min(band.right, 1):g})", n))
         rows.append((person_type, "conflicts", "all", "identifier conflicts not used for linking",
                      len(linkage.conflicts)))
-        for item, n in identifier_conflicts(linkage.links).items():
+        for item, n in linkage.identifier_conflicts.items():
             rows.append((person_type, "conflicts", "all", item, n))
         rows.append((person_type, "clerical review", "all", "pairs in the grey band or never linked automatically",
                      len(linkage.review_pairs)))
@@ -163,6 +153,15 @@ def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Pa
     return path
 
 
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
+    """Create or replace ``table`` (schema-qualified, the schema must exist) with the rows of ``frame``."""
+    conn.register("_frame", frame)
+    try:
+        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
+    finally:
+        conn.unregister("_frame")
+
+
 def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult) -> None:
     """Replace ``linkage.person_links``, ``linkage.family_links`` and ``quality.linkage_summary``;
     record the highest key issued in ``linkage.key_sequence``."""
@@ -171,9 +170,7 @@ def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult)
     for table, frame in (("linkage.person_links", result.person_links[PERSON_LINK_COLUMNS]),
                          ("linkage.family_links", result.family_links),
                          ("quality.linkage_summary", result.summary)):
-        conn.register("_frame", frame)
-        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
-        conn.unregister("_frame")
+        replace_table(conn, table, frame)
     conn.execute("""
         INSERT OR REPLACE INTO linkage.key_sequence
         SELECT left(person_key, 1), greatest(max(CAST(substr(person_key, 2) AS BIGINT)),

@@ -21,8 +21,8 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from models.linkage.evaluation import evaluate_linkage
 from models.linkage.persons import LinkageThresholds
 from models.linkage.records import attach_identity_store, household_adult_records
-from models.linkage.run import (identifier_conflicts, link_partnership, previous_person_links,
-                                write_linkage_tables, write_review_file)
+from models.linkage.run import (link_partnership, previous_person_links, replace_table, write_linkage_tables,
+                                write_review_file)
 
 from ..ingest.extract_files import EXTRACTS
 from ..resources import IdentityStoreResource, WarehouseResource
@@ -115,7 +115,7 @@ def _check_results(conn, result) -> list[AssetCheckResult]:
     duplicated = int(links["source_record_id"].duplicated().sum())
     missing = {s: n - linked.get(s, 0) for s, n in loaded.items() if n != linked.get(s, 0)}
     conflicts = {f"{person}: {k}": v for person, linkage in (("child", result.children), ("adult", result.adults))
-                 for k, v in identifier_conflicts(linkage.links).items()}
+                 for k, v in linkage.identifier_conflicts.items()}
     cp = links[links["source"] == "cp_list"][["person_key", "la_code"]].drop_duplicates()
     in_person_list = links[links["source"] == "person_list"][["person_key", "la_code"]].drop_duplicates()
     cp_missing = len(cp.merge(in_person_list, how="left", indicator=True).query("_merge == 'left_only'"))
@@ -153,9 +153,7 @@ def _evaluation_asset(truth_dir: Path):
             person_links = conn.sql("SELECT * FROM linkage.person_links").df()
             family_links = conn.sql("SELECT * FROM linkage.family_links").df()
             evaluation = evaluate_linkage(person_links, family_links, household_adult_records(conn), truth_dir)
-            conn.register("_evaluation", evaluation)
-            conn.execute("CREATE OR REPLACE TABLE quality.linkage_evaluation AS SELECT * FROM _evaluation")
-            conn.unregister("_evaluation")
+            replace_table(conn, "quality.linkage_evaluation", evaluation)
         headline = evaluation[evaluation["level"].isin(["source identities", "recorded in household",
                                                         "same address"])]
         table = ["| scope | level | measure | value |", "|---|---|---|---:|"] + \
