@@ -36,6 +36,7 @@ class Settings:
     suppression_threshold: int = 5
     linkage_match_threshold: float = 0.95
     linkage_review_threshold: float = 0.50
+    linkage_upper_threshold: float = 0.99
     linkage_model_file: str = ""
     clerical_review_dir: Path = Path("warehouse/clerical_review")
     synthetic_seed: int = 20261123

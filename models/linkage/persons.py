@@ -31,8 +31,18 @@ EXTRA_PROFILE_COLUMNS = ["surname_parts", "postcode_district"]
 
 @dataclass
 class LinkageThresholds:
+    """``match``: pairs at or above it link. ``review``: pairs from it up to ``match`` go to clerical
+    review. ``upper``: a stricter threshold. The person clusters are also formed at ``review`` (more
+    links) and ``upper`` (fewer links) so the marts can show how much an estimate moves with the
+    threshold (:attr:`PersonLinkage.sensitivity`)."""
+
     match: float = 0.95
     review: float = 0.50
+    upper: float = 0.99
+
+    @property
+    def sensitivity(self) -> tuple[float, float]:
+        return (self.review, self.upper)
 
 
 @dataclass
@@ -41,7 +51,9 @@ class PersonLinkage:
     ``match_probability``. ``review_pairs``: grey-band profile pairs with both sides' identifiers
     and Splink's match weights (identity store side only). ``conflicts``: see
     :class:`.deterministic.DeterministicGroups`. ``identifier_conflicts``: see
-    :func:`identifier_conflicts`. ``profiles``/``pairs_scored``: sizes."""
+    :func:`identifier_conflicts`. ``profiles``/``pairs_scored``: sizes. ``sensitivity``: for each
+    threshold in :attr:`LinkageThresholds.sensitivity`, the cluster number of each record (same
+    order as ``links``) had that threshold been the match threshold."""
 
     links: pd.DataFrame
     review_pairs: pd.DataFrame
@@ -51,6 +63,7 @@ class PersonLinkage:
     pairs_scored: int
     model_json: dict
     seconds: dict = field(default_factory=dict)
+    sensitivity: dict[float, np.ndarray] = field(default_factory=dict)
 
 
 def profiles_of(records: pd.DataFrame, table_column: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -87,6 +100,11 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
     n_groups = int(records["det_group"].max()) + 1
     group_cluster, refused = cluster_groups(n_groups, matches, group_identifiers(records, matches))
     cluster = group_cluster[records["det_group"].to_numpy()]
+    sensitivity = {}
+    for threshold in thresholds.sensitivity:
+        at = edges[edges["match_probability"] >= threshold]
+        sensitivity[threshold] = cluster_groups(n_groups, at, group_identifiers(records, at))[0][
+            records["det_group"].to_numpy()]
     links = records.assign(cluster=cluster)
     links = _methods(links, matches)
     links["person_key"] = assign_stable_keys(links["record_id"], cluster, previous_keys, key_prefix, highest_issued)
@@ -95,7 +113,8 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
     seconds["clusters"] = time.monotonic() - started
     return PersonLinkage(links=links, review_pairs=review, conflicts=det.conflicts,
                          identifier_conflicts=identifier_conflicts(links), profiles=len(profiles),
-                         pairs_scored=len(scored.pairs), model_json=scored.model_json, seconds=seconds)
+                         pairs_scored=len(scored.pairs), model_json=scored.model_json, seconds=seconds,
+                         sensitivity=sensitivity)
 
 
 def identifier_conflicts(links: pd.DataFrame) -> dict[str, int]:

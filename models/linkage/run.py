@@ -4,6 +4,11 @@
   (the warehouse ``record_id``), ``person_key`` (``C…`` child, ``A…`` adult), ``person_type``,
   ``la_code``, ``period_end``, ``match_probability``, ``method`` (see :mod:`.persons`).
 * ``linkage.family_links``: see :mod:`.family`.
+* ``linkage.person_links_sensitivity``: for child records, ``source_record_id``, ``threshold`` and
+  ``person_key``: the person each record would belong to had the match threshold been the review
+  threshold (more links) or the upper threshold (fewer links). Keys here are labels of that
+  clustering (``C@0.5:123``), not the stable ``person_key`` values; used only to show how much the
+  marts' estimates move with the threshold.
 * ``quality.linkage_summary``: long table (``person_type``, ``section``, ``source``, ``item``,
   ``value``): records by source and method, persons, match rate, probability distribution,
   conflicts, grey-band pairs. Counts only.
@@ -40,6 +45,7 @@ PROBABILITY_BANDS = [0.0, 0.5, 0.8, 0.95, 0.99, 0.999, 1.0000001]
 class LinkageResult:
     person_links: pd.DataFrame
     family_links: pd.DataFrame
+    sensitivity_links: pd.DataFrame
     summary: pd.DataFrame
     children: PersonLinkage
     adults: PersonLinkage
@@ -91,7 +97,17 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
                               _person_link_rows(adult_links.links, "adult")], ignore_index=True)
     summary = linkage_summary(person_links, child_links, adult_links, families)
     seconds["family links and summary"] = time.monotonic() - started
-    return LinkageResult(person_links, families, summary, child_links, adult_links, seconds)
+    return LinkageResult(person_links, families, sensitivity_links(child_links), summary, child_links, adult_links,
+                         seconds)
+
+
+def sensitivity_links(linkage: PersonLinkage) -> pd.DataFrame:
+    """``linkage.person_links_sensitivity`` rows (see module docstring) of one person linkage."""
+    parts = [pd.DataFrame({"source_record_id": linkage.links["record_id"].to_numpy(), "threshold": threshold,
+                           "person_key": f"C@{threshold:g}:" + pd.Series(cluster).astype("string").to_numpy()})
+             for threshold, cluster in linkage.sensitivity.items()]
+    return pd.concat(parts, ignore_index=True) if parts else \
+        pd.DataFrame(columns=["source_record_id", "threshold", "person_key"])
 
 
 def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
@@ -163,12 +179,14 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
 
 
 def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult) -> None:
-    """Replace ``linkage.person_links``, ``linkage.family_links`` and ``quality.linkage_summary``;
+    """Replace ``linkage.person_links``, ``linkage.family_links``, ``linkage.person_links_sensitivity``
+    and ``quality.linkage_summary``;
     record the highest key issued in ``linkage.key_sequence``."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS linkage")
     conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
     for table, frame in (("linkage.person_links", result.person_links[PERSON_LINK_COLUMNS]),
                          ("linkage.family_links", result.family_links),
+                         ("linkage.person_links_sensitivity", result.sensitivity_links),
                          ("quality.linkage_summary", result.summary)):
         replace_table(conn, table, frame)
     conn.execute("""

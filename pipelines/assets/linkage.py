@@ -53,14 +53,17 @@ _CHECKS = [
 
 def build_linkage_assets(settings: Settings) -> list:
     """The linkage assets; the evaluation asset only when ``truth/`` is there to score against."""
-    thresholds = LinkageThresholds(match=settings.linkage_match_threshold, review=settings.linkage_review_threshold)
+    thresholds = LinkageThresholds(match=settings.linkage_match_threshold, review=settings.linkage_review_threshold,
+                                   upper=settings.linkage_upper_threshold)
 
     @multi_asset(
         specs=[
             AssetSpec(PERSON_LINKS_KEY, group_name="linkage", kinds={"duckdb", "splink"},
                       deps=[CIN_CENSUS_KEY, *[e.key for e in EXTRACTS]],
                       description="linkage.person_links: each source record's person_key (children C…, adults A…), "
-                                  "match probability and method (LA child ID, NHS number, UPN, probabilistic…)."),
+                                  "match probability and method (LA child ID, NHS number, UPN, probabilistic…); "
+                                  "linkage.person_links_sensitivity: the child clusters at the review and upper "
+                                  "thresholds."),
             AssetSpec(FAMILY_LINKS_KEY, group_name="linkage", kinds={"duckdb"}, deps=[PERSON_LINKS_KEY],
                       description="linkage.family_links: adults in adult services and the children they live with "
                                   "(recorded in the household, or same address)."),
