@@ -1,0 +1,1 @@
+"""The neglect marts: evidence, tiers, prevalence, hidden prevalence, practice indicators, trend (see the modules)."""

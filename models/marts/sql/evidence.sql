@@ -1,0 +1,76 @@
+-- marts.child_neglect_evidence: one row per child (person_key), authority, source, evidence kind and
+-- window: the dates the evidence was current. `evidence_end` NULL = still current (see staging.sql,
+-- `effective_end`). The kinds and their windows are listed in models/marts/tier_definitions.yaml.
+--
+-- Placeholders (a dollar sign and a name) are filled from tier_definitions.yaml by
+-- models/marts/evidence.py: neglect_factor_codes, other_abuse_factor_codes and family_link_methods
+-- (SQL lists), need_code, gcp2_threshold.
+-- `source_record_id`: the warehouse record the latest version came from (file and line, no identifier),
+-- so an analyst can trace a count back to an extract line. `person_record_id`: the child's own record
+-- that gave the person_key (NULL for same-address links), used to swap in another linkage.
+
+CREATE SCHEMA IF NOT EXISTS marts;
+
+CREATE OR REPLACE TABLE marts.child_neglect_evidence AS
+WITH evidence AS (
+    -- CP plans: neglect (NEG), multiple (MUL, never NEG), or another category only
+    SELECT person_key, la_code, 'cin_census/cp_list' AS source,
+           CASE WHEN ever_neg THEN 'cp_neg' WHEN ever_mul THEN 'cp_mul' ELSE 'cp_other' END AS kind,
+           start_date AS evidence_start, effective_end AS evidence_end, record_id AS source_record_id, person_record_id
+    FROM staging.cp_plans
+
+    UNION ALL
+    -- CIN assessments authorised with a neglect factor, current until their episode closes
+    SELECT person_key, la_code, 'cin_census', 'assessment_16A', authorisation_date, episode_effective_end, record_id,
+           person_record_id
+    FROM staging.cin_assessments
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $neglect_factor_codes)
+
+    UNION ALL
+    SELECT person_key, la_code, 'cin_census', 'assessment_other_abuse', authorisation_date,
+           episode_effective_end, record_id, person_record_id
+    FROM staging.cin_assessments
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $other_abuse_factor_codes)
+
+    UNION ALL
+    -- CIN episodes with primary need "abuse or neglect"
+    SELECT person_key, la_code, 'cin_census', 'primary_need_N1', referral_date, effective_end, record_id, person_record_id
+    FROM staging.cin_episodes
+    WHERE primary_need_code = $need_code
+
+    UNION ALL
+    -- early help: neglect among the presenting needs, from the early-help assessment on
+    SELECT person_key, la_code, 'early_help', 'eh_16A', assessment_date, effective_end, record_id, person_record_id
+    FROM staging.early_help_episodes
+    WHERE assessment_date IS NOT NULL AND list_has_any(presenting_needs, $neglect_factor_codes)
+
+    UNION ALL
+    SELECT person_key, la_code, 'early_help', 'eh_gcp2', assessment_date, effective_end, record_id, person_record_id
+    FROM staging.early_help_episodes
+    WHERE assessment_date IS NOT NULL AND gcp2_max >= $gcp2_threshold
+
+    UNION ALL
+    -- a child recorded in an adult-services episode's household list
+    SELECT c.child_key, a.la_code, 'adult_services', kind, a.start_date, a.effective_end, a.record_id,
+           c.person_record_id
+    FROM staging.adult_household_children c
+    JOIN staging.adult_episodes a USING (la_code, service_file, episode_pseudonym)
+    CROSS JOIN (VALUES ('adult_known'), ('adult_concern')) k(kind)
+    WHERE list_contains($family_link_methods, 'recorded in household')
+      AND (kind = 'adult_known' OR a.safeguarding_concern)
+
+    UNION ALL
+    -- a child linked to the adult by the same-address rule (only if family_link_methods asks for it)
+    SELECT f.child_key, a.la_code, 'adult_services', kind, a.start_date, a.effective_end, a.record_id,
+           NULL
+    FROM linkage.family_links f
+    JOIN staging.adult_episodes a ON a.adult_key = f.adult_key AND a.service = f.source
+    CROSS JOIN (VALUES ('adult_known'), ('adult_concern')) k(kind)
+    WHERE f.method = 'same address' AND list_contains($family_link_methods, 'same address')
+      AND (kind = 'adult_known' OR a.safeguarding_concern)
+)
+SELECT DISTINCT person_key, la_code, source, kind, evidence_start, evidence_end, source_record_id, person_record_id
+FROM evidence
+WHERE evidence_start IS NOT NULL
+  AND (evidence_end IS NULL OR evidence_end >= evidence_start)
+ORDER BY person_key, la_code, kind, evidence_start;

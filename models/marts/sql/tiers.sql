@@ -1,0 +1,56 @@
+-- Each child's strongest neglect tier per period, measure and area, from the temporary table
+-- `active_evidence` (active_evidence.sql): the temporary table `tier_rows`.
+--
+-- In an authority (la_code), a child's tier is the first tier of tier_definitions.yaml whose rule the
+-- kinds of evidence that authority's records hold for the child meet (NULL when none does, e.g. a CP
+-- plan under physical abuse alone): evidence is combined within the authority whose services
+-- recorded it. In the partnership (la_code 'partnership') a child is one child, at the strongest of
+-- their authorities' tiers, so a partnership tier set counts exactly the children counted in it by
+-- at least one authority. `kinds`: the evidence kinds current for the child in the period (in the
+-- partnership row: all authorities'). `age_band` uses age on the quarter end (17 for a child who
+-- turned 18 during a 12-month window). Ward, LSOA and deprivation decile: where the child lived on
+-- the quarter end (a person-list address covering that date; else the latest record before it;
+-- else the earliest after).
+-- The placeholder tier_case (after a dollar sign) is filled from tier_definitions.yaml by
+-- models/marts/evidence.py.
+
+CREATE OR REPLACE TEMP TABLE tier_rows AS
+WITH by_authority AS (
+    SELECT period_end, measure, la_code, person_key, list(DISTINCT kind ORDER BY kind) AS kinds, max(age) AS age
+    FROM active_evidence GROUP BY ALL
+),
+authority_tiers AS (
+    SELECT b.*, $tier_case AS tier FROM by_authority b
+),
+tiered AS (
+    SELECT period_end, measure, la_code, person_key, kinds, age, tier FROM authority_tiers
+    UNION ALL
+    SELECT period_end, measure, 'partnership', person_key, list_sort(list_distinct(flatten(list(kinds)))),
+           max(age), min(tier)
+    FROM authority_tiers GROUP BY period_end, measure, person_key
+),
+locations AS (
+    SELECT w.period_end, r.person_key,
+           max_by({'ward_code': r.ward_code, 'lsoa_code': r.lsoa_code, 'deprivation_decile': r.deprivation_decile},
+                  CASE WHEN r.address_from <= w.period_end AND (r.address_to IS NULL OR r.address_to > w.period_end)
+                           THEN 3000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
+                       WHEN r.extract_date <= w.period_end
+                           THEN 2000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
+                       ELSE 1000000 - date_diff('day', DATE '1970-01-01', r.extract_date) END) AS place
+    FROM staging.child_records r
+    JOIN (SELECT DISTINCT period_end FROM periods) w ON true
+    WHERE r.ward_code IS NOT NULL AND r.person_key IN (SELECT person_key FROM active_evidence)
+    GROUP BY ALL
+)
+SELECT t.period_end, t.measure, t.la_code, t.person_key, t.tier, t.kinds,
+       CASE WHEN t.age IS NULL THEN 'Not known'
+            WHEN least(t.age, 17) < 5 THEN '0-4' WHEN least(t.age, 17) < 10 THEN '5-9'
+            WHEN least(t.age, 17) < 16 THEN '10-15' ELSE '16-17' END AS age_band,
+       CASE a.sex WHEN 'M' THEN 'Male' WHEN 'F' THEN 'Female' ELSE 'Not known' END AS sex,
+       coalesce(a.ethnicity_group, 'Not known') AS ethnicity_group,
+       coalesce(a.disability, 'Not known') AS disability,
+       l.place.ward_code AS ward_code, l.place.lsoa_code AS lsoa_code,
+       l.place.deprivation_decile AS deprivation_decile
+FROM tiered t
+LEFT JOIN staging.child_attributes a USING (person_key)
+LEFT JOIN locations l USING (period_end, person_key);
