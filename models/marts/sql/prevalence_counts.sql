@@ -1,0 +1,95 @@
+-- Children per tier set, area and breakdown value, with the population they are counted against,
+-- for the periods in the temporary table `periods`. Input: marts.child_neglect_tier, staging.population,
+-- the temporary table `tier_set_members` (tier_set, tier). Output: the temporary table `prevalence_counts`.
+--
+-- Population: ONS mid-year estimate of children 0-17 for the latest mid-year (30 June) on or before
+-- the quarter end (the earliest mid-year for quarters before it). Breakdowns with a population:
+-- all, age_band, sex, ward. Ethnicity group, disability and deprivation decile have no population
+-- in the ONS file, so their rows carry counts only (population NULL). Values that are not a place in
+-- the area: 'Not known' (no address), 'Outside the authority' / 'Outside the partnership'.
+-- Every breakdown value with a population appears, with children = 0 where no child is counted.
+
+CREATE OR REPLACE TEMP TABLE prevalence_counts AS
+WITH ward_la AS (SELECT DISTINCT ward_code, ward_name, la_code FROM staging.population),
+children AS (
+    SELECT t.period_end, t.measure, t.la_code, t.tier, t.age_band, t.sex, t.ethnicity_group, t.disability,
+           coalesce(CAST(t.deprivation_decile AS VARCHAR), 'Not known') AS deprivation_decile,
+           CASE WHEN t.ward_code IS NULL THEN 'Not known'
+                WHEN w.la_code IS NULL THEN 'Outside the partnership'
+                WHEN t.la_code <> 'partnership' AND w.la_code <> t.la_code THEN 'Outside the authority'
+                ELSE t.ward_code END AS ward
+    FROM marts.child_neglect_tier t LEFT JOIN ward_la w USING (ward_code)
+    WHERE t.period_end IN (SELECT period_end FROM periods)
+),
+child_values AS (
+    SELECT period_end, measure, la_code, tier, 'all' AS breakdown, 'All children' AS breakdown_value FROM children
+    UNION ALL SELECT period_end, measure, la_code, tier, 'age_band', age_band FROM children
+    UNION ALL SELECT period_end, measure, la_code, tier, 'sex', sex FROM children
+    UNION ALL SELECT period_end, measure, la_code, tier, 'ethnicity_group', ethnicity_group FROM children
+    UNION ALL SELECT period_end, measure, la_code, tier, 'disability', disability FROM children
+    UNION ALL SELECT period_end, measure, la_code, tier, 'ward', ward FROM children
+    UNION ALL SELECT period_end, measure, la_code, tier, 'deprivation_decile', deprivation_decile FROM children
+),
+counts AS (
+    SELECT period_end, measure, la_code, tier_set, breakdown, breakdown_value, count(*) AS children
+    FROM child_values JOIN tier_set_members USING (tier)
+    GROUP BY ALL
+),
+quarter_ends AS (SELECT DISTINCT period_end FROM periods),
+population_year AS (
+    SELECT q.period_end,
+           coalesce(max(y.mid_year) FILTER (WHERE make_date(y.mid_year, 6, 30) <= q.period_end), min(y.mid_year))
+               AS mid_year
+    FROM quarter_ends q CROSS JOIN (SELECT DISTINCT mid_year FROM staging.population) y
+    GROUP BY q.period_end
+),
+people AS (
+    SELECT y.period_end, y.mid_year, p.la_code, p.ward_code, p.sex, p.age, p.population
+    FROM staging.population p JOIN population_year y USING (mid_year)
+    UNION ALL
+    SELECT y.period_end, y.mid_year, 'partnership', p.ward_code, p.sex, p.age, p.population
+    FROM staging.population p JOIN population_year y USING (mid_year)
+),
+population AS (
+    SELECT period_end, mid_year, la_code, 'all' AS breakdown, 'All children' AS breakdown_value,
+           sum(population) AS population
+    FROM people GROUP BY ALL
+    UNION ALL
+    SELECT period_end, mid_year, la_code, 'age_band',
+           CASE WHEN age < 5 THEN '0-4' WHEN age < 10 THEN '5-9' WHEN age < 16 THEN '10-15' ELSE '16-17' END,
+           sum(population)
+    FROM people GROUP BY ALL
+    UNION ALL
+    SELECT period_end, mid_year, la_code, 'sex', CASE sex WHEN 'M' THEN 'Male' ELSE 'Female' END, sum(population)
+    FROM people GROUP BY ALL
+    UNION ALL
+    SELECT period_end, mid_year, la_code, 'ward', ward_code, sum(population)
+    FROM people GROUP BY ALL
+),
+areas AS (SELECT DISTINCT la_code FROM people),
+fixed_values(breakdown, breakdown_value) AS (
+    SELECT 'ethnicity_group', unnest(['White', 'Mixed', 'Asian or Asian British', 'Black or Black British',
+                                      'Other ethnic group', 'Not known'])
+    UNION ALL SELECT 'disability', unnest(['Disabled', 'Not disabled', 'Not known'])
+    UNION ALL SELECT 'deprivation_decile', CAST(unnest(range(1, 11)) AS VARCHAR)
+),
+value_domain AS (
+    SELECT period_end, la_code, breakdown, breakdown_value FROM population
+    UNION SELECT period_end, la_code, breakdown, breakdown_value FROM counts
+    UNION SELECT q.period_end, a.la_code, f.breakdown, f.breakdown_value FROM quarter_ends q, areas a, fixed_values f
+),
+grid AS (
+    SELECT d.*, m.measure, s.tier_set
+    FROM value_domain d
+    CROSS JOIN (SELECT DISTINCT measure FROM periods) m
+    CROSS JOIN (SELECT DISTINCT tier_set FROM tier_set_members) s
+)
+SELECT g.period_end, g.measure, g.tier_set, g.la_code, g.breakdown, g.breakdown_value,
+       CASE WHEN g.breakdown = 'ward' THEN coalesce(w.ward_name, g.breakdown_value) ELSE g.breakdown_value END
+           AS breakdown_label,
+       coalesce(c.children, 0) AS children, p.population, y.mid_year AS population_mid_year
+FROM grid g
+JOIN population_year y USING (period_end)
+LEFT JOIN counts c USING (period_end, measure, la_code, tier_set, breakdown, breakdown_value)
+LEFT JOIN population p USING (period_end, la_code, breakdown, breakdown_value)
+LEFT JOIN ward_la w ON g.breakdown = 'ward' AND w.ward_code = g.breakdown_value;
