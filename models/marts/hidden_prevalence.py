@@ -1,0 +1,146 @@
+"""``marts.hidden_prevalence``: how many neglected children no service has identified (capture-recapture).
+
+For each quarter end, area (each authority and the partnership) and linkage variant, the children
+with evidence in the 12 months to the quarter end are sorted onto the lists of
+``tier_definitions.yaml`` (``capture_lists``: by default children's social care neglect (tiers 1-3),
+early-help neglect (tier 4 evidence) and adult services with a child safeguarding concern), and
+multiple systems estimation (:mod:`models.capture_recapture`) estimates how many children the
+population those lists draw on holds: two lists by Chapman, three or more by Poisson log-linear
+models with BIC model averaging and a bootstrap interval, stratified by age band when every band has
+enough overlap, else pooled. Where the overlap is too small there is a row that says so, with no
+number.
+
+Linkage variants: ``match threshold`` (the person keys the pipeline uses), and, for the partnership
+only, ``lower threshold`` / ``upper threshold``: the same estimate with children counted as the
+linkage would have clustered them at the review threshold (more links: fewer, larger children) and
+at the upper threshold (fewer links). Missed links inflate the estimate and false links deflate it,
+so the spread shows how much linkage uncertainty matters.
+
+Columns: period_end, measure ('12_month'), la_code, la_name, linkage, linkage_threshold, status
+('estimated' / 'not estimable'), method, lists (labels), stratified, strata, observed (children on
+at least one list), estimate (N: observed + unobserved), unobserved, ci95_lower, ci95_upper (95 %
+interval for N), population (children 0-17), observed/estimate rates per 10,000 with the interval
+as rates, chosen_model, message (a sentence), warnings, list_sizes and pairwise_overlaps (JSON),
+assumptions (the paragraph the dashboard shows), history_months / history_complete (as in
+``marts.neglect_prevalence``: with under 12 months of extracts before the window the lists are short).
+"""
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from models.capture_recapture import estimate_population
+
+from .definitions import NeglectDefinitions
+from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_rows
+
+PER = 10_000
+MIN_OVERLAP = 5  # children each list, and each pair of lists, must share (per stratum) to estimate
+BOOTSTRAP_REPLICATES = 1000
+HIDDEN_COLUMNS = """
+    period_end DATE NOT NULL, measure VARCHAR NOT NULL, la_code VARCHAR NOT NULL, la_name VARCHAR,
+    linkage VARCHAR NOT NULL, linkage_threshold DOUBLE, status VARCHAR NOT NULL, method VARCHAR, lists VARCHAR,
+    stratified BOOLEAN, strata VARCHAR, observed BIGINT, estimate DOUBLE, unobserved DOUBLE, ci95_lower DOUBLE,
+    ci95_upper DOUBLE, population BIGINT, observed_rate_per_10k DOUBLE, estimate_rate_per_10k DOUBLE,
+    ci95_lower_rate_per_10k DOUBLE, ci95_upper_rate_per_10k DOUBLE, chosen_model VARCHAR, message VARCHAR,
+    warnings VARCHAR, list_sizes VARCHAR, pairwise_overlaps VARCHAR, assumptions VARCHAR, history_months INTEGER,
+    history_complete BOOLEAN"""
+
+
+def linkage_variants(match: float, lower: float, upper: float) -> pd.DataFrame:
+    """(variant, threshold, partnership_only): the pipeline's keys, and the two threshold re-clusterings."""
+    return pd.DataFrame({"variant": ["match threshold", "lower threshold", "upper threshold"],
+                         "threshold": [np.nan, lower, upper], "threshold_label": [match, lower, upper],
+                         "partnership_only": [False, True, True]})
+
+
+def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions, period_ends: list[date],
+                      variants: pd.DataFrame) -> pd.DataFrame:
+    """Capture-history counts (see ``capture_histories.sql``) for ``period_ends``."""
+    register_periods(conn, period_ends)
+    conn.execute(read_sql("active_evidence.sql"))
+    conn.register("_variants", variants)
+    try:
+        conn.execute("CREATE OR REPLACE TEMP TABLE linkage_variants AS "
+                     "SELECT variant, threshold, partnership_only FROM _variants")
+    finally:
+        conn.unregister("_variants")
+    names = [c.name for c in definitions.capture_lists]
+    conn.execute(read_sql("capture_histories.sql", list_columns=definitions.list_membership_sql("kinds"),
+                          list_names=", ".join(names)))
+    return conn.sql("SELECT * FROM capture_histories ORDER BY ALL").df()
+
+
+def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, variants: pd.DataFrame,
+                  population: pd.DataFrame, period_ends: list[date], areas: list[str]) -> pd.DataFrame:
+    """One row per (quarter end, area, variant): the MSE estimate, or a 'not estimable' row.
+
+    ``population``: (period_end, la_code, population) for every area; ``areas``: la_codes incl. 'partnership'.
+    """
+    names = [c.name for c in definitions.capture_lists]
+    labels = {c.name: c.label for c in definitions.capture_lists}
+    rows = []
+    for period_end in period_ends:
+        for variant in variants.itertuples():
+            for area in (["partnership"] if variant.partnership_only else areas):
+                part = histories[(histories["period_end"] == pd.Timestamp(period_end))
+                                 & (histories["variant"] == variant.variant) & (histories["la_code"] == area)]
+                table = part[[*names, "stratum"]].assign(count=part["children"].to_numpy())
+                result = estimate_population(table, 0.95, MIN_OVERLAP, lists=names, n_boot=BOOTSTRAP_REPLICATES)
+                row = result.as_row()
+                rows.append({
+                    "period_end": period_end, "measure": "12_month", "la_code": area,
+                    "linkage": variant.variant, "linkage_threshold": variant.threshold_label,
+                    "status": row["status"], "method": row["method"],
+                    "lists": "; ".join(labels[n] for n in names), "stratified": row["stratified"],
+                    "strata": row["strata"], "observed": int(part["children"].sum()),
+                    "estimate": row["estimate"], "unobserved": row["unobserved"],
+                    "ci95_lower": row["lower"], "ci95_upper": row["upper"], "chosen_model": _text(row["chosen_model"]),
+                    "message": row["message"], "warnings": row["warnings"],
+                    "list_sizes": json.dumps(result.diagnostics.get("list_sizes", {}), default=int),
+                    "pairwise_overlaps": json.dumps(result.diagnostics.get("pairwise_overlaps", {}), default=int),
+                    "assumptions": result.assumptions})
+    frame = pd.DataFrame(rows)
+    frame = frame.merge(population, on=["period_end", "la_code"], how="left")
+    people = frame["population"].astype("float64").where(frame["population"] > 0)
+    for column, source in (("observed_rate_per_10k", "observed"), ("estimate_rate_per_10k", "estimate"),
+                           ("ci95_lower_rate_per_10k", "ci95_lower"), ("ci95_upper_rate_per_10k", "ci95_upper")):
+        frame[column] = frame[source].astype("float64") / people * PER
+    return frame
+
+
+def _text(value) -> str:
+    """Chosen model(s) as text: a stratified estimate has one model per stratum."""
+    if isinstance(value, dict):
+        return "; ".join(f"{k}: {v}" for k, v in value.items())
+    return "" if value is None else str(value)
+
+
+def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions,
+                            period_ends: list[date], thresholds: tuple[float, float, float]) -> pd.DataFrame:
+    """Replace the rows of ``marts.hidden_prevalence`` for ``period_ends``; returns them.
+
+    ``thresholds``: (match, lower, upper) linkage thresholds (the settings)."""
+    variants = linkage_variants(*thresholds)
+    histories = capture_histories(conn, definitions, period_ends, variants)
+    population = conn.sql("""
+        SELECT period_end, la_code, population FROM marts.neglect_prevalence
+        WHERE period_end IN (SELECT period_end FROM periods) AND breakdown = 'all' AND measure = '12_month'
+        GROUP BY ALL""").df()
+    population["period_end"] = population["period_end"].dt.date
+    areas = sorted(population["la_code"].unique())
+    frame = estimate_rows(histories, definitions, variants, population, period_ends, areas)
+    names = conn.sql("SELECT la_code, la_name FROM raw.la_codes").df()
+    frame = frame.merge(names, on="la_code", how="left")
+    frame["la_name"] = frame["la_name"].where(frame["la_code"] != "partnership", "Partnership")
+    frame = history_columns(frame, first_extract_day(conn))
+    conn.register("_hidden", frame)
+    try:
+        replace_period_rows(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, "SELECT * FROM _hidden")
+    finally:
+        conn.unregister("_hidden")
+    return frame

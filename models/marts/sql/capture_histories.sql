@@ -1,0 +1,41 @@
+-- Capture histories for hidden prevalence: the temporary table `capture_histories`, one row per
+-- quarter end, linkage variant, area, stratum (age band) and history (one 0/1 column per list of
+-- tier_definitions.yaml), with `children` = the number of distinct children with that history.
+-- Only children on at least one list appear (the all-zero history cannot be observed).
+--
+-- Input: `active_evidence` (active_evidence.sql, measure '12_month': evidence current at any time
+-- in the 12 months to the quarter end, children under 18 in that window) and the temporary table
+-- `linkage_variants` (variant, threshold, partnership_only). Variant 'match threshold' counts
+-- children by person_key; the others by the clustering the linkage formed at another threshold
+-- (linkage.person_links_sensitivity, via each evidence row's person_record_id).
+-- Placeholders (after a dollar sign): list_columns, list_names (from tier_definitions.yaml).
+
+CREATE OR REPLACE TEMP TABLE capture_histories AS
+WITH keyed AS (
+    SELECT a.period_end, v.variant, v.threshold, v.partnership_only, a.la_code, a.kind, a.age,
+           CASE WHEN v.threshold IS NULL THEN a.person_key ELSE coalesce(s.person_key, a.person_key) END AS child
+    FROM active_evidence a
+    CROSS JOIN linkage_variants v
+    LEFT JOIN linkage.person_links_sensitivity s
+           ON v.threshold IS NOT NULL AND s.threshold = v.threshold AND s.source_record_id = a.person_record_id
+    WHERE a.measure = '12_month'
+),
+children AS (
+    SELECT period_end, variant, threshold, la_code, child, list(DISTINCT kind) AS kinds, max(age) AS age
+    FROM keyed WHERE NOT partnership_only GROUP BY ALL
+    UNION ALL
+    SELECT period_end, variant, threshold, 'partnership', child, list(DISTINCT kind), max(age)
+    FROM keyed GROUP BY ALL
+),
+histories AS (
+    SELECT period_end, variant, threshold, la_code,
+           CASE WHEN age IS NULL THEN 'Not known' WHEN least(age, 17) < 5 THEN '0-4'
+                WHEN least(age, 17) < 10 THEN '5-9' WHEN least(age, 17) < 16 THEN '10-15' ELSE '16-17' END
+               AS stratum,
+           $list_columns
+    FROM children
+)
+SELECT period_end, variant, threshold, la_code, stratum, $list_names, count(*) AS children
+FROM histories
+WHERE greatest($list_names) = 1
+GROUP BY ALL;
