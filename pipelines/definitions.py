@@ -6,6 +6,7 @@ from dagster import Definitions
 from .assets.cin_census import cin_census
 from .assets.extracts import extract_assets
 from .assets.linkage import build_linkage_assets
+from .assets.marts import build_mart_assets
 from .assets.population import population_denominators
 from .assets.quality import quality_summary
 from .assets.reference import reference_assets
@@ -22,7 +23,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     return Definitions(
         assets=[population_denominators, *reference_assets, cin_census, *extract_assets, quality_summary,
-                *build_linkage_assets(settings)],
+                *build_linkage_assets(settings), *build_mart_assets(settings)],
         asset_checks=population_checks,
         resources=build_resources(settings),
         schedules=[quarterly_refresh_schedule],

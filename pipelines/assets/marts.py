@@ -1,0 +1,190 @@
+"""The neglect marts: evidence, tiers, prevalence, hidden prevalence, practice indicators, trend.
+
+=====================================  ============  ==========================================================
+asset (= warehouse table)              partitions    what it holds (see the module in models/marts/)
+=====================================  ============  ==========================================================
+marts/child_neglect_evidence           -             staging.* and each child's neglect evidence with its dates
+                                                     (every period: evidence windows are dates, not quarters)
+marts/child_neglect_tier               quarter       each child's strongest tier per quarter, measure and area
+marts/neglect_prevalence               quarter       children per 10,000 by tier set, area and breakdown, with
+                                                     95 % / 99.8 % intervals and benchmark comparisons
+marts/identification_ratio             quarter       identified neglect (tiers 1-4) against CP-neglect alone
+marts/hidden_prevalence                quarter       capture-recapture estimate incl. unidentified children
+marts/practice_indicators              quarter       plans 2+ years, repeat plans, re-referrals, step-up/down,
+                                                     45-day assessments, with Wilson intervals
+marts/prevalence_trend                 -             change since last quarter and a year ago; trend tests
+=====================================  ============  ==========================================================
+
+Quarterly assets read the trailing four quarters of evidence for their 12-month measures through
+the evidence windows (``marts.child_neglect_evidence`` covers every period). The definitions
+(``models/marts/tier_definitions.yaml``) are read when the evidence asset runs, so editing them and
+re-running the refresh rebuilds everything from them. Metadata and logs hold counts only.
+"""
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
+                     BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset)
+
+from checks import marts as mart_checks
+from models.marts.definitions import DefinitionsError, load_definitions
+from models.marts.evidence import build_evidence, build_staging, build_tiers
+from models.marts.hidden_prevalence import build_hidden_prevalence
+from models.marts.practice_indicators import build_practice_indicators
+from models.marts.prevalence import build_identification_ratio, build_prevalence
+from models.marts.trend import prevalence_change, prevalence_trend
+from models.linkage.run import replace_table
+
+from ..partitions import quarter_end, quarterly_partitions
+from ..resources import WarehouseResource
+from ..settings import Settings
+from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY
+from .population import WAREHOUSE_POOL
+
+EVIDENCE_KEY = AssetKey(["marts", "child_neglect_evidence"])
+TIER_KEY = AssetKey(["marts", "child_neglect_tier"])
+PREVALENCE_KEY = AssetKey(["marts", "neglect_prevalence"])
+IDENTIFICATION_KEY = AssetKey(["marts", "identification_ratio"])
+HIDDEN_KEY = AssetKey(["marts", "hidden_prevalence"])
+PRACTICE_KEY = AssetKey(["marts", "practice_indicators"])
+TREND_KEY = AssetKey(["marts", "prevalence_trend"])
+QUARTERLY = {"partitions_def": quarterly_partitions, "backfill_policy": BackfillPolicy.single_run(),
+             "pool": WAREHOUSE_POOL, "group_name": "marts", "kinds": {"duckdb"}}
+
+PREVALENCE_CHECKS = {
+    "tier_sets_nested": (mart_checks.tier_sets_nested,
+                         "Blocking: in every area and breakdown, tier set 1 <= 1-2 <= 1-4 <= 1-5."),
+    "every_area_has_population": (mart_checks.every_area_has_population,
+                                  "Blocking: every authority, the partnership, ward, age band and sex has a "
+                                  "population above zero in every quarter."),
+    "rates_within_range": (mart_checks.rates_within_range,
+                           "Blocking: rates and bounds within 0-10,000 per 10,000, bounds around the rate, "
+                           "children <= population."),
+    "partnership_total_is_union": (mart_checks.partnership_total_is_union,
+                                   "Blocking: partnership children = sum over authorities minus children counted "
+                                   "by more than one (recounted from the tier table), for tier sets 1 to 1-5."),
+}
+
+
+def _definitions():
+    try:
+        return load_definitions()
+    except DefinitionsError as exc:
+        raise Failure(description=str(exc)) from None
+
+
+def _quarters(context: AssetExecutionContext):
+    return [quarter_end(key) for key in context.partition_keys]
+
+
+def _check(asset_key, name, outcome, severity=AssetCheckSeverity.ERROR) -> AssetCheckResult:
+    return AssetCheckResult(asset_key=asset_key, check_name=name, passed=outcome.passed, severity=severity,
+                            description=outcome.description, metadata=outcome.metadata)
+
+
+def build_mart_assets(settings: Settings) -> list:
+    """The mart assets; ``settings`` gives the linkage thresholds of the hidden-prevalence sensitivity."""
+    thresholds = (settings.linkage_match_threshold, settings.linkage_review_threshold,
+                  settings.linkage_upper_threshold)
+
+    @asset(key=EVIDENCE_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+           deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY, AssetKey(["population_denominators"]),
+                 AssetKey(["raw", "la_codes"])],
+           description="staging.* (each plan, episode and assessment once, keyed by person) and "
+                       "marts.child_neglect_evidence: each child's neglect evidence by authority, source and kind, "
+                       "with the dates it was current (models/marts/tier_definitions.yaml).")
+    def child_neglect_evidence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        definitions = _definitions()
+        with warehouse.get_connection() as conn:
+            build_staging(conn)
+            build_evidence(conn, definitions)
+            by_kind = conn.execute("""
+                SELECT kind, count(*), count(DISTINCT person_key) FROM marts.child_neglect_evidence
+                GROUP BY kind ORDER BY kind""").fetchall()
+        table = ["| kind | evidence rows | children |", "|---|---:|---:|"] + \
+            [f"| {k} | {n:,} | {c:,} |" for k, n, c in by_kind]
+        return MaterializeResult(metadata={"dagster/row_count": sum(n for _, n, _ in by_kind),
+                                           "by_kind": MetadataValue.md("\n".join(table))})
+
+    @asset(key=TIER_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
+           description="marts.child_neglect_tier: each child with evidence current in the quarter (point) or the "
+                       "12 months to it, per authority and partnership, with their strongest tier and breakdowns.")
+    def child_neglect_tier(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        definitions = _definitions()
+        with warehouse.get_connection() as conn:
+            rows = build_tiers(conn, definitions, _quarters(context))
+        return MaterializeResult(metadata={"dagster/row_count": rows, "quarters": len(context.partition_keys)})
+
+    @asset(key=PREVALENCE_KEY, deps=[TIER_KEY], **QUARTERLY,
+           check_specs=[AssetCheckSpec(name, asset=PREVALENCE_KEY, blocking=True, description=text)
+                        for name, (_, text) in PREVALENCE_CHECKS.items()],
+           description="marts.neglect_prevalence: children per 10,000 aged 0-17 by tier set (1, 1-2, 1-4, 1-5, 6), "
+                       "point and 12-month, per authority and partnership and breakdown, with Byar/exact 95 % and "
+                       "99.8 % intervals and England / research / other-authority comparisons.")
+    def neglect_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        definitions = _definitions()
+        quarters = _quarters(context)
+        with warehouse.get_connection() as conn:
+            frame = build_prevalence(conn, definitions, quarters)
+            checks = [_check(PREVALENCE_KEY, name, rule(conn, quarters))
+                      for name, (rule, _) in PREVALENCE_CHECKS.items()]
+        latest = frame[(frame["period_end"] == frame["period_end"].max()) & (frame["breakdown"] == "all")
+                       & (frame["measure"] == "12_month")]
+        table = ["| area | tier set | children | per 10,000 |", "|---|---|---:|---:|"] + \
+            [f"| {r.la_name} | {r.tier_set} | {r.children:,} | {r.rate_per_10k:.1f} |" for r in latest.itertuples()]
+        return MaterializeResult(metadata={"dagster/row_count": len(frame),
+                                           "latest_12_month": MetadataValue.md("\n".join(table))},
+                                 check_results=checks)
+
+    @asset(key=IDENTIFICATION_KEY, deps=[PREVALENCE_KEY], **QUARTERLY,
+           description="marts.identification_ratio: children with identified neglect (tiers 1-4) for each child "
+                       "on a CP plan under neglect, and the share on a plan (Wilson intervals), per authority.")
+    def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        with warehouse.get_connection() as conn:
+            frame = build_identification_ratio(conn, _quarters(context))
+        return MaterializeResult(metadata={"dagster/row_count": len(frame)})
+
+    @asset(key=HIDDEN_KEY, deps=[TIER_KEY, PREVALENCE_KEY], **QUARTERLY,
+           check_specs=[AssetCheckSpec("estimate_at_least_observed", asset=HIDDEN_KEY,
+                                       description="Every estimate >= the children observed on the lists, inside its "
+                                                   "interval; observed recounted from the tier table; no number on a "
+                                                   "not-estimable row.")],
+           description="marts.hidden_prevalence: multiple systems estimation (children's social care neglect, early "
+                       "help neglect, adult-services concern) of all children in the population the lists draw on, "
+                       "with a bootstrap interval, stratified by age band when possible, and linkage-threshold "
+                       "sensitivity.")
+    def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        definitions = _definitions()
+        quarters = _quarters(context)
+        with warehouse.get_connection() as conn:
+            frame = build_hidden_prevalence(conn, definitions, quarters, thresholds)
+            outcome = mart_checks.hidden_estimate_at_least_observed(
+                conn, quarters, {c.name: c.any_of for c in definitions.capture_lists})
+        estimated = int((frame["status"] == "estimated").sum())
+        return MaterializeResult(metadata={"dagster/row_count": len(frame), "estimated_rows": estimated,
+                                           "not_estimable_rows": len(frame) - estimated},
+                                 check_results=[_check(HIDDEN_KEY, "estimate_at_least_observed", outcome)])
+
+    @asset(key=PRACTICE_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
+           description="marts.practice_indicators: CP plans open 2+ years, second or subsequent plans, plans within "
+                       "2 years of a previous one, re-referrals within 12 months, step-up from early help, step-down "
+                       "(RC9), assessments within 45 working days; numerator, denominator, rate, Wilson intervals.")
+    def practice_indicators(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        with warehouse.get_connection() as conn:
+            frame = build_practice_indicators(conn, _quarters(context))
+        return MaterializeResult(metadata={"dagster/row_count": len(frame)})
+
+    @asset(key=TREND_KEY, deps=[PREVALENCE_KEY], group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+           description="marts.prevalence_change (each figure against the previous quarter and a year ago, flagged "
+                       "only where the 95 % intervals do not overlap) and marts.prevalence_trend (quasi-Poisson test "
+                       "for a trend across all quarters), from every quarter of marts.neglect_prevalence.")
+    def prevalence_trend_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        with warehouse.get_connection() as conn:
+            prevalence = conn.sql("SELECT * FROM marts.neglect_prevalence").df()
+            change, trend = prevalence_change(prevalence), prevalence_trend(prevalence)
+            replace_table(conn, "marts.prevalence_change", change)
+            replace_table(conn, "marts.prevalence_trend", trend)
+        counts = trend["trend"].value_counts().to_dict()
+        return MaterializeResult(metadata={"dagster/row_count": len(trend),
+                                           "trends": MetadataValue.json({k: int(v) for k, v in counts.items()})})
+
+    return [child_neglect_evidence, child_neglect_tier, neglect_prevalence, identification_ratio,
+            hidden_prevalence, practice_indicators, prevalence_trend_asset]
+
