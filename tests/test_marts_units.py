@@ -23,7 +23,8 @@ Q = date(2026, 3, 31)  # window of the 12-month measure: 2025-04-01 to 2026-03-3
 def test_default_definitions_load():
     d = load_definitions()
     assert [r.tier for r in d.tiers] == [1, 2, 3, 4, 5, 6]
-    assert d.tier_sets == {"1": (1,), "1-2": (1, 2), "1-4": (1, 2, 3, 4), "1-5": (1, 2, 3, 4, 5), "6": (6,)}
+    assert d.tier_sets == {"1": (1,), "1-2": (1, 2), "1-4": (1, 2, 3, 4), "1-5": (1, 2, 3, 4, 5), "6": (6,),
+                           "2": (2,), "3": (3,), "4": (4,), "5": (5,)}
     assert d.gcp2_concern_threshold == 4 and d.neglect_factor_codes == ("16A",)
     assert [c.name for c in d.capture_lists] == ["csc_neglect", "early_help_neglect", "adult_concern"]
 
@@ -176,7 +177,7 @@ def test_prevalence_counts_population_and_breakdowns(tiny):
         ["measure", "tier_set", "la_code", "breakdown", "breakdown_value"])
     children = frame["children"]
     # partnership 12-month tiers: A1 B2 C3 D1 F5 G6 H4 K3 -> 1: A D; 1-2: +B; 1-4: +C H K; 1-5: +F; 6: G
-    for tier_set, n in {"1": 2, "1-2": 3, "1-4": 6, "1-5": 7, "6": 1}.items():
+    for tier_set, n in {"1": 2, "1-2": 3, "1-4": 6, "1-5": 7, "6": 1, "2": 1, "3": 2, "4": 1, "5": 1}.items():
         assert children[("12_month", tier_set, "partnership", "all", "All children")] == n
     assert children[("12_month", "1-4", "991", "all", "All children")] == 4      # A B D H
     assert children[("12_month", "1", "992", "all", "All children")] == 1        # D
