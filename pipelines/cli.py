@@ -213,6 +213,10 @@ def _execute(settings: Settings) -> int:
     data_docs = settings.output_dir / "data_docs" / "index.html"
     if data_docs.exists():
         print(f"  data docs  {data_docs}")
+    reports = sorted((settings.output_dir / "dashboards").glob("*/neglect_board_report_*.html"))
+    if reports:
+        print(f"  exports    {reports[-1].parent / 'exports'}")
+        print(f"  dashboard  {reports[-1]}")
     return EXIT_OK
 
 

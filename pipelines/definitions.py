@@ -4,6 +4,7 @@ from __future__ import annotations
 from dagster import Definitions
 
 from .assets.cin_census import cin_census
+from .assets.dashboards import build_dashboard_assets
 from .assets.extracts import extract_assets
 from .assets.linkage import build_linkage_assets
 from .assets.marts import build_mart_assets
@@ -23,7 +24,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or load_settings()
     return Definitions(
         assets=[population_denominators, *reference_assets, cin_census, *extract_assets, quality_summary,
-                *build_linkage_assets(settings), *build_mart_assets(settings)],
+                *build_linkage_assets(settings), *build_mart_assets(settings),
+                *build_dashboard_assets(settings)],
         asset_checks=population_checks,
         resources=build_resources(settings),
         schedules=[quarterly_refresh_schedule],

@@ -2,9 +2,10 @@
 
 * ``cin_census_refresh``: the CIN census asset, partitioned by collection year.
 * ``quarterly_refresh``: everything else: reference data (unpartitioned), the quarterly
-  extracts (partitioned by quarter), the quality summary, the linkage and the marts. Dagster runs a job for one
-  partition or, in one run, a range of partitions (the assets have a single-run
-  backfill policy); ``neglect run`` runs both jobs over every period with files.
+  extracts (partitioned by quarter), the quality summary, the linkage, the marts and the
+  board report. Dagster runs a job for one partition or, in one run, a range of partitions
+  (the assets have a single-run backfill policy); ``neglect run`` runs both jobs over every
+  period with files.
 """
 from __future__ import annotations
 
@@ -24,5 +25,6 @@ quarterly_refresh = define_asset_job(
     name="quarterly_refresh",
     selection=AssetSelection.all() - AssetSelection.assets(CIN_CENSUS_KEY),
     description="Refresh the pipeline for a quarter (or a range of quarters) after the extracts arrive: "
-                "reference data, every quarterly extract, the quality summary, linkage and the neglect marts.",
+                "reference data, every quarterly extract, the quality summary, linkage, the neglect marts "
+                "and the board report.",
 )

@@ -1,0 +1,239 @@
+"""The board report: one self-contained HTML file per quarter (plotly.js embedded once, no web access).
+
+Sections, for the partnership and then each authority: 1 headline, 2 tier ladder, 3 trend,
+4 breakdowns, 5 localities (ward map and ranked chart), 6 benchmarks, 7 practice indicators; then
+for the partnership as a whole: 8 data quality, 9 methods and caveats. Prints on A4 landscape
+(each area starts a page). Built only from a :class:`dashboards.tables.Publication`; every count in
+a table cell carries ``data-count`` so tests can check that none is an unsuppressed small number.
+"""
+from __future__ import annotations
+
+import html
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.offline
+
+from . import figures as F
+from .tables import SUPPRESSED, Publication
+
+CSS = """
+body { font-family: Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1180px; padding: 0 16px 40px; }
+h1 { font-size: 26px; margin: 18px 0 4px; } h2 { font-size: 22px; border-bottom: 3px solid #1f4e79; padding-bottom: 4px; }
+h3 { font-size: 17px; margin: 22px 0 6px; color: #1f4e79; } p, li { font-size: 15px; line-height: 1.45; }
+.headline { font-size: 19px; background: #eef4fa; border-left: 6px solid #1f4e79; padding: 12px 16px; }
+.note { color: #555; font-size: 13px; } nav a { margin-right: 14px; font-weight: bold; color: #1f4e79; }
+table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; } th { background: #f2f2f2; }
+td.text, th.text { text-align: left; } .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
+.up { color: #1f4e79; } .down { color: #5b8fc7; } .chart { break-inside: avoid; }
+@page { size: A4 landscape; margin: 10mm; }
+@media print { nav, .noprint { display: none; } section.area ~ section.area, section.quality, section.methods { break-before: page; }
+  body { max-width: none; } .grid2 { grid-template-columns: 1fr 1fr; } }
+"""
+LIBRARY_ID = "plotly-library"  # the embedded plotly.js (third-party code; privacy scans skip it)
+ARROW = {"up": "▲ up", "down": "▼ down", "no significant change": "▬ no significant change",
+         "higher": "▲ higher", "lower": "▼ lower"}
+
+
+def _esc(value) -> str:
+    return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
+
+
+def html_table(frame: pd.DataFrame, columns: dict[str, str], counts: tuple[str, ...] = (),
+               text: tuple[str, ...] = (), digits: int = 1) -> str:
+    """A table of ``frame``'s ``columns`` (name -> heading). Count columns show the published value and
+    carry ``data-count``; numbers are formatted; text columns align left."""
+    head = "".join(f'<th class="{"text" if c in text else ""}">{_esc(h)}</th>' for c, h in columns.items())
+    rows = []
+    for record in frame[list(columns)].to_dict("records"):
+        cells = []
+        for column, value in record.items():
+            if column in counts:
+                shown = F.fmt_count(value)
+                cells.append(f'<td data-count="{_esc(shown)}">{_esc(shown)}</td>')
+            elif column in text:
+                cells.append(f'<td class="text">{_esc(ARROW.get(value, value) if isinstance(value, str) else value)}</td>')
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                cells.append(f"<td>{'' if pd.isna(value) else f'{value:,.{digits}f}'}</td>")
+            else:
+                cells.append(f"<td>{_esc(ARROW.get(value, value) if isinstance(value, str) else value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+class _Charts:
+    """Figures as HTML divs (plotly.js is embedded once, in the page head)."""
+
+    def __init__(self):
+        self.count = 0
+        self.figures: dict[str, go.Figure] = {}
+
+    def __call__(self, name: str, figure: go.Figure) -> str:
+        self.count += 1
+        self.figures[name] = figure
+        div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{self.count}",
+                             config={"displaylogo": False, "responsive": True,
+                                     "toImageButtonOptions": {"format": "png", "filename": name}})
+        return f'<div class="chart" data-chart="{_esc(name)}">{div}</div>'
+
+
+def headline(pub: Publication, la_code: str) -> dict:
+    """The numbers of the headline sentence (see :func:`headline_html`); rates per 10,000, 12 months."""
+    prevalence = F._prevalence(pub, la_code).set_index("tier_group")
+    identified, cp = prevalence.loc["Tiers 1-4"], prevalence.loc["Tier 1"]
+    hidden = pub.tables["hidden"]
+    hidden = hidden[(hidden["la_code"] == la_code) & (hidden["linkage"] == "match threshold")]
+    trend = pub.tables["trend"]
+    latest = trend[(trend["la_code"] == la_code) & (trend["measure"] == "12_month") & (trend["tier_group"] == "Tiers 1-4")
+                   & (pd.to_datetime(trend["period_end"]) == pd.Timestamp(pub.quarter_end))]
+    ratio = pub.tables["identification"]
+    ratio = ratio[(ratio["la_code"] == la_code) & (ratio["measure"] == "12_month")]
+    return {
+        "identified_rate": identified["rate_per_10k"], "identified_lower": identified["ci95_lower"],
+        "identified_upper": identified["ci95_upper"], "identified_children": identified["children"],
+        "cp_rate": cp["rate_per_10k"], "cp_children": cp["children"],
+        "hidden_rate": hidden["estimate_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
+        "hidden_lower": hidden["ci95_lower_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
+        "hidden_upper": hidden["ci95_upper_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
+        "hidden_status": hidden["status"].iloc[0] if len(hidden) else "not estimable",
+        "hidden_message": hidden["message"].iloc[0] if len(hidden) else "",
+        "change_quarter": latest["change_since_previous_quarter"].iloc[0] if len(latest) else None,
+        "change_year": latest["change_since_year_ago"].iloc[0] if len(latest) else None,
+        "ratio": ratio["identified_per_cp_neglect_child"].iloc[0] if len(ratio) else float("nan"),
+    }
+
+
+def headline_html(pub: Publication, la_code: str) -> str:
+    h = headline(pub, la_code)
+    hidden = (f"an estimated <b data-headline='hidden_rate'>{F.fmt_rate(h['hidden_rate'], 0)}</b> per 10,000 "
+              f"({F.fmt_rate(h['hidden_lower'], 0)} to {F.fmt_rate(h['hidden_upper'], 0)}) including children no "
+              "service has yet identified (a model estimate: read its caveats in Methods)"
+              if h["hidden_status"] == "estimated" else
+              f"no estimate of unidentified children can be made this quarter ({_esc(h['hidden_message'])})")
+    change = lambda c: {"higher": "higher than", "lower": "lower than"}.get(c, "no clear change from")  # noqa: E731
+    return (f'<p class="headline"><b data-headline="identified_rate">{F.fmt_rate(h["identified_rate"])}</b> children '
+            f"per 10,000 ({F.fmt_rate(h['identified_lower'])} to {F.fmt_rate(h['identified_upper'])}; "
+            f"{F.fmt_count(h['identified_children'])} children) had identified neglect in the last 12 months; CP plans "
+            f"under neglect alone show <b data-headline='cp_rate'>{F.fmt_rate(h['cp_rate'])}</b> "
+            f"({F.fmt_count(h['cp_children'])} children): <b data-headline='ratio'>{F.fmt_rate(h['ratio'])}</b> "
+            f"children with identified neglect for each child on a CP plan under neglect; {hidden}.</p>"
+            f"<p>Identified neglect is {change(h['change_quarter'])} last quarter and {change(h['change_year'])} a "
+            "year ago (a change is called only where the 95 % intervals do not overlap).</p>")
+
+
+def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
+    name = pub.area_name(la_code)
+    key = lambda part: f"{la_code}_{part}"  # noqa: E731
+    practice = pub.tables["practice"]
+    practice = practice[practice["la_code"] == la_code]
+    spine = F.spine_rows(pub, la_code)
+    parts = [
+        f'<section class="area" id="area-{la_code}"><h2>{_esc(name)}</h2>',
+        "<h3>1. Headline</h3>", headline_html(pub, la_code),
+        "<h3>2. The tier ladder</h3><p class='note'>Each bar adds children whose strongest evidence is the next tier; "
+        "the last bar is the capture-recapture estimate of children no list holds.</p>",
+        chart(key("tier_ladder"), F.ladder_figure(pub, la_code)),
+        "<h3>3. Trend</h3>", chart(key("trend"), F.trend_figure(pub, la_code)),
+        "<p class='note'>Hollow, dotted points: fewer than 12 months of extracts before the window, so evidence "
+        "that began earlier is missing and the figure is too low; they are left out of trend tests.</p>",
+        "<h3>4. Breakdowns</h3><div class='grid2'>",
+        *[chart(key(b), F.breakdown_figure(pub, la_code, b))
+          for b in ("age_band", "sex", "ethnicity_group", "disability", "deprivation_decile")],
+        "</div><p class='note'>Ethnicity, disability and deprivation have no population in the ONS estimates, so "
+        "they show numbers of children (with the interval of the count), not rates.</p>",
+        "<h3>5. Localities</h3><div class='grid2'>", chart(key("ward_map"), F.ward_map(pub, la_code, geojson)),
+        chart(key("wards_ranked"), F.ward_ranked(pub, la_code)), "</div>",
+        "<h3>6. Benchmarks</h3>", chart(key("benchmarks"), F.spine_chart(pub, la_code)),
+        html_table(spine, {"indicator": "indicator", "children": "children", "rate_per_10k": "per 10,000",
+                           "ci95_lower": "95 % from", "ci95_upper": "95 % to", "england_rate_per_10k": "England",
+                           "vs_england": "vs England", "other_la_rate_per_10k": "other authority",
+                           "vs_other_la": "vs other authority", "research_rate_per_10k": "research",
+                           "vs_research": "vs research"}, counts=("children",), text=("indicator",)),
+        "<h3>7. Practice indicators</h3>",
+        html_table(practice, {"indicator_label": "indicator", "numerator": "children / plans", "denominator": "out of",
+                              "rate_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to",
+                              "direction_of_travel": "vs a year ago"},
+                   counts=("numerator", "denominator"), text=("indicator_label", "direction_of_travel")),
+        "</section>",
+    ]
+    return "\n".join(parts)
+
+
+def quality_section(pub: Publication, data_docs_href: str | None) -> str:
+    quality, rejects, linkage = pub.tables["data_quality"], pub.tables["rejects"], pub.tables["linkage"]
+    validity = quality["validity_pct"].dropna()
+    linked = linkage[linkage["person_type"] == "child"]["linked_pct"]
+    trust = (f"Of the rows in this quarter's extracts, {validity.min():.1f} % to {validity.max():.1f} % per source "
+             f"were valid, and {linked.min():.1f} % to {linked.max():.1f} % of each children's source's records were "
+             "linked to another record. "
+             + ("The figures can be trusted for planning: data problems change them by less than the width of their "
+                "intervals." if len(validity) and validity.min() >= 95 else
+                "Read the figures with care: at least one source has more than 5 % of its rows invalid."))
+    docs = (f'<p>Great Expectations Data Docs (every check on every extract): <a href="{_esc(data_docs_href)}">'
+            "open the data docs</a>.</p>" if data_docs_href else "")
+    return "\n".join([
+        '<section class="quality" id="data-quality"><h2>8. Data quality</h2>', f"<p>{_esc(trust)}</p>", docs,
+        html_table(quality, {"source": "source", "la_code": "authority", "rows_read": "rows read",
+                             "rows_rejected": "rejected", "nhs_number_pct": "NHS number %", "upn_pct": "UPN %",
+                             "dob_pct": "date of birth %", "postcode_matched_pct": "postcode found %",
+                             "validity_pct": "valid %"},
+                   counts=("rows_read", "rows_rejected"), text=("source", "la_code")),
+        "<h3>Rows rejected, by rule</h3>",
+        html_table(rejects, {"source": "source", "la_code": "authority", "rule": "rule", "rows_rejected": "rows"},
+                   counts=("rows_rejected",), text=("source", "la_code", "rule")),
+        "<h3>Linkage</h3>",
+        html_table(linkage, {"person_type": "person", "source": "source", "linked_pct": "records linked %",
+                             "persons": "persons"}, counts=("persons",), text=("person_type", "source")),
+        "</section>"])
+
+
+def methods_section(pub: Publication) -> str:
+    hidden = pub.tables["hidden"]
+    partnership = hidden[hidden["la_code"] == "partnership"]
+    return "\n".join([
+        '<section class="methods" id="methods"><h2>9. Methods and caveats</h2>',
+        html_table(pub.tables["methods"], {"topic": "", "item": "", "text": ""}, text=("topic", "item", "text")),
+        "<h3>Hidden prevalence: how sure is it?</h3>",
+        "<p>Tested on simulated partnerships whose truth is known, this estimate came out too high: services "
+        "record neglect for some children who were not neglected, and early help and social care see different "
+        "children (less and more severe). Treat it as an upper marker of scale, not a count.</p>",
+        html_table(partnership, {"linkage": "linkage", "linkage_threshold": "threshold", "observed": "on a list",
+                                 "estimate": "estimated total", "ci95_lower": "95 % from", "ci95_upper": "95 % to",
+                                 "chosen_model": "model"},
+                   counts=("observed",), text=("linkage", "chosen_model"), digits=0),
+        "</section>"])
+
+
+def render_report(pub: Publication, geojson: dict, data_docs_href: str | None = None) -> tuple[str, dict]:
+    """(HTML text, {chart name: figure}) of the board report for ``pub``."""
+    chart = _Charts()
+    areas = "\n".join(area_section(pub, la_code, chart, geojson) for la_code, _ in pub.areas)
+    nav = "".join(f'<a href="#area-{code}">{_esc(name)}</a>' for code, name in pub.areas)
+    meta = pub.meta
+    body = "\n".join([
+        f"<h1>Neglect: how many children, and where? {_esc(meta['partnership_name'])}</h1>",
+        f"<p class='note'>Quarter ending {meta['quarter_end']:%d %B %Y}. Extracts from "
+        f"{meta['first_extract']:%d %B %Y} to {meta['last_extract']:%d %B %Y}. Counts from 1 to "
+        f"{pub.threshold - 1} are shown as c. Produced by the neglect-prevalence pipeline.</p>",
+        f"<nav class='noprint'>{nav}<a href='#data-quality'>Data quality</a><a href='#methods'>Methods</a>"
+        "<a href='javascript:window.print()'>Print</a></nav>",
+        areas, quality_section(pub, data_docs_href), methods_section(pub)])
+    page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+            f"<title>Neglect board report, quarter ending {meta['quarter_end']:%d %B %Y}</title>"
+            f"<style>{CSS}</style><script type='text/javascript' id='{LIBRARY_ID}'>{plotly.offline.get_plotlyjs()}</script>"
+            f"</head><body>{body}</body></html>")
+    return page, chart.figures
+
+
+def write_report(pub: Publication, geojson: dict, path: Path, data_docs: Path | None = None) -> dict:
+    """Write the report to ``path``; returns the figures by name (for the PNG exports)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    href = None
+    if data_docs is not None and data_docs.exists():
+        import os
+        href = os.path.relpath(data_docs, path.parent)
+    page, figures = render_report(pub, geojson, href)
+    path.write_text(page, encoding="utf-8")
+    return figures

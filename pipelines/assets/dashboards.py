@@ -1,0 +1,81 @@
+"""The board report and its exports, one set per quarter (see :mod:`dashboards`).
+
+``dashboards/board_report`` and ``dashboards/exports`` are one computation (the published tables,
+after disclosure control, are built once and drawn into both), partitioned by quarter, downstream of
+every mart. For a quarter ending ``YYYY-MM-DD`` they write to ``output/dashboards/YYYY-MM-DD/``:
+
+* ``neglect_board_report_YYYY-MM-DD.html``: the self-contained board report;
+* ``exports/neglect_tables_YYYY-MM-DD.xlsx`` and ``exports/csv/*.csv``: every published table;
+* ``exports/png/*.png``: each chart, for the latest quarter of the run only (static export needs a
+  Chromium and takes a second per chart; re-materialise a partition to make its PNGs).
+"""
+from pathlib import Path
+
+from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, MaterializeResult, MetadataValue, \
+    multi_asset
+
+from dashboards.exports import write_csvs, write_pngs, write_workbook
+from dashboards.figures import geojson_of
+from dashboards.report import write_report
+from dashboards.tables import build_publication
+
+from ..partitions import quarter_end, quarterly_partitions
+from ..resources import OutputFolder, WarehouseResource
+from ..settings import Settings
+from .linkage import LINKAGE_SUMMARY_KEY
+from .marts import HIDDEN_KEY, IDENTIFICATION_KEY, PRACTICE_KEY, PREVALENCE_KEY, TREND_KEY
+from .population import WAREHOUSE_POOL
+
+BOARD_REPORT_KEY = AssetKey(["dashboards", "board_report"])
+EXPORTS_KEY = AssetKey(["dashboards", "exports"])
+UPSTREAM = [PREVALENCE_KEY, HIDDEN_KEY, PRACTICE_KEY, IDENTIFICATION_KEY, TREND_KEY, LINKAGE_SUMMARY_KEY,
+            AssetKey(["quality", "summary"]), AssetKey(["raw", "ward_boundaries"])]
+
+
+def report_folder(output_root: Path, quarter) -> Path:
+    return output_root / "dashboards" / quarter.isoformat()
+
+
+def report_path(output_root: Path, quarter) -> Path:
+    return report_folder(output_root, quarter) / f"neglect_board_report_{quarter.isoformat()}.html"
+
+
+def build_dashboard_assets(settings: Settings) -> list:
+    threshold = settings.suppression_threshold
+
+    @multi_asset(
+        specs=[AssetSpec(BOARD_REPORT_KEY, group_name="dashboards", kinds={"html", "plotly"}, deps=UPSTREAM,
+                         description="The board report: one self-contained HTML file per quarter (headline, tier "
+                                     "ladder, trend, breakdowns, wards, benchmarks, practice indicators, data quality, "
+                                     "methods), with small counts suppressed."),
+               AssetSpec(EXPORTS_KEY, group_name="dashboards", kinds={"excel", "csv"}, deps=[BOARD_REPORT_KEY],
+                         description="Every published table as an .xlsx workbook (with a notes sheet) and CSV "
+                                     "files, and PNG charts for board papers.")],
+        partitions_def=quarterly_partitions, backfill_policy=BackfillPolicy.single_run(), pool=WAREHOUSE_POOL,
+        can_subset=False)
+    def board_pack(context: AssetExecutionContext, warehouse: WarehouseResource, output: OutputFolder):
+        quarters = [quarter_end(key) for key in context.partition_keys]
+        reports, messages = [], []
+        with warehouse.get_connection() as conn:
+            geojson = geojson_of(conn)
+            for quarter in quarters:
+                publication = build_publication(conn, quarter, threshold)
+                folder = report_folder(output.root, quarter)
+                figures = write_report(publication, geojson, report_path(output.root, quarter),
+                                       output.root / "data_docs" / "index.html")
+                write_workbook(publication, folder / "exports" / f"neglect_tables_{quarter.isoformat()}.xlsx")
+                write_csvs(publication, folder / "exports" / "csv")
+                if quarter == max(quarters):
+                    pngs, message = write_pngs(figures, folder / "exports" / "png")
+                    messages.append(message)
+                    context.log.info(message)
+                reports.append(report_path(output.root, quarter))
+        latest = max(reports)
+        yield MaterializeResult(asset_key=BOARD_REPORT_KEY, metadata={
+            "reports": len(reports), "latest_report": MetadataValue.path(str(latest)),
+            "latest_report_mb": round(latest.stat().st_size / 2**20, 2)})
+        yield MaterializeResult(asset_key=EXPORTS_KEY, metadata={
+            "exports_folder": MetadataValue.path(str(report_folder(output.root, max(quarters)) / "exports")),
+            "png": messages[-1] if messages else ""})
+
+    return [board_pack]
