@@ -12,13 +12,26 @@ PORT ?= 3000
 # Dagster reads dagster.yaml from DAGSTER_HOME (this folder); its state goes in .dagster/.
 export DAGSTER_HOME := $(CURDIR)
 
-.PHONY: run test dagster ui clean install .venv
+.PHONY: run test dagster ui clean install .venv chromium
 
-run: $(STAMP)
+run: $(STAMP) chromium
 	$(VENV)/bin/neglect run
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(VENV)/bin/python -m pytest
+
+# Debian's Chromium, for the PNG charts (Plotly/Kaleido) and the browser test of the board report.
+# Installed when missing and this machine can (root with apt-get); otherwise the PNGs and that test
+# are skipped with a message, and everything else works.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian's chromium (for PNG charts and the browser test)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	      echo "note: could not install chromium; PNG charts and the browser test will be skipped"; \
+	  else \
+	    echo "note: no chromium and no way to install it here; PNG charts and the browser test will be skipped"; \
+	  fi
 
 dagster ui: $(STAMP)
 	mkdir -p .dagster

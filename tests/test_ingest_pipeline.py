@@ -156,13 +156,20 @@ def test_the_identity_store_holds_the_identifiers(ingested):
     assert len(nhs & ids["NHS number"]) > 1000
 
 
+def without_embedded_library(text: str) -> str:
+    """The text without the plotly.js library a board report embeds (third-party code, the same in every
+    report; its numeric constants are not data)."""
+    return re.sub(r"<script[^>]*id='plotly-library'[^>]*>.*?</script>", "", text, flags=re.S)
+
+
 def _words_in_files(root: Path) -> tuple[set[str], set[str]]:
     """(words, pairs of consecutive words) in every file under ``root``, read as text."""
     words, pairs = set(), set()
     for path in root.rglob("*"):
         if path.is_file() and "static" not in path.relative_to(root).parts:  # GX's bundled images, CSS
             # a decimal number is one token: timestamps' fractions (…101.5773132) are not local IDs
-            tokens = re.findall(r"[A-Za-z0-9]+(?:\.[0-9]+)*", path.read_bytes().decode("utf-8", errors="replace"))
+            text = without_embedded_library(path.read_bytes().decode("utf-8", errors="replace"))
+            tokens = re.findall(r"[A-Za-z0-9]+(?:\.[0-9]+)*", text)
             words.update(tokens)
             pairs.update(a + " " + b for a, b in zip(tokens, tokens[1:]))
     return words, pairs

@@ -122,10 +122,11 @@ def test_with_the_pipelines_linkage_counts_are_within_the_linkage_error(ingested
 
 def test_prevalence_counts_agree_with_the_tier_table(warehouse):
     """Every 'all' row's children, recounted from marts.child_neglect_tier directly."""
+    sets = pd.DataFrame([(name, list(tiers)) for name, tiers in load_definitions().tier_sets.items()],
+                        columns=["tier_set", "tiers"])
+    warehouse.register("sets", sets)
     wrong = warehouse.execute("""
-        WITH sets AS (SELECT * FROM (VALUES ('1', [1]), ('1-2', [1, 2]), ('1-4', [1, 2, 3, 4]),
-                                            ('1-5', [1, 2, 3, 4, 5]), ('6', [6])) t(tier_set, tiers)),
-        recount AS (
+        WITH recount AS (
             SELECT t.period_end, t.measure, t.la_code, s.tier_set, count(DISTINCT t.person_key) AS children
             FROM marts.child_neglect_tier t JOIN sets s ON list_contains(s.tiers, t.tier) GROUP BY ALL
         )
