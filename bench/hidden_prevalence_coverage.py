@@ -1,0 +1,155 @@
+"""Benchmark: does the hidden-prevalence interval cover the true number of neglected children?
+
+Run by hand (not in CI), e.g.:
+
+    .venv/bin/python bench/hidden_prevalence_coverage.py --partnerships 20 --children 60000 --out /tmp/coverage
+
+For each simulated partnership (seed 1, 2, ...; detection rates varied, see ``DETECTION``) it
+generates the partnership, runs the whole refresh (ingest, linkage, marts) into a temporary
+project exactly as ``neglect run`` does, and compares ``marts.hidden_prevalence`` (partnership,
+match threshold, 12 months to the last quarter end) with the truth: the children aged 0-17 who
+were neglected at one or more of the four quarter ends in those 12 months
+(``truth/neglect_by_quarter.csv``). It also reports coverage of a second target, the population
+the lists really draw on: those neglected children plus the children the lists hold who were not
+neglected (services record neglect evidence for some children the simulation did not neglect).
+Prints a line per partnership and the summary (coverage of the
+95 % interval, median absolute and relative error, and the same for the observed count), and
+writes them as CSV to ``--out/coverage.csv``. Record the results in the README.
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import shutil
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from sources.synthetic.config import GeneratorConfig
+from sources.synthetic.generate import generate_partnership
+
+# (children's services multiplier, adult-services multiplier) cycled over the partnerships: how much
+# more or less often than the default each service notices a neglected child (or a parent's risk)
+DETECTION = [(1.0, 1.0), (0.6, 1.0), (1.5, 1.0), (1.0, 0.6), (1.0, 1.4), (0.8, 0.8), (1.25, 1.25),
+             (0.6, 1.4), (1.5, 0.6), (1.0, 1.0)]
+
+
+def config(seed: int, children: int, csc: float, adult: float) -> GeneratorConfig:
+    base = GeneratorConfig()
+    return dataclasses.replace(
+        base, seed=seed, children=children,
+        csc_referral_neglect=tuple(h * csc for h in base.csc_referral_neglect),
+        early_help_neglect=tuple(h * csc for h in base.early_help_neglect),
+        adult_service_detection={k: min(0.95, v * adult) for k, v in base.adult_service_detection.items()})
+
+
+def refresh(folder: Path, project: Path) -> Path:
+    """Run cin_census_refresh and quarterly_refresh over every period of ``folder``; return the warehouse path."""
+    from dagster import DagsterInstance
+
+    from pipelines.definitions import build_definitions
+    from pipelines.runs import execute_range, run_plan
+    from pipelines.settings import Settings
+
+    settings = Settings(project_root=project, synthetic_dir=folder, incoming_dir=folder / "incoming",
+                        warehouse_path=project / "warehouse.duckdb", identity_path=project / "identity.duckdb",
+                        pseudonym_key_path=project / "pseudonym.key", output_dir=project / "output",
+                        clerical_review_dir=project / "review", dagster_home=project)
+    defs = build_definitions(settings)
+    (project / ".dagster").mkdir(parents=True, exist_ok=True)
+    with DagsterInstance.local_temp(str(project / ".dagster"), overrides={"telemetry": {"enabled": False}}) as instance:
+        for planned in run_plan(settings.incoming_dir, date.today()):
+            result = execute_range(defs, instance, planned)
+            if not result.success:
+                raise RuntimeError(f"{planned.job_name} failed for {folder}")
+    return settings.warehouse_path
+
+
+def true_neglected(truth_dir: Path, quarter_end: date) -> set[int]:
+    """Children neglected at one or more of the four quarter ends in the 12 months to ``quarter_end``."""
+    ends = pd.date_range(end=pd.Timestamp(quarter_end), periods=4, freq="QE").strftime("%Y-%m-%d")
+    neglect = pd.read_csv(truth_dir / "neglect_by_quarter.csv", usecols=["person_id", "quarter_end"])
+    return set(neglect.loc[neglect["quarter_end"].isin(ends), "person_id"])
+
+
+def listed_not_neglected(warehouse: Path, truth_dir: Path, quarter_end: date, neglected: set[int]) -> int:
+    """Children on a capture list in the 12 months to ``quarter_end`` (partnership) who were not neglected."""
+    from models.linkage.evaluation import record_truth
+    from models.marts.definitions import load_definitions
+
+    kinds = [k for c in load_definitions().capture_lists for k in c.any_of]
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        conn.register("record_truth", record_truth(truth_dir))
+        listed = conn.execute("""
+            SELECT DISTINCT t.person_id
+            FROM marts.child_neglect_evidence e JOIN record_truth t ON t.source_record_id = e.person_record_id
+            WHERE e.kind IN (SELECT unnest(?)) AND e.evidence_start <= ?
+              AND (e.evidence_end IS NULL OR e.evidence_end >= ? - INTERVAL 1 YEAR + INTERVAL 1 DAY)""",
+                              [kinds, quarter_end, quarter_end]).fetchall()
+    return len({p for (p,) in listed} - neglected)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--partnerships", type=int, default=20)
+    parser.add_argument("--children", type=int, default=60_000)
+    parser.add_argument("--first-seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("/tmp/hidden_prevalence_coverage"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for number in range(args.partnerships):
+        seed = args.first_seed + number
+        csc, adult = DETECTION[number % len(DETECTION)]
+        started = time.perf_counter()
+        folder, project = args.out / f"partnership_{seed}", args.out / f"project_{seed}"
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.rmtree(project, ignore_errors=True)
+        summary = generate_partnership(config(seed, args.children, csc, adult), folder)
+        warehouse = refresh(folder, project)
+        quarter_end = date.fromisoformat(summary["quarter_end"])
+        with duckdb.connect(str(warehouse), read_only=True) as conn:
+            row = conn.execute("""
+                SELECT observed, estimate, ci95_lower, ci95_upper, status, stratified, chosen_model
+                FROM marts.hidden_prevalence
+                WHERE period_end = ? AND la_code = 'partnership' AND linkage = 'match threshold'""",
+                               [quarter_end]).fetchall()[0]
+        neglected = true_neglected(folder / "truth", quarter_end)
+        truth = len(neglected)
+        drawn_on = truth + listed_not_neglected(warehouse, folder / "truth", quarter_end, neglected)
+        observed, estimate, lower, upper, status, stratified, model = row
+        rows.append({"seed": seed, "children": args.children, "csc_detection": csc, "adult_detection": adult,
+                     "true_neglected": truth, "observed": observed, "estimate": estimate, "ci95_lower": lower,
+                     "ci95_upper": upper, "covered": bool(lower <= truth <= upper) if status == "estimated" else False,
+                     "relative_error": (estimate - truth) / truth if estimate is not None else np.nan,
+                     "neglected_or_listed": drawn_on,
+                     "covered_neglected_or_listed": bool(lower <= drawn_on <= upper) if status == "estimated" else False,
+                     "status": status, "stratified": stratified, "chosen_model": model,
+                     "seconds": round(time.perf_counter() - started, 1)})
+        r = rows[-1]
+        print(f"seed {seed:3d} detection csc x{csc} adult x{adult}: truth {truth:,}, observed {observed:,}, "
+              f"estimate {estimate:,.0f} ({lower:,.0f} to {upper:,.0f}) covered={r['covered']} "
+              f"error {100 * r['relative_error']:+.1f} %; neglected or listed {drawn_on:,} "
+              f"covered={r['covered_neglected_or_listed']} [{r['seconds']} s]", flush=True)
+        shutil.rmtree(folder)
+        shutil.rmtree(project)
+    frame = pd.DataFrame(rows)
+    frame.to_csv(args.out / "coverage.csv", index=False)
+    print(f"\npartnerships {len(frame)}; 95 % interval covered the truth in {frame['covered'].sum()} "
+          f"({100 * frame['covered'].mean():.0f} %)")
+    print(f"median absolute error {frame['estimate'].sub(frame['true_neglected']).abs().median():,.0f} children; "
+          f"median relative error {100 * frame['relative_error'].median():+.1f} % "
+          f"(absolute {100 * frame['relative_error'].abs().median():.1f} %)")
+    print(f"second target (neglected, or on a list though not neglected): covered in "
+          f"{frame['covered_neglected_or_listed'].sum()} ({100 * frame['covered_neglected_or_listed'].mean():.0f} %); "
+          f"median relative error {100 * ((frame['estimate'] - frame['neglected_or_listed']) / frame['neglected_or_listed']).median():+.1f} %")
+    print(f"observed (on any list) as a share of the truth: median {100 * (frame['observed'] / frame['true_neglected']).median():.0f} %")
+    print(f"written {args.out / 'coverage.csv'}")
+
+
+if __name__ == "__main__":
+    main()
