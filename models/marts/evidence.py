@@ -115,6 +115,15 @@ def history_columns(frame: pd.DataFrame, first_day: date | None) -> pd.DataFrame
                         history_complete=(months >= HISTORY_NEEDED_MONTHS).to_numpy())
 
 
+def replace_period_frame(conn: duckdb.DuckDBPyConnection, table: str, columns: str, frame: pd.DataFrame) -> None:
+    """:func:`replace_period_rows` with the rows of a DataFrame."""
+    conn.register("_period_rows", frame)
+    try:
+        replace_period_rows(conn, table, columns, "SELECT * FROM _period_rows")
+    finally:
+        conn.unregister("_period_rows")
+
+
 def build_tiers(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions, period_ends: list[date]) -> int:
     """Replace the rows of ``marts.child_neglect_tier`` for ``period_ends``; returns the rows written."""
     register_periods(conn, period_ends)

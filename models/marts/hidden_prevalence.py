@@ -36,7 +36,7 @@ import pandas as pd
 from models.capture_recapture import estimate_population
 
 from .definitions import NeglectDefinitions
-from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_rows
+from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_frame
 
 PER = 10_000
 MIN_OVERLAP = 5  # children each list, and each pair of lists, must share (per stratum) to estimate
@@ -138,9 +138,5 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     frame = frame.merge(names, on="la_code", how="left")
     frame["la_name"] = frame["la_name"].where(frame["la_code"] != "partnership", "Partnership")
     frame = history_columns(frame, first_extract_day(conn))
-    conn.register("_hidden", frame)
-    try:
-        replace_period_rows(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, "SELECT * FROM _hidden")
-    finally:
-        conn.unregister("_hidden")
+    replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
     return frame

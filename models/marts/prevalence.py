@@ -35,7 +35,7 @@ import pandas as pd
 from models.intervals import rate_interval, wilson_interval
 
 from .definitions import NeglectDefinitions
-from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_rows
+from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_frame
 
 BENCHMARKS_FILE = Path(__file__).with_name("reference") / "benchmarks.csv"
 PER = 10_000
@@ -133,11 +133,7 @@ def build_prevalence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefini
                      period_ends: list[date]) -> pd.DataFrame:
     """Replace the rows of ``marts.neglect_prevalence`` for ``period_ends``; returns them."""
     frame = prevalence_frame(conn, definitions, period_ends)
-    conn.register("_prevalence", frame)
-    try:
-        replace_period_rows(conn, "marts.neglect_prevalence", PREVALENCE_COLUMNS, "SELECT * FROM _prevalence")
-    finally:
-        conn.unregister("_prevalence")
+    replace_period_frame(conn, "marts.neglect_prevalence", PREVALENCE_COLUMNS, frame)
     return frame
 
 
@@ -193,9 +189,5 @@ def build_identification_ratio(conn: duckdb.DuckDBPyConnection, period_ends: lis
     prevalence = conn.sql("SELECT * FROM marts.neglect_prevalence WHERE breakdown = 'all' "
                           "AND period_end IN (SELECT period_end FROM periods)").df()
     frame = identification_ratio(prevalence)
-    conn.register("_ratio", frame)
-    try:
-        replace_period_rows(conn, "marts.identification_ratio", IDENTIFICATION_COLUMNS_SQL, "SELECT * FROM _ratio")
-    finally:
-        conn.unregister("_ratio")
+    replace_period_frame(conn, "marts.identification_ratio", IDENTIFICATION_COLUMNS_SQL, frame)
     return frame
