@@ -56,3 +56,13 @@ def ingested(partnership, tmp_path_factory) -> IngestedPartnership:
         for planned in run_plan(settings.incoming_dir, date(2026, 11, 23)):
             results[planned.job_name] = execute_range(defs, instance, planned)
     return IngestedPartnership(folder, settings, dagster_dir, results, time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def warehouse(ingested):
+    """A read-only connection to the refreshed partnership's warehouse, for one test module."""
+    import duckdb
+
+    conn = duckdb.connect(str(ingested.settings.warehouse_path), read_only=True)
+    yield conn
+    conn.close()

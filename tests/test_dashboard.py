@@ -14,7 +14,6 @@ import re
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pandas as pd
 import pytest
 from openpyxl import load_workbook
@@ -38,13 +37,6 @@ def report(ingested) -> Path:
 @pytest.fixture(scope="module")
 def exports(report) -> Path:
     return report.parent / "exports"
-
-
-@pytest.fixture(scope="module")
-def warehouse(ingested):
-    conn = duckdb.connect(str(ingested.settings.warehouse_path), read_only=True)
-    yield conn
-    conn.close()
 
 
 def _words(text: str) -> tuple[set[str], set[str]]:

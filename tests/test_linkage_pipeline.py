@@ -19,13 +19,6 @@ from models.linkage.run import link_partnership, previous_person_links, write_li
 
 
 @pytest.fixture(scope="module")
-def warehouse(ingested):
-    conn = duckdb.connect(str(ingested.settings.warehouse_path), read_only=True)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture(scope="module")
 def evaluation(warehouse) -> dict:
     rows = warehouse.execute("SELECT scope, level, measure, value FROM quality.linkage_evaluation").fetchall()
     return {(scope, level, measure): value for scope, level, measure, value in rows}

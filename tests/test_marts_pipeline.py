@@ -29,13 +29,6 @@ FIRST_CENSUS_YEAR_START = "2023-04-01"  # the extracts' first CIN census is 2023
 
 
 @pytest.fixture(scope="module")
-def warehouse(ingested):
-    conn = duckdb.connect(str(ingested.settings.warehouse_path), read_only=True)
-    yield conn
-    conn.close()
-
-
-@pytest.fixture(scope="module")
 def truth(ingested):
     evidence, dob = read_truth(ingested.folder / "truth")
     return truth_tiers(ingested.folder / "truth", LATEST, FIRST_CENSUS_YEAR_START, evidence, dob)
