@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from . import figures as F
-from .tables import SUPPRESSED, Publication
+from .tables import Publication
 
 CSS = """
 body { font-family: Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1180px; padding: 0 16px 40px; }

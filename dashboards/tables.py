@@ -27,7 +27,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
-import numpy as np
 import pandas as pd
 
 from models.marts.definitions import NeglectDefinitions, load_definitions

@@ -19,7 +19,7 @@ import pytest
 from openpyxl import load_workbook
 
 from dashboards.disclosure import attack
-from dashboards.exports import find_chromium, neutralise, write_pngs
+from dashboards.exports import find_chromium, neutralise
 from dashboards.tables import SUPPRESSED, build_publication, prevalence_relations
 from test_ingest_pipeline import _identifiers, without_embedded_library
 

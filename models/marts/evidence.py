@@ -56,7 +56,8 @@ def period_windows(period_ends: list[date]) -> pd.DataFrame:
     rows = []
     for end in period_ends:
         rows.append((end, "point", end))
-        rows.append((end, "12_month", date(end.year - 1, end.month, end.day) + timedelta(days=1)))  # quarter ends exist every year
+        # the same day a year earlier exists for every quarter end (never 29 February)
+        rows.append((end, "12_month", date(end.year - 1, end.month, end.day) + timedelta(days=1)))
     frame = pd.DataFrame(rows, columns=["period_end", "measure", "window_start"])
     return frame.astype({"period_end": "datetime64[s]", "window_start": "datetime64[s]"})
 
