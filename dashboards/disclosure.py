@@ -1057,10 +1057,12 @@ _UPN = re.compile(r"^\s*[A-Z]\d{11}[A-Z0-9]\s*$", re.IGNORECASE)
 
 def check_no_identifiers(frame: pd.DataFrame) -> None:
     """Refuse a table that carries identifiers, exact dates of birth or full postcodes: a column
-    named like one (e.g. ``nhs_number``, ``date_of_birth``, ``postcode``), or text values shaped
+    named like one (e.g. ``nhs_number``, ``date_of_birth``, ``postcode``; a ``..._pct`` column is a
+    percentage of records holding one, which is allowed), or text values shaped
     like a full postcode, an NHS number or a UPN. Postcode districts (``"AB1"``) are allowed."""
     named = [c for c in frame.columns if str(c).strip().lower() in IDENTIFIER_COLUMNS
-             or "date_of_birth" in str(c).lower() or "nhs_number" in str(c).lower()]
+             or (("date_of_birth" in str(c).lower() or "nhs_number" in str(c).lower())
+                 and not str(c).lower().endswith("_pct"))]  # nhs_number_pct: a completeness percentage
     if named:
         raise ValueError(f"published table has identifier column(s): {named}")
     for col in frame.columns:

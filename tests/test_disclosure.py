@@ -471,8 +471,8 @@ def test_apply_to_table_refuses_unprotected_and_unpublished_rows():
 
 def test_no_identifiers_dates_of_birth_or_full_postcodes_in_outputs():
     ok = pd.DataFrame({"ward_code": ["E05000001"], "district": ["AB1"], "children": [12],
-                       "quarter_end": [pd.Timestamp("2026-03-31")]})
-    check_no_identifiers(ok)
+                       "quarter_end": [pd.Timestamp("2026-03-31")], "nhs_number_pct": [96.0]})
+    check_no_identifiers(ok)  # a completeness percentage is not an identifier
     for bad in [ok.assign(nhs_number=["9434765919"]), ok.assign(date_of_birth=["2015-02-01"]),
                 ok.assign(person_key=["k1"]), ok.assign(where=["AB1 2CD"]), ok.assign(ref=["943 476 5919"]),
                 ok.assign(pupil=["A123456789012"])]:
