@@ -31,10 +31,9 @@ import pandas as pd
 
 from models.marts.definitions import NeglectDefinitions, load_definitions
 
-from .disclosure import Sum, Union, protect
+from .disclosure import Sum, Union, apply_to_table, counts_from_table, protect, suppress_rates
 
 MEASURES = {"12_month": "12 months", "point": "at quarter end"}
-TIER_GROUPS = ["Tier 1", "Tier 2", "Tier 3", "Tier 4", "Tier 5", "Tier 6", "Tiers 1-2", "Tiers 1-4", "Tiers 1-5"]
 SETS = {"Tiers 1-2": ["Tier 1", "Tier 2"], "Tiers 1-4": ["Tier 1", "Tier 2", "Tier 3", "Tier 4"],
         "Tiers 1-5": ["Tier 1", "Tier 2", "Tier 3", "Tier 4", "Tier 5"]}
 MART_SET = {"1": "Tier 1", "2": "Tier 2", "3": "Tier 3", "4": "Tier 4", "5": "Tier 5", "6": "Tier 6",
@@ -103,20 +102,10 @@ def prevalence_relations(cells: pd.DataFrame) -> list:
 
 def _protected(frame: pd.DataFrame, key_columns: list[str], relations: list, threshold: int,
                count: str = "children") -> pd.DataFrame:
-    """``frame`` with ``count`` replaced by the published value (int or "c") and a ``suppressed`` flag."""
-    counts = pd.Series(frame[count].to_numpy(dtype="int64"), index=pd.MultiIndex.from_frame(frame[key_columns]).to_flat_index())
-    result = protect(counts, relations, threshold=threshold).set_index("cell")
-    published = result["published"].reindex(counts.index)
-    return frame.assign(**{count: published.to_numpy(), f"{count}_suppressed": result["suppressed"].reindex(
-        counts.index).to_numpy(dtype=bool)})
-
-
-def _blank_rates(frame: pd.DataFrame, flag: str, columns: list[str]) -> pd.DataFrame:
-    out = frame.copy()
-    for column in columns:
-        if column in out:
-            out[column] = out[column].where(~out[flag].to_numpy(dtype=bool))
-    return out
+    """``frame`` with ``count`` replaced by the published value (int or "c") and a ``<count>_suppressed`` flag."""
+    result = protect(counts_from_table(frame, key_columns, count), relations, threshold=threshold)
+    out = apply_to_table(frame, key_columns, count, result)
+    return out.rename(columns={"suppressed": f"{count}_suppressed"})
 
 
 RATE_COLUMNS = ["rate_per_10k", "ci95_lower", "ci95_upper", "ci998_lower", "ci998_upper", "vs_england", "vs_research",
@@ -133,7 +122,7 @@ def published_prevalence(conn: duckdb.DuckDBPyConnection, quarter_end: date, thr
     protected = []
     for measure, part in cells.groupby("measure", sort=False):  # no arithmetic links the two measures
         protected.append(_protected(part, keys, prevalence_relations(part), threshold))
-    out = _blank_rates(pd.concat(protected, ignore_index=True), "children_suppressed", RATE_COLUMNS)
+    out = suppress_rates(pd.concat(protected, ignore_index=True), "children", RATE_COLUMNS, "children_suppressed")
     out["measure_label"] = out["measure"].map(MEASURES)
     out["breakdown_name"] = out["breakdown"].map(BREAKDOWNS)
     return out.sort_values(["measure", "la_code", "breakdown", "breakdown_value", "tier_group"], ignore_index=True)
@@ -150,8 +139,9 @@ def published_trend(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshol
         ORDER BY p.la_code, p.measure, p.tier_set, p.period_end""", [quarter_end]).df()
     trend["tier_group"] = trend["tier_set"].map({"1": "Tier 1", "1-4": "Tiers 1-4", "1-5": "Tiers 1-5"})
     trend = _protected(trend, ["period_end", "measure", "la_code", "tier_set"], [], threshold)
-    return _blank_rates(trend, "children_suppressed", ["rate_per_10k", "ci95_lower", "ci95_upper",
-                                                       "change_since_previous_quarter", "change_since_year_ago"])
+    return suppress_rates(trend, "children", ["rate_per_10k", "ci95_lower", "ci95_upper",
+                                              "change_since_previous_quarter", "change_since_year_ago"],
+                          "children_suppressed")
 
 
 def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int) -> pd.DataFrame:
@@ -183,8 +173,8 @@ def published_practice(conn: duckdb.DuckDBPyConnection, quarter_end: date, thres
     wide.columns = [f"{part}" if value == "count" else f"{part}_suppressed" for value, part in wide.columns]
     practice = practice.drop(columns=["numerator", "denominator"]).merge(wide.reset_index(), on=["indicator", "la_code"])
     practice["suppressed"] = practice["numerator_suppressed"].astype(bool) | practice["denominator_suppressed"].astype(bool)
-    return _blank_rates(practice, "suppressed", ["rate_pct", "ci95_lower_pct", "ci95_upper_pct", "ci998_lower_pct",
-                                                 "ci998_upper_pct", "direction_of_travel"])
+    return suppress_rates(practice, "numerator", ["rate_pct", "ci95_lower_pct", "ci95_upper_pct", "ci998_lower_pct",
+                                                  "ci998_upper_pct", "direction_of_travel"], "suppressed")
 
 
 def published_identification(prevalence: pd.DataFrame, conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
@@ -200,7 +190,8 @@ def published_identification(prevalence: pd.DataFrame, conn: duckdb.DuckDBPyConn
     counts.columns = ["cp_neglect_children", "identified_children"]
     ratio = ratio.merge(counts.reset_index(), on=["measure", "la_code"])
     ratio["suppressed"] = is_suppressed(ratio["cp_neglect_children"]) | is_suppressed(ratio["identified_children"])
-    return _blank_rates(ratio, "suppressed", [c for c in ratio.columns if c.startswith(("identified_per", "cp_neglect_share"))])
+    return suppress_rates(ratio, "identified_children",
+                          [c for c in ratio.columns if c.startswith(("identified_per", "cp_neglect_share"))], "suppressed")
 
 
 def published_quality(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int) -> dict[str, pd.DataFrame]:
