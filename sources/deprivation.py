@@ -22,16 +22,16 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import SourceFileError
-from .postcode_lookup import find_reference_file
 from .tabular import TableRead, _collect, _Failure, read_table
 
 SOURCE = "deprivation"
-FILE_PATTERNS = ("imd_lsoa*.csv", "file_1*.csv", "file_7*.csv", "*imd*.csv")  # compared in lower case
 
 
 def deprivation_file(incoming: Path | str) -> Path | None:
     """``incoming/reference/imd_lsoa*.csv``, else an MHCLG ``File_1*.csv`` / ``File_7*.csv`` / ``*IMD*.csv``."""
-    return find_reference_file(incoming, FILE_PATTERNS, "deprivation (IMD)")
+    from .incoming import reference_file
+
+    return reference_file(incoming, "deprivation")
 
 
 def read_deprivation(path: Path | str) -> TableRead:

@@ -27,16 +27,16 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import SourceFileError
-from .postcode_lookup import find_reference_file
 from .tabular import TableRead, _collect, _Failure, read_table
 
 SOURCE = "la_codes"
-FILE_PATTERNS = ("la_codes*.csv", "*lad_code*.csv")  # compared in lower case
 
 
 def la_codes_file(incoming: Path | str) -> Path | None:
     """``incoming/reference/la_codes*.csv`` (or another ``*lad_code*.csv`` there)."""
-    return find_reference_file(incoming, FILE_PATTERNS, "LA code lookup")
+    from .incoming import reference_file
+
+    return reference_file(incoming, "la_codes")
 
 
 def read_la_codes(path: Path | str) -> TableRead:

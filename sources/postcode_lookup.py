@@ -23,13 +23,12 @@ the wrong shape, a postcode already on an earlier line) go to ``rejects`` (``REJ
 raises :class:`sources.errors.SourceFileError`.
 
 This module also holds the helpers the other reference readers share: ``ReferenceRead``,
-``load_reference_columns``, ``pick_columns`` (vintage-tolerant header matching) and
-``find_reference_file``.
+``load_reference_columns`` and ``pick_columns`` (vintage-tolerant header matching). Which file in
+``reference/`` is the lookup is the source registry's (``sources/registry/postcode_lookup.yaml``).
 """
 from __future__ import annotations
 
 import csv
-import fnmatch
 import logging
 import re
 from dataclasses import dataclass, field
@@ -44,7 +43,6 @@ from .schema import SCHEMA_DIR, ColumnSpec, load_schema
 from .tabular import TableRead, _collect, _Failure, normalise_header
 
 SOURCE = "postcode_lookup"
-FILE_PATTERNS = ("postcode_lookup*.csv", "onspd*.csv", "nspl*.csv")  # compared in lower case
 log = logging.getLogger(__name__)
 
 
@@ -54,6 +52,7 @@ class ReferenceRead(TableRead):
 
     columns_used: dict[str, str] = field(default_factory=dict)  # canonical name -> file header
     notes: list[str] = field(default_factory=list)
+    position: str = "line"  # what a reject's source_line counts: file lines, or GeoJSON features
 
 
 @dataclass(frozen=True)
@@ -130,30 +129,14 @@ def pick_columns(path: Path, headers: list[str], columns: tuple[ReferenceColumn,
     return picked, notes
 
 
-def find_reference_file(incoming: Path | str, patterns: tuple[str, ...], what: str) -> Path | None:
-    """The one file in ``incoming/reference/`` whose lower-cased name matches the first pattern that
-    matches anything; None if none does. Several files for one pattern raise SourceFileError
-    (keep one vintage in the folder rather than have the reader guess)."""
-    folder = Path(incoming) / "reference"
-    if not folder.is_dir():
-        return None
-    files = sorted(p for p in folder.iterdir() if p.is_file())
-    for pattern in patterns:
-        hits = [p for p in files if fnmatch.fnmatchcase(p.name.lower(), pattern)]
-        if len(hits) > 1:
-            raise SourceFileError(folder, "folder", f"several {what} files ({', '.join(p.name for p in hits)}); "
-                                  "expected one: move the others out of reference/")
-        if hits:
-            return hits[0]
-    return None
-
-
 # --------------------------------------------------------------------------- postcode lookup
 
 
 def postcode_lookup_file(incoming: Path | str) -> Path | None:
     """``incoming/reference/postcode_lookup*.csv``, else an ``ONSPD_*.csv`` or ``NSPL*.csv`` there."""
-    return find_reference_file(incoming, FILE_PATTERNS, "postcode lookup")
+    from .incoming import reference_file
+
+    return reference_file(incoming, "postcode_lookup")
 
 
 def read_postcode_lookup(path: Path | str) -> ReferenceRead:

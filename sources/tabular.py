@@ -341,6 +341,37 @@ def match_headers(path: Path, headers: list[str], schema: TabularSchema) -> dict
     return picked
 
 
+def recognises_columns(headers: list[str], schema: TabularSchema, columns: tuple[str, ...]) -> bool:
+    """True when every canonical column in ``columns`` has a matching header (as :func:`match_headers` matches)."""
+    normal = [normalise_header(h) for h in headers]
+    for name in columns:
+        col = schema.column(name)
+        names = {normalise_header(x) for x in (col.name, *col.synonyms)}
+        if not any(h in names or col.spec.header.search(h) for h in normal):
+            return False
+    return True
+
+
+def header_row(path: Path, head: bytes) -> list[str]:
+    """The header row of a CSV (from its first bytes ``head``) or of an .xlsx's first sheet; [] if unreadable."""
+    if head[:4] == b"PK\x03\x04":
+        try:
+            table, _ = _read_xlsx(Path(path), Path(path).read_bytes())
+        except (SourceFileError, OSError):
+            return []
+        return [str(c) for c in table.columns]
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            text = head.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        return []
+    first = text.lstrip("\ufeff").splitlines()[:1]
+    return next(csv.reader(first), []) if first else []
+
+
 # --------------------------------------------------------------------------- validation
 
 

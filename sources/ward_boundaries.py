@@ -26,17 +26,18 @@ import numpy as np
 import pandas as pd
 
 from .errors import SourceFileError
-from .postcode_lookup import ReferenceRead, find_reference_file, load_reference_columns, pick_columns
+from .postcode_lookup import ReferenceRead, load_reference_columns, pick_columns
 from .schema import load_schema
 from .tabular import _collect, _Failure
 
 SOURCE = "ward_boundaries"
-FILE_PATTERNS = ("wards*.geojson", "*ward*.geojson")  # compared in lower case
 
 
 def ward_boundaries_file(incoming: Path | str) -> Path | None:
     """``incoming/reference/wards*.geojson`` (the ONS download is e.g. ``Wards_May_2024_Boundaries_UK_BGC.geojson``)."""
-    return find_reference_file(incoming, FILE_PATTERNS, "ward boundary")
+    from .incoming import reference_file
+
+    return reference_file(incoming, "ward_boundaries")
 
 
 def read_ward_boundaries(path: Path | str) -> ReferenceRead:
@@ -91,7 +92,8 @@ def read_ward_boundaries(path: Path | str) -> ReferenceRead:
         "source_file": pd.Series(path.name, index=index[keep], dtype="string"),
         "feature_index": index[keep],
     }).reset_index(drop=True)
-    return ReferenceRead(rows=rows, rejects=rejects, rows_read=n, encoding=encoding, columns_used=picked, notes=notes)
+    return ReferenceRead(rows=rows, rejects=rejects, rows_read=n, encoding=encoding, columns_used=picked, notes=notes,
+                         position="feature")
 
 
 def _features(path: Path) -> tuple[list, str]:

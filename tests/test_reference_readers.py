@@ -316,5 +316,5 @@ def test_locators_find_real_file_names(tmp_path):
     assert ward_boundaries_file(tmp_path).name.startswith("Wards_May_2024")
     assert la_codes_file(tmp_path).name == "la_codes.csv"
     (ref / "ONSPD_NOV_2024_UK.csv").write_text("x", encoding="utf-8")
-    with pytest.raises(SourceFileError, match="several postcode lookup files"):
+    with pytest.raises(SourceFileError, match="several Postcode lookup .* files"):
         postcode_lookup_file(tmp_path)

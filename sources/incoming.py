@@ -1,0 +1,272 @@
+"""The incoming folder: which file belongs to which source, authority and period.
+
+Layout (README, "What the pipeline loads")::
+
+    <incoming>/<LA number>_<name>/<period end>/<file>    e.g. 991_northbrook/2026-03-31/early_help_episodes.csv
+    <incoming>/reference/...                            population, postcode lookup, deprivation, wards, LA codes
+
+:func:`scan_incoming` walks it once and returns an :class:`IncomingScan`: every file found
+with its source (from the registry, :mod:`sources.registry`), authority and period, and
+everything it skipped with the reason (a folder that is not ``<LA number>_<name>``, a period
+folder that is not a quarter end, a file no source recognises, a CIN return outside a
+31 March folder, a period before the earliest one the pipeline loads ...). Nothing is
+skipped silently: ``neglect run`` prints the skipped list and the load audit keeps it.
+
+A file is given to a source by its name first (the declaration's ``files`` patterns) and,
+when no name matches, by its content (the header row's columns, or the XML root element);
+a file two sources claim by name, or none by name and two by content, is skipped as
+ambiguous. Only regular files inside the incoming folder are read: a directory, a named
+pipe or a link pointing outside the folder is skipped with the reason.
+"""
+from __future__ import annotations
+
+import fnmatch
+import re
+import stat
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from .errors import SourceFileError
+from .registry import Registry, Source
+
+AUTHORITY_FOLDER = re.compile(r"^(?P<la_code>\d{3})(_|$)")
+REFERENCE_FOLDER = "reference"
+HEADER_BYTES = 65536  # read at most this much of a file to recognise it by content
+
+
+@dataclass(frozen=True)
+class FoundFile:
+    source: str
+    la_code: str
+    period_end: date
+    path: Path  # absolute
+    rel: str  # relative to the incoming folder, with / separators
+    recognised_by: str  # "name" or "content"
+
+
+@dataclass
+class IncomingScan:
+    root: Path
+    files: list[FoundFile] = field(default_factory=list)
+    authorities: dict[str, str] = field(default_factory=dict)  # LA number -> folder name
+    period_folders: set[tuple[str, date]] = field(default_factory=set)  # (LA number, period end) folders found
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path relative to incoming, why)
+
+    def files_for(self, source: str, period_end: date) -> list[FoundFile]:
+        """The files of ``source`` for the period ending ``period_end`` (every authority), in path order."""
+        return sorted((f for f in self.files if f.source == source and f.period_end == period_end),
+                      key=lambda f: f.rel)
+
+    def periods(self) -> list[date]:
+        """Every period end with a period folder (any authority), sorted."""
+        return sorted({p for _, p in self.period_folders})
+
+    def census_years(self) -> list[int]:
+        """Collection years with at least one CIN census return."""
+        return sorted({f.period_end.year for f in self.files if f.source == "cin_census"})
+
+
+def is_quarter_end(day: date) -> bool:
+    return day.month in (3, 6, 9, 12) and (day + timedelta(days=1)).day == 1
+
+
+def la_code_of(path: Path, incoming: Path) -> str:
+    """The DfE LA number from the authority folder of ``path`` (``991_northbrook/...`` -> ``'991'``)."""
+    folder = Path(path).relative_to(incoming).parts[0]
+    match = AUTHORITY_FOLDER.match(folder)
+    if not match:
+        raise SourceFileError(path, "folder", f"the authority folder '{folder}' must start with the DfE "
+                                              "three-digit LA number, e.g. 991_northbrook")
+    return match.group("la_code")
+
+
+def scan_incoming(root: Path, registry: Registry, earliest: date | None = None,
+                  latest: date | None = None) -> IncomingScan:
+    """Walk ``root`` (see module docstring). Periods before ``earliest`` or after ``latest`` are skipped."""
+    root = Path(root)
+    scan = IncomingScan(root=root)
+    if not root.is_dir():
+        return scan
+    sources = registry.partitioned()
+    folders: dict[str, list[Path]] = {}
+    for folder in sorted(root.iterdir()):
+        rel = folder.name
+        if folder.name == REFERENCE_FOLDER or folder.name.startswith("."):
+            continue
+        problem = _not_a_folder(folder, root)
+        if problem:
+            scan.skipped.append((rel, problem))
+            continue
+        match = AUTHORITY_FOLDER.match(folder.name)
+        if not match:
+            scan.skipped.append((rel, "not an authority folder: its name must start with the DfE three-digit LA "
+                                      "number, e.g. 991_northbrook; nothing in it was read"))
+            continue
+        folders.setdefault(match.group("la_code"), []).append(folder)
+    for la_code, found in folders.items():
+        if len(found) > 1:
+            names = ", ".join(f.name for f in found)
+            scan.skipped += [(f.name, f"one of {len(found)} folders for LA {la_code} ({names}); nothing in any of "
+                                      "them was read: keep one folder per authority") for f in found]
+            continue
+        scan.authorities[la_code] = found[0].name
+        _scan_authority(scan, found[0], la_code, sources, earliest, latest)
+    return scan
+
+
+def _not_a_folder(path: Path, root: Path) -> str | None:
+    """Why ``path`` is not a folder to look in (None when it is one)."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISLNK(mode) and not _inside(path, root):
+        return "a link pointing outside the incoming folder; not followed"
+    if not path.is_dir():
+        return "not a folder; files belong in <authority>/<period end>/ or reference/"
+    return None
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        return path.resolve().is_relative_to(root.resolve())
+    except OSError:
+        return False
+
+
+def _scan_authority(scan: IncomingScan, folder: Path, la_code: str, sources: list[Source], earliest, latest) -> None:
+    for period_folder in sorted(folder.iterdir()):
+        rel = f"{folder.name}/{period_folder.name}"
+        if period_folder.name.startswith("."):
+            continue
+        problem = _not_a_folder(period_folder, scan.root)
+        if problem:
+            scan.skipped.append((rel, problem))
+            continue
+        try:
+            period_end = date.fromisoformat(period_folder.name)
+        except ValueError:
+            scan.skipped.append((rel, "not a period folder: expected a quarter end YYYY-MM-DD (31 March, 30 June, "
+                                      "30 September or 31 December); nothing in it was read"))
+            continue
+        if not is_quarter_end(period_end):
+            scan.skipped.append((rel, f"{period_end} is not a quarter end (31 March, 30 June, 30 September or "
+                                      "31 December); nothing in it was read"))
+            continue
+        if earliest is not None and period_end < earliest:
+            scan.skipped.append((rel, f"before the earliest period the pipeline loads ({earliest}, setting "
+                                      "earliest_period); nothing in it was read"))
+            continue
+        if latest is not None and period_end > latest:
+            scan.skipped.append((rel, "a period that has not ended yet; nothing in it was read"))
+            continue
+        scan.period_folders.add((la_code, period_end))
+        for path in sorted(period_folder.iterdir()):
+            _place_file(scan, path, f"{rel}/{path.name}", la_code, period_end, sources)
+
+
+def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_end: date,
+                sources: list[Source]) -> None:
+    if path.name.startswith((".", "~$")):  # hidden files, Excel's lock files
+        return
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        scan.skipped.append((rel, f"cannot be read ({exc.strerror})"))
+        return
+    if stat.S_ISLNK(mode):
+        if not _inside(path, scan.root):
+            scan.skipped.append((rel, "a link pointing outside the incoming folder; not followed"))
+            return
+        try:
+            mode = path.stat().st_mode
+        except OSError as exc:
+            scan.skipped.append((rel, f"a broken link ({exc.strerror})"))
+            return
+    if stat.S_ISDIR(mode):
+        scan.skipped.append((rel, "a folder inside a period folder; only files are read there"))
+        return
+    if not stat.S_ISREG(mode):
+        scan.skipped.append((rel, "not a regular file (a pipe or device); not read"))
+        return
+    by_name = [s for s in sources if s.matches_name(path.name)]
+    how = "name"
+    if not by_name:
+        by_name = [s for s in sources if _recognised_by_content(s, path)]
+        how = "content"
+    if not by_name:
+        scan.skipped.append((rel, "not recognised as any source (by its name or its header); see the source table "
+                                  "in the README for the names each source is read from"))
+        return
+    if len(by_name) > 1:
+        scan.skipped.append((rel, f"could be more than one source ({', '.join(s.name for s in by_name)}); "
+                                  "rename it to one source's file name"))
+        return
+    source = by_name[0]
+    if source.partitioning == "census_year" and (period_end.month, period_end.day) != (3, 31):
+        scan.skipped.append((rel, "a CIN census return belongs in the 31 March folder of its collection year "
+                                  f"(e.g. {la_code}_…/{period_end.year + (period_end.month > 3)}-03-31/)"))
+        return
+    scan.files.append(FoundFile(source.name, la_code, period_end, path, rel, how))
+
+
+def _recognised_by_content(source: Source, path: Path) -> bool:
+    """Does the file's content say it is ``source``? (header row columns, or XML root and Collection)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(HEADER_BYTES)
+    except OSError:
+        return False
+    if source.xml_root:
+        text = head.decode("utf-8", errors="replace")
+        root = re.search(r"<(?!\?|!)([A-Za-z_][\w.:-]*)", re.sub(r"<!--.*?-->", "", text, flags=re.S))
+        if not root or root.group(1).rpartition(":")[2] != source.xml_root:
+            return False
+        return source.xml_collection is None or f">{source.xml_collection}<" in text.replace(" ", "")
+    if source.header_columns and source.schema:
+        from .tabular import header_row, load_tabular_schema, recognises_columns
+
+        headers = header_row(path, head)
+        if not headers:
+            return False
+        schema = load_tabular_schema(source.schema, Path(source.schema_dir))
+        return recognises_columns(headers, schema, source.header_columns)
+    return False
+
+
+def find_reference(incoming: Path, source: Source) -> list[Path]:
+    """The reference files of ``source`` under ``<incoming>/reference/``, by its ``files`` patterns.
+
+    A pattern with a folder part (``population/*.csv``) takes every file it matches (one file per
+    mid-year, say); otherwise the first pattern that matches anything must match one file: several
+    (two vintages of a postcode lookup, say) raise SourceFileError rather than have the reader guess.
+    """
+    folder = Path(incoming) / REFERENCE_FOLDER
+    if not folder.is_dir():
+        return []
+    for pattern in source.files:
+        sub, _, name = pattern.rpartition("/")
+        where = folder / sub if sub else folder
+        if not where.is_dir():
+            continue
+        hits = sorted(p for p in where.iterdir() if p.is_file() and
+                      fnmatch.fnmatchcase(p.name.lower(), name.lower()))
+        if sub:
+            if hits:
+                return hits
+            continue
+        if len(hits) > 1:
+            raise SourceFileError(folder, "folder", f"several {source.label} files ({', '.join(p.name for p in hits)}); "
+                                  "expected one: move the others out of reference/")
+        if hits:
+            return hits
+    return []
+
+
+def reference_file(incoming: Path, name: str) -> Path | None:
+    """The one reference file of built-in source ``name`` (postcode lookup, IMD, wards, LA codes), or None."""
+    from .registry import load_registry
+
+    hits = find_reference(incoming, load_registry()[name])
+    return hits[0] if hits else None
