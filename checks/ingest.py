@@ -4,9 +4,13 @@ Plain functions returning :class:`checks.population.RuleOutcome`; the ingest ass
 them into Dagster asset checks. Metadata holds counts, file names and rule names only.
 
 - :func:`load_structure` (ERROR, blocking): for every file, rows read = rows loaded +
-  rows rejected; every authority folder supplied a file for every period; each
-  ``record_id`` is unique in each raw table for the periods loaded; and no raw table
-  has a column that the pseudonymisation should have removed (an identifier).
+  rows rejected; each ``record_id`` is unique in each raw table for the periods loaded;
+  no raw table has a column that the pseudonymisation should have removed (an
+  identifier); and, for a source declared ``required``, every authority supplied a file
+  for every period. Periods an authority did not supply (``not supplied`` rows of the
+  audit) are listed by name in the description and metadata whatever the source.
+- :func:`files_readable` (ERROR, not blocking): every file of the load could be read; the
+  message of each that could not (file, position, what was expected).
 - :func:`reject_rate` (WARN): no file has more than ``MAX_REJECT_RATE`` of its rows
   rejected. Rejects by rule are in the metadata either way.
 """
@@ -26,16 +30,17 @@ MAX_REJECT_RATE = 0.05  # share of a file's rows
 
 
 def load_structure(conn, tables: list[str], audit: pd.DataFrame, periods: list[date],
-                   expected_authorities: list[str]) -> RuleOutcome:
+                   required: bool = False) -> RuleOutcome:
     """Blocking structural check of one load (``audit``: its quality.load_audit rows)."""
     problems: list[str] = []
-    ok = audit[audit["status"] == "loaded"]
-    unbalanced = ok[ok["rows_read"] != ok["rows_loaded"] + ok["rows_rejected"]]
-    problems += [f"{f}: rows read differ from rows loaded + rejected" for f in unbalanced["file"]]
-    for period in periods:
-        supplied = set(audit.loc[pd.to_datetime(audit["period_end"]) == pd.Timestamp(period), "la_code"])
-        missing = sorted(set(expected_authorities) - supplied)
-        problems += [f"no file from authority {la} for the period ending {period}" for la in missing]
+    ok = audit[audit["status"] == "loaded"] if len(audit) else audit
+    unbalanced = ok[ok["rows_read"] != ok["rows_loaded"] + ok["rows_rejected"]] if len(ok) else ok
+    problems += [f"{f}: rows read differ from rows loaded + rejected" for f in unbalanced.get("file", [])]
+    missing = audit[audit["status"] == "not supplied"] if len(audit) else audit
+    not_supplied = [f"LA {r.la_code}, period ending {pd.Timestamp(r.period_end).date()}"
+                    for r in missing.sort_values(["la_code", "period_end"]).itertuples()] if len(missing) else []
+    if required:
+        problems += [f"no file (required source) from {where}" for where in not_supplied]
     duplicates, leaked = 0, []
     for table in tables:
         columns = table_columns(conn, table) or []
@@ -46,18 +51,33 @@ def load_structure(conn, tables: list[str], audit: pd.DataFrame, periods: list[d
     if duplicates:
         problems.append(f"{duplicates} duplicated record_id values")
     problems += [f"identifier column {c} in the warehouse" for c in leaked]
-    metadata = {"files": len(audit), "rows_read": int(audit["rows_read"].sum()),
-                "rows_loaded": int(audit["rows_loaded"].sum()), "rows_rejected": int(audit["rows_rejected"].sum()),
-                "problems": problems[:20]}
+    files = audit[audit["status"] != "not supplied"] if len(audit) else audit
+    metadata = {"files": len(files), "rows_read": int(files["rows_read"].sum()) if len(files) else 0,
+                "rows_loaded": int(files["rows_loaded"].sum()) if len(files) else 0,
+                "rows_rejected": int(files["rows_rejected"].sum()) if len(files) else 0,
+                "not_supplied": not_supplied[:50], "problems": problems[:20]}
+    absent = (f"; not supplied: {len(not_supplied)} authority-period(s), e.g. {'; '.join(not_supplied[:3])}"
+              if not_supplied else "")
     if problems:
-        return RuleOutcome(False, f"{len(problems)} structural problem(s): " + "; ".join(problems[:5]), metadata)
-    return RuleOutcome(True, f"{len(audit)} file(s) balanced, every authority present, record ids unique, "
-                             "no identifier columns", metadata)
+        return RuleOutcome(False, f"{len(problems)} structural problem(s): " + "; ".join(problems[:5]) + absent,
+                           metadata)
+    return RuleOutcome(True, f"{len(files)} file(s) balanced, record ids unique, no identifier columns" + absent,
+                       metadata)
+
+
+def files_readable(errors: list[str]) -> RuleOutcome:
+    """Error (not blocking: the other files' figures are still produced) when a file could not be read."""
+    metadata = {"unreadable_files": len(errors), "messages": errors[:20]}
+    if errors:
+        return RuleOutcome(False, f"{len(errors)} file(s) could not be read and were not loaded: " + " | ".join(errors),
+                           metadata)
+    return RuleOutcome(True, "every file could be read", metadata)
 
 
 def reject_rate(audit: pd.DataFrame, rejects: pd.DataFrame, max_rate: float = MAX_REJECT_RATE) -> RuleOutcome:
     """Warning when a file's rejected rows exceed ``max_rate`` of its rows read."""
-    ok = audit[audit["status"] == "loaded"]
+    ok = audit[audit["status"] == "loaded"] if len(audit) else audit.reindex(columns=["file", "rows_read",
+                                                                                       "rows_rejected"])
     rate = ok["rows_rejected"] / ok["rows_read"].where(ok["rows_read"] > 0)
     high = ok.loc[rate > max_rate, "file"].tolist()
     by_rule = Counter()

@@ -58,25 +58,35 @@ def tier_sets_nested(conn, period_ends: list[date]) -> RuleOutcome:
 
 def every_area_has_population(conn, period_ends: list[date]) -> RuleOutcome:
     expected, missing, examples = _rows(conn, f"""
-        WITH expected AS (
-            SELECT DISTINCT la_code, 'all' AS breakdown, 'All children' AS breakdown_value FROM staging.population
-            UNION SELECT 'partnership', 'all', 'All children'
-            UNION SELECT DISTINCT la_code, 'ward', ward_code FROM staging.population
-            UNION SELECT DISTINCT 'partnership', 'ward', ward_code FROM staging.population
-            UNION SELECT a.la_code, 'age_band', b FROM (SELECT DISTINCT la_code FROM staging.population
-                                                         UNION SELECT 'partnership') a,
-                                                        unnest(['0-4', '5-9', '10-15', '16-17']) t(b)
-            UNION SELECT a.la_code, 'sex', s FROM (SELECT DISTINCT la_code FROM staging.population
-                                                    UNION SELECT 'partnership') a, unnest(['Male', 'Female']) t(s)
+        WITH expected AS (  -- owner: the authority a partnership ward belongs to (NULL: every authority)
+            SELECT DISTINCT la_code, 'all' AS breakdown, 'All children' AS breakdown_value, NULL AS owner
+            FROM staging.population
+            UNION SELECT 'partnership', 'all', 'All children', NULL
+            UNION SELECT DISTINCT la_code, 'ward', ward_code, NULL FROM staging.population
+            UNION SELECT DISTINCT 'partnership', 'ward', ward_code, la_code FROM staging.population
+            UNION SELECT a.la_code, 'age_band', b, NULL FROM (SELECT DISTINCT la_code FROM staging.population
+                                                               UNION SELECT 'partnership') a,
+                                                              unnest(['0-4', '5-9', '10-15', '16-17']) t(b)
+            UNION SELECT a.la_code, 'sex', s, NULL FROM (SELECT DISTINCT la_code FROM staging.population
+                                                          UNION SELECT 'partnership') a,
+                                                         unnest(['Male', 'Female']) t(s)
         ),
         quarters AS (SELECT unnest([{', '.join(f"DATE '{d.isoformat()}'" for d in period_ends)}]) AS period_end),
+        present AS (  -- an authority that supplied nothing for a quarter is out of its figures (no population)
+            SELECT period_end, la_code FROM marts.authority_presence
+            WHERE present AND period_end IN {_periods_sql(period_ends)}
+            UNION SELECT DISTINCT period_end, 'partnership' FROM marts.authority_presence
+            WHERE present AND period_end IN {_periods_sql(period_ends)}),
         have AS (SELECT period_end, la_code, breakdown, breakdown_value, min(population) AS population
                  FROM marts.neglect_prevalence WHERE period_end IN {_periods_sql(period_ends)} GROUP BY ALL)
         SELECT count(*), count(*) FILTER (WHERE coalesce(h.population, 0) <= 0),
                list(e.la_code || ' ' || e.breakdown_value) FILTER (WHERE coalesce(h.population, 0) <= 0)[1:{EXAMPLES}]
         FROM expected e CROSS JOIN quarters q
+        JOIN present a ON a.period_end = q.period_end AND a.la_code = e.la_code
+        LEFT JOIN present o ON o.period_end = q.period_end AND o.la_code = e.owner
         LEFT JOIN have h ON h.period_end = q.period_end AND h.la_code = e.la_code AND h.breakdown = e.breakdown
-                        AND h.breakdown_value = e.breakdown_value""")[0]
+                        AND h.breakdown_value = e.breakdown_value
+        WHERE e.owner IS NULL OR o.la_code IS NOT NULL""")[0]
     if expected == 0:
         return RuleOutcome(False, "staging.population is empty: no area has a population", {"areas": 0})
     return RuleOutcome(missing == 0, f"{expected:,} area x quarter populations expected; {missing} missing or zero",
@@ -106,6 +116,7 @@ def partnership_total_is_union(conn, period_ends: list[date]) -> RuleOutcome:
         per_child AS (  -- how many authorities count each child in each tier set
             SELECT t.period_end, t.measure, s.tier_set, t.person_key, count(*) AS authorities
             FROM marts.child_neglect_tier t JOIN sets s ON t.tier <= s.highest_tier
+            JOIN marts.authority_presence a ON a.period_end = t.period_end AND a.la_code = t.la_code AND a.present
             WHERE t.la_code <> 'partnership' AND t.period_end IN {_periods_sql(period_ends)}
             GROUP BY ALL
         ),
@@ -118,11 +129,12 @@ def partnership_total_is_union(conn, period_ends: list[date]) -> RuleOutcome:
             SELECT period_end, measure, tier_set, children FROM marts.neglect_prevalence
             WHERE la_code = 'partnership' AND breakdown = 'all' AND tier_set IN ('{sets}')
               AND period_end IN {_periods_sql(period_ends)}
+              AND availability NOT IN ('not available', 'not supplied')  -- no count to check
         )
         SELECT count(*), count(*) FILTER (WHERE p.children IS DISTINCT FROM e.sum_over_authorities - e.counted_twice),
                list(strftime(p.period_end, '%Y-%m-%d') || ' ' || p.measure || ' ' || p.tier_set)
                    FILTER (WHERE p.children IS DISTINCT FROM e.sum_over_authorities - e.counted_twice)[1:{EXAMPLES}]
-        FROM published p FULL JOIN expected e USING (period_end, measure, tier_set)""")[0]
+        FROM published p LEFT JOIN expected e USING (period_end, measure, tier_set)""")[0]
     if checked == 0:
         return RuleOutcome(False, "no partnership totals to check for these quarters", {"checked": 0})
     return RuleOutcome(wrong == 0, f"{checked} partnership totals; {wrong} differ from the sum over authorities minus "
@@ -146,7 +158,9 @@ def hidden_estimate_at_least_observed(conn, period_ends: list[date], list_kinds:
                                                      AND estimate <= ci95_upper)
                                            ELSE estimate IS NOT NULL OR ci95_lower IS NOT NULL END),
                count(*) FILTER (WHERE h.la_code = 'partnership' AND h.linkage = 'match threshold'
-                                  AND h.observed IS DISTINCT FROM r.on_a_list)
+                                  AND h.observed IS DISTINCT FROM coalesce(r.on_a_list, 0)
+                                  -- a list left out (its source not supplied) is not in the recount's kinds
+                                  AND coalesce(h.warnings, '') NOT LIKE '%lists left out%')
         FROM marts.hidden_prevalence h LEFT JOIN recount r USING (period_end)
         WHERE h.period_end IN {_periods_sql(period_ends)}""")[0]
     if rows == 0:

@@ -50,7 +50,8 @@ def ladder_figure(pub: Publication, la_code: str) -> go.Figure:
         row = overall.loc[group]
         labels.append(label)
         values.append(0.0 if row["children"] == SUPPRESSED else float(row["rate_per_10k"]))
-        texts.append(f"{fmt_rate(row['rate_per_10k'])} ({fmt_count(row['children'])})")
+        texts.append("not available" if row["children"] == "x" else
+                     f"{fmt_rate(row['rate_per_10k'])} ({fmt_count(row['children'])})")
         hovers.append(f"{label}<br>{fmt_count(row['children'])} children, {fmt_rate(row['rate_per_10k'])} per 10,000")
     measures = ["absolute"] + ["relative"] * (len(LADDER) - 1)
     if len(hidden) and hidden["status"].iloc[0] == "estimated" and population > 0:

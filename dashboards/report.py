@@ -102,11 +102,20 @@ def headline(pub: Publication, la_code: str) -> dict:
         "change_quarter": latest["change_since_previous_quarter"].iloc[0] if len(latest) else None,
         "change_year": latest["change_since_year_ago"].iloc[0] if len(latest) else None,
         "ratio": ratio["identified_per_cp_neglect_child"].iloc[0] if len(ratio) else float("nan"),
+        "identified_availability": identified.get("availability", "complete") or "complete",
     }
 
 
 def headline_html(pub: Publication, la_code: str) -> str:
     h = headline(pub, la_code)
+    if h["identified_availability"] == "not supplied":
+        return ("<p class='headline'>No extract was supplied for this quarter, so there are no figures for it; it is "
+                "left out of the partnership's figures.</p>")
+    if h["identified_availability"] == "not available":
+        return ("<p class='headline'>Identified neglect cannot be counted this quarter: none of its sources was "
+                "supplied (see Sources below).</p>")
+    partial = (" (<b>at least</b>: some tiers could not be counted because their source was not supplied; see "
+               "Sources below)" if h["identified_availability"] == "incomplete" else "")
     hidden = (f"an estimated <b data-headline='hidden_rate'>{F.fmt_rate(h['hidden_rate'], 0)}</b> per 10,000 "
               f"({F.fmt_rate(h['hidden_lower'], 0)} to {F.fmt_rate(h['hidden_upper'], 0)}) including children no "
               "service has yet identified (a model estimate: read its caveats in Methods)"
@@ -115,12 +124,42 @@ def headline_html(pub: Publication, la_code: str) -> str:
     change = lambda c: {"higher": "higher than", "lower": "lower than"}.get(c, "no clear change from")  # noqa: E731
     return (f'<p class="headline"><b data-headline="identified_rate">{F.fmt_rate(h["identified_rate"])}</b> children '
             f"per 10,000 ({F.fmt_rate(h['identified_lower'])} to {F.fmt_rate(h['identified_upper'])}; "
-            f"{F.fmt_count(h['identified_children'])} children) had identified neglect in the last 12 months; CP plans "
+            f"{F.fmt_count(h['identified_children'])} children) had identified neglect in the last 12 months{partial}; "
+            "CP plans "
             f"under neglect alone show <b data-headline='cp_rate'>{F.fmt_rate(h['cp_rate'])}</b> "
             f"({F.fmt_count(h['cp_children'])} children): <b data-headline='ratio'>{F.fmt_rate(h['ratio'])}</b> "
             f"children with identified neglect for each child on a CP plan under neglect; {hidden}.</p>"
             f"<p>Identified neglect is {change(h['change_quarter'])} last quarter and {change(h['change_year'])} a "
             "year ago (a change is called only where the 95 % intervals do not overlap).</p>")
+
+
+def sources_html(pub: Publication, la_code: str) -> str:
+    """What fed this area's figures: each source's status for the quarter (per authority for the partnership),
+    and a sentence for every tier group that could not be counted in full."""
+    sources = pub.tables["sources"]
+    if la_code != "partnership":
+        sources = sources[sources["la_code"] == la_code]
+    names = dict(pub.areas)
+    sources = sources.assign(authority=sources["la_code"].map(lambda c: names.get(c, c)))
+    overall = F._prevalence(pub, la_code)
+    single = overall[overall["tier_group"].str.fullmatch(r"Tier \d") & (overall["availability"] == "not available")]
+    lines = [f"<li>{_esc(r.availability_note)}</li>" for r in single.drop_duplicates("tier_group").itertuples()]
+    if len(lines):
+        lines.append("<li>Tier groups that include a tier not available are counted from their other tiers and read "
+                     "as <b>at least</b>.</li>")
+    population = overall["population_note"].dropna() if "population_note" in overall else pd.Series(dtype=str)
+    if len(population):
+        lines.append(f"<li>{_esc(population.iloc[0])}</li>")
+    absent = sources.loc[~sources["authority_present"].astype(bool), "authority"].unique()
+    if la_code == "partnership" and len(absent):
+        lines.append(f"<li>{_esc(', '.join(absent))} supplied nothing for this quarter and "
+                     f"{'is' if len(absent) == 1 else 'are'} left out of the partnership's figures "
+                     "(children and population).</li>")
+    listed = f"<ul>{''.join(lines)}</ul>" if lines else "<p class='note'>Every figure below had all its sources.</p>"
+    table = html_table(sources, {"authority": "authority", "source_label": "source", "status": "this quarter",
+                                 "note": "note"}, text=("authority", "source_label", "status", "note"))
+    return ("<h3>Sources this quarter</h3><p class='note'>A figure whose source was not supplied shows x (not "
+            "available), never 0.</p>" + listed + table)
 
 
 def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
@@ -131,7 +170,7 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
     spine = F.spine_rows(pub, la_code)
     parts = [
         f'<section class="area" id="area-{la_code}"><h2>{_esc(name)}</h2>',
-        "<h3>1. Headline</h3>", headline_html(pub, la_code),
+        "<h3>1. Headline</h3>", headline_html(pub, la_code), sources_html(pub, la_code),
         "<h3>2. The tier ladder</h3><p class='note'>Each bar adds children whose strongest evidence is the next tier; "
         "the last bar is the capture-recapture estimate of children no list holds.</p>",
         chart(key("tier_ladder"), F.ladder_figure(pub, la_code)),
@@ -216,7 +255,8 @@ def render_report(pub: Publication, geojson: dict, data_docs_href: str | None = 
         f"<h1>Neglect: how many children, and where? {_esc(meta['partnership_name'])}</h1>",
         f"<p class='note'>Quarter ending {meta['quarter_end']:%d %B %Y}. Extracts from "
         f"{meta['first_extract']:%d %B %Y} to {meta['last_extract']:%d %B %Y}. Counts from 1 to "
-        f"{pub.threshold - 1} are shown as c. Produced by the neglect-prevalence pipeline.</p>",
+        f"{pub.threshold - 1} are shown as c; x means not available (its source was not supplied). Produced by the "
+        "neglect-prevalence pipeline.</p>",
         f"<nav class='noprint'>{nav}<a href='#data-quality'>Data quality</a><a href='#methods'>Methods</a>"
         "<a href='javascript:window.print()'>Print</a></nav>",
         areas, quality_section(pub, data_docs_href), methods_section(pub)])

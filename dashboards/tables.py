@@ -41,6 +41,7 @@ MART_SET = {"1": "Tier 1", "2": "Tier 2", "3": "Tier 3", "4": "Tier 4", "5": "Ti
 BREAKDOWNS = {"all": "All children", "age_band": "Age band", "sex": "Sex", "ethnicity_group": "Ethnicity group",
               "disability": "Disability", "ward": "Ward", "deprivation_decile": "Deprivation decile"}
 SUPPRESSED = "c"
+NOT_AVAILABLE = "x"  # DfE's symbol: not available (its source was not supplied for the area and quarter)
 
 
 @dataclass
@@ -68,7 +69,7 @@ def _prevalence_cells(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.
         SELECT measure, la_code, la_name, breakdown, breakdown_value, breakdown_label, tier_set, children,
                population, rate_per_10k, ci95_lower, ci95_upper, ci998_lower, ci998_upper, method,
                england_rate_per_10k, vs_england, research_rate_per_10k, vs_research, other_la_rate_per_10k,
-               vs_other_la, history_complete
+               vs_other_la, history_complete, availability, availability_note, population_note
         FROM marts.neglect_prevalence WHERE period_end = ? AND tier_set IN (SELECT unnest(?))""",
                          [quarter_end, list(MART_SET)]).df()
     cells["tier_group"] = cells["tier_set"].map(MART_SET)
@@ -82,18 +83,28 @@ def prevalence_relations(cells: pd.DataFrame) -> list:
     """The arithmetic an intruder could use on the published prevalence cells: in each area's 'All
     children' row the tier sets are sums of the tiers; each breakdown's values sum to 'All children'
     (tiers 1-4); the partnership is the union of its authorities (a child known to both counts once)."""
-    present = set(map(tuple, cells[["measure", "la_code", "breakdown", "breakdown_value", "tier_group"]].to_numpy()))
+    known = cells[cells["children"].notna()]  # a count not available (NULL) is in no relation
+    present = set(map(tuple, known[["measure", "la_code", "breakdown", "breakdown_value", "tier_group"]].to_numpy()))
     relations = []
-    totals = cells[cells["breakdown"] == "all"][["measure", "la_code"]].drop_duplicates()
+    totals = known[known["breakdown"] == "all"][["measure", "la_code"]].drop_duplicates()
     for measure, la_code in totals.itertuples(index=False):
         row = lambda group: (measure, la_code, "all", "All children", group)  # noqa: E731
-        relations += [Sum(row(total), [row(p) for p in parts]) for total, parts in SETS.items()]
-    values = cells[(cells["breakdown"] != "all") & (cells["tier_group"] == BREAKDOWN_GROUP)]
+        # in an authority, a tier not available (its source not supplied) adds nothing to its sets, so the sum is
+        # over the others; in the partnership such a tier may be counted in another authority: no relation
+        relations += [Sum(row(total), [row(p) for p in parts if row(p) in present])
+                      for total, parts in SETS.items()
+                      if row(total) in present and any(row(p) in present for p in parts)
+                      and (la_code != "partnership" or all(row(p) in present for p in parts))]
+    values = known[(known["breakdown"] != "all") & (known["tier_group"] == BREAKDOWN_GROUP)]
     for (measure, la_code, breakdown), members in values.groupby(["measure", "la_code", "breakdown"])["breakdown_value"]:
         relations.append(Sum((measure, la_code, "all", "All children", BREAKDOWN_GROUP),
                              [(measure, la_code, breakdown, v, BREAKDOWN_GROUP) for v in members]))
-    authorities = sorted(set(cells["la_code"]) - {"partnership"})
-    for cell in sorted(c for c in present if c[1] == "partnership" and c[2] != "ward"):
+    authorities = sorted(set(known["la_code"]) - {"partnership"})
+    # a child counts once in the partnership at the strongest tier of their authorities, so only tier groups that
+    # run from tier 1 (1, 1-2, 1-4, 1-5) are unions of the authorities' groups: a child in tier 2 in one authority
+    # and tier 1 in the other is in tier 2 there but not in the partnership's tier 2
+    unions = {"Tier 1", *SETS}
+    for cell in sorted(c for c in present if c[1] == "partnership" and c[2] != "ward" and c[4] in unions):
         parts = [(cell[0], la, *cell[2:]) for la in authorities]
         if all(p in present for p in parts):
             relations.append(Union(cell, parts))
@@ -102,9 +113,17 @@ def prevalence_relations(cells: pd.DataFrame) -> list:
 
 def _protected(frame: pd.DataFrame, key_columns: list[str], relations: list, threshold: int,
                count: str = "children") -> pd.DataFrame:
-    """``frame`` with ``count`` replaced by the published value (int or "c") and a ``<count>_suppressed`` flag."""
-    result = protect(counts_from_table(frame, key_columns, count), relations, threshold=threshold)
-    out = apply_to_table(frame, key_columns, count, result)
+    """``frame`` with ``count`` replaced by the published value (int, "c", or "x" where the count is NULL: not
+    available) and a ``<count>_suppressed`` flag. Cells that are not available take no part in the protection."""
+    unknown = frame[count].isna()
+    known = frame[~unknown]
+    cells = set(map(tuple, known[key_columns].to_numpy()))
+    relations = [r for r in relations if r.total in cells and all(c in cells for c in r.parts)]
+    result = protect(counts_from_table(known, key_columns, count), relations, threshold=threshold)
+    out = apply_to_table(known, key_columns, count, result)
+    if unknown.any():
+        missing = frame[unknown].assign(**{count: NOT_AVAILABLE, "suppressed": False})
+        out = pd.concat([out, missing], ignore_index=True)
     return out.rename(columns={"suppressed": f"{count}_suppressed"})
 
 
@@ -216,6 +235,20 @@ def published_quality(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
     return {"data_quality": summary, "rejects": rejects, "linkage": linkage}
 
 
+def published_sources(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
+    """Which sources fed the quarter's figures, per authority: supplied, not supplied, could not be read, or
+    (the census) carried forward from the previous year's return (``marts.source_availability``; no counts)."""
+    from sources.registry import load_registry
+
+    labels = {s.name: s.label for s in load_registry()}
+    sources = conn.execute("""
+        SELECT a.la_code, a.source, a.status, a.note, coalesce(p.present, true) AS authority_present
+        FROM marts.source_availability a LEFT JOIN marts.authority_presence p USING (period_end, la_code)
+        WHERE a.period_end = ? ORDER BY a.la_code, a.source""", [quarter_end]).df()
+    sources["source_label"] = sources["source"].map(lambda name: labels.get(name, name))
+    return sources
+
+
 def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: dict, threshold: int) -> pd.DataFrame:
     rows = [("Tier " + str(r.tier), r.label, r.description) for r in definitions.tiers]
     rows += [
@@ -248,8 +281,8 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
     definitions = definitions or load_definitions()
     names = dict(conn.execute("SELECT la_code, la_name FROM raw.la_codes ORDER BY la_code").fetchall())
     areas = [("partnership", "Partnership"), *names.items()]
-    extracts = conn.execute("""SELECT min(period_end), max(period_end) FROM raw.cp_list
-                               WHERE period_end <= ?""", [quarter_end]).fetchall()[0]
+    extracts = conn.execute("""SELECT min(period_end), max(period_end) FROM quality.load_audit
+                               WHERE status = 'loaded' AND period_end <= ?""", [quarter_end]).fetchall()[0]
     meta = {"quarter_end": quarter_end, "first_extract": extracts[0], "last_extract": extracts[1],
             "partnership_name": " and ".join(names.values()) + " Safeguarding Children Partnership"}
     prevalence = published_prevalence(conn, quarter_end, threshold)
@@ -261,6 +294,7 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
         "identification": published_identification(prevalence, conn, quarter_end),
         "practice": published_practice(conn, quarter_end, threshold),
         **published_quality(conn, quarter_end, threshold),
+        "sources": published_sources(conn, quarter_end),
         "methods": methods_table(definitions, hidden, meta, threshold),
     }
     return Publication(quarter_end, areas, tables, dict(TABLE_NOTES), meta, threshold)
@@ -276,4 +310,5 @@ TABLE_NOTES = {
     "rejects": "Rows rejected in the quarter, by source and rule.",
     "linkage": "Records linked to another record, and distinct persons, by source.",
     "methods": "Definitions, methods and caveats.",
+    "sources": "Which sources each authority supplied for the quarter, and so which figures could be made.",
 }

@@ -1,9 +1,12 @@
 """``quality.summary``: how good each source's data is, per authority and period.
 
-One row per source, authority (``la_code``) and period (``period_end``), with:
+One row per source, authority (``la_code``) and period (``period_end``) the load audit knows
+(every authority and period a run covered, whether or not a file came), with:
 
+* ``supply``: ``supplied`` (every file loaded), ``failed`` (a file could not be read: nothing
+  of it is loaded) or ``not supplied`` (no file of the source for that authority and period);
 * ``files``, ``rows_read``, ``rows_loaded``, ``rows_rejected`` (from ``quality.load_audit``;
-  CIN census rows are Child elements);
+  CIN census rows are Child elements; NULL where not supplied, never 0);
 * ``rejects_by_rule``: e.g. ``duplicate_row 4; invalid_code 2`` (rejected rows only);
 * completeness of each linkage key, as % of loaded rows (NULL where the source does not
   carry the key): ``nhs_number_pct``, ``upn_pct``, ``dob_pct``, ``postcode_pct``
@@ -58,10 +61,13 @@ def summary_sql(existing_tables: set[str]) -> str:
     return f"""
     CREATE OR REPLACE TABLE quality.summary AS
     WITH audit AS (
-        SELECT source, la_code, period_end, count(*) AS files,
-               CAST(sum(rows_read) AS BIGINT) AS rows_read, CAST(sum(rows_loaded) AS BIGINT) AS rows_loaded,
-               CAST(sum(rows_rejected) AS BIGINT) AS rows_rejected,
-               count(*) FILTER (WHERE status = 'failed') AS files_failed
+        SELECT source, la_code, period_end, count(file) AS files,
+               CAST(sum(rows_read) FILTER (WHERE status <> 'not supplied') AS BIGINT) AS rows_read,
+               CAST(sum(rows_loaded) FILTER (WHERE status <> 'not supplied') AS BIGINT) AS rows_loaded,
+               CAST(sum(rows_rejected) FILTER (WHERE status <> 'not supplied') AS BIGINT) AS rows_rejected,
+               count(*) FILTER (WHERE status = 'failed') AS files_failed,
+               CASE WHEN bool_or(status = 'failed') THEN 'failed'
+                    WHEN bool_and(status = 'not supplied') THEN 'not supplied' ELSE 'supplied' END AS supply
         FROM quality.load_audit WHERE period_end IS NOT NULL GROUP BY ALL
     ),
     rejected AS (
@@ -77,7 +83,7 @@ def summary_sql(existing_tables: set[str]) -> str:
         FROM quality.rule_findings WHERE severity = 'error' GROUP BY ALL
     ),
     keys AS ({key_completeness_sql(existing_tables)})
-    SELECT a.source, a.la_code, a.period_end, a.files, a.files_failed, a.rows_read, a.rows_loaded,
+    SELECT a.source, a.la_code, a.period_end, a.supply, a.files, a.files_failed, a.rows_read, a.rows_loaded,
            a.rows_rejected, coalesce(r.rejects_by_rule, '') AS rejects_by_rule,
            k.nhs_number_pct, k.upn_pct, k.dob_pct, k.postcode_pct, k.postcode_matched_pct,
            round(100.0 * (a.rows_loaded - coalesce(e.records_with_errors, 0)) / nullif(a.rows_read, 0), 1)

@@ -4,12 +4,17 @@
     neglect run [--no-generate]
     neglect paths
 
-``run`` executes the jobs ``cin_census_refresh`` (every census year with files) and
-``quarterly_refresh`` (every quarter with files, as one run over the range) in this
-process against the persistent Dagster instance (``DAGSTER_HOME`` = the project root, state in ``.dagster/``), so its
-runs appear in the Dagster UI. Exit codes: 0 success, 1 the run or a blocking check
-failed (or the input is missing, or generation failed), 2 the synthetic generator is
-not available, 130 interrupted.
+``run`` executes the jobs ``cin_census_refresh`` (every census year with a return),
+``quarterly_refresh`` (every quarter from the first to the last period with files, as one
+run over the range) and ``board_report`` (the latest quarter) in this process against the
+persistent Dagster instance (``DAGSTER_HOME`` = the project root, state in ``.dagster/``), so
+its runs appear in the Dagster UI. It first prints what the incoming folder holds and what it
+skipped (with the reason). Exit codes: 0 success, 1 a file could not be read, a run or an
+error check failed (or the input is missing, or generation failed), 2 the synthetic generator
+is not available, 130 interrupted.
+
+No Python traceback reaches the terminal: an unexpected error is reported in one line with
+what to do, and its details are written to ``logs/neglect-<date and time>.log``.
 """
 from __future__ import annotations
 
@@ -44,6 +49,29 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # never a traceback on the analyst's terminal: one line, and the details in a log
+        log = _write_crash_log(settings)
+        print(f"error: {_plain(exc)}\nThis is not something in your files that you can fix. The details are in "
+              f"{log}; please send that file to whoever supports the pipeline.", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _plain(exc: Exception) -> str:
+    """An exception in one line: its message, without Dagster's or Python's internals."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) < 400 else text[:400] + " ..."
+
+
+def _write_crash_log(settings: Settings) -> Path:
+    """Write the current exception's traceback to logs/neglect-<timestamp>.log under the project root."""
+    import traceback
+    from datetime import datetime
+
+    folder = settings.project_root / "logs"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"neglect-{datetime.now():%Y%m%d-%H%M%S}.log"
+    path.write_text(traceback.format_exc(), encoding="utf-8")
+    return path
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -164,50 +192,82 @@ def _use_project_instance(settings: Settings) -> None:
 def _execute(settings: Settings) -> int:
     from dagster import DagsterInstance
 
+    from sources.registry import load_registry
+
     from .definitions import build_definitions
     from .jobs import QUARTER_END_TAG
-    from .partitions import last_quarter_end_before
-    from .runs import execute_range, run_plan
+    from .runs import execute_range, plan_runs, scan_for_run
 
-    defs = build_definitions(settings)
-    plan = run_plan(settings.incoming_dir, _today())
+    registry = load_registry(settings.registry_dirs)
+    scan = scan_for_run(settings.incoming_dir, _today(), registry)
+    _print_scan(scan, registry)
+    plan = plan_runs(scan)
     if not plan:
-        print(f"error: no extract folders (<authority>/<quarter end>/) in {settings.incoming_dir}", file=sys.stderr)
+        print(f"error: no extract files in {settings.incoming_dir}: expected <LA number>_<name>/<period end>/<file> "
+              "(e.g. 991_northbrook/2026-03-31/cin_census_2026.xml); see 'What the pipeline loads' in the README.",
+              file=sys.stderr)
         return EXIT_FAILED
+    defs = build_definitions(settings)
     lock = _single_cli_run_lock(settings)
     if lock is None:
         print("error: another `neglect run` is in progress on this project; wait for it to finish.",
               file=sys.stderr)
         return EXIT_FAILED
-    quarter_end = last_quarter_end_before(_today())
+    latest = max(f.period_end for f in scan.files)
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     started = time.monotonic()
     failures: list[str] = []
     with lock, DagsterInstance.get() as instance:
         _close_interrupted_runs(instance)
+        unfinished: set[str] = set()  # jobs with a step that failed (not only a check)
         for planned in plan:
+            if planned.job_name == "board_report" and "quarterly_refresh" in unfinished:
+                print("Not running board_report: the marts did not finish (see below).")
+                continue
             print(f"Running {planned.job_name} for {planned.label} on {settings.incoming_dir}")
             run_id = str(uuid.uuid4())  # Dagster run ids are UUID4 strings
             watcher = _EventPrinter(instance, run_id, started, check_names)
             watcher.start()
             try:
                 result = execute_range(defs, instance, planned, run_id, tags={
-                    QUARTER_END_TAG: quarter_end.isoformat(), LAUNCHED_BY_TAG: LAUNCHED_BY})
+                    QUARTER_END_TAG: latest.isoformat(), LAUNCHED_BY_TAG: LAUNCHED_BY})
             finally:
                 watcher.stop()
             failed_checks = [e for e in result.get_asset_check_evaluations()
                              if not e.passed and e.severity.value == "ERROR"]
+            if not result.success:
+                unfinished.add(planned.job_name)
             if not result.success or failed_checks:
-                failures += [f"{planned.job_name} (run {run_id}): {m}"
-                             for m in _failure_messages(result, failed_checks)]
+                failures += [f"{planned.job_name}: {m}" for m in _failure_messages(result, failed_checks)]
     elapsed = time.monotonic() - started
+    _print_outputs(settings)
     if failures:
-        print(f"\nThe run FAILED after {elapsed:.1f} s.", file=sys.stderr)
+        print(f"\nThe run FINISHED WITH PROBLEMS after {elapsed:.1f} s (what could be loaded was loaded; figures "
+              "that a missing or unreadable file would have fed are marked 'not available'):", file=sys.stderr)
         for message in failures:
             print(f"  - {message}", file=sys.stderr)
         print("Details: `make dagster`, then open the run in the Dagster UI.", file=sys.stderr)
         return EXIT_FAILED
     print(f"\nThe run succeeded in {elapsed:.1f} s.")
+    return EXIT_OK
+
+
+def _print_scan(scan, registry) -> None:
+    """What the incoming folder holds, per source, and everything skipped with the reason."""
+    print(f"Incoming folder {scan.root}: {len(scan.authorities)} authorit{'y' if len(scan.authorities) == 1 else 'ies'} "
+          f"({', '.join(f'{code} {folder}' for code, folder in sorted(scan.authorities.items())) or 'none'})")
+    for source in registry.partitioned():
+        files = [f for f in scan.files if f.source == source.name]
+        if files:
+            periods = sorted({f.period_end for f in files})
+            print(f"  {source.label}: {len(files)} file(s), periods {periods[0]} to {periods[-1]}")
+        else:
+            print(f"  {source.label}: not supplied")
+    for rel, why in scan.skipped:
+        print(f"  skipped {rel}: {why}")
+
+
+def _print_outputs(settings: Settings) -> None:
     print("Outputs:")
     print(f"  warehouse  {settings.warehouse_path}")
     data_docs = settings.output_dir / "data_docs" / "index.html"
@@ -217,7 +277,6 @@ def _execute(settings: Settings) -> int:
     if reports:
         print(f"  exports    {reports[-1].parent / 'exports'}")
         print(f"  dashboard  {reports[-1]}")
-    return EXIT_OK
 
 
 def _single_cli_run_lock(settings: Settings):

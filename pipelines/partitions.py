@@ -3,8 +3,13 @@
 A partition key is the **first day** of a quarter (``2023-04-01``), because that is
 how Dagster names time windows; analysts and the board talk about the **quarter
 end** (``30 June 2023``), which :func:`quarter_end` returns. Quarters end on 30 June,
-30 September, 31 December and 31 March; the first is the quarter ending 30 June 2023
-(key ``2023-04-01``). A partition exists once its quarter has ended.
+30 September, 31 December and 31 March. A partition exists once its quarter has ended.
+
+The partitions start with the first collection year the readers support
+(:data:`FIRST_COLLECTION_YEAR`, 2017: the CIN census schema's first year), so a
+partnership can load every year of history it holds; which partitions a run covers is
+decided by what the incoming folder holds (:mod:`pipelines.runs`), never by a date
+written here.
 
 :func:`collection_year` gives the Children in Need census year (to 31 March) a date
 falls in, named by the year it ends: the quarter ending 30 June 2023 is in the
@@ -17,7 +22,9 @@ from datetime import date, timedelta
 from dagster import TimeWindowPartitionsDefinition
 
 PARTITION_FORMAT = "%Y-%m-%d"
-FIRST_QUARTER_START = "2023-04-01"
+FIRST_COLLECTION_YEAR = 2017  # = the first year sources/schemas/cin_census describes (a test checks)
+FIRST_QUARTER_START = f"{FIRST_COLLECTION_YEAR - 1}-04-01"  # the quarter ending 30 June 2016
+EARLIEST_PERIOD_END = date(FIRST_COLLECTION_YEAR - 1, 6, 30)  # periods before this are not loaded
 TIMEZONE = "Europe/London"
 
 quarterly_partitions = TimeWindowPartitionsDefinition(

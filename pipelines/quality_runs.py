@@ -29,13 +29,22 @@ def with_rule_findings(load: FileLoad) -> FileLoad:
 
     Runs where the file is read (a worker process), so the rules of many files run in parallel.
     The reference date is the file's period end (census reference date, or extract date).
+    Return-level findings the reader made on a CIN census Header (rule 100 ...) are added,
+    with record_id ``<file>#<Header element>``.
     """
     frames = {name: frame for name, frame in load.tables.items() if len(frame)}
     if load.error or not frames:
         load.findings = pd.DataFrame(columns=FINDING_COLUMNS)
         return load
     findings = run_rules(frames, load.period_end).assign(period_end=pd.Timestamp(load.period_end))
-    load.findings = findings[FINDING_COLUMNS]
+    parts = [findings[FINDING_COLUMNS]]
+    header = load.header_findings
+    if header is not None and len(header):
+        parts.append(pd.DataFrame({
+            "period_end": pd.Timestamp(load.period_end), "la_code": load.la_code, "table_name": "header",
+            "record_id": load.file + "#" + header["location"].astype("string"), "rule_code": header["rule_code"],
+            "rule_name": header["rule_name"], "severity": header["severity"], "message": header["message"]}))
+    load.findings = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
     return load
 
 

@@ -5,13 +5,17 @@ Both take their paths from :mod:`pipelines.settings`, so ``settings.toml`` and t
 """
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from .ingest.files import AUTHORITY_FOLDER, authority_folders
+from sources.incoming import IncomingScan, scan_incoming
+from sources.registry import Registry, load_registry
+
+from .partitions import EARLIEST_PERIOD_END
 from .pseudonyms import load_key
 from .settings import Settings, load_settings
 
@@ -35,31 +39,25 @@ class WarehouseResource(DuckDBResource):
 
 
 class IncomingExtracts(ConfigurableResource):
-    """The folder of extracts: ``<incoming_dir>/<authority>/<period>/...`` and ``<incoming_dir>/reference/...``."""
+    """The folder of extracts (``<incoming_dir>/<authority>/<period>/...`` and ``<incoming_dir>/reference/...``)
+    and the source registry that says which file is which source (``registry_dirs``: extra declaration
+    folders, separated by the OS path separator; setting ``source_registry_dirs``)."""
 
     incoming_dir: str
+    registry_dirs: str = ""
 
     @property
     def root(self) -> Path:
         return Path(self.incoming_dir)
 
-    @property
-    def population_dir(self) -> Path:
-        return self.root / "reference" / "population"
+    def registry(self) -> Registry:
+        from sources.registry import registry_dirs_from
 
-    def authority_folders(self) -> list[Path]:
-        """The authority folders (``991_northbrook`` ...): every folder except ``reference``."""
-        return authority_folders(self.root)
+        return load_registry(registry_dirs_from(self.registry_dirs))
 
-    def authority_codes(self) -> list[str]:
-        """The DfE LA numbers of the authority folders (``991_northbrook`` -> ``'991'``)."""
-        codes = [AUTHORITY_FOLDER.match(p.name) for p in self.authority_folders()]
-        return [m.group("la_code") for m in codes if m]
-
-    def period_files(self, period_end, names: tuple[str, ...]) -> list[Path]:
-        """Files of one period: ``<authority>/<period_end>/<name>`` for each glob ``name``, sorted."""
-        folder = period_end.isoformat()
-        return sorted({p for a in self.authority_folders() for n in names for p in (a / folder).glob(n)})
+    def scan(self) -> IncomingScan:
+        """Every file of the incoming folder placed by source, authority and period (see sources.incoming)."""
+        return scan_incoming(self.root, self.registry(), earliest=EARLIEST_PERIOD_END)
 
 
 class OutputFolder(ConfigurableResource):
@@ -92,7 +90,8 @@ def build_resources(settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     return {
         "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
-        "extracts": IncomingExtracts(incoming_dir=str(settings.incoming_dir)),
+        "extracts": IncomingExtracts(incoming_dir=str(settings.incoming_dir),
+                                     registry_dirs=os.pathsep.join(settings.registry_dirs)),
         "identity_store": IdentityStoreResource(database=str(settings.identity_path)),
         "pseudonym_key": PseudonymKeyResource(key_path=str(settings.pseudonym_key_path)),
         "output": OutputFolder(output_dir=str(settings.output_dir)),

@@ -1,20 +1,31 @@
 """Which runs a refresh needs, and running a job over a range of partitions in this process.
 
-``neglect run`` (and the tests) refresh everything the incoming folder holds:
-:func:`run_plan` looks at the period folders (``<authority>/<period end>/``) and returns
-one :class:`PlannedRun` for the CIN census years (every 31 March folder) and one for the
-quarters (first to last quarter-end folder). :func:`execute_range` runs a job over a
-range of partition keys as ONE Dagster run (the assets have a single-run backfill
-policy), which is much faster than one run per quarter.
+``neglect run`` (and the tests) refresh everything the incoming folder holds. :func:`plan_runs`
+looks at the scan of the incoming folder (:func:`sources.incoming.scan_incoming`: every file
+placed by registered source, authority and period) and returns, in order:
+
+1. ``cin_census_refresh`` over every collection year with a census return;
+2. ``quarterly_refresh`` over every quarter from the first to the last period with a file of any
+   source (a quarter in between with no file is still refreshed: its sources are recorded as
+   *not supplied*, and its figures are computed from what the other periods say);
+3. ``board_report`` for the latest of those quarters.
+
+Periods that have not ended yet, or that come before the first collection year the readers
+support, are left out (the scan says so). :func:`execute_range` runs a job over a range of
+partition keys as ONE Dagster run (the assets have a single-run backfill policy), which is much
+faster than one run per quarter.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
-from .ingest.files import period_ends
-from .partitions import census_partition_key, partition_key_for_quarter_end
+from sources.incoming import IncomingScan, scan_incoming
+from sources.registry import Registry, load_registry
+
+from .jobs import BOARD_REPORT_JOB, CIN_CENSUS_JOB, QUARTERLY_JOB
+from .partitions import EARLIEST_PERIOD_END, census_partition_key, partition_key_for_quarter_end
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -28,19 +39,33 @@ class PlannedRun:
     label: str  # for people: "quarters ending 30 Jun 2023 to 31 Mar 2026"
 
 
-def run_plan(incoming: Path, today: date) -> list[PlannedRun]:
-    """The runs that load every period with files (periods not yet ended are left out)."""
-    quarters = [e for e in period_ends(incoming) if e < today]
+def scan_for_run(incoming: Path, today: date, registry: Registry | None = None) -> IncomingScan:
+    """The incoming folder's scan, with periods not yet ended (on or after ``today``) left out."""
+    return scan_incoming(incoming, registry or load_registry(), earliest=EARLIEST_PERIOD_END,
+                         latest=today - timedelta(days=1))
+
+
+def plan_runs(scan: IncomingScan) -> list[PlannedRun]:
+    """The runs that load every period with files (see module docstring)."""
     plan = []
-    years = sorted({e.year for e in quarters if e.month == 3})
+    years = scan.census_years()
     if years:
-        plan.append(PlannedRun("cin_census_refresh", census_partition_key(years[0]), census_partition_key(years[-1]),
+        plan.append(PlannedRun(CIN_CENSUS_JOB, census_partition_key(years[0]), census_partition_key(years[-1]),
                                f"census years {years[0]} to {years[-1]}"))
+    quarters = sorted({f.period_end for f in scan.files})
     if quarters:
-        plan.append(PlannedRun("quarterly_refresh", partition_key_for_quarter_end(quarters[0]),
-                               partition_key_for_quarter_end(quarters[-1]),
-                               f"quarters ending {quarters[0]:%d %b %Y} to {quarters[-1]:%d %b %Y}"))
+        first, last = quarters[0], quarters[-1]
+        plan.append(PlannedRun(QUARTERLY_JOB, partition_key_for_quarter_end(first),
+                               partition_key_for_quarter_end(last),
+                               f"quarters ending {first:%d %b %Y} to {last:%d %b %Y}"))
+        plan.append(PlannedRun(BOARD_REPORT_JOB, partition_key_for_quarter_end(last),
+                               partition_key_for_quarter_end(last), f"the quarter ending {last:%d %b %Y}"))
     return plan
+
+
+def run_plan(incoming: Path, today: date, registry: Registry | None = None) -> list[PlannedRun]:
+    """:func:`plan_runs` of the incoming folder as it is ``today``."""
+    return plan_runs(scan_for_run(incoming, today, registry))
 
 
 def execute_range(defs, instance, planned: PlannedRun, run_id: str | None = None, tags: dict | None = None,

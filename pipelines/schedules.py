@@ -10,20 +10,27 @@ or ``neglect run``. The schedule is STOPPED by default: turn it on in the Dagste
 
 from dagster import DefaultScheduleStatus, RunRequest, ScheduleEvaluationContext, schedule
 
-from .jobs import QUARTER_END_TAG, quarterly_refresh
+from .jobs import QUARTER_END_TAG
 from .partitions import TIMEZONE, last_quarter_end_before, partition_key_for_quarter_end
 
 QUARTERLY_CRON = "0 6 15 1,4,7,10 *"
 
 
-@schedule(
-    cron_schedule=QUARTERLY_CRON,
-    job=quarterly_refresh,
-    execution_timezone=TIMEZONE,
-    default_status=DefaultScheduleStatus.STOPPED,
-    description="06:00 on 15 Jan/Apr/Jul/Oct: refresh for the quarter that has just ended.",
-)
-def quarterly_refresh_schedule(context: ScheduleEvaluationContext) -> RunRequest:
-    ended = last_quarter_end_before(context.scheduled_execution_time.date())
-    return RunRequest(run_key=f"quarter-{ended.isoformat()}", partition_key=partition_key_for_quarter_end(ended),
-                      tags={QUARTER_END_TAG: ended.isoformat()})
+def build_quarterly_schedule(quarterly_refresh):
+    """The schedule of ``quarterly_refresh`` (built with the jobs from the source registry)."""
+
+    @schedule(
+        name="quarterly_refresh_schedule",
+        cron_schedule=QUARTERLY_CRON,
+        job=quarterly_refresh,
+        execution_timezone=TIMEZONE,
+        default_status=DefaultScheduleStatus.STOPPED,
+        description="06:00 on 15 Jan/Apr/Jul/Oct: refresh for the quarter that has just ended.",
+    )
+    def quarterly_refresh_schedule(context: ScheduleEvaluationContext) -> RunRequest:
+        ended = last_quarter_end_before(context.scheduled_execution_time.date())
+        return RunRequest(run_key=f"quarter-{ended.isoformat()}",
+                          partition_key=partition_key_for_quarter_end(ended),
+                          tags={QUARTER_END_TAG: ended.isoformat()})
+
+    return quarterly_refresh_schedule

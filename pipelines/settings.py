@@ -41,6 +41,15 @@ class Settings:
     clerical_review_dir: Path = Path("warehouse/clerical_review")
     synthetic_seed: int = 20261123
     synthetic_children: int = 105_000
+    source_registry_dirs: str = ""  # extra source declarations (folders, separated by os.pathsep)
+
+    @property
+    def registry_dirs(self) -> tuple[str, ...]:
+        """``source_registry_dirs`` as absolute folder paths (relative ones from the project root)."""
+        from sources.registry import registry_dirs_from
+
+        return tuple(str(p if Path(p).is_absolute() else self.project_root / p)
+                     for p in registry_dirs_from(self.source_registry_dirs))
 
     def __post_init__(self) -> None:
         """Relative paths (e.g. a default not overridden in a test) are taken from the project root."""

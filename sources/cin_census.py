@@ -239,7 +239,8 @@ def load_cin_schema(path: Path = SCHEMA_DIR / "cin_census.yaml") -> CinSchema:
 
 # ----------------------------------------------------------------------------- reading
 
-def read_cin_census(path: Path | str, *, la_code: str | None = None) -> CinCensusResult:
+def read_cin_census(path: Path | str, *, la_code: str | None = None,
+                    expected_year: int | None = None) -> CinCensusResult:
     """Read one CIN census XML file. Raises SourceFileError if the file as a whole is unusable.
 
     ``la_code`` is the DfE 3-digit LA number the file is expected to belong to: it is

@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 from dagster import AssetKey, DagsterInstance, Definitions, build_schedule_context
 
 from pipelines.definitions import defs
-from pipelines.partitions import (census_partition_key, census_reference_date, census_year_partitions,
-                                  collection_year, last_quarter_end_before, partition_key_for_quarter_end,
-                                  quarter_end, quarterly_partitions)
-from pipelines.schedules import quarterly_refresh_schedule
+from pipelines.partitions import (FIRST_COLLECTION_YEAR, census_partition_key, census_reference_date,
+                                  census_year_partitions, collection_year, last_quarter_end_before,
+                                  partition_key_for_quarter_end, quarter_end, quarterly_partitions)
+from sources.cin_census import load_cin_schema
+
+quarterly_refresh_schedule = defs.resolve_schedule_def("quarterly_refresh_schedule")
 
 
 EXTRACTS = ["raw/cp_list", "raw/early_help", "raw/person_list", "raw/adult_episodes", "raw/adult_household_children"]
@@ -19,14 +21,16 @@ EXTRACTS = ["raw/cp_list", "raw/early_help", "raw/person_list", "raw/adult_episo
 def test_definitions_load():
     Definitions.validate_loadable(defs)
     job = defs.resolve_job_def("quarterly_refresh")
-    assert "population_denominators" in job.graph.node_dict
+    assert "raw__ons_population" in job.graph.node_dict
+    assert "board_pack" not in job.graph.node_dict and "board_pack" in defs.resolve_job_def("board_report").graph.node_dict
+    assert set(defs.resolve_job_def("cin_census_refresh").graph.node_dict) == {"raw__cin_census"}
     assert defs.resolve_schedule_def("quarterly_refresh_schedule").job_name == "quarterly_refresh"
     checks: dict[str, set[str]] = {}
     for key in defs.resolve_asset_graph().asset_check_keys:
         checks.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
-    assert checks["population_denominators"] == {"population_denominators_complete", "population_denominators_stable"}
+    assert checks["raw/ons_population"] == {"population_denominators_complete", "population_denominators_stable"}
     for asset in EXTRACTS + ["raw/cin_census"]:
-        expected = {"structure", "reject_rate", "expectations"}
+        expected = {"structure", "files_readable", "reject_rate", "expectations"}
         if asset in ("raw/cp_list", "raw/cin_census"):
             expected.add("dfe_rules")
         assert checks[asset] == expected, asset
@@ -41,11 +45,13 @@ def test_extracts_are_quarterly_and_the_census_yearly():
     assert census_reference_date("2025-04-01") == date(2026, 3, 31)
     assert census_partition_key(2026) == "2025-04-01"
     keys = census_year_partitions.get_partition_keys(current_time=datetime(2026, 11, 23, tzinfo=ZoneInfo("UTC")))
-    assert keys == ["2023-04-01", "2024-04-01", "2025-04-01"]  # collection years 2024, 2025, 2026
+    assert keys[0] == "2016-04-01" and keys[-1] == "2025-04-01"  # collection years 2017 ... 2026
+    assert len(keys) == 10
+    assert FIRST_COLLECTION_YEAR == load_cin_schema().first_year  # the partitions start with the readers' years
 
 
 def test_warehouse_writers_share_the_pool_and_the_completeness_check_blocks():
-    asset = defs.resolve_assets_def("population_denominators")
+    asset = defs.resolve_assets_def(AssetKey(["raw", "ons_population"]))
     assert asset.op.pool == "duckdb_warehouse"
     graph = defs.resolve_asset_graph()
     complete = next(k for k in graph.asset_check_keys if k.name == "population_denominators_complete")
@@ -62,9 +68,9 @@ def test_warehouse_writers_share_the_pool_and_the_completeness_check_blocks():
 
 def test_quarterly_partitions():
     keys = quarterly_partitions.get_partition_keys(current_time=datetime(2025, 1, 15, tzinfo=ZoneInfo("UTC")))
-    assert keys[0] == "2023-04-01"
-    assert keys == ["2023-04-01", "2023-07-01", "2023-10-01", "2024-01-01", "2024-04-01", "2024-07-01",
-                    "2024-10-01"]  # only quarters that have ended
+    assert keys[0] == "2016-04-01"  # the first quarter of collection year 2017
+    assert keys[-3:] == ["2024-04-01", "2024-07-01", "2024-10-01"]  # only quarters that have ended
+    assert len(keys) == 35
     assert quarter_end("2023-04-01") == date(2023, 6, 30)
     ends = [quarter_end(k) for k in keys]
     assert [(d.month, d.day) for d in ends[:4]] == [(6, 30), (9, 30), (12, 31), (3, 31)]

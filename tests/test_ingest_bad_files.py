@@ -1,6 +1,7 @@
-"""Bad files in the incoming folder: each fails its own asset with a message naming the
-file, the position and what was expected; every other source still loads; nothing is lost
-(the bad file is in quality.load_audit as failed)."""
+"""Bad files in the incoming folder: each fails its own source's `files_readable` check with a
+message naming the file (path relative to the incoming folder), the position and what was
+expected; every other file still loads and the marts and the board report are still produced;
+nothing is lost (the bad file is in quality.load_audit as failed, with nothing of it kept)."""
 from __future__ import annotations
 
 import shutil
@@ -20,10 +21,13 @@ from sources.synthetic.generate import generate_partnership
 BAD = Path(__file__).parent / "fixtures" / "bad_files" / "incoming"
 # bad file (relative to incoming) -> (asset, words its failure message must contain)
 PLANTED = {
-    "992_eastmere/2026-03-31/cin_census_2026.xml": ("raw/cin_census", ["cin_census_2026.xml", "line 53", "truncated"]),
+    "992_eastmere/2026-03-31/cin_census_2026.xml": (
+        "raw/cin_census", ["992_eastmere/2026-03-31/cin_census_2026.xml", "line 53", "truncated"]),
     "992_eastmere/2025-06-30/adult_mental_health_episodes.csv": (
-        "raw/adult_episodes", ["adult_mental_health_episodes.csv", "line 1 (header)", "Episode Start Date"]),
-    "991_northbrook/2025-09-30/early_help_episodes.csv": ("raw/early_help", ["early_help_episodes.csv", "empty"]),
+        "raw/adult_episodes", ["992_eastmere/2025-06-30/adult_mental_health_episodes.csv", "line 1 (header)",
+                               "Episode Start Date"]),
+    "991_northbrook/2025-09-30/early_help_episodes.csv": (
+        "raw/early_help", ["991_northbrook/2025-09-30/early_help_episodes.csv", "empty"]),
 }
 
 
@@ -48,13 +52,9 @@ def bad_run(tmp_path_factory):
 
 
 def _failures(result) -> dict[str, str]:
-    out = {}
-    for event in result.all_events:
-        if event.event_type_value == "STEP_FAILURE":
-            data = event.step_failure_data
-            text = data.user_failure_data.description if data.user_failure_data else data.error.message
-            out[event.step_key] = text
-    return out
+    """asset step key -> the description of its failed files_readable check."""
+    return {e.asset_key.to_user_string().replace("/", "__"): e.description
+            for e in result.get_asset_check_evaluations() if e.check_name == "files_readable" and not e.passed}
 
 
 def test_each_bad_file_fails_its_own_asset_with_a_clear_message(bad_run):
@@ -68,12 +68,22 @@ def test_each_bad_file_fails_its_own_asset_with_a_clear_message(bad_run):
         assert "Traceback" not in message
 
 
+def test_unreadable_files_do_not_stop_the_marts_or_the_report(bad_run):
+    settings, results = bad_run
+    assert results["quarterly_refresh"].success and results["board_report"].success
+    assert sorted((settings.output_dir / "dashboards").glob("*/neglect_board_report_*.html"))
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
+        status = conn.execute("SELECT status FROM marts.source_availability WHERE la_code = '992' "
+                              "AND source = 'cin_census' AND period_end = DATE '2026-03-31'").fetchone()[0]
+    assert status == "failed"
+
+
 def test_the_other_sources_still_load(bad_run):
     _, results = bad_run
     materialised = {m.asset_key.to_user_string() for r in results.values()
                     for m in r.get_asset_materialization_events() for m in [m.materialization]}
     for asset in ["raw/cp_list", "raw/person_list", "raw/adult_household_children", "raw/postcode_lookup",
-                  "population_denominators"]:
+                  "raw/ons_population"]:
         assert asset in materialised
 
 
@@ -83,6 +93,10 @@ def test_nothing_is_lost_the_bad_files_are_audited_and_their_neighbours_loaded(b
         audit = dict(conn.execute("SELECT file, status FROM quality.load_audit").fetchall())
         for rel in PLANTED:
             assert audit[rel] == "failed", rel
+            kept = conn.execute("SELECT rows_loaded, rows_rejected FROM quality.load_audit WHERE file = ?",
+                                [rel]).fetchone()
+            assert kept == (0, 0), rel  # a refused file leaves nothing behind
+            assert conn.execute("SELECT count(*) FROM quality.rejects WHERE file = ?", [rel]).fetchone()[0] == 0
         # the other authority's census of the same year, and the other quarters' files, loaded
         assert audit["991_northbrook/2026-03-31/cin_census_2026.xml"] == "loaded"
         assert audit["992_eastmere/2025-06-30/adult_substance_misuse_episodes.csv"] == "loaded"

@@ -34,7 +34,7 @@ def test_complete_files_load_and_pass_the_blocking_check(tmp_path):
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         assert conn.execute("SELECT count(*) FROM raw.ons_population").fetchone()[0] == 2 * len(WARDS) * 36
         assert conn.execute("SELECT count(*) FROM quality.rejects").fetchone()[0] == 0
-    meta = result.asset_materializations_for_node("population_denominators")[0].metadata
+    meta = result.asset_materializations_for_node("raw__ons_population")[0].metadata
     assert meta["dagster/row_count"].value == 2 * len(WARDS) * 36
     assert meta["mid_years"].value == [2023, 2024]
 

@@ -7,8 +7,10 @@ from pathlib import Path
 
 from dagster import DagsterInstance, build_sensor_context
 
+from pipelines.definitions import defs
 from pipelines.resources import IncomingExtracts
-from pipelines.sensors import incoming_files_sensor
+
+incoming_files_sensor = defs.resolve_sensor_def("incoming_files_sensor")
 
 BAD = Path(__file__).parent / "fixtures" / "bad_files" / "incoming"
 

@@ -98,7 +98,7 @@ def test_run_materialises_into_the_project_instance(tmp_path, monkeypatch, capsy
     root = _project(tmp_path, monkeypatch, small_incoming)
     assert cli.main(["run", "--no-generate"]) == 0
     out = capsys.readouterr().out
-    assert "materialised population_denominators" in out
+    assert "materialised raw/ons_population" in out
     assert "check population_denominators_complete passed" in out
     assert "materialised raw/cin_census" in out and "materialised quality/summary" in out
     assert str(root / "warehouse" / "neglect.duckdb") in out
@@ -132,7 +132,7 @@ def test_run_frees_the_warehouse_slot_of_an_interrupted_run(tmp_path, monkeypatc
         instance.add_run(stale)
         instance.event_log_storage.set_concurrency_slots("duckdb_warehouse", 1)
         assert instance.event_log_storage.claim_concurrency_slot(
-            "duckdb_warehouse", stale.run_id, "population_denominators").is_claimed
+            "duckdb_warehouse", stale.run_id, "raw__ons_population").is_claimed
 
     assert cli.main(["run", "--no-generate"]) == 0
     assert "marked interrupted run" in capsys.readouterr().out

@@ -63,6 +63,7 @@ class PersonLinkage:
     pairs_scored: int
     model_json: dict
     seconds: dict = field(default_factory=dict)
+    model_source: str = ""  # which Splink model scored the pairs (trained here, built in, a saved file)
     sensitivity: dict[float, np.ndarray] = field(default_factory=dict)
 
 
@@ -90,7 +91,7 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
 
     started = time.monotonic()
     profiles, profile_of_record = profiles_of(records, table_column)
-    scored = score_pairs(profiles, thresholds.review, model_path, table_column)
+    scored = score_pairs(profiles, thresholds.review, model_path, table_column, key_prefix)
     seconds["splink"] = time.monotonic() - started
 
     started = time.monotonic()
@@ -114,6 +115,7 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
     return PersonLinkage(links=links, review_pairs=review, conflicts=det.conflicts,
                          identifier_conflicts=identifier_conflicts(links), profiles=len(profiles),
                          pairs_scored=len(scored.pairs), model_json=scored.model_json, seconds=seconds,
+                         model_source=scored.model_source,
                          sensitivity=sensitivity)
 
 

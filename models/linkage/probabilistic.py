@@ -15,13 +15,18 @@ Comparisons (each a Splink comparison with its own m and u probabilities):
   the same authority" is strong evidence of two children (twins in one case-management system).
 
 Training is unsupervised on every run: the prior from a strict rule (same names and DOB), u by
-random sampling (fixed seed) and m by expectation maximisation on three blocking rules, each
-leaving different comparisons free. A saved model file (``save_model_to_json``) can be used
-instead. Blocking rules for prediction pair records only on shared DOB (with surname, forename
+random sampling (fixed seed) and m from the pairs the deterministic rules already linked. A saved
+model file (``save_model_to_json``) can be used instead. A partnership with too few records to
+train on (fewer than :data:`MIN_TRAINING_PROFILES` distinct identities, or fewer than
+:data:`MIN_LABEL_GROUPS` children already linked deterministically across two records) gets the
+built-in model (``built_in_model_<children|adults>.json``, trained on the default synthetic
+partnership: regenerate it with ``python -m models.linkage.probabilistic``), and so does one whose
+training fails; the linkage summary says which model was used and why. Blocking rules for prediction pair records only on shared DOB (with surname, forename
 or district) or shared names or postcode, so the number of comparisons grows about linearly.
 """
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from functools import cache
@@ -36,6 +41,10 @@ from splink.blocking_rule_library import And, CustomRule
 from splink.comparison_library import CustomComparison
 
 NICKNAMES_FILE = Path(__file__).with_name("nicknames.csv")
+BUILT_IN_MODEL = {"C": Path(__file__).with_name("built_in_model_children.json"),
+                  "A": Path(__file__).with_name("built_in_model_adults.json")}
+MIN_TRAINING_PROFILES = 2000  # distinct identities needed to estimate u by sampling
+MIN_LABEL_GROUPS = 100  # deterministic groups with two or more profiles, the labels m is estimated from
 SEED = 20261123
 PROFILE_COLUMNS = ["forename_std", "surname_std", "dob", "sex_std", "postcode_std", "nhs_std", "upn", "la_code",
                    "la_child_id", "household_client"]
@@ -163,38 +172,97 @@ class ScoredPairs:
 
     pairs: pd.DataFrame
     model_json: dict
+    model_source: str = "trained on this partnership's records"
 
 
 def score_pairs(profiles: pd.DataFrame, review_threshold: float, model_path: Path | None = None,
-                table_column: str = "table") -> ScoredPairs:
+                table_column: str = "table", key_prefix: str = "C") -> ScoredPairs:
     """Train (or load) the model and score pairs of profiles in different deterministic groups.
 
     ``profiles`` needs ``profile_id``, ``det_group``, ``table`` (which input table it belongs to,
     e.g. the source) and the columns of :data:`PROFILE_COLUMNS` plus ``surname_parts``,
-    ``postcode_district``.
+    ``postcode_district``. ``key_prefix`` (C children, A adults) chooses the built-in model used
+    when there is too little to train on (see module docstring).
     """
     frame = with_forename_names(profiles)
     frame["birth_year"] = frame["dob"].dt.year
     frame["dob"] = frame["dob"].dt.date
+    if len(frame) < 2:  # nothing to compare
+        return ScoredPairs(pairs=_no_pairs(), model_json={}, model_source="no pairs to compare")
     con = duckdb.connect()
     db = DuckDBAPI(con)
     tables = [db.register(part.drop(columns=[table_column]).reset_index(drop=True), dataset_display_name=str(name))
               for name, part in frame.groupby(table_column, sort=True)]
+    link_type = "link_and_dedupe" if len(tables) > 1 else "dedupe_only"
+    source = "trained on this partnership's records"
     if model_path is not None and model_path.exists():
-        linker = Linker(tables, str(model_path), log_level=SPLINK_LOG_LEVEL)
+        model, source = json.loads(model_path.read_text(encoding="utf-8")), f"saved model {model_path.name}"
     else:
-        identifiers = tuple(name for name, column in IDENTIFIER_COLUMNS.items() if frame[column].notna().any())
-        linker = Linker(tables, settings("link_and_dedupe" if len(tables) > 1 else "dedupe_only", identifiers),
-                        log_level=SPLINK_LOG_LEVEL)
-        train(linker)
-        linker = Linker(tables, with_unseen_levels_floored(linker.misc.save_model_to_json()),
-                        log_level=SPLINK_LOG_LEVEL)
+        too_few = _too_few_to_train(frame)
+        model = None if too_few else _trained_model(tables, frame, link_type)
+        if model is None:
+            model = json.loads(BUILT_IN_MODEL[key_prefix].read_text(encoding="utf-8"))
+            source = ("built-in model (" + (too_few or "training on these records failed") +
+                      "; trained on the default synthetic partnership)")
+    model["link_type"] = link_type
+    if source.startswith("built-in"):  # m and u carry over; the prior depends on how many records there are
+        model["probability_two_random_records_match"] = prior_from_records(
+            frame, model["probability_two_random_records_match"])
+    linker = Linker(tables, model, log_level=SPLINK_LOG_LEVEL)
     predictions = linker.inference.predict(threshold_match_probability=review_threshold)
     pairs = predictions.as_pandas_dataframe()
     pairs["never_auto_linked"] = never_auto_linked(pairs)
     model = linker.misc.save_model_to_json()
     con.close()
-    return ScoredPairs(pairs=pairs, model_json=model)
+    return ScoredPairs(pairs=pairs, model_json=model, model_source=source)
+
+
+def _too_few_to_train(frame: pd.DataFrame) -> str:
+    """Why these profiles are too few to train a model on ("" when they are enough)."""
+    labelled = int((frame.groupby("det_group").size() > 1).sum())
+    if len(frame) < MIN_TRAINING_PROFILES:
+        return f"{len(frame):,} distinct identities, fewer than {MIN_TRAINING_PROFILES:,}"
+    if labelled < MIN_LABEL_GROUPS:
+        return f"{labelled:,} people linked deterministically across records, fewer than {MIN_LABEL_GROUPS:,}"
+    return ""
+
+
+def _trained_model(tables: list, frame: pd.DataFrame, link_type: str) -> dict | None:
+    """The model trained on these records, or None when training fails (degenerate data)."""
+    identifiers = tuple(name for name, column in IDENTIFIER_COLUMNS.items() if frame[column].notna().any())
+    try:
+        linker = Linker(tables, settings(link_type, identifiers), log_level=SPLINK_LOG_LEVEL)
+        train(linker)
+        return with_unseen_levels_floored(linker.misc.save_model_to_json())
+    except (ValueError, ZeroDivisionError, ArithmeticError) as exc:  # e.g. log(0) with no varied pairs
+        logging.getLogger(__name__).warning("linkage training failed (%s); using the built-in model", exc)
+        return None
+
+
+def prior_from_records(frame: pd.DataFrame, default: float, recall: float = 0.7) -> float:
+    """The probability two random profiles are the same person, as training estimates it: pairs agreeing on
+    forename, surname and date of birth, divided by the rule's recall (0.7), over all pairs. ``default``
+    (the built-in model's) when no pair agrees or there are fewer than two profiles."""
+    n = len(frame)
+    same = frame.groupby(["forename_std", "surname_std", "dob"], dropna=True).size()
+    agreeing = float((same * (same - 1) / 2).sum())
+    if n < 2 or agreeing == 0:
+        return default
+    return min(0.5, agreeing / recall / (n * (n - 1) / 2))
+
+
+def _prior(linker: Linker) -> None:
+    linker.training.estimate_probability_two_random_records_match(
+        ["l.forename_std = r.forename_std AND l.surname_std = r.surname_std AND l.dob = r.dob"], recall=0.7)
+
+
+def _no_pairs() -> pd.DataFrame:
+    return pd.DataFrame({"profile_id_l": pd.Series(dtype="int64"), "profile_id_r": pd.Series(dtype="int64"),
+                         "match_weight": pd.Series(dtype="float64"), "match_probability": pd.Series(dtype="float64"),
+                         "gamma_dob": pd.Series(dtype="int64"), "gamma_forename": pd.Series(dtype="int64"),
+                         "household_client_l": pd.Series(dtype="string"),
+                         "household_client_r": pd.Series(dtype="string"),
+                         "never_auto_linked": pd.Series(dtype="string")})
 
 
 def with_unseen_levels_floored(model: dict) -> dict:
@@ -252,8 +320,7 @@ def train(linker: Linker) -> None:
       differ is how a child's records differ between systems. Expectation maximisation was tried
       and rejected: siblings (same surname, postcode, near DOB) form a second "match" class it converges to.
     """
-    linker.training.estimate_probability_two_random_records_match(
-        ["l.forename_std = r.forename_std AND l.surname_std = r.surname_std AND l.dob = r.dob"], recall=0.7)
+    _prior(linker)
     linker.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
     linker.training.estimate_m_from_label_column("det_group")
 
@@ -271,3 +338,22 @@ def group_edges(pairs: pd.DataFrame) -> pd.DataFrame:
     edges = pairs.loc[pairs["group_l"] != pairs["group_r"], ["group_l", "group_r", "match_probability", "match_weight"]]
     return edges.sort_values("match_weight", ascending=False).drop_duplicates(["group_l", "group_r"]) \
         .reset_index(drop=True)
+
+
+def write_built_in_models(warehouse: Path, identity: Path) -> None:
+    """Train on the records of a warehouse holding the default synthetic partnership (``make run``) and save
+    the two built-in models beside this module. Give it a copy of the warehouse: linkage writes to it."""
+    from models.linkage.run import link_partnership
+
+    conn = duckdb.connect(str(warehouse))
+    result = link_partnership(conn, identity)
+    for prefix, linkage in (("C", result.children), ("A", result.adults)):
+        if not linkage.model_source.startswith("trained"):
+            raise RuntimeError(f"{prefix}: not trained ({linkage.model_source}); use the default partnership")
+        BUILT_IN_MODEL[prefix].write_text(json.dumps(linkage.model_json, indent=1, default=str) + "\n")
+
+
+if __name__ == "__main__":  # python -m models.linkage.probabilistic COPY_OF_WAREHOUSE IDENTITY_STORE
+    import sys
+
+    write_built_in_models(Path(sys.argv[1]), Path(sys.argv[2]))

@@ -164,8 +164,9 @@ def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Pa
     frame = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame()
     frame.to_csv(path, index=False)
     os.chmod(path, 0o600)
-    model_path = folder / "linkage_model_children.json"
-    model_path.write_text(json.dumps(result.children.model_json, indent=1, default=str))
+    for name, linkage in (("children", result.children), ("adults", result.adults)):
+        if linkage.model_json:
+            (folder / f"linkage_model_{name}.json").write_text(json.dumps(linkage.model_json, indent=1, default=str))
     return path
 
 

@@ -75,8 +75,19 @@ def register_periods(conn: duckdb.DuckDBPyConnection, period_ends: list[date]) -
 
 def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: str, select_sql: str) -> None:
     """Create ``table`` (schema-qualified) if needed, delete the rows of the periods in ``periods``,
-    insert the rows of ``select_sql``: re-running a quarter replaces its rows, never duplicates them."""
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    insert the rows of ``select_sql``: re-running a quarter replaces its rows, never duplicates them.
+
+    A table made by an older version with other columns or constraints is made anew (its quarters are
+    rebuilt by the next refresh that covers them)."""
+    schema, name = table.split(".")
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _shape_{name} ({columns})")
+    shape = conn.execute(f"DESCRIBE _shape_{name}").fetchall()
+    conn.execute(f"DROP TABLE _shape_{name}")
+    exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                          [schema, name]).fetchone()[0]
+    if exists and conn.execute(f"DESCRIBE {table}").fetchall() != shape:
+        conn.execute(f"DROP TABLE {table}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
     conn.execute(f"DELETE FROM {table} WHERE period_end IN (SELECT period_end FROM periods)")
     conn.execute(f"INSERT INTO {table} BY NAME {select_sql}")

@@ -35,6 +35,9 @@ import pandas as pd
 
 from models.capture_recapture import estimate_population
 
+from sources.registry import Registry
+
+from .availability import list_availability
 from .definitions import NeglectDefinitions
 from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_frame
 
@@ -75,11 +78,34 @@ def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefin
     return conn.sql("SELECT * FROM capture_histories ORDER BY ALL").df()
 
 
+def usable_lists(availability: pd.DataFrame | None, period_end, area: str, names: list[str],
+                 labels: dict[str, str] | None = None) -> tuple[list, str]:
+    """(the lists whose sources the area supplied for the quarter, a sentence on those left out)."""
+    labels = labels or {}
+    if availability is None or availability.empty:
+        return names, ""
+    rows = availability[(pd.to_datetime(availability["period_end"]) == pd.Timestamp(period_end))
+                        & (availability["la_code"] == area)].set_index("list_name")
+    kept = [n for n in names if n not in rows.index or bool(rows.loc[n, "available"])]
+    dropped = [f"{labels.get(n, n)} (not supplied: {rows.loc[n, 'missing']})" for n in names if n not in kept]
+    return kept, ("lists left out: " + "; ".join(dropped)) if dropped else ""
+
+
+def collapse_lists(table: pd.DataFrame, kept: list[str]) -> pd.DataFrame:
+    """Capture histories over ``kept`` lists only: the other lists' columns summed out, and children seen only
+    on a dropped list removed (they are not observed by the lists used)."""
+    out = table.groupby([*kept, "stratum"], as_index=False, sort=True)["count"].sum()
+    return out[out[kept].sum(axis=1) > 0].reset_index(drop=True)
+
+
 def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, variants: pd.DataFrame,
-                  population: pd.DataFrame, period_ends: list[date], areas: list[str]) -> pd.DataFrame:
+                  population: pd.DataFrame, period_ends: list[date], areas: list[str],
+                  availability: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per (quarter end, area, variant): the MSE estimate, or a 'not estimable' row.
 
-    ``population``: (period_end, la_code, population) for every area; ``areas``: la_codes incl. 'partnership'.
+    ``population``: (period_end, la_code, population) for every area; ``areas``: la_codes incl. 'partnership';
+    ``availability``: :func:`models.marts.availability.list_availability` (lists whose sources were not supplied
+    are left out, and the row says which; with fewer than two lists left there is no estimate).
     """
     names = [c.name for c in definitions.capture_lists]
     labels = {c.name: c.label for c in definitions.capture_lists}
@@ -90,14 +116,28 @@ def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, vari
                 part = histories[(histories["period_end"] == pd.Timestamp(period_end))
                                  & (histories["variant"] == variant.variant) & (histories["la_code"] == area)]
                 table = part[[*names, "stratum"]].assign(count=part["children"].to_numpy())
-                result = estimate_population(table, 0.95, MIN_OVERLAP, lists=names, n_boot=BOOTSTRAP_REPLICATES)
+                kept, left_out = usable_lists(availability, period_end, area, names, labels)
+                if len(kept) < 2:
+                    rows.append({"period_end": period_end, "measure": "12_month", "la_code": area,
+                                 "linkage": variant.variant, "linkage_threshold": variant.threshold_label,
+                                 "status": "not estimable", "lists": "; ".join(labels[n] for n in kept),
+                                 "observed": int(part["children"].sum()),
+                                 "message": "Not estimable: fewer than two lists were supplied; " + left_out,
+                                 "warnings": left_out, "assumptions": ""})
+                    continue
+                if len(kept) < len(names):
+                    table = collapse_lists(table, kept)
+                result = estimate_population(table, 0.95, MIN_OVERLAP, lists=kept, n_boot=BOOTSTRAP_REPLICATES)
                 row = result.as_row()
+                if left_out:
+                    row["message"] = f"{row['message']} ({left_out})"
+                    row["warnings"] = "; ".join(w for w in (row["warnings"], left_out) if w)
                 rows.append({
                     "period_end": period_end, "measure": "12_month", "la_code": area,
                     "linkage": variant.variant, "linkage_threshold": variant.threshold_label,
                     "status": row["status"], "method": row["method"],
-                    "lists": "; ".join(labels[n] for n in names), "stratified": row["stratified"],
-                    "strata": row["strata"], "observed": int(part["children"].sum()),
+                    "lists": "; ".join(labels[n] for n in kept), "stratified": row["stratified"],
+                    "strata": row["strata"], "observed": int(table["count"].sum()),
                     "estimate": row["estimate"], "unobserved": row["unobserved"],
                     "ci95_lower": row["lower"], "ci95_upper": row["upper"], "chosen_model": _text(row["chosen_model"]),
                     "message": row["message"], "warnings": row["warnings"],
@@ -121,10 +161,12 @@ def _text(value) -> str:
 
 
 def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions,
-                            period_ends: list[date], thresholds: tuple[float, float, float]) -> pd.DataFrame:
+                            period_ends: list[date], thresholds: tuple[float, float, float],
+                            registry: Registry | None = None) -> pd.DataFrame:
     """Replace the rows of ``marts.hidden_prevalence`` for ``period_ends``; returns them.
 
-    ``thresholds``: (match, lower, upper) linkage thresholds (the settings)."""
+    ``thresholds``: (match, lower, upper) linkage thresholds (the settings); ``registry``: the source
+    registry, to leave out lists whose sources an area did not supply (None: use every list)."""
     variants = linkage_variants(*thresholds)
     histories = capture_histories(conn, definitions, period_ends, variants)
     population = conn.sql("""
@@ -133,7 +175,8 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
         GROUP BY ALL""").df()
     population["period_end"] = population["period_end"].dt.date
     areas = sorted(population["la_code"].unique())
-    frame = estimate_rows(histories, definitions, variants, population, period_ends, areas)
+    availability = list_availability(conn, registry, definitions, period_ends) if registry is not None else None
+    frame = estimate_rows(histories, definitions, variants, population, period_ends, areas, availability)
     names = conn.sql("SELECT la_code, la_name FROM raw.la_codes").df()
     frame = frame.merge(names, on="la_code", how="left")
     frame["la_name"] = frame["la_name"].where(frame["la_code"] != "partnership", "Partnership")

@@ -85,7 +85,7 @@ BANK_HOLIDAYS_FILE = Path(__file__).with_name("reference") / "bank_holidays_engl
 TABLE = "marts.practice_indicators"
 PRACTICE_COLUMNS = """
     period_end DATE NOT NULL, la_code VARCHAR NOT NULL, indicator VARCHAR NOT NULL, indicator_label VARCHAR,
-    definition VARCHAR, numerator BIGINT NOT NULL, denominator BIGINT NOT NULL, rate_pct DOUBLE,
+    definition VARCHAR, availability VARCHAR, numerator BIGINT, denominator BIGINT, rate_pct DOUBLE,
     ci95_lower_pct DOUBLE, ci95_upper_pct DOUBLE, ci998_lower_pct DOUBLE, ci998_upper_pct DOUBLE,
     direction_of_travel VARCHAR, previous_period_end DATE, previous_rate_pct DOUBLE,
     data_complete BOOLEAN NOT NULL, source_latest_extract DATE, note VARCHAR"""
@@ -180,6 +180,54 @@ def _table_exists(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
                         [schema, name]).fetchall()[0][0] > 0
 
 
+# The sources each indicator needs (every group: one of its sources supplied, or the census carried forward).
+INDICATOR_SOURCES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "cp_plans_2_years_plus": (("cin_census", "cp_list"),),
+    "cp_second_or_subsequent": (("cin_census", "cp_list"),),
+    "cp_within_2_years_of_previous": (("cin_census", "cp_list"),),
+    "re_referrals_12_months": (("cin_census",),),
+    "step_up_within_12_months": (("early_help",), ("cin_census",)),
+    "step_down_rc9": (("cin_census",),),
+    "assessments_within_45_working_days": (("cin_census",),),
+}
+
+
+def with_availability(conn: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> pd.DataFrame:
+    """Mark each row ``available`` or ``not available`` (a needed source not supplied: numerator, denominator
+    and rate NULL, never 0) or ``not supplied`` (the authority sent nothing for the quarter), from
+    ``marts.source_availability`` and ``marts.authority_presence`` (the partnership: available where every
+    present authority has the sources)."""
+    if not _table_exists(conn, "marts.source_availability"):
+        return rows.assign(availability="available")
+    supply = conn.execute("""
+        SELECT s.period_end, s.la_code, s.source, s.status IN ('supplied', 'carried forward') AS ok,
+               coalesce(p.present, true) AS present
+        FROM marts.source_availability s LEFT JOIN marts.authority_presence p USING (period_end, la_code)
+        WHERE s.period_end IN (SELECT period_end FROM periods)""").df()
+    supplied = {(pd.Timestamp(r.period_end), r.la_code, r.source) for r in supply.itertuples() if r.ok}
+    present = {(pd.Timestamp(r.period_end), r.la_code): bool(r.present) for r in supply.itertuples()}
+
+    def status(period_end, la_code, indicator) -> str:
+        period_end = pd.Timestamp(period_end)
+        areas = [la for (p, la), here in present.items() if p == period_end and here] \
+            if la_code == "partnership" else [la_code]
+        if la_code != "partnership" and not present.get((period_end, la_code), True):
+            return "not supplied"
+        ok = all(any((period_end, la, s) in supplied for s in group)
+                 for group in INDICATOR_SOURCES.get(indicator, ()) for la in areas)
+        return "available" if ok else "not available"
+
+    rows = rows.copy()
+    rows["availability"] = [status(p, la, i) for p, la, i in zip(rows["period_end"], rows["la_code"],
+                                                                 rows["indicator"])]
+    unknown = rows["availability"] != "available"
+    for column in ("numerator", "denominator"):
+        rows[column] = rows[column].astype("Int64").mask(unknown)
+    for column in ("rate_pct", "ci95_lower_pct", "ci95_upper_pct", "ci998_lower_pct", "ci998_upper_pct"):
+        rows[column] = rows[column].mask(unknown)
+    return rows
+
+
 def build_practice_indicators(conn: duckdb.DuckDBPyConnection, period_ends: list[date]) -> pd.DataFrame:
     """Replace the rows of ``marts.practice_indicators`` for ``period_ends``; returns those rows.
 
@@ -191,7 +239,7 @@ def build_practice_indicators(conn: duckdb.DuckDBPyConnection, period_ends: list
     counts = conn.execute("SELECT * FROM practice_indicator_counts").df()
     counts["indicator_label"] = counts["indicator"].map(lambda i: INDICATORS[i][0])
     counts["definition"] = counts["indicator"].map(lambda i: INDICATORS[i][1])
-    rows = with_proportion_intervals(counts)
+    rows = with_availability(conn, with_proportion_intervals(counts))
 
     # Direction of travel: against the same indicator and area a year (4 quarter ends) earlier, from
     # this run or, for quarters not in this run, from the rows already in the table.
@@ -204,7 +252,7 @@ def build_practice_indicators(conn: duckdb.DuckDBPyConnection, period_ends: list
         conn.execute(f"""
             CREATE OR REPLACE TEMP TABLE practice_indicator_rows AS
             WITH earlier AS ({earlier})
-            SELECT n.period_end, n.la_code, n.indicator, n.indicator_label, n.definition,
+            SELECT n.period_end, n.la_code, n.indicator, n.indicator_label, n.definition, n.availability,
                    n.numerator, n.denominator, n.rate_pct, n.ci95_lower_pct, n.ci95_upper_pct,
                    n.ci998_lower_pct, n.ci998_upper_pct,
                    CASE WHEN e.period_end IS NULL OR n.rate_pct IS NULL OR e.rate_pct IS NULL THEN NULL

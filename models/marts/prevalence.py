@@ -19,6 +19,13 @@ Benchmarks (``models/marts/reference/benchmarks.csv``, replaceable): ``england_r
 ``higher`` or ``lower`` when the row's 95 % interval excludes the benchmark, else ``similar``
 (neutral words: more identification is not worse). NULL where either side has no rate.
 
+``availability`` / ``availability_note`` (:mod:`models.marts.availability`): ``complete``, ``incomplete``
+(some tiers of the set cannot be counted because their source was not supplied: the count covers the
+others, and the note names what is missing), ``not available`` (no tier of the set can be counted:
+``children`` and the rate are NULL, never 0) or ``not supplied`` (the authority sent nothing for the
+quarter: NULL, and it is left out of the partnership's count and population). ``population_note``: said
+when the population is not the mid-year the quarter needs (e.g. no mid-2025 file).
+
 ``history_months`` / ``history_complete``: months of extracts before the period's window starts, and
 whether that is at least 12 (:func:`models.marts.evidence.history_columns`): with less, evidence that
 began before the first extract is missing and the count is too low (trend tests leave such quarters out).
@@ -34,6 +41,7 @@ import pandas as pd
 
 from models.intervals import rate_interval, wilson_interval
 
+from .availability import tier_set_availability
 from .definitions import NeglectDefinitions
 from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_frame
 
@@ -42,7 +50,8 @@ PER = 10_000
 PREVALENCE_COLUMNS = """
     period_end DATE NOT NULL, measure VARCHAR NOT NULL, tier_set VARCHAR NOT NULL, la_code VARCHAR NOT NULL,
     la_name VARCHAR, breakdown VARCHAR NOT NULL, breakdown_value VARCHAR NOT NULL, breakdown_label VARCHAR,
-    children BIGINT NOT NULL, population BIGINT, population_mid_year INTEGER, rate_per_10k DOUBLE,
+    children BIGINT, population BIGINT, population_mid_year INTEGER, population_note VARCHAR,
+    availability VARCHAR, availability_note VARCHAR, rate_per_10k DOUBLE,
     ci95_lower DOUBLE, ci95_upper DOUBLE, ci998_lower DOUBLE, ci998_upper DOUBLE, method VARCHAR,
     england_rate_per_10k DOUBLE, vs_england VARCHAR, research_rate_per_10k DOUBLE, vs_research VARCHAR,
     other_la_rate_per_10k DOUBLE, vs_other_la VARCHAR, history_months INTEGER, history_complete BOOLEAN"""
@@ -61,8 +70,8 @@ def register_tier_sets(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefi
 
 def with_rate_intervals(frame: pd.DataFrame, count: str = "children", population: str = "population") -> pd.DataFrame:
     """Add ``rate_per_10k``, 95 % and 99.8 % bounds and ``method`` (vectorised; NaN without a population)."""
-    counts = frame[count].to_numpy(dtype="float64")
-    people = pd.to_numeric(frame[population], errors="coerce").to_numpy(dtype="float64")
+    counts = pd.to_numeric(frame[count], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    people = pd.to_numeric(frame[population], errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
     rate, lower95, upper95, method = rate_interval(counts, people, per=PER, confidence=0.95)
     _, lower998, upper998, _ = rate_interval(counts, people, per=PER, confidence=0.998)
     return frame.assign(rate_per_10k=rate, ci95_lower=lower95, ci95_upper=upper95, ci998_lower=lower998,
@@ -124,9 +133,19 @@ def prevalence_frame(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefini
         SELECT p.*, coalesce(n.la_name, CASE WHEN p.la_code = 'partnership' THEN 'Partnership' END) AS la_name
         FROM prevalence_counts p LEFT JOIN raw.la_codes n USING (la_code)
         ORDER BY period_end, measure, tier_set, la_code, breakdown, breakdown_value""").df()
+    counts = with_availability(counts, tier_set_availability(conn, definitions))
     frame = with_rate_intervals(counts)
     frame = with_benchmarks(frame, read_benchmarks() if benchmarks is None else benchmarks)
     return history_columns(frame, first_extract_day(conn))
+
+
+def with_availability(counts: pd.DataFrame, availability: pd.DataFrame) -> pd.DataFrame:
+    """Add ``availability`` and its note; a count that cannot be made (not available / not supplied) is NULL."""
+    merged = counts.merge(availability, on=["period_end", "la_code", "tier_set"], how="left")
+    merged["availability"] = merged["availability"].fillna("complete")
+    unknown = merged["availability"].isin(["not available", "not supplied"])
+    merged["children"] = merged["children"].astype("Int64").mask(unknown)
+    return merged
 
 
 def build_prevalence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions,
@@ -163,15 +182,19 @@ def identification_ratio(prevalence: pd.DataFrame) -> pd.DataFrame:
     (ratio = 1 / share), so it inherits Wilson's behaviour with small counts.
     """
     overall = prevalence[prevalence["breakdown"] == "all"]
-    wide = overall.pivot_table(index=["period_end", "measure", "la_code", "la_name", "population"],
-                               columns="tier_set", values="children", aggfunc="first").reset_index()
+    sets = overall[overall["tier_set"].isin(["1", "1-2", "1-4"])]
+    wide = sets.set_index(["period_end", "measure", "la_code", "la_name", "population", "tier_set"])["children"] \
+        .unstack("tier_set").reindex(columns=["1", "1-2", "1-4"]).reset_index()  # keeps NULL (not available) counts
+    wide.columns.name = None
     wide = wide.rename(columns={"1": "cp_neglect_children", "1-2": "cp_any_category_children",
                                 "1-4": "identified_children"})
-    identified = wide["identified_children"].to_numpy(dtype="float64")
+    for column in ("cp_neglect_children", "cp_any_category_children", "identified_children"):
+        wide[column] = pd.to_numeric(wide[column], errors="coerce").astype("float64")  # NaN: not available
+    identified = wide["identified_children"].to_numpy(dtype="float64", na_value=np.nan)
     out = wide.assign(identified_per_cp_neglect_child=identified / wide["cp_neglect_children"].where(
         wide["cp_neglect_children"] > 0))
     for prefix, numerator in (("cp_neglect_share", "cp_neglect_children"), ("cp_plan_share", "cp_any_category_children")):
-        counts = out[numerator].to_numpy(dtype="float64")
+        counts = out[numerator].to_numpy(dtype="float64", na_value=np.nan)
         lower, upper = wilson_interval(counts, identified)
         out[f"{prefix}_pct"] = 100 * counts / np.where(identified > 0, identified, np.nan)
         out[f"{prefix}_ci95_lower_pct"] = 100 * np.asarray(lower)
@@ -180,6 +203,8 @@ def identification_ratio(prevalence: pd.DataFrame) -> pd.DataFrame:
     share_upper = out["cp_neglect_share_ci95_upper_pct"] / 100
     out["identified_per_cp_neglect_child_ci95_lower"] = 1 / share_upper.where(share_upper > 0)
     out["identified_per_cp_neglect_child_ci95_upper"] = 1 / share_lower.where(share_lower > 0)
+    counts = ["cp_neglect_children", "cp_any_category_children", "identified_children"]
+    out[counts] = out[counts].astype("Int64")  # NULL where not available
     return out[IDENTIFICATION_COLUMNS]
 
 

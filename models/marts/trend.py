@@ -38,12 +38,20 @@ def _change(now_lower, now_upper, then_lower, then_upper) -> np.ndarray:
     return out
 
 
+def _complete(prevalence: pd.DataFrame) -> pd.Series:
+    """Rows counted from every source their tier set needs (``availability`` complete): a figure that gains
+    or loses a source (early help arriving, say) is not compared with one that had the other sources."""
+    if "availability" not in prevalence:
+        return pd.Series(True, index=prevalence.index)
+    return (prevalence["availability"].fillna("complete") == "complete") & prevalence["children"].notna()
+
+
 def prevalence_change(prevalence: pd.DataFrame) -> pd.DataFrame:
     """``marts.prevalence_change`` from all quarters of ``marts.neglect_prevalence`` (see module docstring)."""
     frame = prevalence[["period_end", *KEYS, "la_name", "breakdown_label", "children", "population", "rate_per_10k",
                         "ci95_lower", "ci95_upper", "history_complete"]].copy()
     frame["period_end"] = pd.to_datetime(frame["period_end"])
-    earlier = frame[["period_end", *KEYS, "rate_per_10k", "ci95_lower", "ci95_upper"]]
+    earlier = frame.loc[_complete(prevalence), ["period_end", *KEYS, "rate_per_10k", "ci95_lower", "ci95_upper"]]
     for label, months in (("previous_quarter", 3), ("year_ago", 12)):
         then = earlier.rename(columns={"rate_per_10k": f"{label}_rate_per_10k", "ci95_lower": f"{label}_ci95_lower",
                                        "ci95_upper": f"{label}_ci95_upper"})
@@ -55,6 +63,9 @@ def prevalence_change(prevalence: pd.DataFrame) -> pd.DataFrame:
                                                      frame["previous_quarter_ci95_upper"])
     frame["change_since_year_ago"] = _change(frame["ci95_lower"], frame["ci95_upper"], frame["year_ago_ci95_lower"],
                                              frame["year_ago_ci95_upper"])
+    incomplete = ~_complete(prevalence).to_numpy()
+    for column in ("change_since_previous_quarter", "change_since_year_ago"):
+        frame.loc[incomplete, column] = None
     frame["period_end"] = frame["period_end"].dt.date
     return frame
 
@@ -74,7 +85,8 @@ def prevalence_trend(prevalence: pd.DataFrame) -> pd.DataFrame:
     """``marts.prevalence_trend`` (see module docstring) from all quarters of ``marts.neglect_prevalence``."""
     rows = []
     overall = prevalence[(prevalence["breakdown"] == "all") & (prevalence["population"] > 0)
-                         & prevalence["history_complete"].astype(bool)].copy()
+                         & prevalence["history_complete"].astype(bool) & _complete(prevalence)].copy()
+    overall["children"] = overall["children"].astype("int64")
     overall["period_end"] = pd.to_datetime(overall["period_end"])
     for (measure, tier_set, la_code), group in overall.groupby(["measure", "tier_set", "la_code"], sort=True):
         group = group.sort_values("period_end")

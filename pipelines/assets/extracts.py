@@ -1,80 +1,96 @@
-"""Quarterly extracts: one asset per source, partitioned by quarter, each writing ``raw.<source>``.
+"""One asset per partitioned source of the registry: the CIN census and the quarterly extracts.
 
-A quarter's files are ``<incoming>/<authority>/<quarter end>/<file name>``. The asset for
-a quarter reads every authority's file with the source's reader (``sources/``), writes
-the pseudonymised rows to ``raw.<table>`` and the identifiers to the identity store,
-replacing whatever that quarter held before, and reports four asset checks:
-``structure`` (ERROR, blocking), ``reject_rate``, ``expectations`` and, for the CP list,
-``dfe_rules`` (WARN). See :mod:`pipelines.assets.ingest_run` for the shared body.
+For every source declared in ``sources/registry/`` with ``partitioning: quarter`` or
+``census_year`` there is an asset ``raw/<name>``, partitioned by quarter (key = the quarter's
+first day) or by collection year (key = 1 April; the census of collection year Y sits in
+``<authority>/<Y>-03-31/``). It reads the files the incoming-folder scan gives the source for
+each period of the run, with the source's reader, and replaces those periods' rows of its
+``raw.*`` tables (see :mod:`pipelines.assets.ingest_run`). A period for which an authority sent
+no file of the source is recorded in ``quality.load_audit`` as *not supplied*.
 
-================================  ==============================  =================================
-asset (= warehouse table)         files in each quarter folder    reader
-================================  ==============================  =================================
-raw/cp_list                       annex_a_list_7_child_protection sources.cp_list (Annex A list 7)
-                                  .xlsx or .csv
-raw/early_help                    early_help_episodes.csv/.xlsx   sources.early_help
-raw/person_list                   csc_person_list.csv/.xlsx       sources.person_list
-raw/adult_episodes                adult_<service>_episodes.csv    sources.adult_services
-raw/adult_household_children      adult_<service>_household_      sources.adult_services
-                                  children.csv
-================================  ==============================  =================================
+Checks, from the declaration: ``structure`` (blocking), ``reject_rate``, ``expectations`` and,
+for sources with ``dfe_rules: true``, ``dfe_rules``. The README's source table lists the
+sources (``python -m sources.registry`` prints it).
 """
 from functools import partial
 
-from dagster import AssetCheckSpec, AssetExecutionContext, BackfillPolicy, MaterializeResult, asset
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 
-from ..ingest.extract_files import EXTRACTS, QuarterlyExtract, load_extract_file
-from ..partitions import quarter_end, quarterly_partitions
+from sources.registry import Registry, Source
+
+from ..ingest.worker import read_file
+from ..partitions import census_reference_date, census_year_partitions, quarter_end, quarterly_partitions
 from ..resources import IdentityStoreResource, IncomingExtracts, OutputFolder, PseudonymKeyResource, \
     WarehouseResource
 from .ingest_run import ingest
 from .population import WAREHOUSE_POOL
-from .reference import DEPRIVATION_KEY, POSTCODE_LOOKUP_KEY
+
+POSTCODE_LOOKUP_KEY = AssetKey(["raw", "postcode_lookup"])
+DEPRIVATION_KEY = AssetKey(["raw", "deprivation"])
+PARTITIONS = {"quarter": (quarterly_partitions, quarter_end), "census_year": (census_year_partitions,
+                                                                              census_reference_date)}
 
 
-def _check_specs(extract: QuarterlyExtract) -> list[AssetCheckSpec]:
+def source_key(name: str) -> AssetKey:
+    """The asset of source ``name``: ``raw/<name>``."""
+    return AssetKey(["raw", name])
+
+
+def check_specs(source: Source) -> list[AssetCheckSpec]:
+    key = source_key(source.name)
+    unit = "Child elements" if source.reader == "cin_census" else "rows"
     specs = [
-        AssetCheckSpec("structure", asset=extract.key, blocking=True,
-                       description="Blocking: rows read = loaded + rejected for every file, every authority sent a "
-                                   "file, record ids unique, no identifier column in the warehouse."),
-        AssetCheckSpec("reject_rate", asset=extract.key,
-                       description="Warning: no file has more than 5 % of its rows rejected (rejects by rule in "
+        AssetCheckSpec("structure", asset=key, blocking=True,
+                       description=f"Blocking: {unit} read = loaded + rejected for every file, record ids unique, no "
+                                   "identifier column in the warehouse" + (", every authority sent a file for every "
+                                   "period (a required source)" if source.required else
+                                   "; periods an authority did not supply are listed by name") + "."),
+        AssetCheckSpec("files_readable", asset=key,
+                       description="Error (not blocking): every file could be read; an unreadable file is not loaded "
+                                   "(nothing of it is kept) and named here with the position and what was expected."),
+        AssetCheckSpec("reject_rate", asset=key,
+                       description=f"Warning: no file has more than 5 % of its {unit} rejected (rejects by rule in "
                                    "the metadata)."),
-        AssetCheckSpec("expectations", asset=extract.key,
-                       description="Warning: the table's Great Expectations suite (checks/expectations/)."),
+        AssetCheckSpec("expectations", asset=key,
+                       description="Warning: the Great Expectations suites of its tables (checks/expectations/)."),
     ]
-    if extract.dfe_rules:
-        specs.append(AssetCheckSpec("dfe_rules", asset=extract.key,
+    if source.dfe_rules:
+        specs.append(AssetCheckSpec("dfe_rules", asset=key,
                                     description="Warning: DfE-style validation rules (checks/dfe_rules/)."))
     return specs
 
 
-def build_extract_asset(extract: QuarterlyExtract):
+def build_source_asset(source: Source):
+    partitions_def, period_end_of = PARTITIONS[source.partitioning]
+    files = ", ".join(source.files) or "recognised by content"
+
     @asset(
-        key=extract.key,
+        key=source_key(source.name),
         group_name="extracts",
-        partitions_def=quarterly_partitions,
+        partitions_def=partitions_def,
         backfill_policy=BackfillPolicy.single_run(),
         pool=WAREHOUSE_POOL,
         kinds={"duckdb"},
-        deps=[POSTCODE_LOOKUP_KEY, DEPRIVATION_KEY],
-        check_specs=_check_specs(extract),
-        description=extract.description + f" Files: {', '.join(extract.file_names)}.",
+        deps=[POSTCODE_LOOKUP_KEY, DEPRIVATION_KEY] if source.geography else [],
+        check_specs=check_specs(source),
+        description=f"{source.label}. {source.description} Files: {files}. "
+                    f"Tables: {', '.join('raw.' + t for t in source.tables)}. Declared in sources/registry/.",
     )
-    def _extract(context: AssetExecutionContext, warehouse: WarehouseResource,
-                 identity_store: IdentityStoreResource, extracts: IncomingExtracts,
-                 pseudonym_key: PseudonymKeyResource, output: OutputFolder) -> MaterializeResult:
+    def _source_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
+                      identity_store: IdentityStoreResource, extracts: IncomingExtracts,
+                      pseudonym_key: PseudonymKeyResource, output: OutputFolder) -> MaterializeResult:
+        scan = extracts.scan()
         incoming = extracts.root.resolve()
-        periods = [(quarter_end(k), extracts.period_files(quarter_end(k), extract.file_names))
+        periods = [(period_end_of(k), [f.path.resolve() for f in scan.files_for(source.name, period_end_of(k))])
                    for k in context.partition_keys]
-        load = partial(load_extract_file, extract, incoming)
         metadata, checks = ingest(
-            context, source=extract.name, tables=[extract.name], periods=periods, load_file=load,
-            warehouse=warehouse, identity_store=identity_store, key=pseudonym_key.key(), with_geography=True,
-            authorities=extracts.authority_codes(), output_dir=output.root)
+            context, source=source, periods=periods, load_file=partial(read_file, source, incoming),
+            warehouse=warehouse, identity_store=identity_store, key=pseudonym_key.key(),
+            authorities=sorted(scan.authorities), output_dir=output.root)
         return MaterializeResult(metadata=metadata, check_results=checks)
 
-    return _extract
+    return _source_asset
 
 
-extract_assets = [build_extract_asset(e) for e in EXTRACTS]
+def build_source_assets(registry: Registry) -> list:
+    return [build_source_asset(s) for s in registry.partitioned()]

@@ -4,15 +4,21 @@ An ingest asset calls :func:`ingest` with the files of each period in its run (o
 period, or a range when a backfill runs many in one go):
 
 1. the files are read in parallel worker processes (:mod:`pipelines.ingest.parallel`);
-2. in the same workers, the DfE-style rules run on each file's rows as read (CIN census,
-   CP list: ``load_file`` adds them with :func:`pipelines.quality_runs.with_rule_findings`);
+2. in the same workers, the DfE-style rules run on each file's rows as read (sources
+   declared with ``dfe_rules``: :func:`pipelines.quality_runs.with_rule_findings`);
 3. periods are written with :func:`pipelines.ingest.load.write_loads` in batches of up to
-   ``BATCH_ROWS`` rows, each replacing what those periods held before;
-4. the Great Expectations suites run once over the rows now stored for the run's periods;
-5. the asset's check results and metadata (counts only) are returned.
+   ``BATCH_ROWS`` rows, each replacing what those periods held before; an authority that
+   sent no file of the source for a period gets a ``not supplied`` row in ``quality.load_audit``;
+4. a source never supplied still gets its (empty) ``raw.*`` tables, so everything downstream
+   runs on any subset of sources;
+5. the Great Expectations suites run once over the rows now stored for the run's periods;
+6. the asset's check results and metadata (counts only) are returned.
 
-A file that could not be read is recorded in ``quality.load_audit`` as ``failed`` and,
-after every other file has been loaded, fails the asset with the reader's message.
+A file that could not be read (or that belongs to another period) is recorded in
+``quality.load_audit`` as ``failed`` with 0 rows loaded and nothing of it kept; the other files
+load, and the check ``files_readable`` (error, not blocking) fails with the reader's message, so
+the rest of the partnership's figures are still produced (the marts mark what that file would
+have fed as not available) and ``neglect run`` ends with the message and exit code 1.
 """
 from __future__ import annotations
 
@@ -22,14 +28,15 @@ from pathlib import Path
 from typing import Callable
 
 import pandas as pd
-from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, Failure, MetadataValue
+from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, MetadataValue
 
 from checks import expectations
 from checks import ingest as ingest_rules
-from pipelines.ingest.files import FileLoad
+from pipelines.ingest.files import FileLoad, empty_load, not_supplied
 from pipelines.ingest.load import write_loads
 from pipelines.ingest.parallel import read_in_order
 from pipelines.ingest.write import audit_frame, table_names
+from sources.registry import Source
 
 from .. import quality_runs
 
@@ -46,68 +53,85 @@ class IngestOutcome:
     errors: list[str] = field(default_factory=list)
 
 
-def ingest(context: AssetExecutionContext, *, source: str, tables: list[str],
-           periods: list[tuple[date, list[Path]]], load_file: Callable[[Path, date], FileLoad],
-           warehouse, identity_store, key: bytes, with_geography: bool, authorities: list[str],
+def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tuple[date, list[Path]]],
+           load_file: Callable[[Path, date], FileLoad], warehouse, identity_store, key: bytes, authorities: list[str],
            output_dir: Path) -> tuple[dict, list[AssetCheckResult]]:
-    """Load ``periods`` (period end, files) of ``source``; return (metadata, check results)."""
+    """Load ``periods`` (period end, files) of ``source``; return (metadata, check results).
+
+    ``authorities``: the LA numbers of the incoming folder; one without a file for a period is
+    recorded as not supplied.
+    """
     out = IngestOutcome()
+    tables = list(source.tables)
     expectations.preload_in_background()  # overlaps with the reading, which happens in other processes
     reads = read_in_order(load_file, [(path, period_end) for period_end, files in periods for path in files])
     with warehouse.get_connection() as wconn, identity_store.get_connection() as iconn:
         batch: list[tuple[date, list[FileLoad]]] = []
         for number, (period_end, files) in enumerate(periods, start=1):
             loads = [_checked(next(reads), period_end, out.errors) for _ in files]
+            supplied = {l.la_code for l in loads}
+            loads += [not_supplied(source.name, la, period_end) for la in authorities if la not in supplied]
             batch.append((period_end, loads))
-            context.log.info(f"{source} period ending {period_end}: {len(files)} file(s), "
-                             f"{sum(l.rows_loaded for l in loads):,} rows read, "
-                             f"{sum(l.rows_rejected for l in loads):,} rejected, "
-                             f"{sum(1 for l in loads if l.error)} unreadable")
+            if files:
+                context.log.info(f"{source.name} period ending {period_end}: {len(files)} file(s), "
+                                 f"{sum(l.rows_loaded for l in loads):,} rows loaded, "
+                                 f"{sum(l.rows_rejected for l in loads):,} rejected, "
+                                 f"{sum(1 for l in loads if l.error)} unreadable")
             rows_waiting = sum(l.rows_loaded for _, period_loads in batch for l in period_loads)
             if rows_waiting >= BATCH_ROWS or number == len(periods):
-                _write_batch(context, out, batch, wconn, iconn, source, tables, key, with_geography)
+                _write_batch(context, out, batch, wconn, iconn, source, key)
                 batch = []
+        _ensure_tables(context, wconn, iconn, source, key)
         if periods:
-            out.validations = quality_runs.validate_periods(wconn, source, [f"raw.{t}" for t in tables],
+            out.validations = quality_runs.validate_periods(wconn, source.name, [f"raw.{t}" for t in tables],
                                                             [p for p, _ in periods])
         audit = pd.concat(out.audit, ignore_index=True) if out.audit else audit_frame([], "")
-        checks = _check_results(wconn, source, tables, audit, out, [p for p, _ in periods], authorities)
-    docs = quality_runs.write_data_docs(out.validations, output_dir, source)
-    if out.errors:
-        raise Failure(description=f"{len(out.errors)} {source} file(s) could not be read (the other files were "
-                                  "loaded):\n" + "\n".join(out.errors),
-                      metadata={"unreadable_files": len(out.errors)})
+        checks = _check_results(wconn, source, audit, out, [p for p, _ in periods])
+    docs = quality_runs.write_data_docs(out.validations, output_dir, source.name)
+    files = audit[audit["status"] != "not supplied"] if len(audit) else audit
     metadata = {
         "periods": MetadataValue.json([p.isoformat() for p, _ in periods]),
-        "files": int(len(audit)),
-        "rows_read": int(audit["rows_read"].sum()) if len(audit) else 0,
+        "files": int(len(files)),
+        "rows_read": int(files["rows_read"].sum()) if len(files) else 0,
         "rows_loaded_by_table": MetadataValue.json(out.rows),
-        "rows_rejected": int(audit["rows_rejected"].sum()) if len(audit) else 0,
+        "rows_rejected": int(files["rows_rejected"].sum()) if len(files) else 0,
+        "not_supplied": int((audit["status"] == "not supplied").sum()) if len(audit) else 0,
     }
     if docs:
         metadata["data_docs"] = MetadataValue.path(str(docs))
     return metadata, checks
 
 
+def _ensure_tables(context, wconn, iconn, source: Source, key: bytes) -> None:
+    """Create the source's raw tables, empty, if no file of it has ever been loaded (any subset of sources)."""
+    existing = table_names(wconn, "raw")
+    if all(t in existing for t in source.tables):
+        return
+    load = empty_load(source)
+    write_loads(wconn, iconn, source.name, [t for t in source.tables if t not in existing], [load], [], key,
+                context.run.run_id, source.geography, write_audit=False)
+
+
 def _checked(load: FileLoad, period_end: date, errors: list[str]) -> FileLoad:
-    """The load, marked failed if it could not be read or belongs to another period (its folder's)."""
+    """The load, refused if it could not be read or belongs to another period (its folder's)."""
     if not load.error and load.period_end != period_end:
-        load.error = (f"{load.file}: the file is for the period ending {load.period_end}, but it is in the folder "
-                      f"of {period_end}; move it to its own period's folder")
-        load.tables = {}
+        load.refuse(f"{load.file}: the file is for the period ending {load.period_end}, but it is in the folder "
+                    f"of {period_end}; move it to its own period's folder")
     if load.error:
         load.period_end = period_end
         errors.append(load.error)
     return load
 
 
-def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source, tables, key, with_geography) -> None:
+def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source: Source, key) -> None:
     """Write several periods' loads at once (fewer, larger transactions than one per period)."""
     loads = [l for _, period_loads in batch for l in period_loads]
     findings = [l.findings for l in loads if l.findings is not None]
     all_findings = pd.concat(findings, ignore_index=True) if findings else None
-    written = write_loads(wconn, iconn, source, tables, loads, [p for p, _ in batch], key, context.run.run_id,
-                          with_geography, all_findings)
+    if all_findings is None and source.dfe_rules:
+        all_findings = pd.DataFrame(columns=quality_runs.FINDING_COLUMNS)  # clear earlier findings of these periods
+    written = write_loads(wconn, iconn, source.name, list(source.tables), loads, [p for p, _ in batch], key,
+                          context.run.run_id, source.geography, all_findings)
     for w in written.tables:
         out.rows[w.table] = out.rows.get(w.table, 0) + w.rows
     out.audit.append(written.audit)
@@ -116,15 +140,18 @@ def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source, table
         out.findings.append(all_findings)
 
 
-def _check_results(conn, source, tables, audit, out, periods, authorities) -> list[AssetCheckResult]:
+def _check_results(conn, source: Source, audit, out, periods) -> list[AssetCheckResult]:
     existing = table_names(conn, "raw")
-    raw_tables = [f"raw.{t}" for t in tables if t in existing]
-    structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, authorities)
+    raw_tables = [f"raw.{t}" for t in source.tables if t in existing]
+    structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, source.required)
+    readable = ingest_rules.files_readable(out.errors)
     rejects = pd.concat(out.rejects, ignore_index=True) if out.rejects else pd.DataFrame()
     rate = ingest_rules.reject_rate(audit, rejects)
     results = [
         AssetCheckResult(check_name="structure", passed=structure.passed, severity=AssetCheckSeverity.ERROR,
                          description=structure.description, metadata=_meta(structure.metadata)),
+        AssetCheckResult(check_name="files_readable", passed=readable.passed, severity=AssetCheckSeverity.ERROR,
+                         description=readable.description, metadata=_meta(readable.metadata)),
         AssetCheckResult(check_name="reject_rate", passed=rate.passed, severity=AssetCheckSeverity.WARN,
                          description=rate.description, metadata=_meta(rate.metadata)),
     ]
@@ -132,8 +159,10 @@ def _check_results(conn, source, tables, audit, out, periods, authorities) -> li
     results.append(AssetCheckResult(check_name="expectations", passed=expectations.passed,
                                     severity=AssetCheckSeverity.WARN, description=expectations.description,
                                     metadata=_meta(expectations.metadata)))
-    if out.findings:
-        rules = quality_runs.findings_outcome(pd.concat(out.findings, ignore_index=True))
+    if source.dfe_rules:
+        found = [f for f in out.findings if len(f)]
+        rules = quality_runs.findings_outcome(pd.concat(found, ignore_index=True) if found else
+                                              pd.DataFrame(columns=quality_runs.FINDING_COLUMNS))
         results.append(AssetCheckResult(check_name="dfe_rules", passed=rules.passed, severity=AssetCheckSeverity.WARN,
                                         description=rules.description, metadata=_meta(rules.metadata)))
     return results

@@ -24,10 +24,8 @@ from models.linkage.records import attach_identity_store, household_adult_record
 from models.linkage.run import (link_partnership, previous_person_links, replace_table, write_linkage_tables,
                                 write_review_file)
 
-from ..ingest.extract_files import EXTRACTS
 from ..resources import IdentityStoreResource, WarehouseResource
 from ..settings import Settings
-from .cin_census import CIN_CENSUS_KEY
 from .population import WAREHOUSE_POOL
 
 PERSON_LINKS_KEY = AssetKey(["linkage", "person_links"])
@@ -51,15 +49,15 @@ _CHECKS = [
 ]
 
 
-def build_linkage_assets(settings: Settings) -> list:
-    """The linkage assets; the evaluation asset only when ``truth/`` is there to score against."""
+def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> list:
+    """The linkage assets (downstream of ``source_keys``); the evaluation asset only when ``truth/`` is there."""
     thresholds = LinkageThresholds(match=settings.linkage_match_threshold, review=settings.linkage_review_threshold,
                                    upper=settings.linkage_upper_threshold)
 
     @multi_asset(
         specs=[
             AssetSpec(PERSON_LINKS_KEY, group_name="linkage", kinds={"duckdb", "splink"},
-                      deps=[CIN_CENSUS_KEY, *[e.key for e in EXTRACTS]],
+                      deps=source_keys,
                       description="linkage.person_links: each source record's person_key (children C…, adults A…), "
                                   "match probability and method (LA child ID, NHS number, UPN, probabilistic…); "
                                   "linkage.person_links_sensitivity: the child clusters at the review and upper "
@@ -84,6 +82,8 @@ def build_linkage_assets(settings: Settings) -> list:
             checks = _check_results(conn, result)
         review = write_review_file(result, settings.clerical_review_dir, date.today())
         context.log.info("linkage: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
+        context.log.info(f"linkage model: children {result.children.model_source}; adults "
+                         f"{result.adults.model_source}")
         links = result.person_links
         by_method = links.groupby(["person_type", "method"]).size()
         table = ["| person | method | records |", "|---|---|---:|"] + \
@@ -95,6 +95,7 @@ def build_linkage_assets(settings: Settings) -> list:
             "records_by_method": MetadataValue.md("\n".join(table)),
             "clerical_review_pairs": len(result.children.review_pairs) + len(result.adults.review_pairs),
             "clerical_review_file": MetadataValue.path(str(review)),
+            "model_children": result.children.model_source, "model_adults": result.adults.model_source,
             "seconds": round(sum(result.seconds.values()), 1)})
         families = result.family_links
         yield MaterializeResult(asset_key=FAMILY_LINKS_KEY, metadata={

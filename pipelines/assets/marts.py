@@ -24,6 +24,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset)
 
 from checks import marts as mart_checks
+from models.marts.availability import build_availability
 from models.marts.definitions import DefinitionsError, load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
 from models.marts.hidden_prevalence import build_hidden_prevalence
@@ -31,6 +32,8 @@ from models.marts.practice_indicators import build_practice_indicators
 from models.marts.prevalence import build_identification_ratio, build_prevalence
 from models.marts.trend import prevalence_change, prevalence_trend
 from models.linkage.run import replace_table
+
+from sources.registry import load_registry
 
 from ..partitions import quarter_end, quarterly_partitions
 from ..resources import WarehouseResource
@@ -83,9 +86,10 @@ def build_mart_assets(settings: Settings) -> list:
     """The mart assets; ``settings`` gives the linkage thresholds of the hidden-prevalence sensitivity."""
     thresholds = (settings.linkage_match_threshold, settings.linkage_review_threshold,
                   settings.linkage_upper_threshold)
+    registry = load_registry(settings.registry_dirs)
 
     @asset(key=EVIDENCE_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-           deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY, AssetKey(["population_denominators"]),
+           deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY, AssetKey(["raw", "ons_population"]),
                  AssetKey(["raw", "la_codes"])],
            description="staging.* (each plan, episode and assessment once, keyed by person) and "
                        "marts.child_neglect_evidence: each child's neglect evidence by authority, source and kind, "
@@ -105,10 +109,13 @@ def build_mart_assets(settings: Settings) -> list:
 
     @asset(key=TIER_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
            description="marts.child_neglect_tier: each child with evidence current in the quarter (point) or the "
-                       "12 months to it, per authority and partnership, with their strongest tier and breakdowns.")
+                       "12 months to it, per authority and partnership, with their strongest tier and breakdowns; "
+                       "marts.source_availability, marts.authority_presence, marts.tier_availability: which sources "
+                       "each authority supplied for the quarter and so which tiers can be counted.")
     def child_neglect_tier(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         definitions = _definitions()
         with warehouse.get_connection() as conn:
+            build_availability(conn, registry, definitions, _quarters(context))
             rows = build_tiers(conn, definitions, _quarters(context))
         return MaterializeResult(metadata={"dagster/row_count": rows, "quarters": len(context.partition_keys)})
 
@@ -154,7 +161,7 @@ def build_mart_assets(settings: Settings) -> list:
         definitions = _definitions()
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
-            frame = build_hidden_prevalence(conn, definitions, quarters, thresholds)
+            frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry)
             outcome = mart_checks.hidden_estimate_at_least_observed(
                 conn, quarters, {c.name: c.any_of for c in definitions.capture_lists})
         estimated = int((frame["status"] == "estimated").sum())
@@ -162,7 +169,7 @@ def build_mart_assets(settings: Settings) -> list:
                                            "not_estimable_rows": len(frame) - estimated},
                                  check_results=[_check(HIDDEN_KEY, "estimate_at_least_observed", outcome)])
 
-    @asset(key=PRACTICE_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
+    @asset(key=PRACTICE_KEY, deps=[EVIDENCE_KEY, TIER_KEY], **QUARTERLY,
            description="marts.practice_indicators: CP plans open 2+ years, second or subsequent plans, plans within "
                        "2 years of a previous one, re-referrals within 12 months, step-up from early help, step-down "
                        "(RC9), assessments within 45 working days; numerator, denominator, rate, Wilson intervals.")

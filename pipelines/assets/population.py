@@ -1,23 +1,26 @@
-"""ONS population denominators: children aged 0-17 by ward, sex and single year of age.
+"""ONS population denominators (asset ``raw/ons_population``): children aged 0-17 by ward, sex and age.
 
-Reads every ``<incoming_dir>/reference/population/*.csv`` with
+Reads every ``<incoming_dir>/reference/population/*.csv`` (the registry's declaration
+``sources/registry/ons_population.yaml``; a required source) with
 :mod:`sources.ons_population` and replaces ``raw.ons_population`` in the warehouse.
 Rows that break a rule are written to ``quality.rejects``; a file that cannot be read
 at all fails the run with the reader's message. Metadata holds aggregates only.
 """
 
 import pandas as pd
-from dagster import AssetExecutionContext, Failure, MaterializeResult, MetadataValue, asset
+from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
 from sources import ons_population
 from sources.errors import SourceFileError
+from sources.incoming import find_reference
 
 from ..ingest.write import ensure_quality_tables, replace_frame
 from ..resources import IncomingExtracts
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 TABLE = "raw.ons_population"
+POPULATION_KEY = AssetKey(["raw", "ons_population"])
 
 CREATE_POPULATION = f"""
 CREATE OR REPLACE TABLE {TABLE} (
@@ -34,6 +37,7 @@ CREATE OR REPLACE TABLE {TABLE} (
 )"""
 
 @asset(
+    key=POPULATION_KEY,
     group_name="reference",
     pool=WAREHOUSE_POOL,
     kinds={"duckdb"},
@@ -42,11 +46,12 @@ CREATE OR REPLACE TABLE {TABLE} (
 )
 def population_denominators(context: AssetExecutionContext, warehouse: DuckDBResource,
                             extracts: IncomingExtracts) -> MaterializeResult:
-    folder = extracts.population_dir
-    files = ons_population.population_files(folder)
+    source = extracts.registry()[ons_population.SOURCE]
+    files = find_reference(extracts.root, source)
     if not files:
-        raise Failure(description=f"no ONS population files found in {folder} "
-                                  "(expected one CSV per mid-year, e.g. population_mid_2024.csv)")
+        raise Failure(description=f"no ONS population files found in {extracts.root / 'reference'} (expected one "
+                                  f"CSV per mid-year named like {' or '.join(source.files)}, e.g. "
+                                  "population/population_mid_2024.csv): the population is required for every rate")
     try:
         read = ons_population.read_population_files(files)
     except SourceFileError as exc:

@@ -13,20 +13,26 @@ from models.quality_summary import summary_sql
 
 from ..ingest.write import ensure_quality_tables, table_names
 from ..resources import OutputFolder, WarehouseResource
-from .cin_census import CIN_CENSUS_KEY
-from ..ingest.extract_files import EXTRACTS
 from .population import WAREHOUSE_POOL
 
 
-@asset(
-    key=AssetKey(["quality", "summary"]),
-    group_name="quality",
-    pool=WAREHOUSE_POOL,
-    kinds={"duckdb"},
-    deps=[CIN_CENSUS_KEY, *[e.key for e in EXTRACTS]],
-    description="Per source, authority and quarter: rows read/loaded/rejected, rejects by rule, completeness of "
-                "each linkage key (NHS number, UPN, date of birth, postcode) and validity % (quality.summary).",
-)
+QUALITY_SUMMARY_KEY = AssetKey(["quality", "summary"])
+
+
+def build_quality_summary(source_keys: list[AssetKey]):
+    """The ``quality/summary`` asset, downstream of every source asset."""
+    return asset(
+        key=QUALITY_SUMMARY_KEY,
+        group_name="quality",
+        pool=WAREHOUSE_POOL,
+        kinds={"duckdb"},
+        deps=source_keys,
+        description="Per source, authority and period: supplied or not, rows read/loaded/rejected, rejects by rule, "
+                    "completeness of each linkage key (NHS number, UPN, date of birth, postcode) and validity % "
+                    "(quality.summary).",
+    )(quality_summary)
+
+
 def quality_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
                     output: OutputFolder) -> MaterializeResult:
     with warehouse.get_connection() as conn:

@@ -1,109 +1,101 @@
-"""Reference data: postcode lookup, deprivation by LSOA, ward boundaries and LA codes.
+"""Reference data: one unpartitioned asset per reference source of the registry.
 
-Unpartitioned assets, each replacing one ``raw.*`` table from one file under
-``<incoming>/reference/``. These are public reference data (no personal data), so
-they are loaded as read; rows breaking a rule go to ``quality.rejects`` and the file
-to ``quality.load_audit`` like every extract. A missing or unreadable file fails the
-asset with the reader's message.
+The ONS population (``raw/ons_population``, :mod:`pipelines.assets.population`) has its own
+asset and checks; every other reference source declared in ``sources/registry/`` with
+``partitioning: reference`` (postcode lookup, deprivation by LSOA, ward boundaries, LA codes)
+gets an asset here that replaces one ``raw.*`` table from its file under
+``<incoming>/reference/`` (which file: the declaration's ``files`` patterns). These are public
+data (no personal data), loaded as read; rows breaking a rule go to ``quality.rejects`` and the
+file to ``quality.load_audit`` like every extract.
 
-===========================  ====================================  ==========================
-asset (= warehouse table)    file                                  used for
-===========================  ====================================  ==========================
-raw/postcode_lookup          ONSPD/NSPL-style postcode lookup      postcode -> ward, LSOA
-raw/deprivation              IMD File 1 (LSOA ranks and deciles)   deprivation decile
-raw/ward_boundaries          ward GeoJSON (FeatureCollection)      the dashboard's map
-raw/la_codes                 DfE LA codes (3-digit and ONS codes)  LEA 991 -> E06000901
-===========================  ====================================  ==========================
+A required reference file that is missing or unreadable fails its asset with the reader's
+message. An optional one that is missing is recorded as ``not supplied`` and its table is
+created empty (so the pipeline runs: children get no ward or deprivation decile, the report
+has no map), never silently.
 """
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 
-from sources import deprivation, la_codes, postcode_lookup, ward_boundaries
 from sources.errors import SourceFileError
-from sources.tabular import TableRead
+from sources.incoming import find_reference
+from sources.registry import Registry, Source, resolve
+from sources.schema import load_schema
 
 from ..ingest.files import file_digest
 from ..ingest.write import ensure_quality_tables, replace_frame
 from ..resources import IncomingExtracts, WarehouseResource
 from .population import WAREHOUSE_POOL
 
-POSTCODE_LOOKUP_KEY = AssetKey(["raw", "postcode_lookup"])
-DEPRIVATION_KEY = AssetKey(["raw", "deprivation"])
+POPULATION = "ons_population"  # has its own asset (pipelines/assets/population.py)
 
 
-@dataclass(frozen=True)
-class ReferenceFile:
-    name: str  # source name and table raw.<name>
-    locate: Callable[[Path], Path | None]
-    read: Callable[[Path], TableRead]
-    expected: str  # what the file should be, for the "not found" message
-    description: str
-    position: str = "line"  # how a reject's source_line is read: a file line, or a GeoJSON feature index
-
-
-REFERENCES = (
-    ReferenceFile("postcode_lookup", postcode_lookup.postcode_lookup_file, postcode_lookup.read_postcode_lookup,
-                  "an ONSPD/NSPL-style postcode lookup CSV (e.g. postcode_lookup.csv)",
-                  "Postcode to ward, LSOA and local authority (ONS postcode directory style)."),
-    ReferenceFile("deprivation", deprivation.deprivation_file, deprivation.read_deprivation,
-                  "the IMD File 1 CSV of LSOA ranks and deciles (e.g. imd_lsoa.csv)",
-                  "Index of Multiple Deprivation rank and decile (1 = most deprived) for each LSOA."),
-    ReferenceFile("ward_boundaries", ward_boundaries.ward_boundaries_file, ward_boundaries.read_ward_boundaries,
-                  "a ward boundary GeoJSON FeatureCollection (e.g. wards.geojson)",
-                  "Ward boundaries (GeoJSON geometry per ward) for the dashboard's map.", position="feature"),
-    ReferenceFile("la_codes", la_codes.la_codes_file, la_codes.read_la_codes,
-                  "the DfE LA codes CSV (3-digit LA number, ONS code, name)",
-                  "Local authority codes: DfE 3-digit number (LEA) to ONS 9-character code."),
-)
-
-
-def load_reference(conn, ref: ReferenceFile, path: Path, incoming: Path, run_id: str) -> TableRead:
+def load_reference(conn, source: Source, path: Path, incoming: Path, run_id: str):
     """Replace raw.<name> with the file's rows; returns the read (rows, rejects, counts, notes)."""
-    read = ref.read(path)
+    read = resolve(source.reader)(path)
     rel = path.relative_to(incoming).as_posix() if path.is_relative_to(incoming) else path.name
     sha, size = file_digest(path)
+    position = getattr(read, "position", "line")
     rejects = pd.DataFrame({
-        "source": ref.name, "table_name": ref.name, "file": rel,
-        "location": ref.position + " " + read.rejects["source_line"].astype("string"),
+        "source": source.name, "table_name": source.name, "file": rel,
+        "location": position + " " + read.rejects["source_line"].astype("string"),
         "source_line": read.rejects["source_line"].astype("Int64"), "field": read.rejects["field"],
         "rule": read.rejects["rule"], "action": "row_rejected", "message": read.rejects["message"]})
     audit = pd.DataFrame([{
-        "source": ref.name, "file": rel, "file_sha256": sha, "file_bytes": size, "encoding": read.encoding,
+        "source": source.name, "file": rel, "file_sha256": sha, "file_bytes": size, "encoding": read.encoding,
         "rows_read": read.rows_read, "rows_loaded": len(read.rows), "rows_rejected": read.rejected_lines,
         "rows_flagged": 0, "status": "loaded", "loaded_at": pd.Timestamp.now(), "run_id": run_id}])
-    ensure_quality_tables(conn)
-    conn.register("_rows", read.rows)
-    try:
-        conn.execute("BEGIN TRANSACTION")
-        conn.execute(f"CREATE OR REPLACE TABLE raw.{ref.name} AS SELECT * FROM _rows")
-        replace_frame(conn, "quality.rejects", rejects, None, ref.name)
-        replace_frame(conn, "quality.load_audit", audit, None, ref.name)
-        conn.execute("COMMIT")
-    finally:
-        conn.unregister("_rows")
+    _replace(conn, source, rejects, audit, read.rows)
     return read
 
 
-def build_reference_asset(ref: ReferenceFile):
-    @asset(key=AssetKey(["raw", ref.name]), group_name="reference", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-           description=ref.description)
+def create_empty(conn, source: Source, run_id: str) -> None:
+    """An optional reference file not supplied: its table, empty (the schema's output columns as text)."""
+    columns = load_schema(source.schema, Path(source.schema_dir)).output_columns
+    audit = pd.DataFrame([{"source": source.name, "file": None, "rows_read": 0, "rows_loaded": 0,
+                           "rows_rejected": 0, "rows_flagged": 0, "status": "not supplied",
+                           "loaded_at": pd.Timestamp.now(), "run_id": run_id}])
+    _replace(conn, source, pd.DataFrame(), audit, pd.DataFrame({c: pd.Series(dtype="string") for c in columns}))
+
+
+def _replace(conn, source: Source, rejects: pd.DataFrame, audit: pd.DataFrame, rows: pd.DataFrame) -> None:
+    ensure_quality_tables(conn)
+    conn.register("_rows", rows)
+    try:
+        conn.execute("BEGIN TRANSACTION")
+        conn.execute(f"CREATE OR REPLACE TABLE raw.{source.name} AS SELECT * FROM _rows")
+        replace_frame(conn, "quality.rejects", rejects, None, source.name)
+        replace_frame(conn, "quality.load_audit", audit, None, source.name)
+        conn.execute("COMMIT")
+    finally:
+        conn.unregister("_rows")
+
+
+def build_reference_asset(source: Source):
+    @asset(key=AssetKey(["raw", source.name]), group_name="reference", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+           description=f"{source.label}. {source.description} Files: "
+                       f"{', '.join('reference/' + f for f in source.files)}. Declared in sources/registry/.")
     def _reference(context: AssetExecutionContext, warehouse: WarehouseResource,
                    extracts: IncomingExtracts) -> MaterializeResult:
-        folder = extracts.root / "reference"
-        path = ref.locate(extracts.root)
-        if path is None:
-            raise Failure(description=f"no {ref.name} file in {folder}: expected {ref.expected}")
         try:
+            found = find_reference(extracts.root, source)
+            if not found:
+                if source.required:
+                    raise Failure(description=f"no {source.label} file in {extracts.root / 'reference'}: expected "
+                                              f"a file named like {' or '.join(source.files)} (a required source)")
+                with warehouse.get_connection() as conn:
+                    create_empty(conn, source, context.run.run_id)
+                context.log.warning(f"{source.name}: not supplied (no file named like {' or '.join(source.files)} "
+                                    "in reference/); its table is empty")
+                return MaterializeResult(metadata={"dagster/row_count": 0, "status": "not supplied"})
+            path = found[0]
             with warehouse.get_connection() as conn:
-                read = load_reference(conn, ref, path, extracts.root, context.run.run_id)
+                read = load_reference(conn, source, path, extracts.root, context.run.run_id)
         except SourceFileError as exc:
-            raise Failure(description=str(exc)) from None
+            raise Failure(description=f"reference/{exc.path.name}, {exc.location}: {exc.problem}") from None
         notes = list(getattr(read, "notes", []))  # e.g. "several ward vintages: used wd24cd"
-        context.log.info(f"{ref.name}: {len(read.rows):,} rows loaded, {read.rejected_lines:,} rejected "
+        context.log.info(f"{source.name}: {len(read.rows):,} rows loaded, {read.rejected_lines:,} rejected "
                          f"from {path.name}")
         return MaterializeResult(metadata={
             "dagster/row_count": len(read.rows), "rows_read": read.rows_read, "rows_rejected": read.rejected_lines,
@@ -112,4 +104,5 @@ def build_reference_asset(ref: ReferenceFile):
     return _reference
 
 
-reference_assets = [build_reference_asset(r) for r in REFERENCES]
+def build_reference_assets(registry: Registry) -> list:
+    return [build_reference_asset(s) for s in registry.reference() if s.name != POPULATION]

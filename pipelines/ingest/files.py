@@ -1,32 +1,32 @@
-"""Find a source's files for a period and read each one into a :class:`FileLoad`.
+"""Read one file of a registered source into a :class:`FileLoad`.
 
-The incoming folder is laid out ``<incoming>/<authority>/<quarter end>/<file>``, where the
-authority folder starts with the DfE three-digit LA number (``991_northbrook``). A file
-is read by the source's reader (``sources/``); the result, whatever the reader, becomes
-a :class:`FileLoad`: its rows per raw table, its rejects in one layout, and the counts
-that ``quality.load_audit`` keeps (``rows_read == rows_loaded + rows_rejected``).
+Which files belong to which source, authority and period is decided once, by
+:func:`sources.incoming.scan_incoming` (the incoming folder, the source registry). A file is
+read by its source's reader (``sources/``); the result, whatever the reader, becomes a
+:class:`FileLoad`: its rows per raw table, its rejects in one layout, and the counts that
+``quality.load_audit`` keeps (``rows_read == rows_loaded + rows_rejected``).
 
 Every row gets a ``record_id``: ``<authority>/<quarter end>/<file>#<location>``, where
 the location is the line number (CSV, .xlsx sheet row) or the XML element path
 (``Child[12]/CINdetails[2]``). It names where the row came from and nothing about whom.
-A file that cannot be read at all gives a FileLoad with ``error`` set and no rows.
+
+A file that cannot be read at all, or that is refused afterwards (it belongs to another
+period, say), gives a FileLoad with ``error`` set and nothing else: no rows, no rejects, no
+rule findings (:meth:`FileLoad.refuse`), so a refused file leaves nothing behind.
 """
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
-from typing import Callable
 
 import pandas as pd
 
-from sources.cin_census import CinCensusResult
 from sources.errors import SourceFileError
-from sources.tabular import TableRead
+from sources.incoming import la_code_of
+from sources.registry import Source
 
-AUTHORITY_FOLDER = re.compile(r"^(?P<la_code>\d{3})(_|$)")
 REJECT_LAYOUT = ["table_name", "location", "source_line", "field", "rule", "action", "message"]
 
 
@@ -35,10 +35,10 @@ class FileLoad:
     """One extract file, read. ``tables`` hold identifiers: they never leave the ingest step."""
 
     source: str
-    file: str  # path relative to the incoming folder
+    file: str | None  # path relative to the incoming folder (None: not supplied)
     la_code: str
     period_end: date
-    sha256: str
+    sha256: str | None
     size_bytes: int
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=REJECT_LAYOUT))
@@ -48,43 +48,61 @@ class FileLoad:
     rows_flagged: int = 0
     encoding: str = ""
     error: str | None = None  # the reader's message when the file could not be read
+    supplied: bool = True  # False: no file of the source for this authority and period ("not supplied")
     findings: pd.DataFrame | None = None  # DfE-style rule findings, for sources that have rules
+    header_findings: pd.DataFrame | None = None  # CIN census: return-level findings on the Header
 
     @property
     def status(self) -> str:
-        return "failed" if self.error else "loaded"
+        return "not supplied" if not self.supplied else "failed" if self.error else "loaded"
+
+    def refuse(self, message: str) -> FileLoad:
+        """Mark the file refused: keep the reason, drop everything read from it (rows, rejects, findings)."""
+        self.error = message
+        self.tables = {}
+        self.rejects = self.rejects.iloc[0:0]
+        self.findings = self.header_findings = None
+        self.rows_loaded = self.rows_rejected = self.rows_flagged = 0
+        return self
 
 
-def authority_folders(incoming: Path) -> list[Path]:
-    """The authority folders of ``incoming`` (``991_northbrook`` ...): every folder except ``reference``."""
-    incoming = Path(incoming)
-    if not incoming.is_dir():
-        return []
-    return sorted(p for p in incoming.iterdir() if p.is_dir() and p.name != "reference")
+def not_supplied(source: str, la_code: str, period_end: date) -> FileLoad:
+    """The load audit's row for an authority that sent no file of ``source`` for the period."""
+    return FileLoad(source=source, file=None, la_code=la_code, period_end=period_end, sha256=None, size_bytes=0,
+                    supplied=False)
 
 
-def period_ends(incoming: Path) -> list[date]:
-    """Every quarter end that names a period folder ``<authority>/<YYYY-MM-DD>/`` in ``incoming``."""
-    ends = set()
-    for authority in authority_folders(incoming):
-        for folder in authority.iterdir():
-            try:
-                end = date.fromisoformat(folder.name)
-            except ValueError:
-                continue
-            if folder.is_dir() and end.month in (3, 6, 9, 12) and (end + timedelta(days=1)).day == 1:
-                ends.add(end)
-    return sorted(ends)
+def empty_load(source: Source) -> FileLoad:
+    """A load with no rows but every column the source's reader gives: read from a template (a header-only
+    CSV of the schema's columns, or for the CIN census ``sources/schemas/cin/empty_return_template.xml``)
+    and emptied. Used to create the raw tables of a source never supplied, so downstream SQL runs."""
+    import shutil
+    import tempfile
+
+    from sources.registry import SCHEMA_DIR
+    from sources.tabular import load_tabular_schema
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "000_template" / "2026-03-31"
+        folder.mkdir(parents=True)
+        if source.reader == "cin_census":
+            path = folder / "cin_census_template.xml"
+            shutil.copyfile(SCHEMA_DIR / "cin" / "empty_return_template.xml", path)
+        else:
+            schema = load_tabular_schema(source.schema, Path(source.schema_dir))
+            pattern = next((f for f in source.files if "/" not in f), f"{source.name}.csv")
+            path = folder / (Path(pattern.replace("*", "template")).stem + ".csv")
+            path.write_text(",".join(c.name for c in schema.columns) + "\n", encoding="utf-8")
+        load = load_file(source, Path(tmp), path, date(2026, 3, 31))
+    if load.error:
+        raise RuntimeError(f"the empty template of source {source.name} could not be read: {load.error}")
+    load.tables = {name: frame.iloc[0:0] for name, frame in load.tables.items()}
+    return load
 
 
-def la_code_of(path: Path, incoming: Path) -> str:
-    """The DfE LA number from the authority folder of ``path`` (``991_northbrook/...`` -> ``'991'``)."""
-    folder = Path(path).relative_to(incoming).parts[0]
-    match = AUTHORITY_FOLDER.match(folder)
-    if not match:
-        raise SourceFileError(path, "folder", f"the authority folder '{folder}' must start with the DfE "
-                                              "three-digit LA number, e.g. 991_northbrook")
-    return match.group("la_code")
+def refusal(rel: str, exc: SourceFileError) -> str:
+    """The reader's message with the file named by its path relative to the incoming folder."""
+    return f"{rel}, {exc.location}: {exc.problem}"
 
 
 def file_digest(path: Path) -> tuple[str, int]:
@@ -103,22 +121,32 @@ def _add_record_ids(frame: pd.DataFrame, file: str, location: pd.Series) -> pd.D
     return frame
 
 
-def load_tabular(source: str, table: str, path: Path, incoming: Path, period_end: date,
-                 reader: Callable[[Path], TableRead]) -> FileLoad:
-    """Read one CSV/xlsx extract with ``reader`` into a FileLoad for raw table ``table``."""
+def load_file(source: Source, incoming: Path, path: Path, period_end: date) -> FileLoad:
+    """Read one file of ``source`` found in the period folder of ``period_end``."""
+    if source.reader == "cin_census":
+        return load_cin_census(source, path, incoming, period_end)
+    return load_tabular(source, path, incoming, period_end)
+
+
+def _new_load(source: Source, path: Path, incoming: Path, period_end: date) -> FileLoad:
     rel = path.relative_to(incoming).as_posix()
     sha, size = file_digest(path)
-    load = FileLoad(source=source, file=rel, la_code=la_code_of(path, incoming), period_end=period_end,
+    return FileLoad(source=source.name, file=rel, la_code=la_code_of(path, incoming), period_end=period_end,
                     sha256=sha, size_bytes=size)
+
+
+def load_tabular(source: Source, path: Path, incoming: Path, period_end: date) -> FileLoad:
+    """Read one CSV/xlsx extract with the source's reader into a FileLoad for its (one) raw table."""
+    load = _new_load(source, path, incoming, period_end)
+    table = source.tables[0]
     try:
-        read = reader(path)
+        read = source.read(path, extract_date=period_end, authority=path.relative_to(incoming).parts[0])
     except SourceFileError as exc:
-        load.error = str(exc)
-        return load
+        return load.refuse(refusal(load.file, exc))
     rows = read.rows.drop(columns=["authority"], errors="ignore")
-    rows["source_file"] = rel
+    rows["source_file"] = load.file
     rows.insert(0, "la_code", load.la_code)
-    load.tables = {table: _add_record_ids(rows, rel, "line " + rows["source_line"].astype("string"))}
+    load.tables = {table: _add_record_ids(rows, load.file, "line " + rows["source_line"].astype("string"))}
     load.rejects = pd.concat([_tabular_rejects(table, read.rejects, "row_rejected"),
                               _tabular_rejects(table, read.flags, "value_nulled")], ignore_index=True)
     load.rows_read, load.rows_loaded = read.rows_read, len(read.rows)
@@ -135,30 +163,34 @@ def _tabular_rejects(table: str, frame: pd.DataFrame, action: str) -> pd.DataFra
         "action": action, "message": frame["message"]})
 
 
-def load_cin_census(path: Path, incoming: Path, reader: Callable[[Path, str], CinCensusResult]) -> FileLoad:
+def load_cin_census(source: Source, path: Path, incoming: Path, period_end: date) -> FileLoad:
     """Read one CIN census XML into a FileLoad with the nine ``cin_*`` tables.
 
-    Rows per file are counted in Child elements: read = in cin_child + rejected whole.
+    Rows per file are counted in Child elements: read = in cin_child + rejected whole. The
+    return is read as the collection year of its folder (``period_end`` is its 31 March);
+    header problems (a Year that disagrees, a ReferenceDate not on 31 March) are return-level
+    findings, not refusals. A return whose content says another year is refused: it is in the
+    wrong folder.
     """
-    rel = path.relative_to(incoming).as_posix()
-    sha, size = file_digest(path)
-    la_code = la_code_of(path, incoming)
-    load = FileLoad(source="cin_census", file=rel, la_code=la_code, period_end=date.min, sha256=sha, size_bytes=size)
+    load = _new_load(source, path, incoming, period_end)
     try:
-        result = reader(path, la_code)
+        result = source.read(path, la_code=load.la_code, expected_year=period_end.year)
     except SourceFileError as exc:
-        load.error = str(exc)
-        return load
-    load.period_end = result.header.reference_date.date()
+        return load.refuse(refusal(load.file, exc))
+    found = result.header.reference_date.date()
+    if found != period_end:
+        return load.refuse(f"{load.file}: the return is for the collection year ending {found}, but it is in the "
+                           f"folder of {period_end}; move it to its own year's 31 March folder")
     tables = {}
     for name, frame in result.tables.items():
-        frame = frame.assign(source_file=rel)
-        tables[name] = _add_record_ids(frame, rel, frame["source_location"])
+        frame = frame.assign(source_file=load.file)
+        tables[name] = _add_record_ids(frame, load.file, frame["source_location"])
     load.tables = tables
     rj = result.rejects
     load.rejects = pd.DataFrame({
         "table_name": rj["table"], "location": rj["location"], "source_line": rj["source_line"].astype("Int64"),
         "field": rj["field"], "rule": rj["rule"], "action": rj["action"], "message": rj["message"]})
+    load.header_findings = getattr(result, "header_findings", None)
     load.rows_read, load.rows_loaded = result.children_read, len(result.tables["cin_child"])
     load.rows_rejected = result.children_rejected
     load.rows_flagged = int(rj.loc[rj["action"] != "ignored", "child_ordinal"].nunique())

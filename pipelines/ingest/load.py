@@ -55,8 +55,9 @@ def combined_tables(loads: list[FileLoad]) -> dict[str, pd.DataFrame]:
 
 def write_loads(warehouse: duckdb.DuckDBPyConnection, identity: duckdb.DuckDBPyConnection, source: str,
                 tables: list[str], loads: list[FileLoad], periods: list[date], key: bytes, run_id: str,
-                with_geography: bool, findings: pd.DataFrame | None = None) -> WrittenLoads:
-    """Replace ``periods`` of ``source`` in raw.<tables>, the identity store and the quality tables."""
+                with_geography: bool, findings: pd.DataFrame | None = None, write_audit: bool = True) -> WrittenLoads:
+    """Replace ``periods`` of ``source`` in raw.<tables>, the identity store and (unless ``write_audit`` is
+    False: an empty template load that only creates the tables) the quality tables."""
     frames = combined_tables(loads)
     ensure_quality_tables(warehouse)
     written = []
@@ -66,6 +67,8 @@ def write_loads(warehouse: duckdb.DuckDBPyConnection, identity: duckdb.DuckDBPyC
         if frame is not None or table_columns(warehouse, f"raw.{name}") is not None:
             written.append(_write_table(warehouse, identity, name, frame, periods, key, with_geography))
     audit, rejects = audit_frame(loads, run_id), rejects_frame(loads)
+    if not write_audit:
+        return WrittenLoads(written, audit, rejects)
     warehouse.execute("BEGIN TRANSACTION")
     replace_frame(warehouse, "quality.rejects", rejects, periods, source)
     replace_frame(warehouse, "quality.load_audit", audit, periods, source)

@@ -42,7 +42,7 @@ def _get_pool(workers: int) -> ProcessPoolExecutor:
 
 
 def _import_readers() -> None:
-    import pipelines.ingest.extract_files  # noqa: F401  (what every read needs)
+    import pipelines.ingest.worker  # noqa: F401  (what every read needs)
 
 
 def warm_up() -> None:

@@ -119,11 +119,17 @@ def rejects_frame(loads: list[FileLoad]) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+AUDIT_COLUMNS = ["source", "la_code", "period_end", "file", "file_sha256", "file_bytes", "encoding", "rows_read",
+                 "rows_loaded", "rows_rejected", "rows_flagged", "status", "message", "loaded_at", "run_id"]
+
+
 def audit_frame(loads: list[FileLoad], run_id: str) -> pd.DataFrame:
-    """One ``quality.load_audit`` row per file."""
+    """One ``quality.load_audit`` row per file, and per authority and period with no file (``not supplied``).
+
+    Always has the audit's columns, even with no rows (a run with no file at all)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    return pd.DataFrame([{
+    return pd.DataFrame(columns=AUDIT_COLUMNS, data=[{
         "source": l.source, "la_code": l.la_code, "period_end": l.period_end, "file": l.file,
         "file_sha256": l.sha256, "file_bytes": l.size_bytes, "encoding": l.encoding, "rows_read": l.rows_read,
         "rows_loaded": l.rows_loaded, "rows_rejected": l.rows_rejected, "rows_flagged": l.rows_flagged,
-        "status": l.status, "message": l.error, "loaded_at": now, "run_id": run_id} for l in loads])
+        "status": l.status, "message": l.error, "loaded_at": now, "run_id": run_id} for l in loads] or None)

@@ -25,7 +25,10 @@ children AS (
     FROM keyed WHERE NOT partnership_only GROUP BY ALL
     UNION ALL
     SELECT period_end, variant, threshold, 'partnership', child, list(DISTINCT kind), max(age)
-    FROM keyed GROUP BY ALL
+    FROM keyed k
+    WHERE NOT EXISTS (SELECT 1 FROM marts.authority_presence p  -- an authority that supplied nothing is left out
+                      WHERE p.period_end = k.period_end AND p.la_code = k.la_code AND NOT p.present)
+    GROUP BY ALL
 ),
 histories AS (
     SELECT period_end, variant, threshold, la_code,

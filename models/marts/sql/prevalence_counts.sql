@@ -3,7 +3,10 @@
 -- the temporary table `tier_set_members` (tier_set, tier). Output: the temporary table `prevalence_counts`.
 --
 -- Population: ONS mid-year estimate of children 0-17 for the latest mid-year (30 June) on or before
--- the quarter end (the earliest mid-year for quarters before it). Breakdowns with a population:
+-- the quarter end (the earliest mid-year for quarters before it); `population_note` says so aloud when
+-- that is not the mid-year the quarter needs (e.g. no mid-2025 file). The partnership's population is
+-- that of the authorities present in the quarter (marts.authority_presence): an authority that supplied
+-- nothing for a quarter is left out of the partnership's numerator (tiers.sql) and its population. Breakdowns with a population:
 -- all, age_band, sex, ward. Ethnicity group, disability and deprivation decile have no population
 -- in the ONS file, so their rows carry counts only (population NULL). Values that are not a place in
 -- the area: 'Not known' (no address), 'Outside the authority' / 'Outside the partnership'.
@@ -49,6 +52,8 @@ people AS (
     UNION ALL
     SELECT y.period_end, y.mid_year, 'partnership', p.ward_code, p.sex, p.age, p.population
     FROM staging.population p JOIN population_year y USING (mid_year)
+    WHERE NOT EXISTS (SELECT 1 FROM marts.authority_presence a
+                      WHERE a.period_end = y.period_end AND a.la_code = p.la_code AND NOT a.present)
 ),
 population AS (
     SELECT period_end, mid_year, la_code, 'all' AS breakdown, 'All children' AS breakdown_value,
@@ -87,7 +92,11 @@ grid AS (
 SELECT g.period_end, g.measure, g.tier_set, g.la_code, g.breakdown, g.breakdown_value,
        CASE WHEN g.breakdown = 'ward' THEN coalesce(w.ward_name, g.breakdown_value) ELSE g.breakdown_value END
            AS breakdown_label,
-       coalesce(c.children, 0) AS children, p.population, y.mid_year AS population_mid_year
+       coalesce(c.children, 0) AS children, p.population, y.mid_year AS population_mid_year,
+       CASE WHEN y.mid_year <> year(g.period_end) - CASE WHEN month(g.period_end) < 6 THEN 1 ELSE 0 END
+            THEN 'population: mid-' || y.mid_year || ' estimate used; there is no mid-'
+                 || (year(g.period_end) - CASE WHEN month(g.period_end) < 6 THEN 1 ELSE 0 END)
+                 || ' population file in reference/population/' END AS population_note
 FROM grid g
 JOIN population_year y USING (period_end)
 LEFT JOIN counts c USING (period_end, measure, la_code, tier_set, breakdown, breakdown_value)

@@ -6,7 +6,8 @@
 -- plan under physical abuse alone): evidence is combined within the authority whose services
 -- recorded it. In the partnership (la_code 'partnership') a child is one child, at the strongest of
 -- their authorities' tiers, so a partnership tier set counts exactly the children counted in it by
--- at least one authority. `kinds`: the evidence kinds current for the child in the period (in the
+-- at least one authority. An authority that supplied no file for the quarter (marts.authority_presence)
+-- is left out of the partnership row. `kinds`: the evidence kinds current for the child in the period (in the
 -- partnership row: all authorities'). `age_band` uses age on the quarter end (17 for a child who
 -- turned 18 during a 12-month window). Ward, LSOA and deprivation decile: where the child lived on
 -- the quarter end (a person-list address covering that date; else the latest record before it;
@@ -27,7 +28,10 @@ tiered AS (
     UNION ALL
     SELECT period_end, measure, 'partnership', person_key, list_sort(list_distinct(flatten(list(kinds)))),
            max(age), min(tier)
-    FROM authority_tiers GROUP BY period_end, measure, person_key
+    FROM authority_tiers t
+    WHERE NOT EXISTS (SELECT 1 FROM marts.authority_presence p
+                      WHERE p.period_end = t.period_end AND p.la_code = t.la_code AND NOT p.present)
+    GROUP BY period_end, measure, person_key
 ),
 locations AS (
     SELECT w.period_end, r.person_key,

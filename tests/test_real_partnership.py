@@ -1,0 +1,156 @@
+"""`neglect run` on a partnership's own files, written by hand in the published formats (not by our
+generator): any history, any subset of sources, header slips in CIN returns, a refused file.
+
+tests/fixtures/real_partnership/README.md lists the files and what each exercises. The run goes
+through the command an analyst types, into a temporary project.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from pipelines import cli
+
+FIXTURES = Path(__file__).parent / "fixtures"
+INCOMING = FIXTURES / "real_partnership" / "incoming"
+# CIN returns from tests/fixtures/cin/ (hand-written, each in its year's published format) -> where they go
+CIN_RETURNS = {
+    "cin_census_2024_legacy.xml": "991_northbrook/2024-03-31/cin_census_2024.xml",
+    "cin_census_2019_rejects.xml": "991_northbrook/2019-03-31/cin_census_2019.xml",  # LEA 992: refused
+}
+REFUSED = "991_northbrook/2019-03-31/cin_census_2019.xml"
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("real_partnership")
+    shutil.copytree(INCOMING, root / "incoming")
+    for name, rel in CIN_RETURNS.items():
+        (root / "incoming" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(FIXTURES / "cin" / name, root / "incoming" / rel)
+    shutil.copy(Path(__file__).resolve().parents[1] / "dagster.yaml", root / "dagster.yaml")
+    (root / "settings.toml").write_text('incoming_dir = "incoming"\n', encoding="utf-8")
+    patch = pytest.MonkeyPatch()
+    patch.chdir(root)
+    patch.setenv("NEGLECT_PROJECT_ROOT", str(root))
+    patch.setenv("DAGSTER_HOME", str(root))
+    for name in ("NEGLECT_INCOMING_DIR", "NEGLECT_WAREHOUSE_PATH", "NEGLECT_DAGSTER_HOME", "NEGLECT_OUTPUT_DIR"):
+        patch.delenv(name, raising=False)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = cli.main(["run", "--no-generate"])
+    patch.undo()
+    return root, code, out.getvalue(), err.getvalue()
+
+
+def _rows_in_file(path: Path) -> int:
+    """Data rows counted straight from the file: CSV lines after the header, or Child elements."""
+    text = path.read_bytes().decode("utf-8-sig", errors="replace")
+    if path.suffix == ".xml":
+        return len(re.findall(r"<(?:\w+:)?Child>", text))
+    return sum(1 for line in text.splitlines()[1:] if line.strip())
+
+
+def test_no_traceback_and_the_refused_file_is_named(real_run):
+    _, code, out, err = real_run
+    assert "Traceback" not in out + err
+    assert code == 1  # one file could not be read
+    assert f"{REFUSED}, line 13 (Header): the Header's LEA is 992 but the file was expected for LA 991" in err
+    assert "The run FINISHED WITH PROBLEMS" in err
+    assert "Early help episodes: 1 file(s)" in out  # what the folder holds, per source
+
+
+def test_every_row_in_is_loaded_or_rejected_and_a_refused_file_leaves_nothing(real_run):
+    root, *_ = real_run
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        audit = conn.execute("SELECT file, status, rows_read, rows_loaded, rows_rejected FROM quality.load_audit "
+                             "WHERE file IS NOT NULL").fetchall()
+        kept = conn.execute("SELECT count(*) FROM quality.rejects WHERE file = ?", [REFUSED]).fetchone()[0]
+        findings = conn.execute("SELECT count(*) FROM quality.rule_findings WHERE record_id LIKE ?",
+                                [REFUSED + "%"]).fetchone()[0]
+    files = {rel: (status, read, loaded, rejected) for rel, status, read, loaded, rejected in audit
+             if not rel.startswith("reference/")}
+    on_disk = sorted(p.relative_to(root / "incoming").as_posix() for p in (root / "incoming").rglob("*")
+                     if p.is_file() and "reference" not in p.parts)
+    assert sorted(files) == on_disk
+    for rel, (status, read, loaded, rejected) in files.items():
+        if rel == REFUSED:
+            assert (status, loaded, rejected) == ("failed", 0, 0)
+            continue
+        assert status == "loaded", rel
+        assert read == loaded + rejected == _rows_in_file(root / "incoming" / rel), rel
+    assert files["991_northbrook/2025-12-31/annex_a_list_7_child_protection.csv"][3] == 1  # 31/02/2025
+    assert kept == 0 and findings == 0
+
+
+def test_sources_not_supplied_are_said_by_name_never_counted_as_zero(real_run):
+    root, *_ = real_run
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        supply = dict(conn.execute("""SELECT source || ' ' || la_code, status FROM marts.source_availability
+                                      WHERE period_end = DATE '2026-03-31'""").fetchall())
+        tiers = dict(conn.execute("""SELECT la_code || ' ' || tier_set, coalesce(CAST(children AS VARCHAR), 'NULL')
+                                           || ' ' || availability
+                                    FROM marts.neglect_prevalence WHERE period_end = DATE '2026-03-31'
+                                      AND measure = '12_month' AND breakdown = 'all'""").fetchall())
+        audit = conn.execute("""SELECT count(*) FROM quality.load_audit WHERE source = 'early_help'
+                                AND la_code = '991' AND status = 'not supplied'""").fetchone()[0]
+        summary = conn.execute("""SELECT supply, rows_read FROM quality.summary WHERE source = 'early_help'
+                                  AND la_code = '991' AND period_end = DATE '2026-03-31'""").fetchall()
+        practice = dict(conn.execute("""SELECT la_code || ' ' || indicator, availability FROM marts.practice_indicators
+                                        WHERE period_end = DATE '2026-03-31'""").fetchall())
+        hidden = conn.execute("""SELECT status, warnings FROM marts.hidden_prevalence WHERE la_code = '991'
+                                 AND period_end = DATE '2026-03-31'""").fetchone()
+    assert supply["early_help 991"] == "not supplied" and supply["early_help 992"] == "supplied"
+    assert supply["adult_episodes 991"] == "not supplied" and supply["cp_list 991"] == "supplied"
+    assert audit > 0 and summary == [("not supplied", None)]
+    assert tiers["991 4"] == "NULL not available"  # tier 4 needs early help: not 0
+    assert tiers["991 6"] == "NULL not available"
+    assert tiers["991 1"].endswith(" complete") and not tiers["991 1"].startswith("NULL")
+    assert tiers["991 1-4"].endswith(" incomplete")
+    assert tiers["992 4"].endswith(" complete")
+    assert practice["991 step_up_within_12_months"] == "not available"
+    assert hidden[0] == "not estimable" and "Early help: neglect" in hidden[1]
+
+
+def test_an_authority_that_supplied_nothing_is_left_out_of_the_partnership(real_run):
+    root, *_ = real_run
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        presence = dict(conn.execute("""SELECT la_code, present FROM marts.authority_presence
+                                        WHERE period_end = DATE '2025-12-31'""").fetchall())
+        population = dict(conn.execute("""SELECT la_code, population FROM marts.neglect_prevalence
+                                          WHERE period_end = DATE '2025-12-31' AND tier_set = '1'
+                                            AND measure = 'point' AND breakdown = 'all'""").fetchall())
+        eastmere = conn.execute("""SELECT children, availability FROM marts.neglect_prevalence
+                                   WHERE period_end = DATE '2025-12-31' AND tier_set = '1' AND la_code = '992'
+                                     AND measure = 'point' AND breakdown = 'all'""").fetchone()
+    assert presence == {"991": True, "992": False}
+    assert population["partnership"] == population["991"]  # Eastmere's children are not in the denominator
+    assert eastmere == (None, "not supplied")
+
+
+def test_history_back_to_the_oldest_return_and_a_missing_population_year_said_aloud(real_run):
+    root, *_ = real_run
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        quarters = [r[0] for r in conn.execute("SELECT DISTINCT period_end FROM marts.neglect_prevalence "
+                                               "ORDER BY 1").fetchall()]
+        note = conn.execute("""SELECT DISTINCT population_note FROM marts.neglect_prevalence
+                               WHERE period_end = DATE '2024-03-31'""").fetchall()
+    assert quarters[0] == date(2019, 3, 31) and quarters[-1] == date(2026, 3, 31)
+    assert note == [("population: mid-2025 estimate used; there is no mid-2023 population file in "
+                     "reference/population/",)]
+
+
+def test_the_board_report_says_which_sources_fed_each_figure(real_run):
+    root, *_ = real_run
+    report = root / "output" / "dashboards" / "2026-03-31" / "neglect_board_report_2026-03-31.html"
+    text = report.read_text(encoding="utf-8")
+    assert "Sources this quarter" in text
+    assert "tier 4 (Early help: neglect identified) not available: Northbrook: Early help episodes not supplied" in text
+    assert "<b>at least</b>" in text
