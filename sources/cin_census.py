@@ -46,13 +46,11 @@ from __future__ import annotations
 
 import gc
 import re
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from lxml import etree
 
 try:  # pandas' own string backend; used here for speed when present, not required
@@ -61,12 +59,10 @@ try:  # pandas' own string backend; used here for speed when present, not requir
 except ImportError:  # pragma: no cover - exercised only without pyarrow
     pa = pc = None
 
+from .cin_census_schema import TABLES, CinSchema, _Table, _Column, load_cin_schema  # noqa: F401 (re-exported)
 from .errors import SourceFileError
-from .schema import SCHEMA_DIR
 
 SOURCE = "cin_census"
-TABLES = ("cin_child", "cin_disability", "cin_episode", "cin_assessment", "cin_assessment_factor",
-          "cin_plan", "cin_section47", "cin_cp_plan", "cin_cp_review")
 COMMON_COLUMNS = ("source_file", "la_code", "collection_year", "child_ordinal", "la_child_id", "is_duplicate",
                   "source_location", "source_line")
 REJECT_COLUMNS = ("source", "source_file", "table", "location", "source_line", "child_ordinal", "field", "rule",
@@ -126,115 +122,6 @@ class CinCensusResult:
     def children_rejected(self) -> int:
         """Child elements left out of cin_child (rule ``child_unusable``)."""
         return int((self.rejects["rule"] == "child_unusable").sum())
-
-
-# ----------------------------------------------------------------------------- schema
-
-@dataclass
-class _Column:
-    name: str
-    element: str
-    type: str
-    required: bool = False
-    codes: str | None = None
-    pattern: str | None = None
-    min: int | None = None
-    identifier: bool = False
-    on_error: str = "null_and_flag"
-    legacy: dict | None = None  # {element, codes}: an older element read into the same column
-
-
-@dataclass
-class _Table:
-    name: str
-    element: str
-    parent: str | None
-    path: tuple[str, ...]
-    ordinal: str
-    columns: list[_Column]
-    keys: tuple[str, ...] = ()  # child_ordinal, ancestors' ordinals, own ordinal
-    raw: list[tuple[str, str]] = field(default_factory=list)  # (raw field, element path) in row order
-    required_children: tuple[str, ...] = ()
-    date_order: list = field(default_factory=list)
-    not_after_reference_date: list = field(default_factory=list)
-
-
-@dataclass
-class _CodeList:
-    codes: tuple[str, ...]
-    canonical: dict | None
-
-
-@dataclass
-class CinSchema:
-    tables: dict[str, _Table]
-    code_lists: dict[str, _CodeList]
-    first_year: int
-    last_year: int
-    changes: dict[int, list[dict]]
-    root_element: str
-    raw: dict
-
-    def codes_for_year(self, name: str, year: int) -> tuple[set, set, dict]:
-        """(valid codes, superseded codes, code -> year added) for code list ``name`` in ``year``."""
-        added_in: dict[str, int] = {}
-        superseded: set[str] = set()
-        for change_year, items in self.changes.items():
-            for item in items:
-                if item.get("codes") != name:
-                    continue
-                for code in item.get("added", []):
-                    added_in[str(code)] = change_year
-                if change_year <= year:
-                    superseded.update(str(c) for c in item.get("superseded", []))
-        valid = {c for c in self.code_lists[name].codes if added_in.get(c, 0) <= year}
-        return valid, superseded, added_in
-
-    def element_year(self, element: str) -> tuple[str, int] | None:
-        """For an element that replaced another: (the replaced element, year of the change)."""
-        for change_year, items in self.changes.items():
-            for item in items:
-                if item.get("element") == element and item.get("replaces"):
-                    return item["replaces"], change_year
-        return None
-
-
-@lru_cache(maxsize=4)
-def load_cin_schema(path: Path = SCHEMA_DIR / "cin_census.yaml") -> CinSchema:
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    code_lists = {}
-    for name, spec in raw["code_lists"].items():
-        if isinstance(spec, dict) and "codes" in spec:
-            codes = spec["codes"]
-            canonical = {str(k): v for k, v in (spec.get("canonical") or {}).items()} or None
-        else:
-            codes, canonical = spec, None
-        codes = tuple(str(c) for c in (codes.keys() if isinstance(codes, dict) else codes))
-        code_lists[name] = _CodeList(codes=codes, canonical=canonical)
-    tables: dict[str, _Table] = {}
-    for name, spec in raw["tables"].items():
-        columns = [_Column(name=c["name"], element=c["element"], type=c["type"], required=bool(c.get("required")),
-                           codes=c.get("codes"), pattern=c.get("pattern"), min=c.get("min"),
-                           identifier=bool(c.get("identifier")), on_error=c.get("on_error", "null_and_flag"),
-                           legacy=c.get("legacy_element")) for c in spec["columns"]]
-        parent = spec.get("parent")
-        path = tuple(spec["path"].split("/")) if spec.get("path") else (spec["element"],)
-        keys = (tables[parent].keys if parent else ()) + (spec["ordinal"],)
-        table = _Table(name=name, element=spec["element"], parent=parent, path=path, ordinal=spec["ordinal"],
-                       columns=columns, keys=keys, required_children=tuple(spec.get("required_children", [])),
-                       date_order=[tuple(p) for p in spec.get("date_order", [])],
-                       not_after_reference_date=list(spec.get("not_after_reference_date", [])))
-        for c in columns:
-            table.raw.append((c.name, c.element))
-            if c.legacy:
-                table.raw.append((c.name + "__legacy", c.legacy["element"]))
-        tables[name] = table
-    if tuple(tables) != TABLES:
-        raise ValueError(f"cin_census.yaml tables {tuple(tables)} differ from {TABLES}")
-    years = raw["years"]
-    return CinSchema(tables=tables, code_lists=code_lists, first_year=int(years["first"]),
-                     last_year=int(years["last"]), changes={int(k): v for k, v in (years.get("changes") or {}).items()},
-                     root_element=raw.get("root_element", "Message"), raw=raw)
 
 
 # ----------------------------------------------------------------------------- reading
