@@ -28,6 +28,9 @@ TABLES = ("cin_child", "cin_disability", "cin_episode", "cin_assessment", "cin_a
           "cin_plan", "cin_section47", "cin_cp_plan", "cin_cp_review")
 CHANGE_FILE = re.compile(r"^(\d{4})_[A-Za-z0-9_]+\.diff\.ya?ml$")
 CHANGE_TYPES = ("add", "supersede", "rename", "note")
+# libyaml's loader when PyYAML was built with it: the same result, 10x faster (22 ms -> 2 ms for
+# cin_census.yaml, paid once per process by every reader of a census file)
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass
@@ -114,7 +117,7 @@ class CinSchema:
 def load_cin_schema(path: Path = SCHEMA_DIR / "cin_census.yaml") -> CinSchema:
     """The CIN census schema of ``path`` with the change files of the folder its ``years.changes`` names."""
     path = Path(path)
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     code_lists = {}
     for name, spec in raw["code_lists"].items():
         if isinstance(spec, dict) and "codes" in spec:
@@ -175,7 +178,7 @@ def load_change_files(folder: Path) -> list[ChangeFile]:
             raise ValueError(f"{file.name}: a change file is named <collection year>_<name>.diff.yml, "
                              "e.g. 2022_criminal_exploitation_24A.diff.yml")
         try:
-            data = yaml.safe_load(file.read_text(encoding="utf-8"))
+            data = yaml.load(file.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
         except yaml.YAMLError as exc:
             raise ValueError(f"{file.name}: not valid YAML ({exc})") from None
         if not isinstance(data, dict):
