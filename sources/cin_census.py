@@ -1,21 +1,29 @@
 """Read a DfE Children in Need (CIN) census XML file into tables, safely and streaming.
 
-``read_cin_census(path)`` returns a :class:`CinCensusResult`: the ``header``
-(collection year, reference date, LEA), one DataFrame per module in ``tables``
+``read_cin_census(path, *, la_code=None, expected_year=None)`` returns a
+:class:`CinCensusResult`: the ``header`` (the collection year and reference date used,
+LEA), the ``header_findings`` (return-level problems of the Header, see
+:mod:`sources.cin_census_header`), one DataFrame per module in ``tables``
 (``cin_child``, ``cin_disability``, ``cin_episode``, ``cin_assessment``,
 ``cin_assessment_factor``, ``cin_plan``, ``cin_section47``, ``cin_cp_plan``,
 ``cin_cp_review``; one row per element occurrence), the ``rejects`` frame and
 ``children_read`` (the number of Child elements in the file).
 
-The tables, their columns, code lists, what DfE changed by collection year and the
-policy for bad values are data, in ``sources/schemas/cin_census.yaml``; this module
-only applies them. In short:
+The tables, their columns, code lists and the policy for bad values are data, in
+``sources/schemas/cin_census.yaml``, and what DfE changed by collection year is one file
+per change in ``sources/schemas/cin/changes/`` (loaded by :mod:`sources.cin_census_schema`);
+this module only applies them. In short:
 
 * Whole-file problems raise :class:`sources.errors.SourceFileError` naming the file and
   the position: empty file, a DOCTYPE or entity declaration (refused before parsing:
   external entities could read local files), not well-formed XML (lxml's line and
   column), a file cut short (truncated), a root element other than ``Message``, no
-  collection year in the Header, a year the schema does not describe.
+  Children or no Child, no collection year in the Header and none from the folder, a year
+  the schema does not describe, an LEA that is another authority's.
+* Header problems DfE validates past (Year and ReferenceDate disagreeing, a ReferenceDate
+  missing or not 31 March, a missing or malformed LEA) are ``header_findings``; the
+  children are read as the year :func:`sources.cin_census_header.resolve_header` chooses,
+  and every date rule uses 31 March of that year.
 * Row-level problems go to ``rejects`` (``source``, ``source_file``, ``table``,
   ``location``, ``source_line``, ``child_ordinal``, ``field``, ``rule``, ``action``,
   ``message``). ``location`` is the element path (``Child[3]/CINdetails[1]/CINreferralDate``);
@@ -47,12 +55,10 @@ from __future__ import annotations
 import gc
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 from lxml import etree
 
 try:  # pandas' own string backend; used here for speed when present, not required
@@ -61,12 +67,11 @@ try:  # pandas' own string backend; used here for speed when present, not requir
 except ImportError:  # pragma: no cover - exercised only without pyarrow
     pa = pc = None
 
+from .cin_census_header import HEADER_FINDING_COLUMNS, CinCensusHeader, empty_findings, resolve_header  # noqa: F401
+from .cin_census_schema import TABLES, CinSchema, _Column, _Table, load_cin_schema  # noqa: F401 (re-exported)
 from .errors import SourceFileError
-from .schema import SCHEMA_DIR
 
 SOURCE = "cin_census"
-TABLES = ("cin_child", "cin_disability", "cin_episode", "cin_assessment", "cin_assessment_factor",
-          "cin_plan", "cin_section47", "cin_cp_plan", "cin_cp_review")
 COMMON_COLUMNS = ("source_file", "la_code", "collection_year", "child_ordinal", "la_child_id", "is_duplicate",
                   "source_location", "source_line")
 REJECT_COLUMNS = ("source", "source_file", "table", "location", "source_line", "child_ordinal", "field", "rule",
@@ -101,140 +106,18 @@ _PLAIN_XML_ERRORS = (
 # ----------------------------------------------------------------------------- results
 
 @dataclass
-class CinCensusHeader:
-    collection_year: int
-    reference_date: pd.Timestamp
-    lea: str | None
-    reference_date_derived: bool = False  # ReferenceDate absent: 31 March of Year
-    collection: str | None = None
-    source_level: str | None = None
-    software_code: str | None = None
-    release: str | None = None
-    serial_no: str | None = None
-    date_time: str | None = None
-
-
-@dataclass
 class CinCensusResult:
     source_file: str
     header: CinCensusHeader
     tables: dict[str, pd.DataFrame]
     rejects: pd.DataFrame
     children_read: int
+    header_findings: pd.DataFrame = field(default_factory=empty_findings)  # HEADER_FINDING_COLUMNS
 
     @property
     def children_rejected(self) -> int:
         """Child elements left out of cin_child (rule ``child_unusable``)."""
         return int((self.rejects["rule"] == "child_unusable").sum())
-
-
-# ----------------------------------------------------------------------------- schema
-
-@dataclass
-class _Column:
-    name: str
-    element: str
-    type: str
-    required: bool = False
-    codes: str | None = None
-    pattern: str | None = None
-    min: int | None = None
-    identifier: bool = False
-    on_error: str = "null_and_flag"
-    legacy: dict | None = None  # {element, codes}: an older element read into the same column
-
-
-@dataclass
-class _Table:
-    name: str
-    element: str
-    parent: str | None
-    path: tuple[str, ...]
-    ordinal: str
-    columns: list[_Column]
-    keys: tuple[str, ...] = ()  # child_ordinal, ancestors' ordinals, own ordinal
-    raw: list[tuple[str, str]] = field(default_factory=list)  # (raw field, element path) in row order
-    required_children: tuple[str, ...] = ()
-    date_order: list = field(default_factory=list)
-    not_after_reference_date: list = field(default_factory=list)
-
-
-@dataclass
-class _CodeList:
-    codes: tuple[str, ...]
-    canonical: dict | None
-
-
-@dataclass
-class CinSchema:
-    tables: dict[str, _Table]
-    code_lists: dict[str, _CodeList]
-    first_year: int
-    last_year: int
-    changes: dict[int, list[dict]]
-    root_element: str
-    raw: dict
-
-    def codes_for_year(self, name: str, year: int) -> tuple[set, set, dict]:
-        """(valid codes, superseded codes, code -> year added) for code list ``name`` in ``year``."""
-        added_in: dict[str, int] = {}
-        superseded: set[str] = set()
-        for change_year, items in self.changes.items():
-            for item in items:
-                if item.get("codes") != name:
-                    continue
-                for code in item.get("added", []):
-                    added_in[str(code)] = change_year
-                if change_year <= year:
-                    superseded.update(str(c) for c in item.get("superseded", []))
-        valid = {c for c in self.code_lists[name].codes if added_in.get(c, 0) <= year}
-        return valid, superseded, added_in
-
-    def element_year(self, element: str) -> tuple[str, int] | None:
-        """For an element that replaced another: (the replaced element, year of the change)."""
-        for change_year, items in self.changes.items():
-            for item in items:
-                if item.get("element") == element and item.get("replaces"):
-                    return item["replaces"], change_year
-        return None
-
-
-@lru_cache(maxsize=4)
-def load_cin_schema(path: Path = SCHEMA_DIR / "cin_census.yaml") -> CinSchema:
-    raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    code_lists = {}
-    for name, spec in raw["code_lists"].items():
-        if isinstance(spec, dict) and "codes" in spec:
-            codes = spec["codes"]
-            canonical = {str(k): v for k, v in (spec.get("canonical") or {}).items()} or None
-        else:
-            codes, canonical = spec, None
-        codes = tuple(str(c) for c in (codes.keys() if isinstance(codes, dict) else codes))
-        code_lists[name] = _CodeList(codes=codes, canonical=canonical)
-    tables: dict[str, _Table] = {}
-    for name, spec in raw["tables"].items():
-        columns = [_Column(name=c["name"], element=c["element"], type=c["type"], required=bool(c.get("required")),
-                           codes=c.get("codes"), pattern=c.get("pattern"), min=c.get("min"),
-                           identifier=bool(c.get("identifier")), on_error=c.get("on_error", "null_and_flag"),
-                           legacy=c.get("legacy_element")) for c in spec["columns"]]
-        parent = spec.get("parent")
-        path = tuple(spec["path"].split("/")) if spec.get("path") else (spec["element"],)
-        keys = (tables[parent].keys if parent else ()) + (spec["ordinal"],)
-        table = _Table(name=name, element=spec["element"], parent=parent, path=path, ordinal=spec["ordinal"],
-                       columns=columns, keys=keys, required_children=tuple(spec.get("required_children", [])),
-                       date_order=[tuple(p) for p in spec.get("date_order", [])],
-                       not_after_reference_date=list(spec.get("not_after_reference_date", [])))
-        for c in columns:
-            table.raw.append((c.name, c.element))
-            if c.legacy:
-                table.raw.append((c.name + "__legacy", c.legacy["element"]))
-        tables[name] = table
-    if tuple(tables) != TABLES:
-        raise ValueError(f"cin_census.yaml tables {tuple(tables)} differ from {TABLES}")
-    years = raw["years"]
-    return CinSchema(tables=tables, code_lists=code_lists, first_year=int(years["first"]),
-                     last_year=int(years["last"]), changes={int(k): v for k, v in (years.get("changes") or {}).items()},
-                     root_element=raw.get("root_element", "Message"), raw=raw)
 
 
 # ----------------------------------------------------------------------------- reading
@@ -244,7 +127,11 @@ def read_cin_census(path: Path | str, *, la_code: str | None = None,
     """Read one CIN census XML file. Raises SourceFileError if the file as a whole is unusable.
 
     ``la_code`` is the DfE 3-digit LA number the file is expected to belong to: it is
-    used when the Header has no LEA, and a Header LEA that differs is an error.
+    used when the Header has no usable LEA, and a Header LEA that differs is an error.
+    ``expected_year`` is the collection year of the folder the file sits in (a file in
+    ``<authority>/2024-03-31/`` has 2024): it decides between a Year and a ReferenceDate
+    that disagree, and is used when the Header gives no year. Header problems become
+    ``result.header_findings`` (see :mod:`sources.cin_census_header`).
     """
     path = Path(path)
     schema = load_cin_schema()
@@ -261,8 +148,10 @@ def read_cin_census(path: Path | str, *, la_code: str | None = None,
             _check_prolog(path, fh, schema.root_element)
             fh.seek(0)
             parsed = _Parser(path, schema).parse(fh)
-        header = _header(path, schema, parsed.header, la_code)
-        return _build(path, schema, parsed, header)
+        header, findings = resolve_header(path, schema, parsed.header, la_code, expected_year)
+        result = _build(path, schema, parsed, header)
+        result.header_findings = findings
+        return result
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -544,24 +433,32 @@ class _Parser:
                            f"<{name}> appears more than once where the schema allows one; the first is used"))
 
     def _read_header(self, el) -> dict:
+        """The Header's texts (stripped, blank as None) and the lines of the elements the header rules point at."""
         q = self.q
+        out = {"line": el.sourceline}
 
-        def text(*names):
+        def text(key, *names):
             node = el.find("/".join(q(n) for n in names))
+            if node is not None:
+                out[key + "_line"] = node.sourceline
             if node is None or node.text is None or not node.text.strip():
                 return None
             return node.text.strip()
 
-        return {"line": el.sourceline,
-                "collection": text("CollectionDetails", "Collection"),
-                "year": text("CollectionDetails", "Year"),
-                "reference_date": text("CollectionDetails", "ReferenceDate"),
-                "source_level": text("Source", "SourceLevel"),
-                "lea": text("Source", "LEA"),
-                "software_code": text("Source", "SoftwareCode"),
-                "release": text("Source", "Release"),
-                "serial_no": text("Source", "SerialNo"),
-                "date_time": text("Source", "DateTime")}
+        details, source = el.find(q("CollectionDetails")), el.find(q("Source"))
+        out["collection_details_line"] = details.sourceline if details is not None else None
+        out["source_element_line"] = source.sourceline if source is not None else None
+        out.update({
+            "collection": text("collection", "CollectionDetails", "Collection"),
+            "year": text("year", "CollectionDetails", "Year"),
+            "reference_date": text("reference_date", "CollectionDetails", "ReferenceDate"),
+            "source_level": text("source_level", "Source", "SourceLevel"),
+            "lea": text("lea", "Source", "LEA"),
+            "software_code": text("software_code", "Source", "SoftwareCode"),
+            "release": text("release", "Source", "Release"),
+            "serial_no": text("serial_no", "Source", "SerialNo"),
+            "date_time": text("date_time", "Source", "DateTime")})
+        return out
 
     def _syntax_error(self, fh, exc: etree.XMLSyntaxError, children: int, children_closed: bool) -> SourceFileError:
         line, column = (exc.position if exc.position else (exc.lineno or 0, 0))
@@ -609,53 +506,6 @@ def _end_position(fh) -> tuple[int, int]:
         else:
             trailing += chunk.count(b"\n")
     return newlines + 1, len(last) + 1
-
-
-def _header(path: Path, schema: CinSchema, raw: dict, la_code: str | None) -> CinCensusHeader:
-    where = f"line {raw['line']} (Header)" if raw else "Header"
-    if not raw:
-        raise SourceFileError(path, "Message", "no Header: the collection year (Header/CollectionDetails/Year or "
-                              "ReferenceDate) is needed to choose the year's code lists")
-    if raw["collection"] is not None and raw["collection"] != "CIN":
-        raise SourceFileError(path, where, f"Collection is '{raw['collection'][:20]}', expected 'CIN'")
-    year = None
-    if raw["year"] is not None:
-        found = re.fullmatch(r"(\d{4})" + r"(?:Z|[+-]\d{2}:\d{2})?", raw["year"])
-        if not found:
-            raise SourceFileError(path, where, f"Header/CollectionDetails/Year '{raw['year'][:20]}' is not a year")
-        year = int(found.group(1))
-    ref, derived = None, False
-    if raw["reference_date"] is not None:
-        text = re.sub(_TIMEZONE, "", raw["reference_date"])
-        ref = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce") if re.fullmatch(_DATE_SHAPE, text) else pd.NaT
-        if pd.isna(ref):
-            raise SourceFileError(path, where, f"Header/CollectionDetails/ReferenceDate '{raw['reference_date'][:20]}' "
-                                  "is not a date (YYYY-MM-DD)")
-    if year is None and ref is None:
-        raise SourceFileError(path, where, "no Year and no ReferenceDate in Header/CollectionDetails: the collection "
-                              "year is needed to choose the year's code lists")
-    if year is None:
-        year = ref.year
-    if ref is None:
-        ref, derived = pd.Timestamp(year=year, month=3, day=31), True
-    if ref.year != year:
-        raise SourceFileError(path, where, f"Header Year {year} does not match ReferenceDate {ref.date()} "
-                              "(the census year ends on 31 March of Year)")
-    if not schema.first_year <= year <= schema.last_year:
-        raise SourceFileError(path, where, f"collection year {year} is outside the years the CIN schema describes "
-                              f"({schema.first_year}-{schema.last_year}); add it to sources/schemas/cin_census.yaml")
-    lea = raw["lea"]
-    if lea is not None and not re.fullmatch(r"\d{3}", lea):
-        raise SourceFileError(path, where, f"Header/Source/LEA '{lea[:20]}' is not a 3-digit LA number")
-    if la_code is not None:
-        if lea is None:
-            lea = str(la_code)
-        elif lea != str(la_code):
-            raise SourceFileError(path, where, f"the Header's LEA is {lea} but the file was expected for LA {la_code}")
-    return CinCensusHeader(collection_year=year, reference_date=ref, lea=lea, reference_date_derived=derived,
-                           collection=raw["collection"], source_level=raw["source_level"],
-                           software_code=raw["software_code"], release=raw["release"], serial_no=raw["serial_no"],
-                           date_time=raw["date_time"])
 
 
 # ----------------------------------------------------------------------------- validation and tables
