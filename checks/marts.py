@@ -131,9 +131,11 @@ def partnership_total_is_union(conn, period_ends: list[date]) -> RuleOutcome:
               AND period_end IN {_periods_sql(period_ends)}
               AND availability NOT IN ('not available', 'not supplied')  -- no count to check
         )
-        SELECT count(*), count(*) FILTER (WHERE p.children IS DISTINCT FROM e.sum_over_authorities - e.counted_twice),
+        SELECT count(*),
+               count(*) FILTER (WHERE p.children IS DISTINCT FROM coalesce(e.sum_over_authorities - e.counted_twice, 0)),
                list(strftime(p.period_end, '%Y-%m-%d') || ' ' || p.measure || ' ' || p.tier_set)
-                   FILTER (WHERE p.children IS DISTINCT FROM e.sum_over_authorities - e.counted_twice)[1:{EXAMPLES}]
+                   FILTER (WHERE p.children IS DISTINCT FROM coalesce(e.sum_over_authorities - e.counted_twice, 0))
+                   [1:{EXAMPLES}]
         FROM published p LEFT JOIN expected e USING (period_end, measure, tier_set)""")[0]
     if checked == 0:
         return RuleOutcome(False, "no partnership totals to check for these quarters", {"checked": 0})

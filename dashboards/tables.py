@@ -87,14 +87,18 @@ def prevalence_relations(cells: pd.DataFrame) -> list:
     present = set(map(tuple, known[["measure", "la_code", "breakdown", "breakdown_value", "tier_group"]].to_numpy()))
     relations = []
     totals = known[known["breakdown"] == "all"][["measure", "la_code"]].drop_duplicates()
+    count = {tuple(k): v for *k, v in known[["measure", "la_code", "breakdown", "breakdown_value", "tier_group",
+                                               "children"]].itertuples(index=False)}
     for measure, la_code in totals.itertuples(index=False):
         row = lambda group: (measure, la_code, "all", "All children", group)  # noqa: E731
-        # in an authority, a tier not available (its source not supplied) adds nothing to its sets, so the sum is
-        # over the others; in the partnership such a tier may be counted in another authority: no relation
-        relations += [Sum(row(total), [row(p) for p in parts if row(p) in present])
-                      for total, parts in SETS.items()
-                      if row(total) in present and any(row(p) in present for p in parts)
-                      and (la_code != "partnership" or all(row(p) in present for p in parts))]
+        for total, parts in SETS.items():
+            shown = [row(p) for p in parts if row(p) in present]
+            if row(total) not in present or not shown:
+                continue
+            # a tier not available (x) is left out of its set's sum only where the published tiers still add up
+            # (it had no children): an intruder can then use the sum, so protection must; otherwise no relation
+            if len(shown) == len(parts) or sum(count[c] for c in shown) == count[row(total)]:
+                relations.append(Sum(row(total), shown))
     values = known[(known["breakdown"] != "all") & (known["tier_group"] == BREAKDOWN_GROUP)]
     for (measure, la_code, breakdown), members in values.groupby(["measure", "la_code", "breakdown"])["breakdown_value"]:
         relations.append(Sum((measure, la_code, "all", "All children", BREAKDOWN_GROUP),
@@ -104,9 +108,11 @@ def prevalence_relations(cells: pd.DataFrame) -> list:
     # run from tier 1 (1, 1-2, 1-4, 1-5) are unions of the authorities' groups: a child in tier 2 in one authority
     # and tier 1 in the other is in tier 2 there but not in the partnership's tier 2
     unions = {"Tier 1", *SETS}
+    # an authority whose count is not available (x: not supplied, or no source for the tiers) adds no child to
+    # the partnership's, so the partnership is the union of the authorities that have a count
     for cell in sorted(c for c in present if c[1] == "partnership" and c[2] != "ward" and c[4] in unions):
-        parts = [(cell[0], la, *cell[2:]) for la in authorities]
-        if all(p in present for p in parts):
+        parts = [p for p in ((cell[0], la, *cell[2:]) for la in authorities) if p in present]
+        if parts:
             relations.append(Union(cell, parts))
     return relations
 

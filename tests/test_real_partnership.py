@@ -22,8 +22,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 INCOMING = FIXTURES / "real_partnership" / "incoming"
 # CIN returns from tests/fixtures/cin/ (hand-written, each in its year's published format) -> where they go
 CIN_RETURNS = {
-    "cin_census_2024_legacy.xml": "991_northbrook/2024-03-31/cin_census_2024.xml",
+    "cin_return_2018.xml": "991_northbrook/2018-03-31/cin_census_2018.xml",
     "cin_census_2019_rejects.xml": "991_northbrook/2019-03-31/cin_census_2019.xml",  # LEA 992: refused
+    "cin_return_2021.xml": "991_northbrook/2021-03-31/cin_census_2021.xml",
+    "cin_return_2022.xml": "992_eastmere/2022-03-31/cin_census_2022.xml",  # no LEA: the folder's
+    "cin_return_2024_year_2023.xml": "991_northbrook/2024-03-31/CIN_2024_return.xml",  # Year 2023, ReferenceDate 2024
+    "cin_return_2025_reference_28_march.xml": "991_northbrook/2025-03-31/cin_2025.xml",  # ReferenceDate 28 March
 }
 REFUSED = "991_northbrook/2019-03-31/cin_census_2019.xml"
 
@@ -142,9 +146,26 @@ def test_history_back_to_the_oldest_return_and_a_missing_population_year_said_al
                                                "ORDER BY 1").fetchall()]
         note = conn.execute("""SELECT DISTINCT population_note FROM marts.neglect_prevalence
                                WHERE period_end = DATE '2024-03-31'""").fetchall()
-    assert quarters[0] == date(2019, 3, 31) and quarters[-1] == date(2026, 3, 31)
+    assert quarters[0] == date(2018, 3, 31) and quarters[-1] == date(2026, 3, 31)
     assert note == [("population: mid-2025 estimate used; there is no mid-2023 population file in "
                      "reference/population/",)]
+
+
+def test_census_header_slips_are_findings_and_every_child_is_loaded(real_run):
+    root, *_ = real_run
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        header = conn.execute("""SELECT la_code, period_end, rule_code, message FROM quality.rule_findings
+                                 WHERE table_name = 'header' ORDER BY ALL""").fetchall()
+        children = dict(conn.execute("""SELECT la_code || ' ' || strftime(period_end, '%Y'), count(*)
+                                        FROM raw.cin_child GROUP BY ALL""").fetchall())
+    found = {(la, str(end), code) for la, end, code, _ in header}
+    assert ("991", "2024-03-31", "CIN-100") in found  # Year 2023 with ReferenceDate 2024-03-31: still loaded
+    assert ("991", "2025-03-31", "CIN-100") in found  # ReferenceDate 28 March: 31 March used
+    assert ("992", "2022-03-31", "NEG-01") in found  # no LEA: the folder's LA number used
+    message = next(m for la, end, code, m in header if str(end) == "2024-03-31")
+    assert "read as collection year 2024" in message
+    assert children["991 2024"] == 4 and children["991 2025"] == 4 and children["991 2018"] == 6
+    assert "991 2019" not in children  # the refused return
 
 
 def test_the_board_report_says_which_sources_fed_each_figure(real_run):

@@ -6,8 +6,11 @@
 -- with the person_key the linkage gave its record.
 --
 -- `end_date` is the recorded end. `effective_end` is what the marts use: the recorded end, or, for
--- a thing recorded as still open, NULL (open) if it is in the latest extract of its source for its
--- authority, else the last extract date it appeared in (it stopped being reported, so it ended).
+-- a thing recorded as still open, the last extract date it appeared in: what happened after the last
+-- extract is not known (a record that stops appearing has ended; one in the latest extract is current
+-- up to that extract's date). The CIN census is the exception: a record open in an authority's latest
+-- return stays current for a year after its 31 March, until the next return is due (the census is then
+-- 'carried forward' in marts.source_availability).
 -- `last_seen` is the latest extract it appeared in. `person_record_id` is the child's own record
 -- (CIN Child element, CP-list line, early-help line, household-children line) that gave the
 -- person_key, so another linkage (threshold sensitivity) can be swapped in without redoing staging.
@@ -44,7 +47,8 @@ entities AS (
 )
 SELECT person_key, la_code, referral_date, f.closure_date, f.primary_need_code, f.reason_for_closure,
        f.referral_source, f.referral_nfa, f.date_of_initial_cpc, last_seen, in_latest_extract,
-       coalesce(f.closure_date, CASE WHEN in_latest_extract THEN NULL ELSE last_seen END) AS effective_end,
+       coalesce(f.closure_date, CASE WHEN in_latest_extract THEN CAST(last_seen + INTERVAL 1 YEAR AS DATE)
+                                     ELSE last_seen END) AS effective_end,
        f.record_id, f.person_record_id
 FROM entities;
 
@@ -106,6 +110,8 @@ entities AS (
            bool_or('MUL' IN (initial_category, latest_category)) AS ever_mul,
            max(previous_plans) AS max_previous_plans,
            max(extract_date) AS last_seen, bool_or(extract_date = x.latest) AS in_latest_extract,
+           max(CASE WHEN extract_date = x.latest AND v.source = 'cin_census'
+                    THEN CAST(extract_date + INTERVAL 1 YEAR AS DATE) END) AS census_open_until,
            list(DISTINCT v.source ORDER BY v.source) AS sources
     FROM versions v JOIN latest_extract x USING (source, la_code)
     WHERE start_date IS NOT NULL
@@ -113,7 +119,7 @@ entities AS (
 )
 SELECT person_key, la_code, start_date, f.end_date, f.initial_category, f.latest_category, ever_neg, ever_mul,
        f.previous_plans, max_previous_plans, last_seen, in_latest_extract,
-       coalesce(f.end_date, CASE WHEN in_latest_extract THEN NULL ELSE last_seen END) AS effective_end,
+       coalesce(f.end_date, greatest(census_open_until, last_seen)) AS effective_end,
        sources, f.record_id, f.person_record_id
 FROM entities;
 
@@ -144,7 +150,7 @@ entities AS (
 )
 SELECT f.person_key, la_code, episode_pseudonym, f.start_date, f.end_date, f.end_reason, f.assessment_date,
        f.presenting_needs, f.gcp2_max, last_seen, in_latest_extract,
-       coalesce(f.end_date, CASE WHEN in_latest_extract THEN NULL ELSE last_seen END) AS effective_end, f.record_id,
+       coalesce(f.end_date, last_seen) AS effective_end, f.record_id,
        f.person_record_id
 FROM entities;
 
@@ -173,7 +179,7 @@ entities AS (
 )
 SELECT f.adult_key, la_code, service_file, f.service, episode_pseudonym, f.start_date, f.end_date,
        safeguarding_concern, f.ward_code, f.lsoa_code, f.deprivation_decile, last_seen, in_latest_extract,
-       coalesce(f.end_date, CASE WHEN in_latest_extract THEN NULL ELSE last_seen END) AS effective_end, f.record_id
+       coalesce(f.end_date, last_seen) AS effective_end, f.record_id
 FROM entities;
 
 -- Children recorded in an adult-services episode's household list, one per (child, episode).
