@@ -361,7 +361,9 @@ def _adult_services(rng, cfg, people, kids, neglect, q_start, q_end):
     adults = persons[persons["role"] == "adult"]
     mothers = adults[adults["relationship"] == "mother"].set_index("household_id")["person_id"]
     fathers = adults[adults["relationship"] == "father"].set_index("household_id")["person_id"]
-    sim_start, sim_end = _days(q_start[0]), _days(q_end[-1])
+    # episodes over the three years before the first quarterly extract and the extract window
+    # (adult services appear only in the quarterly extracts; an earlier episode would have ended)
+    sim_start, sim_end = _days(q_start[len(q_start) - cfg.quarters]) - 2 * 365, _days(q_end[-1])
     who_mother = {"mental_health": 0.62, "substance_misuse": 0.4, "domestic_abuse": 0.9, "learning_disability": 0.55}
     frames = []
     for service in RISKS:
