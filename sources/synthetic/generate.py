@@ -40,6 +40,7 @@ from .writers.reference import write_geography, write_la_codes, write_population
 
 
 def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable[[str], None] = lambda m: None) -> dict:
+    check_config(cfg)
     out_dir = Path(out_dir)
     for sub in ("incoming", "truth"):
         if (out_dir / sub).exists():
@@ -157,6 +158,27 @@ def _workers(rng) -> np.ndarray:
     group = np.full(60, "white_british", dtype=object)
     return np.char.add(np.char.add(draw_forenames(rng, sex, "adult", group).astype(str), " "),
                        draw_surnames(rng, group).astype(str))
+
+
+def check_config(cfg: GeneratorConfig) -> None:
+    """Refuse a configuration whose calendar does not hold together, before any work is done."""
+    start = np.datetime64(cfg.simulation_start, "D")
+    if start != np.datetime64(cfg.simulation_start, "M").astype("datetime64[D]"):
+        raise ValueError(f"simulation_start {cfg.simulation_start} must be the first day of a month")
+    first_end = np.datetime64(cfg.first_quarter_end, "D")
+    if (first_end + 1).astype("datetime64[M]").astype(int) % 3 != 0 or (first_end + 1) != (first_end + 1).astype("datetime64[M]"):
+        raise ValueError(f"first_quarter_end {cfg.first_quarter_end} must be a quarter end (31 March, 30 June, 30 September, 31 December)")
+    if (np.datetime64(cfg.first_quarter_end, "M") - np.datetime64(cfg.simulation_start, "M")).astype(int) % 3 != 2:
+        raise ValueError(f"simulation_start {cfg.simulation_start} must start a quarter ending on a quarter end like "
+                         f"first_quarter_end {cfg.first_quarter_end}")
+    if start > np.datetime64(f"{cfg.first_census_year - 1}-04-01") or start >= first_end:
+        raise ValueError(f"simulation_start {cfg.simulation_start} is after the start of the first census year "
+                         f"({cfg.first_census_year - 1}-04-01) or the first quarter; move it earlier (two years of "
+                         "burn-in are advised)")
+    leas = {la.lea for la in cfg.authorities}
+    unknown = set(cfg.adult_services_first_quarter_end) - leas
+    if unknown:
+        raise ValueError(f"adult_services_first_quarter_end names authorities that are not in the partnership: {sorted(unknown)}")
 
 
 def adult_services_supplied(cfg, lea: str, quarter_end) -> bool:
