@@ -224,20 +224,26 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
 def _factor_lists(rng, risk, idx, p_16a, p_parent, n_other_mean):
     """Assessment factors as lists of codes (CIN assessment-factor list)."""
     m = idx.size
-    factors = [[] for _ in range(m)]
-    has_16a = rng.random(m) < p_16a
-    for j in np.flatnonzero(has_16a):
-        factors[j].append("16A")
+    columns = [np.where(rng.random(m) < p_16a, "16A", "")]
     for name in RISKS:
         seen = risk[name][idx] & (rng.random(m) < p_parent)
         code = PARENT_FACTOR.get(name)
-        for j in np.flatnonzero(seen):
-            factors[j].append(code if code else ("1B" if rng.random() < 0.5 else "2B"))
-    n_other = rng.poisson(n_other_mean, m)
-    w = OTHER_FACTOR_WEIGHTS / OTHER_FACTOR_WEIGHTS.sum()
-    for j in np.flatnonzero(n_other):
-        factors[j].extend(rng.choice(OTHER_FACTORS, size=min(n_other[j], 3), replace=False, p=w))
-    return [sorted(set(f), key=lambda c: (int("".join(ch for ch in c if ch.isdigit())), c)) or ["21"] for f in factors]
+        if code is None:  # substance misuse: alcohol or drugs
+            code = np.where(rng.random(m) < 0.5, "1B", "2B")
+        columns.append(np.where(seen, code, ""))
+    # up to three other factors, weighted, without replacement (Efraimidis-Spirakis keys)
+    n_other = np.minimum(rng.poisson(n_other_mean, m), 3)
+    keys = np.log(rng.random((m, len(OTHER_FACTORS)))) / OTHER_FACTOR_WEIGHTS
+    top = np.argsort(-keys, axis=1, kind="stable")[:, :3]
+    other = np.array(OTHER_FACTORS, dtype=object)[top]
+    for k in range(3):
+        columns.append(np.where(n_other > k, other[:, k], ""))
+    codes = np.column_stack(columns)
+    return [sorted({c for c in row if c}, key=_factor_key) or ["21"] for row in codes.tolist()]
+
+
+def _factor_key(code: str) -> tuple[int, str]:
+    return int("".join(ch for ch in code if ch.isdigit())), code
 
 
 def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids, lea_and_move,

@@ -95,7 +95,7 @@ def write_cin_census(sim, cfg, csc_ids, identities, folder, incoming, rng) -> li
     by_episode = {name: _group(getattr(sim, name), "episode_id") for name in ["assessments", "cin_plans", "section47", "cp_plans"]}
     reviews = _group(sim.reviews, "plan_id")
     rates = cfg.defects
-    idents = {lea: frame.to_dict("index") for lea, frame in identities.items()}
+    idents = {lea: dict(zip(frame.index, frame.itertuples(index=False))) for lea, frame in identities.items()}
     id_of = {lea: ids.to_dict() for lea, ids in csc_ids.items()}
     for year, y0, ref in census_years(sim, cfg):
         legacy_gender = year <= LEGACY_GENDER_UNTIL
@@ -115,6 +115,8 @@ def write_cin_census(sim, cfg, csc_ids, identities, folder, incoming, rng) -> li
             spoil_future = set(_choose(rng, assessed, int(round(rates.future_date * n)), used))
             dup = set(_choose(rng, np.ones(n, bool), int(round(rates.duplicate_row * n)), used))
             ident = idents[la.lea]
+            dobs = np.array([ident[pid].dob for pid in children], dtype="datetime64[D]")
+            ages = age_on(dobs, np.datetime64(_iso(ref))) if n else np.zeros(0, int)
             file = f"{folder[la.lea]}/{_iso(ref)}/cin_census_{year}.xml"
             parts = [
                 '<?xml version="1.0" encoding="UTF-8"?>\n<Message>\n<Header>\n<CollectionDetails>\n'
@@ -127,7 +129,7 @@ def write_cin_census(sim, cfg, csc_ids, identities, folder, incoming, rng) -> li
             for i, pid in enumerate(children):
                 rec = ident[pid]
                 kind = "date_out_of_order" if i in spoil_order else "future_date" if i in spoil_future else ""
-                xml = _child_xml(rec, ids[pid], episodes_of[pid], by_episode, reviews, y0, ref, year,
+                xml = _child_xml(rec, int(ages[i]), ids[pid], episodes_of[pid], by_episode, reviews, y0, ref, year,
                                  legacy_gender, yes, no, kind, rng)
                 copies = 2 if i in dup else 1
                 for c in range(copies):
@@ -156,22 +158,22 @@ def _factor_order(code: str) -> tuple[int, str]:
     return int("".join(ch for ch in code if ch.isdigit())), code
 
 
-def _child_xml(rec, la_child_id, episodes, by_episode, reviews, y0, ref, year, legacy_gender, yes, no, defect,
+def _child_xml(rec, age, la_child_id, episodes, by_episode, reviews, y0, ref, year, legacy_gender, yes, no, defect,
                rng) -> str:
-    dob = np.datetime64(rec["dob"], "D")
+    """One Child element; ``rec`` is the identity the CSC system holds, ``age`` the age at the reference date."""
+    dob = np.datetime64(rec.dob, "D")
     out = ["<Child>\n<ChildIdentifiers>\n", f"<LAchildID>{escape(str(la_child_id))}</LAchildID>\n"]
-    age = int(age_on(np.array([dob]), np.datetime64(_iso(ref)))[0])
-    if rec["upn"] and age >= 4:
-        out.append(f"<UPN>{rec['upn']}</UPN>\n")
+    if rec.upn and age >= 4:
+        out.append(f"<UPN>{rec.upn}</UPN>\n")
     elif age < 5:
         out.append("<UPNunknown>UN1</UPNunknown>\n")
     out.append(f"<PersonBirthDate>{dob}</PersonBirthDate>\n")
     if legacy_gender:
-        out.append(f"<GenderCurrent>{1 if rec['sex'] == 'M' else 2}</GenderCurrent>\n")
+        out.append(f"<GenderCurrent>{1 if rec.sex == 'M' else 2}</GenderCurrent>\n")
     else:
-        out.append(f"<Sex>{rec['sex']}</Sex>\n")
+        out.append(f"<Sex>{rec.sex}</Sex>\n")
     out.append("</ChildIdentifiers>\n<ChildCharacteristics>\n")
-    out.append(f"<Ethnicity>{rec['ethnicity']}</Ethnicity>\n<Disabilities>\n<Disability>{rec['disability']}</Disability>\n</Disabilities>\n")
+    out.append(f"<Ethnicity>{rec.ethnicity}</Ethnicity>\n<Disabilities>\n<Disability>{rec.disability}</Disability>\n</Disabilities>\n")
     out.append("</ChildCharacteristics>\n")
     spoiled = False
     for e in episodes:
