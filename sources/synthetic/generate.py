@@ -166,8 +166,10 @@ def check_config(cfg: GeneratorConfig) -> None:
     if start != np.datetime64(cfg.simulation_start, "M").astype("datetime64[D]"):
         raise ValueError(f"simulation_start {cfg.simulation_start} must be the first day of a month")
     first_end = np.datetime64(cfg.first_quarter_end, "D")
-    if (first_end + 1).astype("datetime64[M]").astype(int) % 3 != 0 or (first_end + 1) != (first_end + 1).astype("datetime64[M]"):
-        raise ValueError(f"first_quarter_end {cfg.first_quarter_end} must be a quarter end (31 March, 30 June, 30 September, 31 December)")
+    next_day = first_end + 1
+    if next_day != next_day.astype("datetime64[M]") or next_day.astype("datetime64[M]").astype(int) % 3 != 0:
+        raise ValueError(f"first_quarter_end {cfg.first_quarter_end} must be a quarter end "
+                         "(31 March, 30 June, 30 September, 31 December)")
     if (np.datetime64(cfg.first_quarter_end, "M") - np.datetime64(cfg.simulation_start, "M")).astype(int) % 3 != 2:
         raise ValueError(f"simulation_start {cfg.simulation_start} must start a quarter ending on a quarter end like "
                          f"first_quarter_end {cfg.first_quarter_end}")
@@ -178,7 +180,8 @@ def check_config(cfg: GeneratorConfig) -> None:
     leas = {la.lea for la in cfg.authorities}
     unknown = set(cfg.adult_services_first_quarter_end) - leas
     if unknown:
-        raise ValueError(f"adult_services_first_quarter_end names authorities that are not in the partnership: {sorted(unknown)}")
+        raise ValueError("adult_services_first_quarter_end names authorities that are not in the partnership: "
+                         f"{sorted(unknown)}")
 
 
 def adult_services_supplied(cfg, lea: str, quarter_end) -> bool:
@@ -194,9 +197,6 @@ def population_mid_years(period_ends) -> list[int]:
         end = str(np.datetime64(end, "D"))
         years.add(int(end[:4]) if end[5:] >= "06-30" else int(end[:4]) - 1)
     return sorted(years)
-
-
-ADULT_SERVICES = ["mental_health", "substance_misuse", "domestic_abuse", "learning_disability"]
 
 
 def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records) -> pd.DataFrame:
@@ -219,7 +219,7 @@ def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
             expected.append((la, end, "early_help", f"{stem}early_help_episodes.csv", ""))
             no_dsa = "" if adult_services_supplied(cfg, la.lea, end) else \
                 f"no data-sharing agreement with adult services before {cfg.adult_services_first_quarter_end[la.lea]}"
-            for service in ADULT_SERVICES:
+            for service in X.ADULT_SERVICE_LABEL:
                 expected.append((la, end, "adult_services", f"{stem}adult_{service}_episodes.csv", no_dsa))
                 expected.append((la, end, "adult_household_children", f"{stem}adult_{service}_household_children.csv", no_dsa))
             expected.append((la, end, "person_list", f"{stem}csc_person_list.csv", ""))
