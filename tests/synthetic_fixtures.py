@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 import pandas as pd
+from lxml import etree
 from openpyxl import load_workbook
 
 XSD = Path(__file__).resolve().parents[1] / "sources" / "schemas" / "cin" / "CIN_schema_2026.xsd"
@@ -26,3 +27,20 @@ def read_extract(path: Path) -> pd.DataFrame:
         text = raw.decode("cp1252")
     rows = list(csv.reader(io.StringIO(text)))
     return pd.DataFrame(rows[1:], columns=rows[0], dtype=object)
+
+
+def census_episodes(path: Path) -> pd.DataFrame:
+    """One row per CINdetails of a CIN census file, read with lxml (independently of sources.cin_census):
+    child_id, referral_date, referral_source, closure_date, reason_for_closure ('' when absent) and
+    open_plans (ChildProtectionPlans without an end date)."""
+    rows = []
+    for _, child in etree.iterparse(str(path), tag="Child"):
+        child_id = child.findtext("ChildIdentifiers/LAchildID")
+        for d in child.findall("CINdetails"):
+            rows.append({"child_id": child_id, "referral_date": d.findtext("CINreferralDate"),
+                         "referral_source": d.findtext("ReferralSource"),
+                         "closure_date": d.findtext("CINclosureDate") or "",
+                         "reason_for_closure": d.findtext("ReasonForClosure") or "",
+                         "open_plans": sum(p.find("CPPendDate") is None for p in d.findall("ChildProtectionPlans"))})
+        child.clear()
+    return pd.DataFrame(rows)

@@ -85,3 +85,17 @@ def test_cp_list_invalid_categories_and_duplicates(partnership):
     bad_gender = (~rows["Gender"].isin(["a) Male", "b) Female", "M", "F"])).sum()
     _within((unknown + bad_gender) / n_original, RATES.invalid_code, "CP list invalid codes")
     _within(duplicates / n_original, RATES.duplicate_row, "CP list duplicate rows")
+
+
+def test_adult_services_defect_rates_hold_in_the_files_written(partnership):
+    """Eastmere's first-year adult extracts are not written; the defects are spread over what is."""
+    folder, _ = partnership
+    frames = [read_extract(p) for p in sorted((folder / "incoming").glob("*/*/adult_*_episodes.csv"))]
+    rows = pd.concat(frames, ignore_index=True)
+    duplicates = sum(f.duplicated().sum() for f in frames)
+    n_original = len(rows) - duplicates
+    _within(duplicates / n_original, RATES.duplicate_row, "adult services duplicate rows")
+    start, end = _dates(rows["Episode Start Date"]), _dates(rows["Episode End Date"])
+    _within((end < start).sum() / n_original, RATES.date_out_of_order, "adult services end before start")
+    blank = (rows["Client ID"] == "").sum() + (rows["Episode Start Date"] == "").sum()
+    _within(blank / n_original, RATES.blank_mandatory, "adult services blank mandatory fields")

@@ -1,8 +1,6 @@
 """The synthetic extracts are in the real formats, and every row traces to one true person."""
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pandas as pd
 from lxml import etree
@@ -23,15 +21,6 @@ def test_latest_cin_census_validates_against_the_2026_xsd(partnership):
         doc = etree.parse(str(path))
         assert schema.validate(doc), f"{path.name}: {schema.error_log.last_error}"
         assert doc.getroot().find("Header/CollectionDetails/ReferenceDate").text == "2026-03-31"
-
-
-def test_older_census_years_use_the_legacy_elements_real_returns_used(partnership):
-    folder, _ = partnership
-    old = sorted((folder / "incoming").glob("*/*/cin_census_2024.xml"))
-    assert len(old) == 2
-    text = old[0].read_text(encoding="utf-8")
-    assert "<GenderCurrent>" in text and "<Sex>" not in text
-    assert re.search(r"<ReferralNFA>(true|false)</ReferralNFA>", text)
 
 
 def test_every_extract_row_maps_to_exactly_one_true_person_and_back(partnership):

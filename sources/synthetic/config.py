@@ -67,10 +67,15 @@ class GeneratorConfig:
     seed: int = 20261123
     children: int = 105_000  # children aged 0-17 at 30 June 2024, all authorities
     authorities: tuple[Authority, ...] = DEFAULT_AUTHORITIES
-    simulation_start: str = "2021-04-01"  # burn-in: history before the first extract
-    first_quarter_end: str = "2023-06-30"  # first quarter with extracts
-    quarters: int = 12  # quarters with extracts (12 = three census years)
+    simulation_start: str = "2018-04-01"  # burn-in: two years of history before the first census year starts
+    first_census_year: int = 2021  # first CIN census return (collection year to 31 March 2021)
+    first_quarter_end: str = "2023-06-30"  # first quarter with the quarterly extracts
+    quarters: int = 12  # quarters with quarterly extracts (12 = 2023-06-30 ... 2026-03-31)
     population_reference_date: str = "2024-06-30"
+    # Authorities whose adult-services extracts start later than the others (no data-sharing
+    # agreement yet): LEA -> first quarter end with adult_*_episodes / _household_children files.
+    # The services still ran before then (truth/ has them); only the extracts are missing.
+    adult_services_first_quarter_end: dict = field(default_factory=lambda: {"992": "2024-06-30"})
 
     # Latent neglect (child-level Markov chain, quarterly)
     true_prevalence: float = 0.10  # mean share of children neglected at a quarter end

@@ -2,8 +2,11 @@
 
 ``generate_partnership(GeneratorConfig(), out_dir)`` writes::
 
-    out_dir/incoming/<lea>_<authority>/<quarter end>/   the extracts of that quarter
-    out_dir/incoming/reference/                          population, postcodes, IMD, wards
+    out_dir/incoming/<lea>_<authority>/<period end>/    the files of that period: the CIN census
+                                                         return in each 31 March folder from
+                                                         ``first_census_year``; the quarterly extracts
+                                                         in the ``quarters`` folders from ``first_quarter_end``
+    out_dir/incoming/reference/                          population (every mid-year needed), postcodes, IMD, wards
     out_dir/truth/                                       what really happened (never read by the pipeline)
     out_dir/manifest.json                                parameters, files with SHA-256, headline figures
 
@@ -28,15 +31,16 @@ from .identifiers import local_child_ids
 from .identity import recorded_identities
 from .names import draw_forenames, draw_surnames
 from .population import build_people
-from .simulate import _days, simulate
+from .simulate import EPOCH, _days, simulate
 from .truth import write_truth
 from .writers import extracts as X
-from .writers.cin_census import write_cin_census
+from .writers.cin_census import census_years, write_cin_census
 from .writers.common import inject_row_defects, write_rows
 from .writers.reference import write_geography, write_la_codes, write_population
 
 
 def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable[[str], None] = lambda m: None) -> dict:
+    check_config(cfg)
     out_dir = Path(out_dir)
     for sub in ("incoming", "truth"):
         if (out_dir / sub).exists():
@@ -51,6 +55,9 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
     sim = simulate(rng, cfg, people, progress)
     burn_in = sim.quarter_ends.size - cfg.quarters
     extract_quarters = list(range(burn_in, sim.quarter_ends.size))
+    years = census_years(sim, cfg)
+    first_day = min([y0 for _, y0, _ in years] + [_days(sim.quarter_starts[burn_in])])
+    observed_quarters = [q for q in range(sim.quarter_ends.size) if _days(sim.quarter_starts[q]) >= first_day]
     folder = {la.lea: f"{la.lea}_{la.name.lower()}" for la in cfg.authorities}
 
     progress("recording identities in each system")
@@ -86,7 +93,7 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
 
     locations = []
     progress("writing CIN census XML")
-    locations.append(pd.DataFrame(write_cin_census(sim, cfg, csc_ids, csc_ident, extract_quarters, folder, incoming, rng)))
+    locations.append(pd.DataFrame(write_cin_census(sim, cfg, csc_ids, csc_ident, folder, incoming, rng)))
 
     progress("writing child protection lists (Annex A list 7)")
     rows = X.cp_list_rows(sim, cfg, csc_ids, csc_ident, _workers(rng), extract_quarters, folder)
@@ -104,7 +111,9 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
         locations.append(write_rows(part, X.EH_COLUMNS, incoming, X.EH_DATES, part["_date_style"].iloc[0], la.csv_encoding))
 
     progress("writing adult services exports")
-    episodes, children = X.adult_rows(sim, cfg, people, adult_ident, adult_child_ident, client_ids, extract_quarters, folder)
+    adult_quarters = {la.lea: [q for q in extract_quarters if adult_services_supplied(cfg, la.lea, sim.quarter_ends[q])]
+                      for la in cfg.authorities}
+    episodes, children = X.adult_rows(sim, cfg, people, adult_ident, adult_child_ident, client_ids, adult_quarters, folder)
     episodes = inject_row_defects(episodes, "adult_services", X.ADULT_DEFECTS, cfg.defects, rng, episodes["_extract_day"].to_numpy())
     children = inject_row_defects(children, "adult_household_children", X.CHILDREN_DEFECTS, cfg.defects, rng,
                                   children["_extract_day"].to_numpy())
@@ -122,19 +131,26 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
         locations.append(write_rows(part, X.PERSON_COLUMNS, incoming, X.PERSON_DATES, "%d/%m/%Y", la.csv_encoding))
 
     progress("writing reference data (population, postcodes, deprivation, wards)")
-    mid_years = sorted({int(str(sim.quarter_ends[q])[:4]) for q in extract_quarters if str(sim.quarter_ends[q]).endswith("06-30")})
-    population_totals = write_population(people, geo, mid_years, incoming)
+    period_ends = [_date(ref) for _, _, ref in years] + [sim.quarter_ends[q] for q in extract_quarters]
+    population_totals = write_population(people, geo, population_mid_years(period_ends), incoming)
     write_geography(geo, incoming)
     write_la_codes(geo, incoming)
 
     progress("writing truth")
     source_records = pd.concat(locations, ignore_index=True)
-    write_truth(truth_dir, cfg, people, sim, extract_quarters, source_records, identity_defects, csc_ids, eh_ids, client_ids)
-    summary = headline_figures(cfg, people, sim, extract_quarters, source_records)
+    supplied = extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
+    write_truth(truth_dir, cfg, people, sim, observed_quarters, source_records, identity_defects, csc_ids, eh_ids,
+                client_ids, supplied)
+    summary = headline_figures(cfg, people, sim, extract_quarters, years, source_records, supplied)
     summary["population_0_17_by_mid_year"] = population_totals
     _write_manifest(out_dir, cfg, summary)
     progress("done")
     return summary
+
+
+def _date(day) -> np.datetime64:
+    """A day number (days since 1970-01-01) as a date."""
+    return EPOCH + np.timedelta64(int(day), "D")
 
 
 def _workers(rng) -> np.ndarray:
@@ -144,20 +160,91 @@ def _workers(rng) -> np.ndarray:
                        draw_surnames(rng, group).astype(str))
 
 
-def headline_figures(cfg, people, sim, extract_quarters, source_records) -> dict:
-    """Rates at the last quarter end, per 10,000 children aged 0-17 (what the tests check)."""
-    from .population import age_on
+def check_config(cfg: GeneratorConfig) -> None:
+    """Refuse a configuration whose calendar does not hold together, before any work is done."""
+    start = np.datetime64(cfg.simulation_start, "D")
+    if start != np.datetime64(cfg.simulation_start, "M").astype("datetime64[D]"):
+        raise ValueError(f"simulation_start {cfg.simulation_start} must be the first day of a month")
+    first_end = np.datetime64(cfg.first_quarter_end, "D")
+    next_day = first_end + 1
+    if next_day != next_day.astype("datetime64[M]") or next_day.astype("datetime64[M]").astype(int) % 3 != 0:
+        raise ValueError(f"first_quarter_end {cfg.first_quarter_end} must be a quarter end "
+                         "(31 March, 30 June, 30 September, 31 December)")
+    if (np.datetime64(cfg.first_quarter_end, "M") - np.datetime64(cfg.simulation_start, "M")).astype(int) % 3 != 2:
+        raise ValueError(f"simulation_start {cfg.simulation_start} must start a quarter ending on a quarter end like "
+                         f"first_quarter_end {cfg.first_quarter_end}")
+    if start > np.datetime64(f"{cfg.first_census_year - 1}-04-01") or start >= first_end:
+        raise ValueError(f"simulation_start {cfg.simulation_start} is after the start of the first census year "
+                         f"({cfg.first_census_year - 1}-04-01) or the first quarter; move it earlier (two years of "
+                         "burn-in are advised)")
+    leas = {la.lea for la in cfg.authorities}
+    unknown = set(cfg.adult_services_first_quarter_end) - leas
+    if unknown:
+        raise ValueError("adult_services_first_quarter_end names authorities that are not in the partnership: "
+                         f"{sorted(unknown)}")
+
+
+def adult_services_supplied(cfg, lea: str, quarter_end) -> bool:
+    """Whether ``lea`` sent its adult-services extracts for the quarter ending ``quarter_end``."""
+    first = cfg.adult_services_first_quarter_end.get(lea)
+    return first is None or np.datetime64(quarter_end, "D") >= np.datetime64(first, "D")
+
+
+def population_mid_years(period_ends) -> list[int]:
+    """Mid-years the pipeline needs: for each period end, the latest 30 June on or before it."""
+    years = set()
+    for end in period_ends:
+        end = str(np.datetime64(end, "D"))
+        years.add(int(end[:4]) if end[5:] >= "06-30" else int(end[:4]) - 1)
+    return sorted(years)
+
+
+def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records) -> pd.DataFrame:
+    """One row per file an authority sends for a period, written or not (``truth/extracts_supplied.csv``).
+
+    ``supplied`` is false for an extract the authority did not send (``reason`` says why): the
+    services it covers still ran and are in the other truth files. ``rows`` counts data rows
+    (Child elements for the census), duplicates included.
+    """
+    rows_in = source_records.groupby("file").size()
+    expected = []
+    for la in cfg.authorities:
+        base = folder[la.lea]
+        for year, _, ref in years:
+            expected.append((la, str(_date(ref)), "cin_census", f"{base}/{_date(ref)}/cin_census_{year}.xml", ""))
+        for q in extract_quarters:
+            end = str(sim.quarter_ends[q])
+            stem = f"{base}/{end}/"
+            expected.append((la, end, "cp_list", f"{stem}annex_a_list_7_child_protection.{la.cp_list_format}", ""))
+            expected.append((la, end, "early_help", f"{stem}early_help_episodes.csv", ""))
+            no_dsa = "" if adult_services_supplied(cfg, la.lea, end) else \
+                f"no data-sharing agreement with adult services before {cfg.adult_services_first_quarter_end[la.lea]}"
+            for service in X.ADULT_SERVICE_LABEL:
+                expected.append((la, end, "adult_services", f"{stem}adult_{service}_episodes.csv", no_dsa))
+                expected.append((la, end, "adult_household_children", f"{stem}adult_{service}_household_children.csv", no_dsa))
+            expected.append((la, end, "person_list", f"{stem}csc_person_list.csv", ""))
+    frame = pd.DataFrame([{"lea": la.lea, "authority": la.name, "period_end": end, "source": source, "file": file,
+                           "supplied": file in rows_in.index, "rows": int(rows_in.get(file, 0)),
+                           "reason": reason or ("" if file in rows_in.index else "no rows for the period (no file written)")}
+                          for la, end, source, file, reason in expected])
+    unexpected = set(rows_in.index) - set(frame["file"])
+    if unexpected:
+        raise AssertionError(f"files written but not in the supply list: {sorted(unexpected)[:3]}")
+    return frame
+
+
+def headline_figures(cfg, people, sim, extract_quarters, years, source_records, supplied) -> dict:
+    """Rates at the last quarter end, per 10,000 children aged 0-17 (what the tests check), and the
+    children in need and on a plan at 31 March of each census year."""
     q = extract_quarters[-1]
     D = _days(sim.quarter_ends[q])
-    kids = people.persons[people.persons["role"] == "child"]
-    dob = kids["dob"].to_numpy().astype("datetime64[D]")
-    alive = (dob <= sim.quarter_ends[q]) & (age_on(dob, sim.quarter_ends[q]) < 18)
-    children = int(alive.sum())
+    children = _children_on(people, sim.quarter_ends[q])
     ep, cp, eh = sim.episodes, sim.cp_plans, sim.early_help
-    open_cin = int(ep.loc[(ep["referral_day"] <= D) & (ep["closure_day"] >= D), "person_id"].nunique())
+    open_cin = _open_cin(ep, D)
     open_cp = cp[(cp["start_day"] <= D) & (cp["end_day"] >= D)]
     started = cp[(cp["start_day"] > D - 365) & (cp["start_day"] <= D)]
     open_eh = int(eh.loc[(eh["start_day"] <= D) & (eh["end_day"] >= D), "person_id"].nunique())
+    alive = _alive(people, sim.quarter_ends[q])
     neglected = sim.neglect[alive, q]  # neglect rows follow the order of children in persons
     neg_other = open_cp[(open_cp["initial_category"] != "NEG") & (open_cp["initial_category"] != "MUL")]
     neg_other = int(np.isin(neg_other["child_index"], np.flatnonzero(sim.neglect[:, q])).sum())
@@ -170,9 +257,35 @@ def headline_figures(cfg, people, sim, extract_quarters, source_records) -> dict
         "early_help_rate_per_10k": round(open_eh / children * 1e4, 1),
         "neg_share_of_initial_categories_started_last_12_months": round(float((started["initial_category"] == "NEG").mean()), 3),
         "neglected_children_on_plans_under_other_categories": neg_other,
+        "census_years": f"{years[0][0]}-{years[-1][0]}" if years else "",
+        "cin_rate_per_10k_at_31_march": {y: round(_open_cin(ep, ref) / _children_on(people, _date(ref)) * 1e4, 1)
+                                         for y, _, ref in years},
+        "cp_rate_per_10k_at_31_march": {y: round(_open_cp(cp, ref) / _children_on(people, _date(ref)) * 1e4, 1)
+                                        for y, _, ref in years},
         "extract_rows": int(len(source_records)),
         "extract_files": int(source_records["file"].nunique()),
+        "extract_files_not_supplied": int((~supplied["supplied"]).sum()),
     }
+
+
+def _alive(people, when) -> np.ndarray:
+    from .population import age_on
+    kids = people.persons[people.persons["role"] == "child"]
+    dob = kids["dob"].to_numpy().astype("datetime64[D]")
+    when = np.datetime64(when, "D")
+    return (dob <= when) & (age_on(dob, when) < 18)
+
+
+def _children_on(people, when) -> int:
+    return int(_alive(people, when).sum())
+
+
+def _open_cin(ep: pd.DataFrame, day: int) -> int:
+    return int(ep.loc[(ep["referral_day"] <= day) & (ep["closure_day"] >= day), "person_id"].nunique())
+
+
+def _open_cp(cp: pd.DataFrame, day: int) -> int:
+    return int(cp.loc[(cp["start_day"] <= day) & (cp["end_day"] >= day), "person_id"].nunique())
 
 
 def _write_manifest(out_dir: Path, cfg: GeneratorConfig, summary: dict) -> None:

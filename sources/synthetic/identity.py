@@ -29,37 +29,41 @@ def recorded_identities(rng: np.random.Generator, system: str, persons: pd.DataF
                         swap_before: str | None = None) -> pd.DataFrame:
     """The identity a system holds for each of ``persons`` (one row per person_id)."""
     rec = persons[IDENTITY_COLUMNS].copy().reset_index(drop=True)
-    rec["forename"] = rec["forename"].astype(object)
-    rec["surname"] = rec["surname"].astype(object)
+    # names are edited in plain object arrays (a DataFrame .at per edit is slow) and put back below
+    forename = rec["forename"].to_numpy(dtype=object).copy()
+    surname = rec["surname"].to_numpy(dtype=object).copy()
+    person_id = rec["person_id"].to_numpy()
     n = len(rec)
     log = lambda rows, field, kind: defects.extend(  # noqa: E731
-        {"system": system, "person_id": int(rec.at[i, "person_id"]), "field": field, "defect": kind} for i in rows)
+        {"system": system, "person_id": int(person_id[i]), "field": field, "defect": kind} for i in rows)
     fore_taken = np.zeros(n, bool)
-    rows = _pick(rng, has_nickname(rec["forename"].to_numpy()), rates.nickname, fore_taken)
+    rows = _pick(rng, has_nickname(forename), rates.nickname, fore_taken)
     for i in rows:
-        rec.at[i, "forename"] = nickname_for(rec.at[i, "forename"], rng)
+        forename[i] = nickname_for(forename[i], rng)
     fore_taken[rows] = True
     log(rows, "forename", "nickname")
     rows = _pick(rng, np.ones(n, bool), rates.name_typo, fore_taken)
     for i in rows:
-        rec.at[i, "forename"] = typo(rec.at[i, "forename"], rng)
+        forename[i] = typo(forename[i], rng)
     log(rows, "forename", "name_typo")
 
     sur_taken = np.zeros(n, bool)
     rows = _pick(rng, np.ones(n, bool), rates.name_typo, sur_taken)
     for i in rows:
-        rec.at[i, "surname"] = typo(rec.at[i, "surname"], rng)
+        surname[i] = typo(surname[i], rng)
     sur_taken[rows] = True
     log(rows, "surname", "name_typo")
     rows = _pick(rng, np.ones(n, bool), rates.hyphenated_surname, sur_taken)
     others = rng.choice(persons["surname"].to_numpy(), size=rows.size)
     for i, other in zip(rows, others):
-        rec.at[i, "surname"] = f"{rec.at[i, 'surname']}-{other}" if rng.random() < 0.5 else f"{other}-{rec.at[i, 'surname']}"
+        surname[i] = f"{surname[i]}-{other}" if rng.random() < 0.5 else f"{other}-{surname[i]}"
     sur_taken[rows] = True
     log(rows, "surname", "hyphenated_surname")
     rows = _pick(rng, np.ones(n, bool), rates.surname_change, sur_taken)
-    rec.loc[rows, "surname"] = rng.choice(persons["surname"].to_numpy(), size=rows.size)
+    surname[rows] = rng.choice(persons["surname"].to_numpy(), size=rows.size)
     log(rows, "surname", "surname_change")
+    rec["forename"] = forename
+    rec["surname"] = surname
 
     dob = rec["dob"].to_numpy().astype("datetime64[D]")
     day = (dob - dob.astype("datetime64[M]").astype("datetime64[D]")).astype(int) + 1

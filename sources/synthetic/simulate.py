@@ -34,7 +34,8 @@ CATEGORIES = ["NEG", "MUL", "EMO", "PHY", "SAB"]
 CATEGORY_IF_NEGLECTED = np.array([0.64, 0.10, 0.15, 0.08, 0.03])
 CATEGORY_OTHERWISE = np.array([0.10, 0.05, 0.42, 0.30, 0.13])
 REFERRAL_SOURCES = ["1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F", "4", "5A", "5B", "5C", "6", "7", "8", "9", "10"]
-REFERRAL_SOURCE_W = np.array([4, 1, 1, 1, 18, 3, 4, 5, 2, 4, 4, 2, 3, 2, 3, 2, 2, 30, 3, 2, 1], float)
+# shares close to England's referrals by source (DfE Children in need): police about 30 %, schools about 20 %
+REFERRAL_SOURCE_W = np.array([4, 1, 1, 1, 18, 3, 4, 5, 2, 4, 4, 2, 3, 2, 3, 2, 30, 2, 3, 2, 1], float)
 EH_END_REASONS = ["Outcomes achieved", "Family disengaged", "Stepped down to universal services"]
 
 
@@ -223,20 +224,26 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
 def _factor_lists(rng, risk, idx, p_16a, p_parent, n_other_mean):
     """Assessment factors as lists of codes (CIN assessment-factor list)."""
     m = idx.size
-    factors = [[] for _ in range(m)]
-    has_16a = rng.random(m) < p_16a
-    for j in np.flatnonzero(has_16a):
-        factors[j].append("16A")
+    columns = [np.where(rng.random(m) < p_16a, "16A", "")]
     for name in RISKS:
         seen = risk[name][idx] & (rng.random(m) < p_parent)
         code = PARENT_FACTOR.get(name)
-        for j in np.flatnonzero(seen):
-            factors[j].append(code if code else ("1B" if rng.random() < 0.5 else "2B"))
-    n_other = rng.poisson(n_other_mean, m)
-    w = OTHER_FACTOR_WEIGHTS / OTHER_FACTOR_WEIGHTS.sum()
-    for j in np.flatnonzero(n_other):
-        factors[j].extend(rng.choice(OTHER_FACTORS, size=min(n_other[j], 3), replace=False, p=w))
-    return [sorted(set(f), key=lambda c: (int("".join(ch for ch in c if ch.isdigit())), c)) or ["21"] for f in factors]
+        if code is None:  # substance misuse: alcohol or drugs
+            code = np.where(rng.random(m) < 0.5, "1B", "2B")
+        columns.append(np.where(seen, code, ""))
+    # up to three other factors, weighted, without replacement (Efraimidis-Spirakis keys)
+    n_other = np.minimum(rng.poisson(n_other_mean, m), 3)
+    keys = np.log(rng.random((m, len(OTHER_FACTORS)))) / OTHER_FACTOR_WEIGHTS
+    top = np.argsort(-keys, axis=1, kind="stable")[:, :3]
+    other = np.array(OTHER_FACTORS, dtype=object)[top]
+    for k in range(3):
+        columns.append(np.where(n_other > k, other[:, k], ""))
+    codes = np.column_stack(columns)
+    return [sorted({c for c in row if c}, key=_factor_key) or ["21"] for row in codes.tolist()]
+
+
+def _factor_key(code: str) -> tuple[int, str]:
+    return int("".join(ch for ch in code if ch.isdigit())), code
 
 
 def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids, lea_and_move,
@@ -361,7 +368,9 @@ def _adult_services(rng, cfg, people, kids, neglect, q_start, q_end):
     adults = persons[persons["role"] == "adult"]
     mothers = adults[adults["relationship"] == "mother"].set_index("household_id")["person_id"]
     fathers = adults[adults["relationship"] == "father"].set_index("household_id")["person_id"]
-    sim_start, sim_end = _days(q_start[0]), _days(q_end[-1])
+    # episodes over the three years before the first quarterly extract and the extract window
+    # (adult services appear only in the quarterly extracts; an earlier episode would have ended)
+    sim_start, sim_end = _days(q_start[len(q_start) - cfg.quarters]) - 2 * 365, _days(q_end[-1])
     who_mother = {"mental_health": 0.62, "substance_misuse": 0.4, "domestic_abuse": 0.9, "learning_disability": 0.55}
     frames = []
     for service in RISKS:

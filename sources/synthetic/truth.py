@@ -5,10 +5,16 @@ Files (CSV, UTF-8, ISO dates):
   households.csv          household, starting authority, deprivation, parental risk flags
   household_members.csv   adult -> child links within a household (mother/father)
   addresses.csv           each household's address history (from inclusive, to exclusive)
-  neglect_by_quarter.csv  child-quarters in which the child was neglected (absent = not neglected)
+  neglect_by_quarter.csv  child-quarters in which the child was neglected (absent = not neglected), every
+                          quarter from the start of the first census year to the last extract
   source_records.csv      one row per data row/Child element written: file, line, true person, defect
+  extracts_supplied.csv   one row per file each authority sends per period (census year or quarter):
+                          supplied or not (and why), data rows; a file not supplied has no source records
+  cin_code_history.csv    codes the CIN census did not have in earlier years and what those returns carry
   identity_defects.csv    errors a system made in a person's identity (system, person, field, defect)
   cin_episodes.csv, cp_plans.csv, early_help_episodes.csv, adult_episodes.csv  services as simulated
+                          (cin_episodes: referral_source and reason_for_closure in today's codes, and
+                          stepped_up_from_early_help / stepped_down_to_early_help whatever the year's codes)
   recorded_evidence.csv   neglect evidence each child had recorded, by source and kind, with its window
   system_ids.csv          the local identifiers each system gave each person
 """
@@ -21,6 +27,7 @@ import pandas as pd
 
 from .population import RISKS, age_on
 from .simulate import NEVER
+from .writers.cin_census import CODE_HISTORY
 from .writers.common import format_days
 
 ISO = "%Y-%m-%d"
@@ -30,8 +37,8 @@ def _iso(days) -> np.ndarray:
     return format_days(np.asarray(days, dtype=np.int64), ISO)
 
 
-def write_truth(truth_dir: Path, cfg, people, sim, extract_quarters, source_records, identity_defects,
-                csc_ids, eh_ids, client_ids) -> None:
+def write_truth(truth_dir: Path, cfg, people, sim, observed_quarters, source_records, identity_defects,
+                csc_ids, eh_ids, client_ids, extracts_supplied: pd.DataFrame) -> None:
     truth_dir.mkdir(parents=True, exist_ok=True)
     csv = lambda frame, name: frame.to_csv(truth_dir / name, index=False, lineterminator="\n")  # noqa: E731
     persons = people.persons.copy()
@@ -51,7 +58,7 @@ def write_truth(truth_dir: Path, cfg, people, sim, extract_quarters, source_reco
     kids = people.persons[people.persons["role"] == "child"].reset_index(drop=True)
     dob = kids["dob"].to_numpy().astype("datetime64[D]")
     rows = []
-    for q in extract_quarters:
+    for q in observed_quarters:
         end = sim.quarter_ends[q]
         alive = (dob <= end) & (age_on(dob, end) < 18)
         hit = np.flatnonzero(alive & sim.neglect[:, q])
@@ -59,10 +66,15 @@ def write_truth(truth_dir: Path, cfg, people, sim, extract_quarters, source_reco
                                   "severity": np.array(["low", "moderate", "severe"])[sim.severity[hit]]}))
     csv(pd.concat(rows, ignore_index=True), "neglect_by_quarter.csv")
     csv(source_records, "source_records.csv")
+    csv(extracts_supplied, "extracts_supplied.csv")
+    csv(pd.DataFrame(CODE_HISTORY)[["element", "code", "meaning", "first_year", "before", "note"]], "cin_code_history.csv")
     csv(pd.DataFrame(identity_defects, columns=["system", "person_id", "field", "defect", "episode"]), "identity_defects.csv")
 
     day_cols = lambda f: f.assign(**{c: _iso(f[c]) for c in f.columns if c.endswith("_day")})  # noqa: E731
-    csv(day_cols(sim.episodes.drop(columns=["child_index"])), "cin_episodes.csv")
+    episodes = sim.episodes.drop(columns=["child_index"]).assign(
+        stepped_up_from_early_help=sim.episodes["referral_source"] == "5D",
+        stepped_down_to_early_help=sim.episodes["reason_for_closure"] == "RC9")
+    csv(day_cols(episodes), "cin_episodes.csv")
     csv(day_cols(sim.cp_plans.drop(columns=["child_index"])), "cp_plans.csv")
     csv(day_cols(sim.early_help.drop(columns=["child"])), "early_help_episodes.csv")
     csv(day_cols(sim.adult_episodes.drop(columns=["postcode_row"])), "adult_episodes.csv")

@@ -173,7 +173,8 @@ CHILDREN_COLUMNS = {"client_id": "Client ID", "episode_id": "Episode ID", "foren
 CHILDREN_DEFECTS = RowDefectSpec(blank_mandatory=["client_id"], future_date=["dob"])
 
 
-def adult_rows(sim, cfg, people, identities, child_identities, client_ids, extract_quarters, folder):
+def adult_rows(sim, cfg, people, identities, child_identities, client_ids, quarters_by_lea, folder):
+    """Rows of the adult-services extracts; ``quarters_by_lea`` lists the quarters each authority supplied."""
     rng = np.random.default_rng(cfg.seed + 13)
     ep = sim.adult_episodes
     postcode = people.addresses["postcode"].to_numpy()[ep["postcode_row"].to_numpy()]
@@ -189,7 +190,7 @@ def adult_rows(sim, cfg, people, identities, child_identities, client_ids, extra
             know_count = part_all["children_recorded"].to_numpy() | (rng.random(len(part_all)) < 0.5)
             part_all = part_all.assign(n_known=np.where(know_count, part_all["children_in_household"].astype(str), ""))
             ident, kid_ident = identities[system], child_identities[system]
-            for q in extract_quarters:
+            for q in quarters_by_lea[la.lea]:
                 D, S = _days(sim.quarter_ends[q]), _days(sim.quarter_starts[q])
                 p = part_all[(part_all["start_day"] <= D) & (part_all["end_day"] >= S)]
                 rec = ident.loc[p["adult_person_id"].to_numpy()]
