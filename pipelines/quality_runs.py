@@ -85,7 +85,9 @@ def validate_periods(conn, source: str, tables: list[str], periods: list[date]) 
              "severity": f.get("severity"), "unexpected_count": f.get("unexpected_count"),
              "unexpected_percent": f.get("unexpected_percent")} for v in validations for f in v.failed]
     ensure_quality_tables(conn)
-    conn.execute("DELETE FROM quality.expectation_results WHERE source = ? AND period_to >= ? AND period_from <= ?",
+    # replace what an earlier validation of these periods (or of some of them) found; a validation that also
+    # covered other periods keeps its findings
+    conn.execute("DELETE FROM quality.expectation_results WHERE source = ? AND period_from >= ? AND period_to <= ?",
                  [source, min(periods), max(periods)])
     if rows:
         conn.register("_failed", pd.DataFrame(rows))

@@ -45,10 +45,31 @@ def test_every_extract_file_is_audited_and_loaded(ingested, warehouse):
     incoming = ingested.settings.incoming_dir
     files = {p.relative_to(incoming).as_posix() for p in incoming.glob("*/*/*")
              if p.parts[-3] != "reference"}
-    audit = warehouse.execute("SELECT file, status FROM quality.load_audit WHERE period_end IS NOT NULL").df()
+    audit = warehouse.execute("SELECT file, status FROM quality.load_audit "
+                              "WHERE period_end IS NOT NULL AND file IS NOT NULL").df()
     assert set(audit["file"]) == files
     assert (audit["status"] == "loaded").all()
     assert not audit["file"].duplicated().any()
+
+
+def test_every_period_without_a_file_is_not_supplied(ingested, warehouse):
+    """One 'not supplied' audit row per source, authority and quarter of the run with no file: the quarters
+    that hold only census returns, and Eastmere's first year without adult-services extracts."""
+    supplied = pd.read_csv(ingested.folder / "truth" / "extracts_supplied.csv", dtype=str)
+    supplied["source"] = supplied["source"].replace({"adult_services": "adult_episodes"})
+    quarters = pd.date_range("2021-03-31", "2026-03-31", freq="QE").date
+    for source in ["cp_list", "early_help", "person_list", "adult_episodes", "adult_household_children"]:
+        for la in ("991", "992"):
+            have = set(supplied.loc[(supplied["source"] == source) & (supplied["lea"] == la)
+                                    & (supplied["supplied"] == "True"), "period_end"])
+            expected = {q.isoformat() for q in quarters} - have
+            got = {str(d) for (d,) in warehouse.execute(
+                "SELECT period_end FROM quality.load_audit WHERE source = ? AND la_code = ? "
+                "AND status = 'not supplied'", [source, la]).fetchall()}
+            assert got == expected, (source, la)
+    eastmere_adult = supplied[(supplied["source"] == "adult_episodes") & (supplied["lea"] == "992")
+                              & (supplied["supplied"] == "False")]
+    assert len(eastmere_adult) > 0  # the generator's deliberate gap is among them
 
 
 def test_row_accounting_is_exact_against_the_generator(ingested, warehouse):
@@ -57,7 +78,8 @@ def test_row_accounting_is_exact_against_the_generator(ingested, warehouse):
     expected = truth.groupby("file").agg(truth_source=("source", "first"), rows=("line", "size"),
                                          defects=("defect", lambda d: int((d != "").sum())))
     audit = warehouse.execute("SELECT file, source, rows_read, rows_loaded, rows_rejected "
-                              "FROM quality.load_audit WHERE period_end IS NOT NULL").df().set_index("file")
+                              "FROM quality.load_audit WHERE period_end IS NOT NULL AND file IS NOT NULL").df() \
+        .set_index("file")
     joined = audit.join(expected, how="outer")
     assert joined.notna().all().all()
     assert (joined["source"] == joined["truth_source"]).all()
@@ -90,7 +112,7 @@ def test_rows_are_in_the_raw_tables_with_their_period(warehouse):
         assert periods == 12, table
     assert warehouse.execute("SELECT count(*) FROM raw.cin_child").fetchone()[0] == audit["cin_census"]
     years = warehouse.execute("SELECT DISTINCT collection_year FROM raw.cin_child ORDER BY 1").fetchall()
-    assert [y for (y,) in years] == [2024, 2025, 2026]
+    assert [y for (y,) in years] == [2021, 2022, 2023, 2024, 2025, 2026]
 
 
 def test_geography_is_attached_from_the_postcode(warehouse):
@@ -104,12 +126,14 @@ def test_geography_is_attached_from_the_postcode(warehouse):
 
 
 def test_quality_summary_covers_every_source_authority_and_period(warehouse):
-    rows = warehouse.execute("SELECT source, count(*), min(validity_pct), max(dob_pct) "
-                             "FROM quality.summary GROUP BY source").fetchall()
+    rows = warehouse.execute("SELECT source, count(*), min(validity_pct) FILTER (WHERE supply = 'supplied'), "
+                             "max(dob_pct) FROM quality.summary GROUP BY source").fetchall()
     counts = {s: n for s, n, *_ in rows}
     for source in ["cp_list", "early_help", "person_list", "adult_episodes", "adult_household_children"]:
-        assert counts[source] == 24  # 2 authorities x 12 quarters
-    assert counts["cin_census"] == 6  # 2 authorities x 3 census years
+        assert counts[source] == 42  # 2 authorities x 21 quarters (31 March 2021 to 31 March 2026)
+    assert counts["cin_census"] == 12  # 2 authorities x 6 census years
+    assert warehouse.execute("SELECT count(*) FROM quality.summary WHERE supply = 'not supplied' "
+                             "AND rows_read IS NOT NULL").fetchone()[0] == 0  # not supplied is never 0
     for _, _, validity, dob in rows:
         assert 0 <= validity <= 100 and dob <= 100
     person = warehouse.execute("SELECT min(nhs_number_pct), min(upn_pct) FROM quality.summary "

@@ -23,9 +23,11 @@ from models.intervals import count_interval
 from models.linkage.evaluation import record_truth
 from models.marts.definitions import load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
+from sources.synthetic.config import GeneratorConfig
 
 LATEST = "2026-03-31"
-FIRST_CENSUS_YEAR_START = "2023-04-01"  # the extracts' first CIN census is 2023-24
+# the extracts' first CIN census year starts on this day (2020-21 by default)
+FIRST_CENSUS_YEAR_START = f"{GeneratorConfig().first_census_year - 1}-04-01"
 
 
 @pytest.fixture(scope="module")

@@ -121,8 +121,10 @@ def tiny():
     conn.executemany("INSERT INTO staging.population VALUES (?, ?, ?, ?, ?, ?, ?)", population)
     conn.execute("CREATE TABLE raw.la_codes AS SELECT * FROM (VALUES ('991', 'Northbrook'), ('992', 'Eastmere')) "
                  "t(la_code, la_name)")
-    for table in ("cin_child", "cp_list", "early_help"):  # the extracts start in the year to 31 March 2024
-        conn.execute(f"CREATE TABLE raw.{table} AS SELECT DATE '2024-03-31' AS period_end")
+    conn.execute("CREATE SCHEMA quality")  # the extracts start in the year to 31 March 2024
+    conn.execute("CREATE TABLE quality.load_audit AS SELECT * FROM (VALUES ('cin_census', DATE '2024-03-31', "
+                 "'loaded'), ('cp_list', DATE '2024-03-31', 'loaded'), ('early_help', DATE '2024-03-31', 'loaded')) "
+                 "t(source, period_end, status)")
     yield conn
     conn.close()
 

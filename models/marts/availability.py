@@ -27,7 +27,7 @@ import pandas as pd
 from sources.registry import Registry
 
 from .definitions import NeglectDefinitions
-from .evidence import read_sql, register_periods
+from .evidence import ensure_presence_table, read_sql, register_periods
 
 AVAILABLE = ("supplied", "carried forward")
 
@@ -54,6 +54,7 @@ def build_availability(conn: duckdb.DuckDBPyConnection, registry: Registry, defi
     """Replace the rows of the three availability tables for ``period_ends``."""
     register_periods(conn, period_ends)
     register_sources(conn, registry, definitions)
+    ensure_presence_table(conn)
     conn.execute(read_sql("availability.sql"))
 
 
@@ -64,6 +65,10 @@ def tier_set_availability(conn: duckdb.DuckDBPyConnection, definitions: NeglectD
     the count covers those), ``not available`` (none can: no count), ``not supplied`` (the authority
     sent nothing for the quarter: no count, and it is left out of the partnership).
     """
+    columns = ["period_end", "la_code", "tier_set", "availability", "availability_note"]
+    if not conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                        "AND table_name = 'tier_availability'").fetchall()[0][0]:
+        return pd.DataFrame(columns=columns)  # availability not built (a mart computed on its own): all complete
     tiers = conn.sql("""
         SELECT t.period_end, t.la_code, t.tier, t.available, t.missing
         FROM marts.tier_availability t WHERE t.period_end IN (SELECT period_end FROM periods)""").df()
@@ -89,7 +94,7 @@ def tier_set_availability(conn: duckdb.DuckDBPyConnection, definitions: NeglectD
                 note = "; ".join(f"tier {t} ({labels[t]}) not available: "
                                  f"{by_tier.loc[t, 'missing'] if t in by_tier.index else 'no data'}" for t in missing)
             rows.append((period_end, la_code, name, status, note))
-    return pd.DataFrame(rows, columns=["period_end", "la_code", "tier_set", "availability", "availability_note"])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def list_availability(conn: duckdb.DuckDBPyConnection, registry: Registry, definitions: NeglectDefinitions,

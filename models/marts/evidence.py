@@ -32,6 +32,15 @@ TIER_COLUMNS = """
     disability VARCHAR, ward_code VARCHAR, lsoa_code VARCHAR, deprivation_decile INTEGER"""
 
 
+def ensure_presence_table(conn: duckdb.DuckDBPyConnection) -> None:
+    """``marts.authority_presence`` (period_end, la_code, present), empty until availability.sql fills it: the
+    tier and prevalence SQL leave out of the partnership an authority that supplied nothing for a quarter, and
+    with no row an authority counts as present."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    conn.execute("CREATE TABLE IF NOT EXISTS marts.authority_presence "
+                 "(period_end DATE NOT NULL, la_code VARCHAR NOT NULL, present BOOLEAN NOT NULL)")
+
+
 def read_sql(name: str, **values) -> str:
     """The SQL file ``name`` with its ``$placeholders`` filled (every one must be given)."""
     return Template((SQL_DIR / name).read_text(encoding="utf-8")).substitute(values)
@@ -85,7 +94,7 @@ def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: st
     shape = conn.execute(f"DESCRIBE _shape_{name}").fetchall()
     conn.execute(f"DROP TABLE _shape_{name}")
     exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                          [schema, name]).fetchone()[0]
+                          [schema, name]).fetchall()[0][0]
     if exists and conn.execute(f"DESCRIBE {table}").fetchall() != shape:
         conn.execute(f"DROP TABLE {table}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
@@ -96,33 +105,64 @@ def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: st
 HISTORY_NEEDED_MONTHS = 12
 
 
-def first_extract_day(conn: duckdb.DuckDBPyConnection) -> date | None:
-    """The first day any loaded extract covers: the first CIN census year's 1 April, or the first day of
-    the first quarter of a quarterly extract. Evidence that began before it is partly invisible (e.g. a
-    census reports an assessment only in the year it was authorised)."""
-    starts = conn.execute("""
-        SELECT min(s) FROM (
-            SELECT min(period_end) - INTERVAL 1 YEAR + INTERVAL 1 DAY AS s FROM raw.cin_child
-            UNION ALL SELECT min(period_end) - INTERVAL 3 MONTH + INTERVAL 1 DAY FROM raw.cp_list
-            UNION ALL SELECT min(period_end) - INTERVAL 3 MONTH + INTERVAL 1 DAY FROM raw.early_help)""").fetchall()
-    value = starts[0][0]
-    return value.date() if hasattr(value, "date") else value
+def first_days_by_source(conn: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Per source (``quality.load_audit``, files loaded): the first day its earliest extract covers -- a census
+    return its collection year's 1 April, a quarterly extract its quarter's first day."""
+    if not _exists(conn, "quality", "load_audit"):
+        return {}
+    rows = conn.execute("""
+        SELECT source, min(period_end) - CASE WHEN source = 'cin_census' THEN INTERVAL 1 YEAR ELSE INTERVAL 3 MONTH END
+               + INTERVAL 1 DAY
+        FROM quality.load_audit WHERE status = 'loaded' AND period_end IS NOT NULL GROUP BY source""").fetchall()
+    return {source: (day.date() if hasattr(day, "date") else day) for source, day in rows}
 
 
-def history_columns(frame: pd.DataFrame, first_day: date | None) -> pd.DataFrame:
+def first_day_by_tier_set(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions) -> dict[str, date]:
+    """Per tier set, the first day from which all its tiers have extracts: for each tier, the earliest first day
+    of a source feeding one of its evidence kinds (``marts.source_kinds``); for the set, the latest of its tiers'.
+    Early help arriving three years after the first census gives tiers 1-4 less history than tier 1."""
+    by_source = first_days_by_source(conn)
+    if not _exists(conn, "marts", "source_kinds"):  # availability not built: the first day of any source
+        return {name: min(by_source.values()) for name in definitions.tier_sets} if by_source else {}
+    kinds = conn.execute("SELECT kind, source FROM marts.source_kinds").fetchall()
+    by_kind: dict[str, list[date]] = {}
+    for kind, source in kinds:
+        if source in by_source:
+            by_kind.setdefault(kind, []).append(by_source[source])
+    by_tier = {}
+    for rule in definitions.tiers:
+        days = [d for k in (*rule.all_of, *rule.any_of) for d in by_kind.get(k, [])]
+        if days:
+            by_tier[rule.tier] = min(days)
+    out = {}
+    for name, members in definitions.tier_sets.items():
+        days = [by_tier[t] for t in members if t in by_tier]
+        if days:
+            out[name] = max(days)
+    return out
+
+
+def _exists(conn: duckdb.DuckDBPyConnection, schema: str, table: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND "
+                             "table_name = ?", [schema, table]).fetchall()[0][0])
+
+
+def history_columns(frame: pd.DataFrame, first_day: date | dict | None) -> pd.DataFrame:
     """Add ``history_months`` (whole months of extracts before the period's window starts) and
-    ``history_complete`` (at least :data:`HISTORY_NEEDED_MONTHS`). With less history, evidence that began
-    before the first extract is missing and the count is low: on the synthetic partnership, tiers 1-4 at a
-    point were 94 % of the truth with 12 months of history, 97 % with 18 and 99 % with 24."""
+    ``history_complete`` (at least :data:`HISTORY_NEEDED_MONTHS`). With less, evidence that began before the
+    first extract is missing and the count is low: on the synthetic partnership, tiers 1-4 at a point were
+    94 % of the truth with 12 months of history, 97 % with 18 and 99 % with 24. ``first_day``: one first day
+    for every row, or a dict ``{tier_set: first day}`` (:func:`first_day_by_tier_set`) for a frame with a
+    ``tier_set`` column (a tier set missing from it has no history: 0 months)."""
     windows = period_windows(sorted(set(pd.to_datetime(frame["period_end"]).dt.date)))
     windows["period_end"] = windows["period_end"].dt.date
     start = frame[["period_end", "measure"]].assign(period_end=pd.to_datetime(frame["period_end"]).dt.date) \
         .merge(windows, on=["period_end", "measure"], how="left")["window_start"]
-    if first_day is None:
-        months = pd.Series(0, index=frame.index)
+    if isinstance(first_day, dict):
+        first = pd.to_datetime(frame["tier_set"].map(first_day)).reset_index(drop=True)
     else:
-        first = pd.Timestamp(first_day)
-        months = ((start.dt.year - first.year) * 12 + start.dt.month - first.month).clip(lower=0)
+        first = pd.Series(pd.Timestamp(first_day) if first_day is not None else pd.NaT, index=start.index)
+    months = ((start.dt.year - first.dt.year) * 12 + start.dt.month - first.dt.month).clip(lower=0).fillna(0)
     return frame.assign(history_months=months.to_numpy().astype("int64"),
                         history_complete=(months >= HISTORY_NEEDED_MONTHS).to_numpy())
 
@@ -139,6 +179,7 @@ def replace_period_frame(conn: duckdb.DuckDBPyConnection, table: str, columns: s
 def build_tiers(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions, period_ends: list[date]) -> int:
     """Replace the rows of ``marts.child_neglect_tier`` for ``period_ends``; returns the rows written."""
     register_periods(conn, period_ends)
+    ensure_presence_table(conn)
     conn.execute(read_sql("active_evidence.sql"))
     conn.execute(read_sql("tiers.sql", tier_case=definitions.tier_case_sql("b.kinds")))
     replace_period_rows(conn, "marts.child_neglect_tier", TIER_COLUMNS, "SELECT * FROM tier_rows")

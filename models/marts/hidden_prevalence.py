@@ -39,7 +39,7 @@ from sources.registry import Registry
 
 from .availability import list_availability
 from .definitions import NeglectDefinitions
-from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_frame
+from .evidence import ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods, replace_period_frame
 
 PER = 10_000
 MIN_OVERLAP = 5  # children each list, and each pair of lists, must share (per stratum) to estimate
@@ -65,6 +65,7 @@ def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefin
                       variants: pd.DataFrame) -> pd.DataFrame:
     """Capture-history counts (see ``capture_histories.sql``) for ``period_ends``."""
     register_periods(conn, period_ends)
+    ensure_presence_table(conn)
     conn.execute(read_sql("active_evidence.sql"))
     conn.register("_variants", variants)
     try:
@@ -180,6 +181,7 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     names = conn.sql("SELECT la_code, la_name FROM raw.la_codes").df()
     frame = frame.merge(names, on="la_code", how="left")
     frame["la_name"] = frame["la_name"].where(frame["la_code"] != "partnership", "Partnership")
-    frame = history_columns(frame, first_extract_day(conn))
+    # the lists hold tiers 1-4 evidence: as much history as tiers 1-4 have
+    frame = history_columns(frame, first_day_by_tier_set(conn, definitions).get("1-4"))
     replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
     return frame

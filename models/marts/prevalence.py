@@ -43,7 +43,7 @@ from models.intervals import rate_interval, wilson_interval
 
 from .availability import tier_set_availability
 from .definitions import NeglectDefinitions
-from .evidence import first_extract_day, history_columns, read_sql, register_periods, replace_period_frame
+from .evidence import ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods, replace_period_frame
 
 BENCHMARKS_FILE = Path(__file__).with_name("reference") / "benchmarks.csv"
 PER = 10_000
@@ -128,6 +128,7 @@ def prevalence_frame(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefini
     """The rows of ``marts.neglect_prevalence`` for ``period_ends`` (needs ``marts.child_neglect_tier``)."""
     register_periods(conn, period_ends)
     register_tier_sets(conn, definitions)
+    ensure_presence_table(conn)
     conn.execute(read_sql("prevalence_counts.sql"))
     counts = conn.sql("""
         SELECT p.*, coalesce(n.la_name, CASE WHEN p.la_code = 'partnership' THEN 'Partnership' END) AS la_name
@@ -136,7 +137,7 @@ def prevalence_frame(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefini
     counts = with_availability(counts, tier_set_availability(conn, definitions))
     frame = with_rate_intervals(counts)
     frame = with_benchmarks(frame, read_benchmarks() if benchmarks is None else benchmarks)
-    return history_columns(frame, first_extract_day(conn))
+    return history_columns(frame, first_day_by_tier_set(conn, definitions))
 
 
 def with_availability(counts: pd.DataFrame, availability: pd.DataFrame) -> pd.DataFrame:

@@ -22,6 +22,10 @@
 
 CREATE SCHEMA IF NOT EXISTS marts;
 
+-- which source can feed which evidence kind (kept for the marts that judge how much history each figure has)
+CREATE OR REPLACE TABLE marts.source_kinds AS
+SELECT k.kind, r.source, r.partitioning, r.label FROM kind_sources k JOIN registered_sources r USING (source);
+
 CREATE OR REPLACE TEMP TABLE _supply AS
 SELECT source, la_code, period_end,
        CASE WHEN bool_or(status = 'loaded') AND NOT bool_or(status = 'failed') THEN 'supplied'
@@ -65,8 +69,7 @@ CREATE TABLE IF NOT EXISTS marts.source_availability (
 DELETE FROM marts.source_availability WHERE period_end IN (SELECT period_end FROM _quarters);
 INSERT INTO marts.source_availability BY NAME SELECT * FROM _availability;
 
-CREATE TABLE IF NOT EXISTS marts.authority_presence (
-    period_end DATE NOT NULL, la_code VARCHAR NOT NULL, present BOOLEAN NOT NULL);
+-- marts.authority_presence is created by models/marts/evidence.py (ensure_presence_table)
 DELETE FROM marts.authority_presence WHERE period_end IN (SELECT period_end FROM _quarters);
 INSERT INTO marts.authority_presence BY NAME
 SELECT period_end, la_code, bool_or(status = 'supplied') AS present FROM _availability GROUP BY ALL;
