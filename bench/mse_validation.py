@@ -22,8 +22,10 @@ coverage of the 95 % interval:
   below N and how far below.
 
 Writes ``results.csv`` (one row per data set), ``scenarios.csv`` and ``scenarios.md`` (one row per
-scenario) and ``summary.md`` (pooled over N) to ``--out``. ``--timing`` instead times the
-latent-class sampler on 36 tables (12 quarters x 3 areas) and the NumPyro NUTS reference on one.
+scenario; copied to ``docs/hidden-prevalence-validation.md``), ``summary.md`` (pooled over N >= 1,000)
+and ``readme.md`` (the README's table) to ``--out``. ``--timing`` instead times the
+latent-class sampler on 36 tables (12 quarters x 3 areas) and the NumPyro NUTS reference on one;
+``--stratification`` compares pooled and age-band-stratified latent-class estimates.
 """
 from __future__ import annotations
 
@@ -121,6 +123,36 @@ def markdown(frame: pd.DataFrame, index_cols: list[str]) -> str:
     return "\n".join(lines)
 
 
+def readme_table(results: pd.DataFrame) -> str:
+    """The README's table: per lists x heterogeneity x false positives, pooled over N >= 1,000."""
+    big = results[results["N"] >= 1000]
+    rows = []
+
+    def cover(d, lo, hi):
+        return ((d[lo] <= d["N"]) & (d["N"] <= d[hi])).mean()
+
+    def rmse(d, col):
+        return np.sqrt(((np.log(d[col]) - np.log(d["N"])) ** 2).mean())
+
+    for (lists, heterogeneity, fp), g in big.groupby(["lists", "heterogeneity", "fp"], sort=False):
+        n, e = g["N"], g[g["status"] == "estimate"]
+        rows.append([
+            lists, heterogeneity, f"{fp:.0%}",
+            f"{(g['ll'] / n - 1).mean():+.0%} / {rmse(g, 'll'):.0%} / {cover(g, 'll_lower', 'll_upper'):.0%}",
+            f"{(g['lc'] / n - 1).mean():+.0%} / {rmse(g, 'lc'):.0%} / {cover(g, 'lc_lower', 'lc_upper'):.0%}",
+            f"{(g['chao_lower'] < n).mean():.0%} / {(g['chao_lower'] / n - 1).median():+.0%}",
+            "estimate" if len(e) else "lower bound and range",
+            (f"{(e['central'] / e['N'] - 1).mean():+.0%} / {rmse(e, 'central'):.0%} / "
+             if len(e) else "no central figure / - / ") + f"{cover(g, 'pub_lower', 'pub_upper'):.0%}",
+            f"{(g['lb'] < n).mean():.0%} / {(g['lb'] / n - 1).median():+.0%}"])
+    header = ["lists", "heterogeneity", "false pos.", "log-linear (legacy): bias / RMSE log / cover",
+              "latent class: bias / RMSE log / cover", "Chao lower limit: below N / median error", "published",
+              "published: bias / RMSE log / cover", "floor: below N / median error"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
 def timing() -> None:
     from models.mse.latent_class import nuts_lcmcr, sample_lcmcr
     from models.mse.simulate import Scenario
@@ -136,6 +168,30 @@ def timing() -> None:
     print(f"NumPyro NUTS, one table of 3 lists, 500 + 500 iterations: {time.perf_counter() - started:.1f} s")
 
 
+def stratification(replicates: int) -> None:
+    """Pooled against age-band-stratified latent-class estimates (strata summed draw by draw),
+    4 lists, N = 10,000, 10 % false positives; the age band explains part of the heterogeneity."""
+    from models.mse.false_positives import imputer
+    from models.mse.latent_class import DEFAULTS, sample_lcmcr, summarise
+    from models.mse.simulate import AGE_BANDS, Scenario
+    for heterogeneity in ("none", "same", "opposite"):
+        scenario = Scenario(4, heterogeneity, 0.1, 10_000)
+        rng = np.random.default_rng(7)
+        samples = [simulate(scenario, rng) for _ in range(replicates)]
+        ppvs = [[ListPPV(checked=c, confirmed=k) for c, k in s.audit] for s in samples]
+        pooled = sample_lcmcr(np.array([s.table for s in samples]), seed=1,
+                              impute=imputer(ppvs, DEFAULTS["chains"]))
+        strata = sample_lcmcr(np.concatenate([s.strata for s in samples]), seed=1,
+                              impute=imputer([p for p in ppvs for _ in range(AGE_BANDS)], DEFAULTS["chains"]))
+        strata = strata.reshape(replicates, AGE_BANDS, *strata.shape[1:]).sum(axis=1)
+        for label, draws in (("pooled", pooled), ("stratified by age band", strata)):
+            fits = [summarise(d, int(s.table.sum())) for d, s in zip(draws, samples)]
+            error = np.array([f.median / s.N - 1 for f, s in zip(fits, samples)])
+            cover = np.mean([f.lower <= s.N <= f.upper for f, s in zip(fits, samples)])
+            print(f"{scenario.name}: {label}: bias {error.mean():+.1%}, RMSE log "
+                  f"{np.sqrt(np.mean(np.log1p(error) ** 2)):.1%}, coverage {cover:.0%}", flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--replicates", type=int, default=50)
@@ -145,9 +201,13 @@ def main() -> None:
     parser.add_argument("--lists", type=int, nargs="*", default=[3, 4, 5])
     parser.add_argument("--N", type=int, nargs="*", default=[200, 1000, 10_000])
     parser.add_argument("--timing", action="store_true")
+    parser.add_argument("--stratification", action="store_true")
     args = parser.parse_args()
     if args.timing:
         timing()
+        return
+    if args.stratification:
+        stratification(args.replicates)
         return
     args.out.mkdir(parents=True, exist_ok=True)
     grid = scenario_grid(lists=tuple(args.lists), N=tuple(args.N))
@@ -169,6 +229,7 @@ def main() -> None:
     large = results[results["N"] >= 1000]
     summary = large.groupby(keys[:3], sort=False).apply(score, include_groups=False).reset_index()
     (args.out / "summary.md").write_text(markdown(summary, keys[:3]) + "\n")
+    (args.out / "readme.md").write_text(readme_table(results))
     print(markdown(summary, keys[:3]))
     print(f"{len(results)} data sets in {time.perf_counter() - started:.0f} s; written to {args.out}")
 
