@@ -20,10 +20,10 @@ its known size against an estimate from the other lists within it (Binette & Ste
 Legacy columns (``status``, ``estimate``, ``ci95_*``, ``observed`` ...): the previous method
 (log-linear, BIC-averaged, bootstrap) on the previous lists (any evidence *current* in the
 window), kept unchanged until the board report moves to the ``published_*`` columns; validation
-(README, "Hidden prevalence: validation") shows them biased, so they are not to be published.
-
-Legacy description: for each quarter end, area (each authority and the partnership) and linkage variant, the children
-with evidence in the 12 months to the quarter end are sorted onto the lists of
+(README, "Hidden prevalence: methods, publication rule and validation") shows them biased, so they
+are not to be published. For them, for each quarter end, area (each authority and the partnership)
+and linkage variant, the children with evidence current in the 12 months to the quarter end are
+sorted onto the lists of
 ``tier_definitions.yaml`` (``capture_lists``: by default children's social care neglect (tiers 1-3),
 early-help neglect (tier 4 evidence) and adult services with a child safeguarding concern), and
 multiple systems estimation (:mod:`models.capture_recapture`) estimates how many children the
@@ -38,13 +38,20 @@ linkage would have clustered them at the review threshold (more links: fewer, la
 at the upper threshold (fewer links). Missed links inflate the estimate and false links deflate it,
 so the spread shows how much linkage uncertainty matters.
 
-Columns: period_end, measure ('12_month'), la_code, la_name, linkage, linkage_threshold, status
+The published columns are computed for every linkage variant too; internal consistency only for
+the pipeline's own linkage ('match threshold').
+
+Legacy columns: period_end, measure ('12_month'), la_code, la_name, linkage, linkage_threshold, status
 ('estimated' / 'not estimable'), method, lists (labels), stratified, strata, observed (children on
 at least one list), estimate (N: observed + unobserved), unobserved, ci95_lower, ci95_upper (95 %
 interval for N), population (children 0-17), observed/estimate rates per 10,000 with the interval
 as rates, chosen_model, message (a sentence), warnings, list_sizes and pairwise_overlaps (JSON),
 assumptions (the paragraph the dashboard shows), history_months / history_complete (as in
 ``marts.neglect_prevalence``: with under 12 months of extracts before the window the lists are short).
+New columns: listed_in_window, observed_after_allowance, published_status, published_method,
+published_central, published_lower, published_upper, lower_bound (the floor), latent_class_median /
+_lower / _upper / _rhat, publication_reason, list_sizes_in_window (JSON), internal_consistency (JSON:
+list, known, estimate, log_ratio, covered, method) and internal_consistency_text.
 """
 from __future__ import annotations
 
