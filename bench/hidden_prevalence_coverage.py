@@ -15,6 +15,13 @@ neglected (services record neglect evidence for some children the simulation did
 Prints a line per partnership and the summary (coverage of the
 95 % interval, median absolute and relative error, and the same for the observed count), and
 writes them as CSV to ``--out/coverage.csv``. Record the results in the README.
+
+The legacy columns (``estimate``, ``ci95_*``: log-linear on lists of evidence *current* in the
+window) and the published ones (``published_*``, ``lower_bound``: the publication rule on lists of
+evidence *recorded* in the window, after the false-positive allowance) are both scored, with each
+list's true positive predictive value (share of its children neglected in the window) and the
+share of the neglected children on any list. ``--default`` runs the default partnership only
+(seed 20261123, 105,000 children).
 """
 from __future__ import annotations
 
@@ -93,13 +100,39 @@ def listed_not_neglected(warehouse: Path, truth_dir: Path, quarter_end: date, ne
     return len({p for (p,) in listed} - neglected)
 
 
+def recorded_list_truth(warehouse: Path, truth_dir: Path, quarter_end: date, neglected: set[int]) -> dict:
+    """Per capture list (evidence recorded in the 12 months to ``quarter_end``, partnership): children
+    on it and its true PPV; and the neglected children on any such list."""
+    from models.linkage.evaluation import record_truth
+    from models.marts.definitions import load_definitions
+
+    out, anywhere = {}, set()
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        conn.register("record_truth", record_truth(truth_dir))
+        for c in load_definitions().capture_lists:
+            people = {p for (p,) in conn.execute("""
+                SELECT DISTINCT t.person_id
+                FROM marts.child_neglect_evidence e JOIN record_truth t ON t.source_record_id = e.person_record_id
+                WHERE e.kind IN (SELECT unnest(?)) AND len(list_filter(e.recorded_dates,
+                      lambda d: d BETWEEN ? - INTERVAL 1 YEAR + INTERVAL 1 DAY AND ?)) > 0""",
+                                                 [list(c.any_of), quarter_end, quarter_end]).fetchall()}
+            anywhere |= people
+            out[f"{c.name}_children"] = len(people)
+            out[f"{c.name}_true_ppv"] = len(people & neglected) / len(people) if people else np.nan
+    out["recorded_lists_hold_share_of_truth"] = len(anywhere & neglected) / len(neglected)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partnerships", type=int, default=20)
     parser.add_argument("--children", type=int, default=60_000)
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("/tmp/hidden_prevalence_coverage"))
+    parser.add_argument("--default", action="store_true", help="the default partnership only")
     args = parser.parse_args()
+    if args.default:
+        args.partnerships, args.children, args.first_seed = 1, GeneratorConfig().children, GeneratorConfig().seed
     args.out.mkdir(parents=True, exist_ok=True)
     rows = []
     for number in range(args.partnerships):
@@ -109,7 +142,8 @@ def main() -> None:
         folder, project = args.out / f"partnership_{seed}", args.out / f"project_{seed}"
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(project, ignore_errors=True)
-        summary = generate_partnership(config(seed, args.children, csc, adult), folder)
+        summary = generate_partnership(GeneratorConfig() if args.default else config(seed, args.children, csc, adult),
+                                       folder)
         warehouse = refresh(folder, project)
         quarter_end = date.fromisoformat(summary["quarter_end"])
         with duckdb.connect(str(warehouse), read_only=True) as conn:
@@ -118,6 +152,13 @@ def main() -> None:
                 FROM marts.hidden_prevalence
                 WHERE period_end = ? AND la_code = 'partnership' AND linkage = 'match threshold'""",
                                [quarter_end]).fetchall()[0]
+            published = conn.execute("""
+                SELECT listed_in_window, observed_after_allowance, published_status, published_central,
+                       published_lower, published_upper, lower_bound, latent_class_median, latent_class_lower,
+                       latent_class_upper, internal_consistency_text
+                FROM marts.hidden_prevalence
+                WHERE period_end = ? AND la_code = 'partnership' AND linkage = 'match threshold'""",
+                                     [quarter_end]).df().iloc[0].to_dict()
         neglected = true_neglected(folder / "truth", quarter_end)
         truth = len(neglected)
         drawn_on = truth + listed_not_neglected(warehouse, folder / "truth", quarter_end, neglected)
@@ -129,8 +170,17 @@ def main() -> None:
                      "neglected_or_listed": drawn_on,
                      "covered_neglected_or_listed": bool(lower <= drawn_on <= upper) if status == "estimated" else False,
                      "status": status, "stratified": stratified, "chosen_model": model,
+                     **published, **recorded_list_truth(warehouse, folder / "truth", quarter_end, neglected),
                      "seconds": round(time.perf_counter() - started, 1)})
         r = rows[-1]
+        lb, lo, hi = r["lower_bound"], r["published_lower"], r["published_upper"]
+        print(f"    recorded in window: {r['listed_in_window']:,} listed, {r['observed_after_allowance']:,.0f} after "
+              f"allowance; published {r['published_status']}: central {r['published_central']}, range {lo:,.0f} to "
+              f"{hi:,.0f} (covers {lo <= truth <= hi}); lower bound {lb:,.0f} ({100 * (lb / truth - 1):+.1f} %); "
+              f"latent class {r['latent_class_median']:,.0f} ({r['latent_class_lower']:,.0f} to "
+              f"{r['latent_class_upper']:,.0f}); lists hold {100 * r['recorded_lists_hold_share_of_truth']:.0f} % "
+              f"of the truth; true PPV " + ", ".join(f"{k[:-9]} {v:.2f}" for k, v in r.items() if k.endswith("_true_ppv")),
+              flush=True)
         print(f"seed {seed:3d} detection csc x{csc} adult x{adult}: truth {truth:,}, observed {observed:,}, "
               f"estimate {estimate:,.0f} ({lower:,.0f} to {upper:,.0f}) covered={r['covered']} "
               f"error {100 * r['relative_error']:+.1f} %; neglected or listed {drawn_on:,} "

@@ -101,8 +101,9 @@ def tiny():
     conn.execute("CREATE SCHEMA marts; CREATE SCHEMA staging; CREATE SCHEMA raw; CREATE SCHEMA linkage")
     conn.execute("""CREATE TABLE marts.child_neglect_evidence (person_key VARCHAR, la_code VARCHAR, source VARCHAR,
                     kind VARCHAR, evidence_start DATE, evidence_end DATE, source_record_id VARCHAR,
-                    person_record_id VARCHAR)""")
-    conn.executemany("INSERT INTO marts.child_neglect_evidence VALUES (?, ?, 'test', ?, ?, ?, NULL, NULL)", EVIDENCE)
+                    person_record_id VARCHAR, recorded_dates DATE[])""")
+    conn.executemany("INSERT INTO marts.child_neglect_evidence VALUES (?, ?, 'test', ?, ?, ?, NULL, NULL, [])",
+                     EVIDENCE)
     conn.execute("""CREATE TABLE staging.child_attributes (person_key VARCHAR, birth_month DATE, sex VARCHAR,
                     ethnicity VARCHAR, ethnicity_group VARCHAR, disability VARCHAR)""")
     conn.executemany("INSERT INTO staging.child_attributes VALUES (?, ?, ?, NULL, ?, ?)", CHILDREN)

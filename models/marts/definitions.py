@@ -40,9 +40,16 @@ class TierRule:
 
 @dataclass(frozen=True)
 class CaptureList:
+    """A capture-recapture list. ``ppv``: the assumed share of its children truly in the population;
+    ``audit_checked`` / ``audit_confirmed``: a case-file audit's counts, used instead when given
+    (models/mse/false_positives.py, docs/false-positive-audit.md)."""
+
     name: str
     label: str
     any_of: tuple[str, ...]
+    ppv: float = 1.0
+    audit_checked: int | None = None
+    audit_confirmed: int | None = None
 
 
 @dataclass(frozen=True)
@@ -143,8 +150,18 @@ def load_definitions(path: Path = DEFINITIONS_FILE) -> NeglectDefinitions:
     for name, entry in (data.get("capture_lists") or {}).items():
         if not str(name).isidentifier():
             fail(f"capture_lists.{name}", "a list name must be letters, digits and underscores")
-        lists.append(CaptureList(str(name), str(entry.get("label", name)), kinds(f"capture_lists.{name}.any_of",
-                                                                              entry.get("any_of"))))
+        ppv = entry.get("ppv", 1.0)
+        if not isinstance(ppv, (int, float)) or not 0 < ppv <= 1:
+            fail(f"capture_lists.{name}.ppv", f"must be a number above 0 and at most 1, got {ppv!r}")
+        audit = entry.get("audit") or {}
+        checked, confirmed = audit.get("checked"), audit.get("confirmed")
+        if (checked is None) != (confirmed is None) or (checked is not None and not (
+                isinstance(checked, int) and isinstance(confirmed, int) and 0 <= confirmed <= checked and checked > 0)):
+            fail(f"capture_lists.{name}.audit", "give both checked and confirmed, whole numbers with "
+                                                f"0 <= confirmed <= checked, checked > 0; got {audit!r}")
+        lists.append(CaptureList(str(name), str(entry.get("label", name)),
+                                 kinds(f"capture_lists.{name}.any_of", entry.get("any_of")), float(ppv), checked,
+                                 confirmed))
     if len(lists) < 2:
         fail("capture_lists", "needs at least two lists")
 

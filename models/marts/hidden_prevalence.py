@@ -1,7 +1,29 @@
 """``marts.hidden_prevalence``: how many neglected children no service has identified (capture-recapture).
 
-For each quarter end, area (each authority and the partnership) and linkage variant, the children
-with evidence in the 12 months to the quarter end are sorted onto the lists of
+What N counts (the ``published_*`` columns): children aged 0-17 in the area who were neglected at
+some time in the 12 months to the quarter end, of the kind the listed services could record: the
+children on at least one list through neglect evidence *recorded in those 12 months* (a CP plan
+under neglect started or reviewed, an assessment with factor 16A authorised, an early-help
+assessment finding neglect, an adult-services episode with a child safeguarding concern started),
+less the expected false positives (each list's positive predictive value, ``ppv`` in
+``tier_definitions.yaml``), plus the estimated number no list recorded. A record opened before the
+window and merely still open does not put a child on a list: such children were often no longer
+neglected, and counting them inflated the estimate (issue 17).
+
+``published_status`` follows :mod:`models.mse.publication`: 'estimate' (four or more lists: the
+latent-class estimate, ``published_central`` with ``published_lower``-``published_upper``), 'lower
+bound and range' (two or three lists: no central figure; ``lower_bound`` and a range), or
+'observed only'; ``publication_reason`` says why in words. ``internal_consistency``: for each list,
+its known size against an estimate from the other lists within it (Binette & Steorts 2022;
+:mod:`models.mse.internal_consistency`), as JSON, and ``internal_consistency_text`` as a sentence.
+
+Legacy columns (``status``, ``estimate``, ``ci95_*``, ``observed`` ...): the previous method
+(log-linear, BIC-averaged, bootstrap) on the previous lists (any evidence *current* in the
+window), kept unchanged until the board report moves to the ``published_*`` columns; validation
+(README, "Hidden prevalence: methods, publication rule and validation") shows them biased, so they
+are not to be published. For them, for each quarter end, area (each authority and the partnership)
+and linkage variant, the children with evidence current in the 12 months to the quarter end are
+sorted onto the lists of
 ``tier_definitions.yaml`` (``capture_lists``: by default children's social care neglect (tiers 1-3),
 early-help neglect (tier 4 evidence) and adult services with a child safeguarding concern), and
 multiple systems estimation (:mod:`models.capture_recapture`) estimates how many children the
@@ -16,13 +38,20 @@ linkage would have clustered them at the review threshold (more links: fewer, la
 at the upper threshold (fewer links). Missed links inflate the estimate and false links deflate it,
 so the spread shows how much linkage uncertainty matters.
 
-Columns: period_end, measure ('12_month'), la_code, la_name, linkage, linkage_threshold, status
+The published columns are computed for every linkage variant too; internal consistency only for
+the pipeline's own linkage ('match threshold').
+
+Legacy columns: period_end, measure ('12_month'), la_code, la_name, linkage, linkage_threshold, status
 ('estimated' / 'not estimable'), method, lists (labels), stratified, strata, observed (children on
 at least one list), estimate (N: observed + unobserved), unobserved, ci95_lower, ci95_upper (95 %
 interval for N), population (children 0-17), observed/estimate rates per 10,000 with the interval
 as rates, chosen_model, message (a sentence), warnings, list_sizes and pairwise_overlaps (JSON),
 assumptions (the paragraph the dashboard shows), history_months / history_complete (as in
 ``marts.neglect_prevalence``: with under 12 months of extracts before the window the lists are short).
+New columns: listed_in_window, observed_after_allowance, published_status, published_method,
+published_central, published_lower, published_upper, lower_bound (the floor), latent_class_median /
+_lower / _upper / _rhat, publication_reason, list_sizes_in_window (JSON), internal_consistency (JSON:
+list, known, estimate, log_ratio, covered, method) and internal_consistency_text.
 """
 from __future__ import annotations
 
@@ -34,6 +63,9 @@ import numpy as np
 import pandas as pd
 
 from models.capture_recapture import estimate_population
+from models.mse.false_positives import ListPPV
+from models.mse.internal_consistency import internal_consistency, summary_text
+from models.mse.publication import publish_tables
 
 from sources.registry import Registry
 
@@ -51,7 +83,11 @@ HIDDEN_COLUMNS = """
     ci95_upper DOUBLE, population BIGINT, observed_rate_per_10k DOUBLE, estimate_rate_per_10k DOUBLE,
     ci95_lower_rate_per_10k DOUBLE, ci95_upper_rate_per_10k DOUBLE, chosen_model VARCHAR, message VARCHAR,
     warnings VARCHAR, list_sizes VARCHAR, pairwise_overlaps VARCHAR, assumptions VARCHAR, history_months INTEGER,
-    history_complete BOOLEAN"""
+    history_complete BOOLEAN, listed_in_window BIGINT, observed_after_allowance DOUBLE, published_status VARCHAR,
+    published_method VARCHAR, published_central DOUBLE, published_lower DOUBLE, published_upper DOUBLE,
+    lower_bound DOUBLE, latent_class_median DOUBLE, latent_class_lower DOUBLE, latent_class_upper DOUBLE,
+    latent_class_rhat DOUBLE, publication_reason VARCHAR, list_sizes_in_window VARCHAR, internal_consistency VARCHAR,
+    internal_consistency_text VARCHAR"""
 
 
 def linkage_variants(match: float, lower: float, upper: float) -> pd.DataFrame:
@@ -62,8 +98,9 @@ def linkage_variants(match: float, lower: float, upper: float) -> pd.DataFrame:
 
 
 def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions, period_ends: list[date],
-                      variants: pd.DataFrame) -> pd.DataFrame:
-    """Capture-history counts (see ``capture_histories.sql``) for ``period_ends``."""
+                      variants: pd.DataFrame, recorded_in_window: bool = True) -> pd.DataFrame:
+    """Capture-history counts (see ``capture_histories.sql``) for ``period_ends``: lists by evidence
+    recorded in the window, or (``recorded_in_window=False``, the legacy lists) current in it."""
     register_periods(conn, period_ends)
     ensure_presence_table(conn)
     conn.execute(read_sql("active_evidence.sql"))
@@ -75,7 +112,8 @@ def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefin
         conn.unregister("_variants")
     names = [c.name for c in definitions.capture_lists]
     conn.execute(read_sql("capture_histories.sql", list_columns=definitions.list_membership_sql("kinds"),
-                          list_names=", ".join(names)))
+                          list_names=", ".join(names), table="capture_histories",
+                          membership="a.recorded_in_window" if recorded_in_window else "TRUE"))
     return conn.sql("SELECT * FROM capture_histories ORDER BY ALL").df()
 
 
@@ -97,6 +135,90 @@ def collapse_lists(table: pd.DataFrame, kept: list[str]) -> pd.DataFrame:
     on a dropped list removed (they are not observed by the lists used)."""
     out = table.groupby([*kept, "stratum"], as_index=False, sort=True)["count"].sum()
     return out[out[kept].sum(axis=1) > 0].reset_index(drop=True)
+
+
+def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, keys: pd.DataFrame,
+                      seed: int = 20261201, availability: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The publication rule's columns for each row of ``keys`` (period_end, la_code, linkage), from
+    capture histories by recorded-in-window membership. Tables with the same lists (a list whose source an
+    area did not supply is left out, see :func:`usable_lists`) go to the sampler in one batch."""
+    lists = {c.name: c for c in definitions.capture_lists}
+    names = list(lists)
+    labels = {c.name: c.label for c in definitions.capture_lists}
+    kept_by_key = [usable_lists(availability, key.period_end, key.la_code, names, labels)[0]
+                   for key in keys.itertuples()]
+    rows: dict[int, dict] = {}
+    for kept in sorted({tuple(k) for k in kept_by_key}):
+        positions = [i for i, k in enumerate(kept_by_key) if tuple(k) == kept]
+        rows.update(_published_rows(histories, keys.iloc[positions], list(kept), lists, seed, positions))
+    out = pd.DataFrame([rows[i] for i in range(len(keys))], index=keys.index)
+    for column in ("published_central", "published_lower", "published_upper", "lower_bound", "latent_class_median",
+                   "latent_class_lower", "latent_class_upper", "latent_class_rhat"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
+    return out
+
+
+def _published_rows(histories, keys, names, lists, seed, positions) -> dict[int, dict]:
+    """:func:`published_columns` for keys that all use the lists ``names`` (position -> row)."""
+    J = len(names)
+    ppvs = [ListPPV(lists[n].ppv, lists[n].audit_checked, lists[n].audit_confirmed) for n in names]
+    weights = 1 << np.arange(J - 1, -1, -1)
+    tables, sizes = [], []
+    for key in keys.itertuples():
+        part = histories[(histories["period_end"] == pd.Timestamp(key.period_end))
+                         & (histories["variant"] == key.linkage) & (histories["la_code"] == key.la_code)]
+        index = (part[names].to_numpy().astype(int) * weights).sum(axis=1)
+        table = np.bincount(index, weights=part["children"].to_numpy(float), minlength=2**J)
+        table[0] = 0
+        tables.append(table)
+        sizes.append(json.dumps({n: int(part.loc[part[n] == 1, "children"].sum()) for n in names}))
+    usable = [i for i, t in enumerate(tables) if t.sum() > 0] if J >= 2 else []
+    results = dict(zip(usable, publish_tables(np.array([tables[i] for i in usable]), names, ppvs, seed=seed))) \
+        if usable else {}
+    rows = {}
+    for i, (position, table) in enumerate(zip(positions, tables)):
+        p = results.get(i)
+        reason = ("Fewer than two lists were supplied." if J < 2 else "No child is on any list in this window.")
+        rows[position] = {
+            "listed_in_window": int(table.sum()), "list_sizes_in_window": sizes[i],
+            "observed_after_allowance": p.observed_after_allowance if p else 0.0,
+            "published_status": p.status if p else "observed only",
+            "published_method": p.method if p else "none", "published_central": p.central if p else None,
+            "published_lower": p.lower if p else None, "published_upper": p.upper if p else None,
+            "lower_bound": p.lower_bound if p else None,
+            "latent_class_median": p.latent_class_median if p else None,
+            "latent_class_lower": p.latent_class_lower if p else None,
+            "latent_class_upper": p.latent_class_upper if p else None,
+            "latent_class_rhat": p.rhat if p else None,
+            "publication_reason": p.reason if p else reason}
+    return rows
+
+
+def consistency_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, keys: pd.DataFrame,
+                        availability: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Internal consistency (each list estimated from the others within it) per row of ``keys``,
+    for the pipeline's own linkage ('match threshold') where every list was supplied; other rows get none."""
+    names = [c.name for c in definitions.capture_lists]
+    own = histories[histories["variant"] == "match threshold"].rename(columns={"children": "count"})
+    own = own.groupby(["period_end", "la_code", *names], as_index=False)["count"].sum()
+    result = internal_consistency(own, names, by=["period_end", "la_code"]) if len(own) else pd.DataFrame()
+    json_col, text_col = [], []
+    for key in keys.itertuples():
+        complete = len(usable_lists(availability, key.period_end, key.la_code, names)[0]) == len(names)
+        if key.linkage != "match threshold" or result.empty or not complete:
+            json_col.append(None)
+            text_col.append(None if complete else "Not checked: a list's source was not supplied.")
+            continue
+        part = result[(result["period_end"] == pd.Timestamp(key.period_end)) & (result["la_code"] == key.la_code)]
+        json_col.append(json.dumps([{"list": r.target, "known": int(r.known), "estimate": _num(r.estimate),
+                                     "log_ratio": _num(r.log_ratio), "covered": bool(r.covered), "method": r.method}
+                                    for r in part.itertuples()]))
+        text_col.append(summary_text(part))
+    return pd.DataFrame({"internal_consistency": json_col, "internal_consistency_text": text_col}, index=keys.index)
+
+
+def _num(x):
+    return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 3)
 
 
 def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, variants: pd.DataFrame,
@@ -169,7 +291,8 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     ``thresholds``: (match, lower, upper) linkage thresholds (the settings); ``registry``: the source
     registry, to leave out lists whose sources an area did not supply (None: use every list)."""
     variants = linkage_variants(*thresholds)
-    histories = capture_histories(conn, definitions, period_ends, variants)
+    histories = capture_histories(conn, definitions, period_ends, variants, recorded_in_window=False)
+    recorded = capture_histories(conn, definitions, period_ends, variants, recorded_in_window=True)
     population = conn.sql("""
         SELECT period_end, la_code, population FROM marts.neglect_prevalence
         WHERE period_end IN (SELECT period_end FROM periods) AND breakdown = 'all' AND measure = '12_month'
@@ -183,5 +306,8 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     frame["la_name"] = frame["la_name"].where(frame["la_code"] != "partnership", "Partnership")
     # the lists hold tiers 1-4 evidence: as much history as tiers 1-4 have
     frame = history_columns(frame, first_day_by_tier_set(conn, definitions).get("1-4"))
+    keys = frame[["period_end", "la_code", "linkage"]]
+    frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability),
+                       consistency_columns(recorded, definitions, keys, availability=availability)], axis=1)
     replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
     return frame

@@ -8,9 +8,14 @@
 -- `linkage_variants` (variant, threshold, partnership_only). Variant 'match threshold' counts
 -- children by person_key; the others by the clustering the linkage formed at another threshold
 -- (linkage.person_links_sensitivity, via each evidence row's person_record_id).
--- Placeholders (after a dollar sign): list_columns, list_names (from tier_definitions.yaml).
+-- Placeholders (after a dollar sign): list_columns, list_names (from tier_definitions.yaml), table
+-- (the temporary table written) and membership: which evidence puts a child on a list for the
+-- window. 'recorded_in_window' (the lists hidden prevalence estimates from): evidence *recorded*
+-- in the 12 months (a new assessment, a plan started or reviewed, an early-help assessment, an
+-- adult episode started), not a record opened earlier and merely still open. 'TRUE': any evidence
+-- current in the window (the lists before December 2026, kept for the legacy columns).
 
-CREATE OR REPLACE TEMP TABLE capture_histories AS
+CREATE OR REPLACE TEMP TABLE $table AS
 WITH keyed AS (
     SELECT a.period_end, v.variant, v.threshold, v.partnership_only, a.la_code, a.kind, a.age,
            CASE WHEN v.threshold IS NULL THEN a.person_key ELSE coalesce(s.person_key, a.person_key) END AS child
@@ -18,7 +23,7 @@ WITH keyed AS (
     CROSS JOIN linkage_variants v
     LEFT JOIN linkage.person_links_sensitivity s
            ON v.threshold IS NOT NULL AND s.threshold = v.threshold AND s.source_record_id = a.person_record_id
-    WHERE a.measure = '12_month'
+    WHERE a.measure = '12_month' AND $membership
 ),
 children AS (
     SELECT period_end, variant, threshold, la_code, child, list(DISTINCT kind) AS kinds, max(age) AS age
