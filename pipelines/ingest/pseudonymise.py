@@ -10,6 +10,7 @@ la_child_id, child_id  ``child_pseudonym``: HMAC of ``child:<la_code>:<id>``
 eh_id                  ``eh_pseudonym`` (early-help person ID)
 client_id              ``adult_pseudonym`` (adult-services client ID)
 episode_id             ``episode_pseudonym``
+concern_id             ``concern_pseudonym`` (a partner agency's record of a concern)
 nhs_number             ``has_nhs_number`` (a valid NHS number is recorded)
 upn, former_upn        ``has_upn``, ``has_former_upn``
 date_of_birth,         ``birth_month`` (first day of the month of birth) and
@@ -35,7 +36,7 @@ from dataclasses import dataclass
 from ..pseudonyms import hmac_sql
 
 PSEUDONYM_PREFIX = {"child_pseudonym": "child", "eh_pseudonym": "eh", "adult_pseudonym": "adult",
-                    "episode_pseudonym": "episode"}
+                    "episode_pseudonym": "episode", "concern_pseudonym": "concern"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ IDENTIFIER_COLUMNS: dict[str, Identifier] = {
     "eh_id": Identifier("pseudonym", "eh_pseudonym"),
     "client_id": Identifier("pseudonym", "adult_pseudonym"),
     "episode_id": Identifier("pseudonym", "episode_pseudonym"),
+    "concern_id": Identifier("pseudonym", "concern_pseudonym"),
     "nhs_number": Identifier("presence", "has_nhs_number"),
     "upn": Identifier("presence", "has_upn"),
     "former_upn": Identifier("presence", "has_former_upn"),

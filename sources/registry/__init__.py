@@ -215,7 +215,8 @@ def _declaration(path: Path) -> Source:
 
 # built-in order: the census first, then the quarterly extracts, then reference data
 _BUILT_IN_ORDER = ("cin_census", "cp_list", "early_help", "person_list", "adult_episodes",
-                   "adult_household_children", "ons_population", "postcode_lookup", "deprivation",
+                   "adult_household_children", "partner_health_visiting", "partner_school", "partner_police",
+                   "partner_emergency_department", "ons_population", "postcode_lookup", "deprivation",
                    "ward_boundaries", "la_codes")
 
 
