@@ -168,6 +168,22 @@ def test_census_header_slips_are_findings_and_every_child_is_loaded(real_run):
     assert "991 2019" not in children  # the refused return
 
 
+def test_a_partner_agency_list_is_linked_and_feeds_its_capture_list(real_run):
+    """docs/partner-lists.md: Eastmere's police list; Lily is found by her NHS number (her early-help record)."""
+    root, *_ = real_run
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        evidence = conn.execute("""SELECT e.kind, count(*) FROM marts.child_neglect_evidence e
+                                   WHERE e.source = 'partner_police' GROUP BY ALL""").fetchall()
+        shared = conn.execute("""SELECT count(*) FROM linkage.person_links p JOIN linkage.person_links e
+                                 USING (person_key) WHERE p.source = 'partner_police' AND e.source = 'early_help'
+                                 """).fetchone()[0]
+        supply = dict(conn.execute("""SELECT la_code, status FROM marts.source_availability
+                                      WHERE source = 'partner_police' AND period_end = DATE '2026-03-31'""").fetchall())
+    assert evidence == [("partner:police", 2)]  # the 'Other' concern is not neglect evidence
+    assert shared == 1
+    assert supply == {"991": "not supplied", "992": "supplied"}
+
+
 def test_the_board_report_says_which_sources_fed_each_figure(real_run):
     root, *_ = real_run
     report = root / "output" / "dashboards" / "2026-03-31" / "neglect_board_report_2026-03-31.html"

@@ -14,6 +14,8 @@ source                      identifiers it carries
 ``early_help``              early-help ID, LA child ID when recorded, NHS number, names, DOB, sex, postcode
 ``adult_household_children``  names and DOB of a child listed in an adult-services episode; the
                             postcode is the adult's
+``partner_<agency>``        a partner agency's concern (docs/partner-lists.md): any of NHS number,
+                            names, DOB, sex, postcode
 ==========================  ======================================================================
 
 A child listed by the same adult client with the same name and DOB in several quarterly
@@ -120,13 +122,26 @@ def _period_filter(up_to: date | None) -> str:
     return "TRUE" if up_to is None else f"period_end <= DATE '{up_to.isoformat()}'"
 
 
-def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None) -> pd.DataFrame:
-    """Every loaded child record (periods up to ``up_to``, default all), identifiers cleaned.
+def partner_records_sql(source: str) -> str:
+    """The child records of one partner-agency source (``partner_<agency>``, docs/partner-lists.md)."""
+    return f"""
+UNION ALL
+SELECT '{source}', i.record_id, i.la_code, i.period_end, NULL, NULL, i.nhs_number, NULL, NULL,
+       i.forename, i.surname, i.date_of_birth, r.gender, i.postcode, NULL, NULL, NULL
+FROM idstore.identifiers.{source} i JOIN raw.{source} r USING (record_id)
+"""
+
+
+def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None,
+                  partner_sources: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Every loaded child record (periods up to ``up_to``, default all), identifiers cleaned;
+    ``partner_sources``: the partner-agency sources to include (their raw and identity tables must exist).
 
     Columns: :data:`CHILD_COLUMNS` plus ``forename_std``, ``surname_std``, ``surname_parts``,
     ``postcode_std``, ``postcode_district``, ``nhs_std``, ``sex_std``, ``upn`` upper-cased.
     """
-    sql = _cleaned(_CHILD_SOURCES_SQL, _period_filter(up_to))
+    sql = _cleaned(_CHILD_SOURCES_SQL + "".join(partner_records_sql(s) for s in partner_sources),
+                   _period_filter(up_to))
     return conn.sql(f"""
         SELECT * REPLACE (upper(trim(upn)) AS upn, upper(trim(former_upn)) AS former_upn),
                CASE WHEN household_client IS NOT NULL

@@ -70,15 +70,17 @@ def highest_issued_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
                      thresholds: LinkageThresholds = LinkageThresholds(), previous: pd.DataFrame | None = None,
-                     up_to: date | None = None, model_path: Path | None = None) -> LinkageResult:
-    """Link every child and adult record in the warehouse (periods up to ``up_to``)."""
+                     up_to: date | None = None, model_path: Path | None = None,
+                     partner_sources: tuple[str, ...] = ()) -> LinkageResult:
+    """Link every child and adult record in the warehouse (periods up to ``up_to``); ``partner_sources``: the
+    partner-agency sources whose records are children too (each its own Splink input table)."""
     seconds = {}
     started = time.monotonic()
     attach_identity_store(conn, identity_path)
-    children = child_records(conn, up_to)
+    children = child_records(conn, up_to, partner_sources)
     adults = adult_records(conn, up_to)
     seconds["read records"] = time.monotonic() - started
-    children["table"] = children["source"].map(CHILD_TABLES)
+    children["table"] = children["source"].map(CHILD_TABLES).fillna(children["source"])  # a partner: its own
     adults["table"] = adults["service_file"].astype("string")
     for column in ("upn", "la_child_id", "household_client"):
         adults[column] = pd.Series(pd.NA, index=adults.index, dtype="string")

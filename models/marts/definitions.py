@@ -20,6 +20,15 @@ import yaml
 DEFINITIONS_FILE = Path(__file__).with_name("tier_definitions.yaml")
 EVIDENCE_KINDS = ("cp_neg", "cp_mul", "cp_other", "assessment_16A", "assessment_other_abuse", "primary_need_N1",
                   "eh_16A", "eh_gcp2", "adult_known", "adult_concern")
+PARTNER_KIND_PREFIX = "partner:"  # evidence kind of a partner agency's concern: partner:<agency>
+
+
+def is_partner_kind(kind: str) -> bool:
+    """``partner:<agency>`` (a concern recorded by a partner agency, docs/partner-lists.md)."""
+    agency = str(kind).removeprefix(PARTNER_KIND_PREFIX)
+    return str(kind).startswith(PARTNER_KIND_PREFIX) and agency.isidentifier()
+
+
 FAMILY_LINK_METHODS = ("recorded in household", "same address")
 TIERS = (1, 2, 3, 4, 5, 6)
 
@@ -62,6 +71,7 @@ class NeglectDefinitions:
     tiers: tuple[TierRule, ...]
     tier_sets: dict[str, tuple[int, ...]]
     capture_lists: tuple[CaptureList, ...]
+    partner_concern_types: tuple[str, ...] = ()
     source: Path = DEFINITIONS_FILE
 
     def tier_case_sql(self, kinds: str = "kinds") -> str:
@@ -110,9 +120,10 @@ def load_definitions(path: Path = DEFINITIONS_FILE) -> NeglectDefinitions:
 
     def kinds(where: str, values) -> tuple[str, ...]:
         values = tuple(values or ())
-        unknown = [v for v in values if v not in EVIDENCE_KINDS]
+        unknown = [v for v in values if v not in EVIDENCE_KINDS and not is_partner_kind(v)]
         if unknown:
-            fail(where, f"unknown evidence kind(s) {unknown}; known kinds: {', '.join(EVIDENCE_KINDS)}")
+            fail(where, f"unknown evidence kind(s) {unknown}; known kinds: {', '.join(EVIDENCE_KINDS)} and "
+                        f"{PARTNER_KIND_PREFIX}<agency> for a partner-agency list (docs/partner-lists.md)")
         return values
 
     evidence = data.get("evidence") or fail("evidence", "missing")
@@ -171,4 +182,4 @@ def load_definitions(path: Path = DEFINITIONS_FILE) -> NeglectDefinitions:
         gcp2_concern_threshold=threshold,
         other_abuse_factor_codes=tuple(str(c) for c in evidence.get("other_abuse_factor_codes") or ()),
         family_link_methods=methods, tiers=tuple(tiers), tier_sets=tier_sets, capture_lists=tuple(lists),
-        source=path)
+        partner_concern_types=tuple(str(c) for c in evidence.get("partner_concern_types") or ()), source=path)

@@ -50,14 +50,34 @@ def build_staging(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute(read_sql("staging.sql"))
 
 
-def build_evidence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions) -> None:
+def build_evidence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions,
+                   partner_sources: tuple[str, ...] = ()) -> None:
+    """``marts.child_neglect_evidence``; ``partner_sources``: the partner-agency sources (``partner_<agency>``,
+    their tables ``raw.partner_<agency>``) whose concerns become evidence of kind ``partner:<agency>``."""
     conn.execute(read_sql(
         "evidence.sql",
         neglect_factor_codes=sql_list(definitions.neglect_factor_codes),
         other_abuse_factor_codes=sql_list(definitions.other_abuse_factor_codes),
         need_code=sql_string(definitions.abuse_or_neglect_need_code),
         gcp2_threshold=int(definitions.gcp2_concern_threshold),
-        family_link_methods=sql_list(definitions.family_link_methods)))
+        family_link_methods=sql_list(definitions.family_link_methods),
+        partner_evidence=partner_evidence_sql(partner_sources, definitions.partner_concern_types)))
+
+
+def partner_evidence_sql(sources: tuple[str, ...], concern_types: tuple[str, ...]) -> str:
+    """UNION ALL branches of evidence.sql: each partner-agency concern of a counted type, current on its date
+    (an event, not an episode), recorded on it; kind ``partner:<agency>`` for source ``partner_<agency>``."""
+    parts = []
+    for source in sources:
+        agency = source.removeprefix("partner_")
+        parts.append(f"""
+    UNION ALL
+    SELECT l.person_key, c.la_code, '{source}', 'partner:{agency}', c.concern_date, c.concern_date, c.record_id,
+           c.record_id, [c.concern_date]
+    FROM raw.{source} c
+    JOIN linkage.person_links l ON l.source = '{source}' AND l.source_record_id = c.record_id
+    WHERE list_contains({sql_list(concern_types)}, c.concern_type)""")
+    return "".join(parts)
 
 
 def period_windows(period_ends: list[date]) -> pd.DataFrame:

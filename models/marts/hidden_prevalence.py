@@ -70,7 +70,7 @@ from models.mse.publication import publish_tables
 from sources.registry import Registry
 
 from .availability import list_availability
-from .definitions import NeglectDefinitions
+from .definitions import NeglectDefinitions, is_partner_kind
 from .evidence import ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods, replace_period_frame
 
 PER = 10_000
@@ -230,7 +230,9 @@ def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, vari
     ``availability``: :func:`models.marts.availability.list_availability` (lists whose sources were not supplied
     are left out, and the row says which; with fewer than two lists left there is no estimate).
     """
-    names = [c.name for c in definitions.capture_lists]
+    # the log-linear models (kept as diagnostics beside the published figure) use the children's-services and
+    # adult-services lists only: they handle at most five lists, and the partner lists are the latent class's
+    names = [c.name for c in definitions.capture_lists if not any(is_partner_kind(k) for k in c.any_of)]
     labels = {c.name: c.label for c in definitions.capture_lists}
     rows = []
     for period_end in period_ends:
@@ -244,12 +246,11 @@ def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, vari
                     rows.append({"period_end": period_end, "measure": "12_month", "la_code": area,
                                  "linkage": variant.variant, "linkage_threshold": variant.threshold_label,
                                  "status": "not estimable", "lists": "; ".join(labels[n] for n in kept),
-                                 "observed": int(part["children"].sum()),
+                                 "observed": int(collapse_lists(table, kept)["count"].sum()) if kept else 0,
                                  "message": "Not estimable: fewer than two lists were supplied; " + left_out,
                                  "warnings": left_out, "assumptions": ""})
                     continue
-                if len(kept) < len(names):
-                    table = collapse_lists(table, kept)
+                table = collapse_lists(table, kept)  # the lists used only (others summed out)
                 result = estimate_population(table, 0.95, MIN_OVERLAP, lists=kept, n_boot=BOOTSTRAP_REPLICATES)
                 row = result.as_row()
                 if left_out:

@@ -24,6 +24,8 @@ from models.linkage.records import attach_identity_store, household_adult_record
 from models.linkage.run import (link_partnership, previous_person_links, replace_table, write_linkage_tables,
                                 write_review_file)
 
+from sources.registry import Registry, load_registry
+
 from ..resources import IdentityStoreResource, WarehouseResource
 from ..settings import Settings
 from .population import WAREHOUSE_POOL
@@ -49,10 +51,16 @@ _CHECKS = [
 ]
 
 
+def partner_sources(registry: Registry) -> tuple[str, ...]:
+    """The partner-agency sources of the registry (the partner-list layout, docs/partner-lists.md)."""
+    return tuple(s.name for s in registry.partitioned() if s.schema == "partner_concerns")
+
+
 def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> list:
     """The linkage assets (downstream of ``source_keys``); the evaluation asset only when ``truth/`` is there."""
     thresholds = LinkageThresholds(match=settings.linkage_match_threshold, review=settings.linkage_review_threshold,
                                    upper=settings.linkage_upper_threshold)
+    partners = partner_sources(load_registry(settings.registry_dirs))
 
     @multi_asset(
         specs=[
@@ -76,10 +84,10 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
     def person_linkage(context: AssetExecutionContext, warehouse: WarehouseResource,
                        identity_store: IdentityStoreResource):
         with warehouse.get_connection() as conn:
-            result = link_partnership(conn, Path(identity_store.database), thresholds,
+            result = link_partnership(conn, Path(identity_store.database), thresholds, partner_sources=partners,
                                       previous=previous_person_links(conn), model_path=settings.linkage_model_path)
             write_linkage_tables(conn, result)
-            checks = _check_results(conn, result)
+            checks = _check_results(conn, result, partners)
         review = write_review_file(result, settings.clerical_review_dir, date.today())
         context.log.info("linkage: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
         context.log.info(f"linkage model: children {result.children.model_source}; adults "
@@ -111,10 +119,11 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
     return assets
 
 
-def _check_results(conn, result) -> list[AssetCheckResult]:
+def _check_results(conn, result, partners: tuple[str, ...] = ()) -> list[AssetCheckResult]:
     links = result.person_links
+    tables = {**LINKED_SOURCES, **{p: f"raw.{p}" for p in partners}}
     loaded = {source: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-              for source, table in LINKED_SOURCES.items()}
+              for source, table in tables.items()}
     linked = links.groupby("source")["source_record_id"].nunique().to_dict()
     duplicated = int(links["source_record_id"].duplicated().sum())
     missing = {s: n - linked.get(s, 0) for s, n in loaded.items() if n != linked.get(s, 0)}

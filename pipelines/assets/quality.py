@@ -43,7 +43,8 @@ def quality_summary(context: AssetExecutionContext, warehouse: WarehouseResource
             SELECT source, sum(rows_read), sum(rows_rejected), round(avg(validity_pct), 1)
             FROM quality.summary GROUP BY source ORDER BY source""").fetchall()
     table = ["| source | rows read | rows rejected | mean validity % |", "|---|---:|---:|---:|"]
-    table += [f"| {s} | {r:,} | {j:,} | {v} |" for s, r, j, v in by_source]
+    table += [f"| {s} | {r:,} | {j:,} | {v} |" if r is not None else f"| {s} | not supplied | | |"
+              for s, r, j, v in by_source]
     index = _write_docs_index(output.root / "data_docs")
     metadata = {"dagster/row_count": int(rows), "by_source": MetadataValue.md("\n".join(table))}
     if index:

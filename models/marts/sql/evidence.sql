@@ -4,7 +4,8 @@
 --
 -- Placeholders (a dollar sign and a name) are filled from tier_definitions.yaml by
 -- models/marts/evidence.py: neglect_factor_codes, other_abuse_factor_codes and family_link_methods
--- (SQL lists), need_code, gcp2_threshold.
+-- (SQL lists), need_code, gcp2_threshold, and partner_evidence: one UNION ALL branch per partner-agency
+-- source (docs/partner-lists.md), kind 'partner:<agency>', a concern of a counted type current on its date.
 -- `recorded_dates`: the dates on which a service *recorded* this evidence (plan start and each review,
 -- assessment authorisation, early-help assessment, referral, adult episode start). The window says
 -- when the evidence was current; recorded_dates say when it was made or renewed. Tiers use windows;
@@ -93,6 +94,7 @@ evidence AS (
     CROSS JOIN (VALUES ('adult_known'), ('adult_concern')) k(kind)
     WHERE f.method = 'same address' AND list_contains($family_link_methods, 'same address')
       AND (kind = 'adult_known' OR a.safeguarding_concern)
+$partner_evidence
 )
 SELECT DISTINCT person_key, la_code, source, kind, evidence_start, evidence_end, source_record_id, person_record_id,
        list_sort(list_distinct(list_filter(recorded_dates, lambda d: d IS NOT NULL))) AS recorded_dates
