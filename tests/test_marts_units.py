@@ -26,7 +26,10 @@ def test_default_definitions_load():
     assert d.tier_sets == {"1": (1,), "1-2": (1, 2), "1-4": (1, 2, 3, 4), "1-5": (1, 2, 3, 4, 5), "6": (6,),
                            "2": (2,), "3": (3,), "4": (4,), "5": (5,)}
     assert d.gcp2_concern_threshold == 4 and d.neglect_factor_codes == ("16A",)
-    assert [c.name for c in d.capture_lists] == ["csc_neglect", "early_help_neglect", "adult_concern"]
+    assert [c.name for c in d.capture_lists] == ["csc_neglect", "early_help_neglect", "adult_concern",
+                                                 "health_visiting", "school", "police", "emergency_department"]
+    assert [c.any_of for c in d.capture_lists][3:] == [("partner:health_visiting",), ("partner:school",),
+                                                       ("partner:police",), ("partner:emergency_department",)]
 
 
 @pytest.mark.parametrize("kinds, tier", [
