@@ -1,8 +1,11 @@
 """`neglect run` on a partnership's own files, written by hand in the published formats (not by our
-generator): any history, any subset of sources, header slips in CIN returns, a refused file.
+generator): any history, any subset of sources, header slips in CIN returns, refused files.
 
-tests/fixtures/real_partnership/README.md lists the files and what each exercises. The run goes
-through the command an analyst types, into a temporary project.
+tests/fixtures/real_partnership/README.md lists the files and what each exercises; the bad files of
+tests/fixtures/bad_files/ (a truncated census, a CSV without a required column, an empty file) are
+planted in it too. The run goes through the command an analyst types (`cli.main`), into a temporary
+project with the real dagster.yaml, whose instance holds a run a killed `neglect run` left behind.
+One run serves every test here (they read its output and its warehouse).
 """
 from __future__ import annotations
 
@@ -30,6 +33,15 @@ CIN_RETURNS = {
     "cin_return_2025_reference_28_march.xml": "991_northbrook/2025-03-31/cin_2025.xml",  # ReferenceDate 28 March
 }
 REFUSED = "991_northbrook/2019-03-31/cin_census_2019.xml"
+BAD = FIXTURES / "bad_files" / "incoming"
+# planted bad file -> (asset, words its message must contain)
+PLANTED = {
+    "992_eastmere/2026-03-31/cin_census_2026.xml": ("raw/cin_census", ["line 53", "truncated"]),
+    "992_eastmere/2025-06-30/adult_mental_health_episodes.csv": ("raw/adult_episodes",
+                                                                   ["line 1 (header)", "Episode Start Date"]),
+    "991_northbrook/2025-09-30/early_help_episodes.csv": ("raw/early_help", ["empty"]),
+}
+STALE_RUN = "00000000-0000-4000-8000-000000000001"
 
 
 @pytest.fixture(scope="module")
@@ -39,6 +51,9 @@ def real_run(tmp_path_factory):
     for name, rel in CIN_RETURNS.items():
         (root / "incoming" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(FIXTURES / "cin" / name, root / "incoming" / rel)
+    for rel in PLANTED:
+        (root / "incoming" / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(BAD / rel, root / "incoming" / rel)
     shutil.copy(Path(__file__).resolve().parents[1] / "dagster.yaml", root / "dagster.yaml")
     (root / "settings.toml").write_text('incoming_dir = "incoming"\n', encoding="utf-8")
     patch = pytest.MonkeyPatch()
@@ -47,11 +62,26 @@ def real_run(tmp_path_factory):
     patch.setenv("DAGSTER_HOME", str(root))
     for name in ("NEGLECT_INCOMING_DIR", "NEGLECT_WAREHOUSE_PATH", "NEGLECT_DAGSTER_HOME", "NEGLECT_OUTPUT_DIR"):
         patch.delenv(name, raising=False)
+    _leave_a_killed_run(root)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["run", "--no-generate"])
     patch.undo()
     return root, code, out.getvalue(), err.getvalue()
+
+
+def _leave_a_killed_run(root: Path) -> None:
+    """A `neglect run` killed mid-step leaves its run STARTED and its warehouse pool slot taken."""
+    from dagster import DagsterInstance, DagsterRunStatus
+    from dagster._core.storage.dagster_run import DagsterRun
+
+    (root / ".dagster").mkdir()
+    with DagsterInstance.get() as instance:
+        instance.add_run(DagsterRun(job_name="quarterly_refresh", run_id=STALE_RUN, status=DagsterRunStatus.STARTED,
+                                    tags={"neglect/launched_by": "neglect run"}))
+        instance.event_log_storage.set_concurrency_slots("duckdb_warehouse", 1)
+        assert instance.event_log_storage.claim_concurrency_slot("duckdb_warehouse", STALE_RUN,
+                                                                  "raw__ons_population").is_claimed
 
 
 def _rows_in_file(path: Path) -> int:
@@ -65,10 +95,36 @@ def _rows_in_file(path: Path) -> int:
 def test_no_traceback_and_the_refused_file_is_named(real_run):
     _, code, out, err = real_run
     assert "Traceback" not in out + err
-    assert code == 1  # one file could not be read
+    assert code == 1  # files could not be read
     assert f"{REFUSED}, line 13 (Header): the Header's LEA is 992 but the file was expected for LA 991" in err
     assert "The run FINISHED WITH PROBLEMS" in err
-    assert "Early help episodes: 1 file(s)" in out  # what the folder holds, per source
+    assert "Early help episodes: 2 file(s)" in out  # what the folder holds, per source
+
+
+def test_each_bad_file_fails_its_own_source_with_a_clear_message(real_run):
+    _, _, out, err = real_run
+    for rel, (asset, words) in PLANTED.items():
+        line = next(l for l in err.splitlines() if f"check files_readable on {asset} failed" in l)
+        message = line[line.index(rel):]  # the file is named by its path relative to the incoming folder
+        assert all(word in message for word in words), (rel, message)
+        assert f"check files_readable FAILED" in out
+
+
+def test_the_run_is_in_the_projects_instance_and_a_killed_run_is_cleared(real_run):
+    from dagster import DagsterInstance, DagsterRunStatus
+
+    root, _, out, _ = real_run
+    assert "materialised raw/ons_population" in out and "check population_denominators_complete passed" in out
+    assert "materialised raw/cin_census" in out and "materialised quality/summary" in out
+    assert str(root / "warehouse" / "neglect.duckdb") in out
+    assert (root / ".dagster" / "storage" / "history" / "runs.db").exists()  # the UI's history
+    assert f"marked interrupted run {STALE_RUN} as failed" in out
+    patch = pytest.MonkeyPatch()
+    patch.setenv("DAGSTER_HOME", str(root))
+    patch.chdir(root)
+    with DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(STALE_RUN).status == DagsterRunStatus.FAILURE
+    patch.undo()
 
 
 def test_every_row_in_is_loaded_or_rejected_and_a_refused_file_leaves_nothing(real_run):
@@ -85,13 +141,22 @@ def test_every_row_in_is_loaded_or_rejected_and_a_refused_file_leaves_nothing(re
                      if p.is_file() and "reference" not in p.parts)
     assert sorted(files) == on_disk
     for rel, (status, read, loaded, rejected) in files.items():
-        if rel == REFUSED:
+        if rel == REFUSED or rel in PLANTED:
             assert (status, loaded, rejected) == ("failed", 0, 0)
             continue
         assert status == "loaded", rel
         assert read == loaded + rejected == _rows_in_file(root / "incoming" / rel), rel
     assert files["991_northbrook/2025-12-31/annex_a_list_7_child_protection.csv"][3] == 1  # 31/02/2025
     assert kept == 0 and findings == 0
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        for rel in PLANTED:
+            assert conn.execute("SELECT count(*) FROM quality.rejects WHERE file = ?", [rel]).fetchone()[0] == 0
+        message = conn.execute("SELECT message FROM quality.load_audit WHERE file = ?",
+                               ["992_eastmere/2026-03-31/cin_census_2026.xml"]).fetchall()[0][0]
+        census = conn.execute("SELECT status FROM marts.source_availability WHERE la_code = '992' AND source = "
+                              "'cin_census' AND period_end = DATE '2026-03-31'").fetchall()[0][0]
+    assert "truncated" in message
+    assert census == "failed"  # the marts say what the unreadable return would have fed
 
 
 def test_sources_not_supplied_are_said_by_name_never_counted_as_zero(real_run):

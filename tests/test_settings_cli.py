@@ -59,82 +59,30 @@ def test_generate_skips_an_existing_partnership(tmp_path, capsys):
     assert "--force" in capsys.readouterr().out
 
 
-@pytest.fixture(scope="module")
-def small_incoming(tmp_path_factory):
-    """The incoming folder of a small synthetic partnership (3,000 children), generated once."""
-    from sources.synthetic.config import GeneratorConfig
-    from sources.synthetic.generate import generate_partnership
-
-    out = tmp_path_factory.mktemp("cli_partnership")
-    generate_partnership(GeneratorConfig(children=3000), out)
-    return out / "incoming"
-
-
-def _project(tmp_path, monkeypatch, small_incoming, lines=None):
-    """A project root with the real dagster.yaml and a copy of the small partnership's incoming folder.
-
-    ``lines``: replace the ONS population files by one fixture file with these lines.
-    """
+def test_run_exits_1_with_the_message_when_the_blocking_check_fails(tmp_path, monkeypatch, capsys):
+    """The hand-written partnership (tests/fixtures/real_partnership) with a population file missing a row: the
+    blocking check stops the run, exit code 1, the check's message and no traceback. (The successful run, the
+    project instance and the clearing of a killed run are tested on that folder in test_real_partnership.py.)"""
     import shutil
     from pathlib import Path
 
-    from population_fixtures import write_population
+    from population_fixtures import population_lines, write_population
+
     repo = Path(__file__).resolve().parents[1]
     shutil.copy(repo / "dagster.yaml", tmp_path / "dagster.yaml")
     (tmp_path / "settings.toml").write_text('incoming_dir = "incoming"\n')
-    shutil.copytree(small_incoming, tmp_path / "incoming")
-    if lines is not None:
-        shutil.rmtree(tmp_path / "incoming" / "reference" / "population")
-        write_population(tmp_path / "incoming" / "reference" / "population", 2024, lines)
+    shutil.copytree(repo / "tests" / "fixtures" / "real_partnership" / "incoming", tmp_path / "incoming")
+    lines = population_lines(2024)
+    del lines[5]
+    shutil.rmtree(tmp_path / "incoming" / "reference" / "population")
+    write_population(tmp_path / "incoming" / "reference" / "population", 2024, lines)
     monkeypatch.chdir(tmp_path)  # `neglect run` changes directory; monkeypatch puts it back
     monkeypatch.setenv("NEGLECT_PROJECT_ROOT", str(tmp_path))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path))
     for name in ("NEGLECT_INCOMING_DIR", "NEGLECT_WAREHOUSE_PATH", "NEGLECT_DAGSTER_HOME"):
         monkeypatch.delenv(name, raising=False)
-    return tmp_path
-
-
-def test_run_materialises_into_the_project_instance(tmp_path, monkeypatch, capsys, small_incoming):
-    root = _project(tmp_path, monkeypatch, small_incoming)
-    assert cli.main(["run", "--no-generate"]) == 0
-    out = capsys.readouterr().out
-    assert "materialised raw/ons_population" in out
-    assert "check population_denominators_complete passed" in out
-    assert "materialised raw/cin_census" in out and "materialised quality/summary" in out
-    assert str(root / "warehouse" / "neglect.duckdb") in out
-    assert (root / "warehouse" / "neglect.duckdb").exists()
-    assert (root / ".dagster" / "storage" / "history" / "runs.db").exists()  # the run is in the UI's history
-
-
-def test_run_exits_1_with_the_message_when_the_blocking_check_fails(tmp_path, monkeypatch, capsys, small_incoming):
-    from population_fixtures import population_lines
-    lines = population_lines(2024)
-    del lines[5]
-    _project(tmp_path, monkeypatch, small_incoming, lines)
     assert cli.main(["run", "--no-generate"]) == 1
     captured = capsys.readouterr()
     assert "check population_denominators_complete FAILED" in captured.out
-    assert "Traceback" not in captured.err
+    assert "Traceback" not in captured.err + captured.out
     assert "do not have exactly 36 rows" in captured.err
-
-
-def test_run_frees_the_warehouse_slot_of_an_interrupted_run(tmp_path, monkeypatch, capsys, small_incoming):
-    """A `neglect run` killed mid-step leaves its run STARTED and its pool slot taken; the next run clears it."""
-    from dagster import DagsterInstance, DagsterRunStatus
-    from dagster._core.storage.dagster_run import DagsterRun
-
-    root = _project(tmp_path, monkeypatch, small_incoming)
-    (root / ".dagster").mkdir()
-    monkeypatch.chdir(root)
-    with DagsterInstance.get() as instance:
-        stale = DagsterRun(job_name="quarterly_refresh", run_id="00000000-0000-4000-8000-000000000001",
-                           status=DagsterRunStatus.STARTED, tags={"neglect/launched_by": "neglect run"})
-        instance.add_run(stale)
-        instance.event_log_storage.set_concurrency_slots("duckdb_warehouse", 1)
-        assert instance.event_log_storage.claim_concurrency_slot(
-            "duckdb_warehouse", stale.run_id, "raw__ons_population").is_claimed
-
-    assert cli.main(["run", "--no-generate"]) == 0
-    assert "marked interrupted run" in capsys.readouterr().out
-    with DagsterInstance.get() as instance:
-        assert instance.get_run_by_id(stale.run_id).status == DagsterRunStatus.FAILURE
