@@ -333,8 +333,9 @@ def expected_files(cfg: GeneratorConfig, stem: str) -> list[tuple[str, str]]:
 def partner_headlines(cfg: GeneratorConfig, people, sim, extract_quarters) -> dict:
     """Per agency, over the 12 months to the last extract quarter (from the simulation, before defects):
 
-    ``children_with_concern_12m``; ``share_neglected_in_window`` (of them, neglected in at least one of
-    the four quarters: what a capture-recapture list should hold); ``share_of_concerns_true_positive``
+    ``children_with_concern_12m``; ``share_neglected_in_window`` (of them, neglected at the end of at
+    least one of the four quarters while aged 0-17, as ``neglect_by_quarter.csv`` has it: what a
+    capture-recapture list should hold); ``share_of_concerns_true_positive``
     (concerns about a child neglected in the concern's quarter); ``reach_of_neglected_in_age_range``
     (share of the children neglected in the window, and of the agency's ages at its start or end,
     with a concern).
@@ -347,7 +348,8 @@ def partner_headlines(cfg: GeneratorConfig, people, sim, extract_quarters) -> di
     dob = kids["dob"].to_numpy().astype("datetime64[D]")
     start = sim.quarter_starts[window[0]]
     end = sim.quarter_ends[window[-1]]
-    neglected_any = sim.neglect[:, window].any(axis=1)
+    alive = np.column_stack([(dob <= sim.quarter_ends[q]) & (age_on(dob, sim.quarter_ends[q]) < 18) for q in window])
+    neglected_any = (sim.neglect[:, window] & alive).any(axis=1)
     out = {}
     for agency in cfg.partner_agencies:
         c = concerns[(concerns["agency"] == agency.name) & concerns["quarter"].isin(window)]
