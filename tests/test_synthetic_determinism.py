@@ -15,5 +15,6 @@ def test_same_seed_gives_identical_bytes(tmp_path):
     generate_partnership(small, tmp_path / "b")
     a, b = _hashes(tmp_path / "a"), _hashes(tmp_path / "b")
     assert len(a) > 100 and a == b
+    assert any("/partner_police_concerns.csv" in f for f in a)  # the partner agencies' files too
     generate_partnership(GeneratorConfig(children=4_000, seed=8), tmp_path / "c")
     assert _hashes(tmp_path / "c") != a

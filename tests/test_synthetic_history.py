@@ -17,6 +17,7 @@ QUARTER_ENDS = [d.strftime("%Y-%m-%d") for d in pd.date_range("2023-06-30", "202
 ADULT_SERVICES = ["mental_health", "substance_misuse", "domestic_abuse", "learning_disability"]
 QUARTERLY = {"annex_a_list_7_child_protection.xlsx", "annex_a_list_7_child_protection.csv", "early_help_episodes.csv",
              "csc_person_list.csv"} | {f"adult_{s}_{k}.csv" for s in ADULT_SERVICES for k in ("episodes", "household_children")}
+QUARTERLY |= {f"partner_{a}_concerns.csv" for a in ("health_visiting", "school", "police", "emergency_department")}
 EASTMERE_NO_ADULT = QUARTER_ENDS[:4]  # 2023-06-30 ... 2024-03-31: no data-sharing agreement yet
 
 

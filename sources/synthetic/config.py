@@ -61,6 +61,95 @@ class DefectRates:
 
 
 @dataclass(frozen=True)
+class PartnerAgency:
+    """A partner agency that notices neglect and keeps its own list (``partners.py``).
+
+    Each quarter a child of the agency's ages gets a concern with a hazard that depends on whether
+    the child is neglected that quarter: ``detection[severity]`` (times the age, domestic-abuse and
+    known-to-social-care factors) if so; if not, a false-positive hazard set so that about
+    ``false_positive_share`` of the children the agency lists in a quarter are not neglected then
+    (the share a case-file audit measures: 1 - positive predictive value). Concern types are drawn
+    from the weights (code -> weight) in order of precedence: ``domestic_abuse_types`` for a child
+    whose household has the domestic-abuse risk, ``under_5_types`` for a child aged 0-4, otherwise
+    ``concern_types`` (neglected) or ``false_positive_types`` (not neglected). Codes are those of
+    ``sources/schemas/code_maps/partner_concern_type.csv``.
+    """
+
+    name: str  # the Agency code in the files: partner_<name>_concerns.csv, source partner_<name>
+    min_age: int  # youngest age (completed years on the concern date) the agency sees
+    max_age: int  # oldest
+    detection: tuple[float, float, float]  # quarterly hazard of a concern for a neglected child: low/moderate/severe
+    age_factor: tuple[float, float, float, float]  # hazard multiplier for ages 0-4 / 5-9 / 10-15 / 16-17
+    false_positive_share: float  # share of listed children (per quarter) not neglected that quarter
+    known_to_csc_factor: float  # hazard multiplier while the child has an open social-care episode
+    domestic_abuse_factor: float  # hazard multiplier for a child whose household has the domestic-abuse risk
+    repeat_concerns: float  # mean number of further concerns in a quarter about a child with one (Poisson)
+    concern_types: tuple[tuple[str, float], ...]  # neglected child
+    false_positive_types: tuple[tuple[str, float], ...]  # child not neglected that quarter
+    severity_recorded: float  # share of concerns with the optional Severity filled in
+    nhs_missing: float  # share of children the agency's system holds without an NHS number
+    partnership_wide: bool  # one system for every authority (one police force, one acute trust)
+    record_prefix: str  # the agency's reference for a concern: <prefix><number>
+    domestic_abuse_types: tuple[tuple[str, float], ...] = ()
+    under_5_types: tuple[tuple[str, float], ...] = ()
+
+
+# The default partner agencies. Targets (README, "Partner agencies"): over a year, health visiting
+# records a concern for a minority (about a quarter) of the 0-4s neglected in it, schools for about a
+# fifth of neglected 5-16s, police and the emergency department for fewer (under a tenth); 20-30 % of
+# each agency's listed children in a quarter are not neglected then. Universal services (health
+# visiting, schools) see mild and severe neglect alike: their gradients by severity are flat (x1.3
+# severe/low), where social care's is steep (csc_referral_neglect: x4.4); police and ED see the severe
+# end (x4). Known-to-social-care factors: children on a plan get more health-visiting contacts and a
+# school's designated safeguarding lead watches them; police do not look them up first.
+DEFAULT_PARTNER_AGENCIES = (
+    PartnerAgency(
+        "health_visiting", 0, 4,
+        detection=(0.090, 0.100, 0.115),  # universal: mandated contacts at birth, 6-8 weeks, 1 and 2-2.5 years
+        age_factor=(1.0, 0.0, 0.0, 0.0),
+        false_positive_share=0.20,  # "was not brought" to checks and immunisations happens in many families
+        known_to_csc_factor=1.5, domestic_abuse_factor=1.3, repeat_concerns=0.3,
+        concern_types=(("home_conditions", 0.35), ("missed_health", 0.35), ("neglect_concern", 0.30)),
+        false_positive_types=(("missed_health", 0.70), ("home_conditions", 0.20), ("neglect_concern", 0.10)),
+        severity_recorded=0.7, nhs_missing=0.02,  # health records nearly always carry the NHS number
+        partnership_wide=False, record_prefix="HV"),
+    PartnerAgency(
+        "school", 5, 16,
+        detection=(0.065, 0.072, 0.085),  # designated safeguarding leads' logs, school nursing
+        age_factor=(0.0, 1.0, 0.9, 0.7),  # less contact with a pastoral lead in secondary school and year 11
+        false_positive_share=0.25,  # poor attendance and hunger also come from illness and poverty
+        known_to_csc_factor=1.5, domestic_abuse_factor=1.3, repeat_concerns=0.6,  # DSLs log several entries
+        concern_types=(("attendance_welfare", 0.35), ("hygiene_hunger", 0.35), ("neglect_concern", 0.30)),
+        false_positive_types=(("attendance_welfare", 0.55), ("hygiene_hunger", 0.30), ("neglect_concern", 0.15)),
+        severity_recorded=0.4, nhs_missing=0.75,  # school systems hold the UPN, seldom the NHS number
+        partnership_wide=False, record_prefix="DSL"),
+    PartnerAgency(
+        "police", 0, 17,
+        detection=(0.008, 0.015, 0.032),  # the severe end: children found in neglectful conditions
+        age_factor=(1.0, 1.0, 1.0, 1.0),
+        false_positive_share=0.30,  # a domestic-abuse incident with a child present, neglected or not
+        known_to_csc_factor=1.0, domestic_abuse_factor=5.0,  # Operation Encompass notifications
+        repeat_concerns=0.35,  # repeat incidents
+        concern_types=(("found_in_neglectful_conditions", 0.75), ("domestic_abuse_child_present", 0.25)),
+        false_positive_types=(("domestic_abuse_child_present", 0.60), ("found_in_neglectful_conditions", 0.40)),
+        domestic_abuse_types=(("domestic_abuse_child_present", 0.85), ("found_in_neglectful_conditions", 0.15)),
+        severity_recorded=0.8, nhs_missing=0.90,  # police systems record names, date of birth, address
+        partnership_wide=True, record_prefix="OE"),
+    PartnerAgency(
+        "emergency_department", 0, 17,
+        detection=(0.0065, 0.012, 0.026),  # safeguarding flags: the severe end
+        age_factor=(2.0, 0.8, 0.9, 1.1),  # infants and toddlers attend most; adolescents for ingestions
+        false_positive_share=0.25,  # accidental injuries flagged
+        known_to_csc_factor=1.2, domestic_abuse_factor=1.5, repeat_concerns=0.15,
+        concern_types=(("injury_or_ingestion", 0.65), ("repeat_attendance", 0.35)),
+        false_positive_types=(("injury_or_ingestion", 0.75), ("repeat_attendance", 0.25)),
+        under_5_types=(("injury_or_ingestion", 0.45), ("repeat_attendance", 0.55)),  # repeat attendance: 0-4s
+        severity_recorded=0.3, nhs_missing=0.08,
+        partnership_wide=True, record_prefix="ED"),
+)
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """Everything that shapes one synthetic partnership. Same config, same bytes."""
 
@@ -114,5 +203,20 @@ class GeneratorConfig:
     early_help_other: float = 0.010
     step_up_hazard: float = 0.06  # extra CSC hazard for a neglected child in early help
     detection_age_factor: tuple[float, float, float, float] = (1.25, 1.0, 0.85, 0.5)
+
+    # Partner agencies (partners.py): their own lists of concerns, one file per agency, authority and
+    # quarter. () = none (the partnership of the three children's/adult lists only; with the same seed
+    # it is the partnership generated before partner agencies existed, byte for byte).
+    partner_agencies: tuple[PartnerAgency, ...] = DEFAULT_PARTNER_AGENCIES
+    partner_detection_scale: float = 1.0  # multiplies every agency's detection hazards (validation benches)
+    partner_false_positive_scale: float = 1.0  # multiplies every agency's false_positive_share (capped at 0.9)
+    # A child neglected in the past year but not now is this many times more likely than other children
+    # who are not neglected to be the subject of a false-positive concern (1 + factor): health visitors
+    # and schools keep watching a family after things improve. 0 = no memory.
+    partner_recent_neglect_factor: float = 2.0
+    # Dependence police -> social care: extra referral hazard in the quarter after a police concern
+    # (any child). Police are the largest referral source in England (about 30 % of referrals,
+    # DfE Children in need); such referrals carry source 6 (police).
+    police_referral_hazard: float = 0.10
 
     defects: DefectRates = DefectRates()

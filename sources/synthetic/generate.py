@@ -30,6 +30,7 @@ from .geography import build_geography
 from .identifiers import local_child_ids
 from .identity import recorded_identities
 from .names import draw_forenames, draw_surnames
+from . import partners as P
 from .population import build_people
 from .simulate import EPOCH, _days, simulate
 from .truth import write_truth
@@ -130,6 +131,11 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
         part = rows[rows["_file"].str.startswith(folder[la.lea] + "/")]
         locations.append(write_rows(part, X.PERSON_COLUMNS, incoming, X.PERSON_DATES, "%d/%m/%Y", la.csv_encoding))
 
+    progress("writing partner-agency concern lists")
+    partner_locations, partner_truth = P.write_partner_concerns(sim, cfg, people, extract_quarters, folder, incoming,
+                                                                identity_defects)
+    locations.extend(partner_locations)
+
     progress("writing reference data (population, postcodes, deprivation, wards)")
     period_ends = [_date(ref) for _, _, ref in years] + [sim.quarter_ends[q] for q in extract_quarters]
     population_totals = write_population(people, geo, population_mid_years(period_ends), incoming)
@@ -141,7 +147,9 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
     supplied = extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
     write_truth(truth_dir, cfg, people, sim, observed_quarters, source_records, identity_defects, csc_ids, eh_ids,
                 client_ids, supplied)
+    P.write_partner_truth(truth_dir, cfg, partner_truth)
     summary = headline_figures(cfg, people, sim, extract_quarters, years, source_records, supplied)
+    summary["partner_agencies"] = P.partner_headlines(cfg, people, sim, extract_quarters)
     summary["population_0_17_by_mid_year"] = population_totals
     _write_manifest(out_dir, cfg, summary)
     progress("done")
@@ -223,6 +231,7 @@ def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
                 expected.append((la, end, "adult_services", f"{stem}adult_{service}_episodes.csv", no_dsa))
                 expected.append((la, end, "adult_household_children", f"{stem}adult_{service}_household_children.csv", no_dsa))
             expected.append((la, end, "person_list", f"{stem}csc_person_list.csv", ""))
+            expected += [(la, end, source, file, "") for source, file in P.expected_files(cfg, stem)]
     frame = pd.DataFrame([{"lea": la.lea, "authority": la.name, "period_end": end, "source": source, "file": file,
                            "supplied": file in rows_in.index, "rows": int(rows_in.get(file, 0)),
                            "reason": reason or ("" if file in rows_in.index else "no rows for the period (no file written)")}

@@ -9,11 +9,14 @@ CSC steps children down to early help (closure reason RC9), a move to the other
 authority closes an episode (RC5). Whole episodes, with their assessments,
 section 47 enquiries, CIN and CP plans and reviews, are drawn when a referral
 happens; their dates may run past the last extract (the writers cut at each
-extract date, so open episodes look open).
+extract date, so open episodes look open). Partner agencies (health visiting,
+schools, police, emergency departments: ``partners.py``) record concerns each
+quarter, more often about children known to social care; a police concern raises
+the child's referral hazard in the next quarter.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -55,6 +58,7 @@ class Simulation:
     early_help: pd.DataFrame
     adult_episodes: pd.DataFrame
     adult_household_children: pd.DataFrame
+    partner_concerns: pd.DataFrame = field(default_factory=pd.DataFrame)  # partners.PartnerSimulation.table()
 
 
 def _days(d) -> np.ndarray:
@@ -151,6 +155,9 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
     age_factor = np.array(cfg.detection_age_factor)
     neg_csc = np.array(cfg.csc_referral_neglect)
     neg_eh = np.array(cfg.early_help_neglect)
+    from .partners import PartnerSimulation  # here: partners imports this module
+    partners = PartnerSimulation(cfg, kids["person_id"].to_numpy(), dob, e18, risk["domestic_abuse"], severity, neglect)
+    police_before = np.zeros(n, dtype=bool)  # a police concern last quarter (raises the referral hazard)
 
     def lea_and_move(idx, days):
         rows = people.address_index(hh[idx], _dates(days))
@@ -180,8 +187,11 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
         band = np.digitize(age, [5, 10, 16])
         neg = neglect[:, q]
         eh_open = (eh_start <= qs) & (eh_end >= qs)
+        csc_open = csc_busy >= qs  # an episode open at the quarter's start
         h_csc = cfg.csc_referral_other + neg * neg_csc[severity] * age_factor[band] \
             + eh_open * np.where(neg, cfg.step_up_hazard, 0.01)
+        if partners.active:
+            h_csc = h_csc + police_before * cfg.police_referral_hazard
         ref_day = qs + rng.integers(0, qlen, n)
         ref_day = np.maximum(ref_day, dob)
         new = alive & (csc_busy < qs) & (rng.random(n) < h_csc) & (ref_day < e18 - 1)
@@ -193,7 +203,8 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
                 eh_end[stepped] = ref_day[stepped]
             out = _csc_episodes(rng, cfg, idx, ref_day[idx], neg[idx], severity[idx], risk, e18, n_prev_cp,
                                 kids["person_id"].to_numpy(), lea_and_move, next_episode, next_plan,
-                                from_early_help=np.isin(idx, stepped))
+                                from_early_help=np.isin(idx, stepped),
+                                from_police=partners.referred_by_police(idx, police_before, h_csc[idx]))
             next_episode += idx.size
             next_plan += len(out["cp_plans"])
             for k in parts:
@@ -211,6 +222,7 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
         new_eh = alive & ~new & (csc_busy < qs) & (eh_end < qs) & (rng.random(n) < h_eh) & (eh_day > dob) & (eh_day < e18 - 30)
         idx = np.flatnonzero(new_eh)
         open_early_help(idx, eh_day[idx], neg[idx])
+        police_before = partners.quarter(q, qs, qe, csc_open)
         progress(f"simulated quarter {q + 1}/{Q} (to {q_end[q]})")
 
     tables = {k: pd.concat(v, ignore_index=True) for k, v in parts.items()}
@@ -218,7 +230,8 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
     adult_episodes, household_children = _adult_services(rng, cfg, people, kids, neglect, q_start, q_end)
     return Simulation(neglect, severity, kids["person_id"].to_numpy(), q_start, q_end,
                       tables["episodes"], tables["assessments"], tables["cin_plans"], tables["section47"],
-                      tables["cp_plans"], tables["reviews"], early_help, adult_episodes, household_children)
+                      tables["cp_plans"], tables["reviews"], early_help, adult_episodes, household_children,
+                      partners.table(lambda idx, days: lea_and_move(idx, days)[0]))
 
 
 def _factor_lists(rng, risk, idx, p_16a, p_parent, n_other_mean):
@@ -247,7 +260,7 @@ def _factor_key(code: str) -> tuple[int, str]:
 
 
 def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids, lea_and_move,
-                  first_episode, first_plan, from_early_help):
+                  first_episode, first_plan, from_early_help, from_police=None):
     m = idx.size
     lea, move = lea_and_move(idx, ref)
     episode_id = first_episode + np.arange(m)
@@ -261,6 +274,8 @@ def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids
     n1 = rng.random(m) < np.where(neg, 0.78, np.where(abuse, 0.7, 0.12))
     need = np.where(n1, "N1", rng.choice(PRIMARY_NEED_OTHER, m, p=PRIMARY_NEED_OTHER_W / PRIMARY_NEED_OTHER_W.sum()))
     source = rng.choice(REFERRAL_SOURCES, m, p=REFERRAL_SOURCE_W / REFERRAL_SOURCE_W.sum())
+    if from_police is not None:
+        source = np.where(from_police, "6", source)  # brought about by a police notification
     source = np.where(from_early_help, "5D", source)
 
     p_s47 = np.where(neg, np.array([0.12, 0.3, 0.6])[sev], np.where(abuse, 0.35, 0.04))

@@ -16,6 +16,8 @@ Files (CSV, UTF-8, ISO dates):
                           (cin_episodes: referral_source and reason_for_closure in today's codes, and
                           stepped_up_from_early_help / stepped_down_to_early_help whatever the year's codes)
   recorded_evidence.csv   neglect evidence each child had recorded, by source and kind, with its window
+  partner_concerns.csv    one row per partner-agency concern row written (partners.py): file, line, true
+                          person and date, and whether the child was neglected in that quarter
   system_ids.csv          the local identifiers each system gave each person
 """
 from __future__ import annotations
@@ -92,7 +94,10 @@ def recorded_evidence(sim) -> pd.DataFrame:
     kinds: cp_neg (initial or latest category NEG), cp_mul, cp_other (a plan under
     PHY/EMO/SAB only), assessment_16A, cin_episode, primary_need_N1, eh_16A,
     eh_gcp2_4plus (any GCP2 domain scored 4 or 5), adult_known (a parent known to an
-    adult service), adult_concern (and that service raised a child safeguarding concern).
+    adult service), adult_concern (and that service raised a child safeguarding concern),
+    partner:<agency> (a partner agency recorded a concern: source partner_<agency>, window its
+    date, every concern of the simulation whether or not its quarter was extracted; lea is
+    the authority the child lived in that day).
     Windows are [start, end] in ISO dates; a blank end means still open at the last extract.
     """
     ep, cp, a, eh = sim.episodes, sim.cp_plans, sim.assessments, sim.early_help
@@ -120,5 +125,10 @@ def recorded_evidence(sim) -> pd.DataFrame:
     for kind, frame in (("adult_known", kids), ("adult_concern", kids[kids["safeguarding_concern"]])):
         out.append(pd.DataFrame({"person_id": frame["child_person_id"], "lea": frame["lea"], "source": "adult_services",
                                  "kind": kind, "start_day": frame["start_day"], "end_day": frame["end_day"]}))
+    pc = getattr(sim, "partner_concerns", None)
+    if pc is not None and not pc.empty:
+        out.append(pd.DataFrame({"person_id": pc["person_id"].to_numpy(), "lea": pc["lea"].to_numpy(),
+                                 "source": "partner_" + pc["agency"].astype(str), "kind": "partner:" + pc["agency"].astype(str),
+                                 "start_day": pc["day"].to_numpy(), "end_day": pc["day"].to_numpy()}))
     ev = pd.concat(out, ignore_index=True).sort_values(["person_id", "kind", "start_day"], kind="stable")
     return ev.assign(start_date=_iso(ev["start_day"]), end_date=_iso(ev["end_day"])).drop(columns=["start_day", "end_day"])
