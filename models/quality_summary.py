@@ -15,20 +15,17 @@ One row per source, authority (``la_code``) and period (``period_end``) the load
   rows read (so a rejected row counts as invalid). For the CIN census a row is a child:
   a finding on any of the child's episodes, assessments or plans counts against it.
 
-The SQL is composed from :data:`LINKAGE_KEYS`, the list of which column of which raw
-table carries each key.
+The completeness SQL is composed for each source from the columns its (first) raw table has:
+``has_nhs_number``, ``has_upn``, ``birth_month`` and ``has_postcode`` / ``postcode_matched`` are
+what pseudonymisation leaves of an NHS number, a UPN, a date of birth and a postcode, so a source
+that carries a key has the column and one that does not carry it shows NULL.
 """
 from __future__ import annotations
 
-# raw table -> (source in quality.load_audit, NHS number, UPN, date of birth, postcode) columns
-LINKAGE_KEYS: dict[str, tuple[str, str | None, str | None, str | None, str | None]] = {
-    "cp_list": ("cp_list", None, None, "birth_month", None),
-    "early_help": ("early_help", "has_nhs_number", None, "birth_month", "has_postcode"),
-    "person_list": ("person_list", "has_nhs_number", "has_upn", "birth_month", "has_postcode"),
-    "adult_episodes": ("adult_episodes", "has_nhs_number", None, "birth_month", "has_postcode"),
-    "adult_household_children": ("adult_household_children", None, None, "birth_month", None),
-    "cin_child": ("cin_census", None, "has_upn", "birth_month", None),
-}
+# linkage key -> (the warehouse column that says the key is there, the SQL condition on it)
+KEY_COLUMNS = {"nhs_number_pct": ("has_nhs_number", "has_nhs_number"), "upn_pct": ("has_upn", "has_upn"),
+               "dob_pct": ("birth_month", "birth_month IS NOT NULL"), "postcode_pct": ("has_postcode", "has_postcode"),
+               "postcode_matched_pct": ("postcode_matched", "postcode_matched")}
 
 
 def _pct(expr: str | None) -> str:
@@ -37,27 +34,25 @@ def _pct(expr: str | None) -> str:
     return f"round(100.0 * avg(CASE WHEN {expr} THEN 1 ELSE 0 END), 1)"
 
 
-def key_completeness_sql(existing_tables: set[str]) -> str:
-    """UNION ALL over the raw tables present: completeness of each linkage key by la_code and period."""
+def key_completeness_sql(tables: dict[str, tuple[str, list[str]]]) -> str:
+    """UNION ALL over the sources: completeness of each linkage key by la_code and period.
+
+    ``tables``: source -> (its raw table holding one row per person record, that table's columns).
+    """
     parts = []
-    for table, (source, nhs, upn, dob, postcode) in LINKAGE_KEYS.items():
-        if table not in existing_tables:
-            continue
-        parts.append(f"""
-            SELECT '{source}' AS source, la_code, period_end,
-                   {_pct(nhs)} AS nhs_number_pct, {_pct(upn)} AS upn_pct,
-                   {_pct(f'{dob} IS NOT NULL' if dob else None)} AS dob_pct,
-                   {_pct(postcode)} AS postcode_pct,
-                   {_pct('postcode_matched' if postcode else None)} AS postcode_matched_pct
-            FROM raw.{table} GROUP BY la_code, period_end""")
+    for source, (table, columns) in tables.items():
+        keys = ", ".join(f"{_pct(condition if column in columns else None)} AS {name}"
+                         for name, (column, condition) in KEY_COLUMNS.items())
+        parts.append(f"SELECT '{source}' AS source, la_code, period_end, {keys} "
+                     f"FROM raw.{table} GROUP BY la_code, period_end")
     if not parts:
         return ("SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS la_code, NULL::DATE AS period_end, "
-                "NULL::DOUBLE AS nhs_number_pct, NULL::DOUBLE AS upn_pct, NULL::DOUBLE AS dob_pct, "
-                "NULL::DOUBLE AS postcode_pct, NULL::DOUBLE AS postcode_matched_pct WHERE false")
+                + ", ".join(f"NULL::DOUBLE AS {name}" for name in KEY_COLUMNS) + " WHERE false")
     return " UNION ALL ".join(parts)
 
 
-def summary_sql(existing_tables: set[str]) -> str:
+def summary_sql(tables: dict[str, tuple[str, list[str]]]) -> str:
+    """``quality.summary`` (see module docstring); ``tables`` as for :func:`key_completeness_sql`."""
     return f"""
     CREATE OR REPLACE TABLE quality.summary AS
     WITH audit AS (
@@ -82,7 +77,7 @@ def summary_sql(existing_tables: set[str]) -> str:
                count(DISTINCT regexp_replace(record_id, '(#Child\\[\\d+\\]).*$', '\\1')) AS records_with_errors
         FROM quality.rule_findings WHERE severity = 'error' GROUP BY ALL
     ),
-    keys AS ({key_completeness_sql(existing_tables)})
+    keys AS ({key_completeness_sql(tables)})
     SELECT a.source, a.la_code, a.period_end, a.supply, a.files, a.files_failed, a.rows_read, a.rows_loaded,
            a.rows_rejected, coalesce(r.rejects_by_rule, '') AS rejects_by_rule,
            k.nhs_number_pct, k.upn_pct, k.dob_pct, k.postcode_pct, k.postcode_matched_pct,

@@ -11,8 +11,8 @@ from dagster import AssetExecutionContext, AssetKey, MaterializeResult, Metadata
 
 from models.quality_summary import summary_sql
 
-from ..ingest.write import ensure_quality_tables, table_names
-from ..resources import OutputFolder, WarehouseResource
+from ..ingest.write import ensure_quality_tables, table_columns
+from ..resources import IncomingExtracts, OutputFolder, WarehouseResource
 from .population import WAREHOUSE_POOL
 
 
@@ -33,11 +33,13 @@ def build_quality_summary(source_keys: list[AssetKey]):
     )(quality_summary)
 
 
-def quality_summary(context: AssetExecutionContext, warehouse: WarehouseResource,
+def quality_summary(context: AssetExecutionContext, warehouse: WarehouseResource, extracts: IncomingExtracts,
                     output: OutputFolder) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         ensure_quality_tables(conn)
-        conn.execute(summary_sql(table_names(conn, "raw")))
+        tables = {s.name: (s.tables[0], table_columns(conn, f"raw.{s.tables[0]}"))
+                  for s in extracts.registry().partitioned()}
+        conn.execute(summary_sql({name: t for name, t in tables.items() if t[1] is not None}))
         rows = conn.execute("SELECT count(*) FROM quality.summary").fetchone()[0]
         by_source = conn.execute("""
             SELECT source, sum(rows_read), sum(rows_rejected), round(avg(validity_pct), 1)
