@@ -177,6 +177,10 @@ def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresho
         FROM marts.hidden_prevalence WHERE period_end = ? ORDER BY la_code, linkage""", [quarter_end]).df()
     for column in ("estimate", "unobserved", "ci95_lower", "ci95_upper"):  # model estimates, not counts
         hidden[column] = (hidden[column] / 10).round() * 10
+    people = hidden["population"].astype("float64").where(hidden["population"] > 0)
+    for rate, column in (("estimate_rate_per_10k", "estimate"), ("ci95_lower_rate_per_10k", "ci95_lower"),
+                         ("ci95_upper_rate_per_10k", "ci95_upper")):  # from the rounded figures only
+        hidden[rate] = hidden[column] / people * 10_000
     hidden = _protected(hidden.fillna({"observed": 0}), ["la_code", "linkage"], [], threshold, count="observed")
     return hidden
 
