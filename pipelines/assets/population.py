@@ -56,6 +56,10 @@ def population_denominators(context: AssetExecutionContext, warehouse: DuckDBRes
         read = ons_population.read_population_files(files)
     except SourceFileError as exc:
         raise Failure(description=str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - said in words, never with a value of the file
+        from ..ingest.worker import unexpected
+
+        raise Failure(description=f"reference/population/: {unexpected(exc)}") from None
     context.log.info(f"read {len(read.rows):,} rows from {len(files)} files; {len(read.rejects):,} rejected "
                      f"values; {read.over_17:,} rows aged 18+ dropped")
 
