@@ -17,9 +17,10 @@ than ``MAX_BAD_LINE_SHARE`` of its lines unusable, or beyond the limits of :mod:
   values than the header, a quote never closed, every row ending in a delimiter), the file is
   read again line by line with Python's ``csv`` module: a line with extra non-blank values is
   rejected (``malformed_line``); blank extra values (a trailing delimiter) are dropped; a quote
-  never closed rejects the line it opens on and reading resumes on the next line; a value longer
-  than ``MAX_FIELD_CHARS`` rejects its line (``field_too_long``). Short lines are padded with
-  blanks, as pandas does (the mandatory-field rules then reject what is missing).
+  never closed rejects the line it opens on and reading resumes on the next line (so does a value
+  spanning lines in a record of the wrong width: a stray quote that swallowed the lines after it); a
+  value longer than ``MAX_FIELD_CHARS`` rejects its line (``field_too_long``). Short lines are padded
+  with blanks, as pandas does (the mandatory-field rules then reject what is missing).
 """
 from __future__ import annotations
 
@@ -97,35 +98,38 @@ def utf16_variant(raw: bytes) -> str | None:
 
 
 def decode(path, raw: bytes, encodings: tuple[str, ...]) -> tuple[str, str, np.ndarray]:
-    """(text, encoding used, physical line numbers that could not be decoded under it)."""
+    """(text, encoding used, physical line numbers that could not be decoded under it).
+
+    The schema's encodings are tried in order. One that decodes the whole file is used. Otherwise a UTF-8
+    encoding is still used when the file is plainly UTF-8 (some line holds a non-ASCII character that
+    decodes as UTF-8) and at most MAX_BAD_LINE_SHARE of its lines fail: those lines are rejected. (Windows-1252
+    decodes almost any byte: a UTF-8 file with one stray byte must not become Windows-1252, every 'ë' an
+    'Ã«'; a Windows-1252 file, whose only non-ASCII bytes fail as UTF-8, must.) A single-byte encoding is
+    used when at most that share of lines hold its few undefined bytes.
+    """
     utf16 = utf16_variant(raw)
     if utf16:
         text = raw.decode(utf16, errors="replace")
         return text.lstrip("\ufeff"), utf16, _replaced_lines(text)
+    pieces = None
     for encoding in encodings:
         try:
             return raw.decode(encoding).lstrip("\ufeff"), encoding, np.zeros(0, dtype=np.int64)
         except UnicodeDecodeError:
-            continue
-    # No encoding decodes every line: the first (in the schema's order) under which at most
-    # MAX_BAD_LINE_SHARE of the lines fail is used, and those lines are rejected. Order matters: Windows-1252
-    # decodes almost any bytes, so a UTF-8 file with one stray byte must stay UTF-8 (its names intact).
-    pieces = raw.splitlines(keepends=True)
-    failing = {}
-    for encoding in encodings:
-        failing[encoding] = [i for i, piece in enumerate(pieces) if not _decodes(piece, encoding)]
-        if len(failing[encoding]) <= MAX_BAD_LINE_SHARE * max(1, len(pieces) - 1):
-            break
-    else:
-        encoding = min(encodings, key=lambda e: len(failing[e]))
-        first = failing[encoding][0] + 1
-        raise SourceFileError(path, f"line {first}", f"cannot be decoded as {' or '.join(encodings)}: "
-                              f"{len(failing[encoding]):,} of {len(pieces):,} lines fail even as {encoding}, more "
-                              f"than {MAX_BAD_LINE_SHARE:.0%}; expected a text CSV in UTF-8 or Windows-1252")
-    bad = set(failing[encoding])
-    text = "".join(piece.decode(encoding, errors="replace") if i in bad else piece.decode(encoding)
-                   for i, piece in enumerate(pieces))
-    return text.lstrip("\ufeff"), encoding, np.array(sorted(bad), dtype=np.int64) + 1
+            pass
+        pieces = pieces if pieces is not None else raw.splitlines(keepends=True)
+        failing = [i for i, piece in enumerate(pieces) if not _decodes(piece, encoding)]
+        plainly = "utf" not in encoding.lower().replace("-", "") or any(
+            not piece.isascii() and _decodes(piece, encoding) for piece in pieces)
+        if plainly and len(failing) <= MAX_BAD_LINE_SHARE * max(1, len(pieces) - 1):
+            bad = set(failing)
+            text = "".join(piece.decode(encoding, errors="replace") if i in bad else piece.decode(encoding)
+                           for i, piece in enumerate(pieces))
+            return text.lstrip("\ufeff"), encoding, np.array(sorted(bad), dtype=np.int64) + 1
+    first = next(i for i, piece in enumerate(pieces) if not _decodes(piece, encodings[-1]))
+    raise SourceFileError(path, f"line {first + 1}", f"cannot be decoded as {' or '.join(encodings)}: too many "
+                          f"lines fail in every one of them (more than {MAX_BAD_LINE_SHARE:.0%}); expected a text CSV "
+                          "in UTF-8 or Windows-1252")
 
 
 def _decodes(piece: bytes, encoding: str) -> bool:
@@ -174,6 +178,11 @@ def _fast(text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
         raise _NeedsCareful from None
     if not isinstance(frame.index, pd.RangeIndex):  # more values than headers on every row
         raise _NeedsCareful
+    if len(frame) and frame.isna().to_numpy().any():  # short rows: fine on one line, not when a value spans lines
+        spans = np.logical_or.reduce([frame[c].str.contains("\n", regex=False).fillna(False).to_numpy(dtype=bool)
+                                      for c in frame.columns])
+        if (spans & frame.isna().to_numpy().any(axis=1)).any():
+            raise _NeedsCareful
     frame = frame.fillna("").astype(str)
     header_lines = 1 + sum(str(c).count("\n") for c in frame.columns)
     if len(frame):
@@ -224,9 +233,15 @@ def _careful(path, text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray,
             source.pos, source.limit = start + 1, len(source.lines)
             reader = csv.reader(source, delimiter=delimiter)
             continue
-        spanned = source.pos - start
-        if spanned > 1 and source.pos >= len(source.lines) and "".join(source.lines[start:]).count('"') % 2:
+        if source.pos >= len(source.lines) and "".join(source.lines[start:]).count('"') % 2:
             rejects.append((start + 1, "malformed_line", _unclosed(None)))  # a quote left open runs to the end
+            source.pos = start + 1
+            reader = csv.reader(source, delimiter=delimiter)
+            continue
+        if records and source.pos - start > 1 and len(row) != len(records[0][1]) and \
+                any(v.strip() for v in row[len(records[0][1]):]) | (len(row) < len(records[0][1])):
+            # a value spanning lines, in a record of the wrong width: a stray quote swallowed the lines after it
+            rejects.append((start + 1, "malformed_line", _unclosed(None)))
             source.pos = start + 1
             reader = csv.reader(source, delimiter=delimiter)
             continue

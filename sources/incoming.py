@@ -251,7 +251,8 @@ def _one_file_per_period(files: list[FoundFile], sources: dict[str, Source]) -> 
     """One period folder's files, with a problem on extra files of a source (see the module docstring)."""
     out = []
     for name in dict.fromkeys(f.source for f in files):
-        group = [f for f in files if f.source == name]
+        # files named as the source's declaration says come first: a copy found by its content is the copy
+        group = sorted((f for f in files if f.source == name), key=lambda f: (f.recognised_by != "name", f.rel))
         if len(group) == 1:
             out += group
             continue
