@@ -116,12 +116,18 @@ def _load_all(context, out: IngestOutcome, source: Source, periods, reads, wareh
 
 def _ensure_tables(context, wconn, iconn, source: Source, key: bytes) -> None:
     """Create the source's raw tables, empty, if no file of it has ever been loaded (any subset of sources)."""
+    ensure_source_tables(wconn, iconn, source, key, context.run.run_id)
+
+
+def ensure_source_tables(wconn, iconn, source: Source, key: bytes, run_id: str) -> None:
+    """Create ``source``'s raw (and identity) tables, empty, if they do not exist: for a source whose asset
+    never ran (no census return at all: the census job is not even planned), what reads them still runs."""
     existing = table_names(wconn, "raw")
     if all(t in existing for t in source.tables):
         return
     load = empty_load(source)
     write_loads(wconn, iconn, source.name, [t for t in source.tables if t not in existing], [load], [], key,
-                context.run.run_id, source.geography, write_audit=False)
+                run_id, source.geography, write_audit=False)
 
 
 def _checked(load: FileLoad, period_end: date, errors: list[str]) -> FileLoad:

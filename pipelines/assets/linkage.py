@@ -24,8 +24,11 @@ from models.linkage.records import attach_identity_store, household_adult_record
 from models.linkage.run import (link_partnership, previous_person_links, replace_table, write_linkage_tables,
                                 write_review_file)
 
+from sources.registry import load_registry
+
 from ..resources import IdentityStoreResource, WarehouseResource
 from ..settings import Settings
+from .ingest_run import ensure_source_tables
 from .population import WAREHOUSE_POOL
 
 PERSON_LINKS_KEY = AssetKey(["linkage", "person_links"])
@@ -75,6 +78,9 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
     )
     def person_linkage(context: AssetExecutionContext, warehouse: WarehouseResource,
                        identity_store: IdentityStoreResource):
+        with warehouse.get_connection() as conn, identity_store.get_connection() as iconn:
+            for source in load_registry(settings.registry_dirs).partitioned():  # a source never loaded: empty tables
+                ensure_source_tables(conn, iconn, source, b"\0" * 32, context.run.run_id)  # no rows: no key used
         with warehouse.get_connection() as conn:
             result = link_partnership(conn, Path(identity_store.database), thresholds,
                                       previous=previous_person_links(conn), model_path=settings.linkage_model_path)
