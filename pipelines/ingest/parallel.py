@@ -41,7 +41,7 @@ from pathlib import Path
 from .files import FileLoad
 
 MAX_WORKERS = 4
-SMALL_BYTES = 2 * 1024 * 1024  # files adding up to less are read without starting a pool
+SMALL_BYTES = 2 * 1024 * 1024  # files adding up to less are read without starting a pool (NEGLECT_SMALL_READ_BYTES)
 STOP_GRACE_SECONDS = 5.0  # how long a running read may take to finish when the pool is stopped
 _shared: ProcessPoolExecutor | None = None
 _sharing = 0
@@ -137,7 +137,8 @@ def read_in_order(load_file: Callable[[Path, date], FileLoad], jobs: list[tuple[
     """
     workers = worker_count()
     owned = not _sharing
-    if workers == 1 or len(jobs) < 2 or (owned and sum(_size(p) for p, _ in jobs) < SMALL_BYTES):
+    small = int(os.environ.get("NEGLECT_SMALL_READ_BYTES", SMALL_BYTES))
+    if workers == 1 or len(jobs) < 2 or (owned and sum(_size(p) for p, _ in jobs) < small):
         for path, period_end in jobs:
             yield load_file(path, period_end)
         return
