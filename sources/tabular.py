@@ -2,8 +2,9 @@
 
 ``read_table(path, schema)`` does what every CSV/xlsx extract needs:
 
-* decodes CSV text as UTF-8, UTF-8 with BOM or cp1252 (the schema's ``encodings``);
-  reads .xlsx with openpyxl in read-only mode (date cells become ISO dates);
+* reads CSV with :mod:`sources.csv_text` (UTF-8, UTF-8 with BOM, cp1252 or UTF-16; comma, tab,
+  semicolon or vertical bar; a malformed or undecodable line rejected on its own line) and .xlsx with
+  openpyxl in read-only mode (date cells become ISO dates), after :func:`sources.limits.check_xlsx`;
 * finds each canonical column by a tolerant header match: case, spacing and
   punctuation are ignored, and the names listed under ``synonyms`` in the YAML are
   accepted as well as the column's ``header`` regular expression;
@@ -20,7 +21,9 @@
   ``rows_read`` so that ``rows_read == len(rows) + rejects.source_line.nunique()``.
 
 Reject messages never quote a value of a column marked ``identifier: true`` in the
-YAML (names, NHS number, UPN, date of birth, postcode, local IDs).
+YAML (names, NHS number, UPN, date of birth, postcode, local IDs), and quote other values only
+from coded columns, shaped like a code of their list (:mod:`sources.quoting`). A column whose
+header appears twice is refused (which copy holds the data cannot be guessed).
 
 A file that cannot be read at all raises :class:`sources.errors.SourceFileError`.
 """

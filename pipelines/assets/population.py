@@ -47,7 +47,10 @@ CREATE OR REPLACE TABLE {TABLE} (
 def population_denominators(context: AssetExecutionContext, warehouse: DuckDBResource,
                             extracts: IncomingExtracts) -> MaterializeResult:
     source = extracts.registry()[ons_population.SOURCE]
-    files = find_reference(extracts.root, source)
+    try:
+        files = find_reference(extracts.root, source)
+    except SourceFileError as exc:  # a link out of incoming, a pipe or a folder where a population file should be
+        raise Failure(description=str(exc)) from None
     if not files:
         raise Failure(description=f"no ONS population files found in {extracts.root / 'reference'} (expected one "
                                   f"CSV per mid-year named like {' or '.join(source.files)}, e.g. "
