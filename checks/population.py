@@ -9,6 +9,11 @@ a few ward or local-authority codes (area codes, never rows about people).
   authority's total is above zero in every mid-year; each ward sits in one authority;
   and the reader rejected no row (a rejected row is a missing cell, and a ward whose
   rows were all rejected would otherwise vanish without trace).
+- :func:`denominators_plausible` (blocking): no cell (ward, sex, single year of age) holds more
+  than ``MAX_CELL`` children or more than ``MAX_CELL_TO_MEDIAN`` times the median cell of its
+  authority and mid-year (when above ``CELL_FLOOR``), and no authority's 0-17 total exceeds
+  ``MAX_AUTHORITY_TOTAL``. A typed 99,999,999 would otherwise turn a rate of about 400 per
+  10,000 into 0.24 and be published.
 - :func:`denominators_stable` (warning): each authority's 0-17 total changes by less
   than 10 % between consecutive mid-years.
 """
@@ -22,6 +27,13 @@ AGES = 18  # single years 0-17
 SEXES = (1, 2)
 CELLS_PER_WARD = AGES * len(SEXES)  # 36
 MAX_YEAR_ON_YEAR_CHANGE = 0.10
+# Plausible bounds. England has about 12 million children in 153 authorities; the largest authorities
+# (Kent, Birmingham) have about 350,000 aged 0-17, about 10,000 per single year of age and sex; the largest
+# wards a few hundred per cell.
+MAX_CELL = 20_000  # children in one ward, sex and single year of age
+MAX_CELL_TO_MEDIAN = 20  # times the median cell of the authority and mid-year ...
+CELL_FLOOR = 100  # ... for cells above this (small wards have cells of a few children)
+MAX_AUTHORITY_TOTAL = 1_000_000  # children aged 0-17 in one authority
 EXAMPLES = 10  # area codes listed in metadata at most
 
 
@@ -145,6 +157,37 @@ def _rejected_rows(conn) -> tuple[int, str | None]:
         FROM quality.rejects WHERE source = '{SOURCE}'
     """).fetchone()
     return int(count), first
+
+
+def denominators_plausible(conn, table: str = TABLE) -> RuleOutcome:
+    """Blocking: no implausible cell or authority total (see module docstring)."""
+    cells = conn.execute(f"""
+        WITH medians AS (
+            SELECT mid_year, la_code, median(population) AS median_cell FROM {table} GROUP BY mid_year, la_code
+        )
+        SELECT t.mid_year, t.la_code, t.ward_code, t.sex, t.age, t.population, m.median_cell
+        FROM {table} t JOIN medians m USING (mid_year, la_code)
+        WHERE t.population > {MAX_CELL}
+           OR (t.population > {CELL_FLOOR} AND t.population > {MAX_CELL_TO_MEDIAN} * m.median_cell)
+        ORDER BY t.population DESC, t.mid_year, t.ward_code, t.sex, t.age
+    """).fetchall()
+    totals = conn.execute(f"""
+        SELECT mid_year, la_code, sum(population) AS total FROM {table} GROUP BY mid_year, la_code
+        HAVING sum(population) > {MAX_AUTHORITY_TOTAL} ORDER BY mid_year, la_code
+    """).fetchall()
+    problems = [f"mid-{y} ward {ward} sex {sex} age {age}: {n:,} children (the authority's median cell is "
+                f"{median:,.0f})" for y, _, ward, sex, age, n, median in cells[:EXAMPLES]]
+    problems += [f"mid-{y} authority {la}: {n:,} children aged 0-17 in all" for y, la, n in totals[:EXAMPLES]]
+    metadata = {"implausible_cells": len(cells), "implausible_authority_totals": len(totals),
+                "bounds": f"a cell at most {MAX_CELL:,} and at most {MAX_CELL_TO_MEDIAN} x its authority's median "
+                          f"cell (when above {CELL_FLOOR}); an authority at most {MAX_AUTHORITY_TOTAL:,}"}
+    if problems:
+        return RuleOutcome(False, f"{len(cells)} implausible population cell(s) and {len(totals)} implausible "
+                                  f"authority total(s), so no rate is published from them (a typing slip? check "
+                                  f"reference/population/): " + "; ".join(problems) + f". Bounds: {metadata['bounds']}",
+                           metadata)
+    return RuleOutcome(True, f"every cell and authority total is within plausible bounds ({metadata['bounds']})",
+                       metadata)
 
 
 def denominators_stable(conn, table: str = TABLE, limit: float = MAX_YEAR_ON_YEAR_CHANGE) -> RuleOutcome:

@@ -28,6 +28,21 @@ def population_denominators_complete(warehouse: DuckDBResource) -> AssetCheckRes
 
 @asset_check(
     asset=population_denominators,
+    blocking=True,
+    pool=WAREHOUSE_POOL,
+    description=f"Blocking: no population cell above {population_rules.MAX_CELL:,} children or "
+                f"{population_rules.MAX_CELL_TO_MEDIAN} times its authority's median cell, and no authority total "
+                f"above {population_rules.MAX_AUTHORITY_TOTAL:,}: an implausible denominator stops the rates.",
+)
+def population_denominators_plausible(warehouse: DuckDBResource) -> AssetCheckResult:
+    with warehouse.get_connection() as conn:
+        outcome = population_rules.denominators_plausible(conn)
+    return AssetCheckResult(passed=outcome.passed, severity=AssetCheckSeverity.ERROR,
+                            description=outcome.description, metadata=outcome.metadata)
+
+
+@asset_check(
+    asset=population_denominators,
     pool=WAREHOUSE_POOL,
     description="Warning: each authority's 0-17 total changes by less than 10 % between consecutive mid-years.",
 )
@@ -38,4 +53,5 @@ def population_denominators_stable(warehouse: DuckDBResource) -> AssetCheckResul
                             description=outcome.description, metadata=outcome.metadata)
 
 
-population_checks = [population_denominators_complete, population_denominators_stable]
+population_checks = [population_denominators_complete, population_denominators_plausible,
+                     population_denominators_stable]

@@ -27,6 +27,7 @@ import uuid
 from pathlib import Path
 from typing import Callable
 
+from . import waits
 from .settings import Settings, SettingsError, load_settings
 
 EXIT_OK, EXIT_FAILED, EXIT_NO_GENERATOR = 0, 1, 2
@@ -208,10 +209,8 @@ def _execute(settings: Settings) -> int:
               file=sys.stderr)
         return EXIT_FAILED
     defs = build_definitions(settings)
-    lock = _single_cli_run_lock(settings)
+    lock = _warehouse_lock(settings)
     if lock is None:
-        print("error: another `neglect run` is in progress on this project; wait for it to finish.",
-              file=sys.stderr)
         return EXIT_FAILED
     latest = max(f.period_end for f in scan.files)
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
@@ -224,13 +223,20 @@ def _execute(settings: Settings) -> int:
             if planned.job_name == "board_report" and "quarterly_refresh" in unfinished:
                 print("Not running board_report: the marts did not finish (see below).")
                 continue
+            if not waits.wait_for_other_runs(instance, settings.wait_minutes):
+                return EXIT_FAILED
             print(f"Running {planned.job_name} for {planned.label} on {settings.incoming_dir}")
             run_id = str(uuid.uuid4())  # Dagster run ids are UUID4 strings
-            watcher = _EventPrinter(instance, run_id, started, check_names)
+            watcher = _EventPrinter(instance, run_id, started, check_names, give_up_after=60 * settings.wait_minutes)
             watcher.start()
             try:
                 result = execute_range(defs, instance, planned, run_id, tags={
                     QUARTER_END_TAG: latest.isoformat(), LAUNCHED_BY_TAG: LAUNCHED_BY})
+            except KeyboardInterrupt:
+                if watcher.gave_up:  # the watcher interrupted the run: a step waited too long for the warehouse
+                    print(f"error: {watcher.gave_up}", file=sys.stderr)
+                    return EXIT_FAILED
+                raise
             finally:
                 watcher.stop()
             failed_checks = [e for e in result.get_asset_check_evaluations()
@@ -265,6 +271,9 @@ def _print_scan(scan, registry) -> None:
             print(f"  {source.label}: not supplied")
     for rel, why in scan.skipped:
         print(f"  skipped {rel}: {why}")
+    for found in scan.files:
+        if found.problem:
+            print(f"  not loaded {found.rel}: {found.problem.partition(': ')[2]}")
 
 
 def _print_outputs(settings: Settings) -> None:
@@ -279,19 +288,43 @@ def _print_outputs(settings: Settings) -> None:
         print(f"  dashboard  {reports[-1]}")
 
 
-def _single_cli_run_lock(settings: Settings):
-    """An exclusive lock on .dagster/neglect-run.lock, held while a `neglect run` executes.
+def _warehouse_lock(settings: Settings):
+    """An exclusive lock on ``<warehouse>.lock`` (beside the warehouse), held while a `neglect run` executes.
 
-    Returns the open lock file, or None if another `neglect run` holds it.
+    Per warehouse, not per project or Dagster home: two runs writing one warehouse must never interleave,
+    whichever folder they were started from. When another run holds it, say who and wait, up to the setting
+    ``wait_minutes``; then give up saying what to do. Returns the open lock file, or None after giving up.
     """
     import fcntl  # POSIX only, like the Makefile
+    from datetime import datetime
 
-    handle = open(settings.dagster_storage_dir / "neglect-run.lock", "w")
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        handle.close()
-        return None
+    path = Path(f"{settings.warehouse_path}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(path, "a+", encoding="utf-8")
+    deadline = time.monotonic() + 60 * settings.wait_minutes
+    holder = None
+    while True:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except BlockingIOError:
+            if holder is None:
+                holder = path.read_text(encoding="utf-8").strip() or "another `neglect run`"
+                print(f"Waiting for {holder} to finish: it is writing the warehouse {settings.warehouse_path}. "
+                      f"Giving up after {settings.wait_minutes:g} minutes (setting wait_minutes) ...", flush=True)
+            if time.monotonic() > deadline:
+                handle.close()
+                print(f"error: gave up after {settings.wait_minutes:g} minutes waiting for {holder} to finish with "
+                      f"the warehouse {settings.warehouse_path}. Let it finish and run `neglect run` again; if no such "
+                      "run is going on any more, its process is gone and the next `neglect run` will proceed.",
+                      file=sys.stderr)
+                return None
+            time.sleep(1)
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"`neglect run` (process {os.getpid()}, started {datetime.now():%Y-%m-%d %H:%M} from "
+                 f"{settings.project_root})\n")
+    handle.flush()
     return handle
 
 
@@ -349,9 +382,13 @@ def _root_message(error) -> str:
 class _EventPrinter:
     """Print asset materialisations, check results and step failures while the run goes on."""
 
-    def __init__(self, instance, run_id: str, started: float, check_names: set[str], interval: float = 0.3):
+    def __init__(self, instance, run_id: str, started: float, check_names: set[str], interval: float = 0.3,
+                 give_up_after: float | None = None):
         self.instance, self.run_id, self.started, self.interval = instance, run_id, started, interval
         self.check_names = check_names  # check steps are reported by their result, not their start
+        self.give_up_after = give_up_after  # seconds a step may wait for the warehouse before the run is stopped
+        self.gave_up: str | None = None
+        self._blocked_since: dict[str, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._cursor = None
@@ -371,6 +408,21 @@ class _EventPrinter:
                 self._poll()
             except Exception:  # the run may not have been created yet
                 pass
+            self._check_waiting()
+
+    def _check_waiting(self) -> None:
+        """Stop the run (as Ctrl-C would) when a step has waited for the warehouse longer than allowed."""
+        if self.give_up_after is None or self.gave_up or not self._blocked_since:
+            return
+        step, since = min(self._blocked_since.items(), key=lambda item: item[1])
+        if time.monotonic() - since > self.give_up_after:
+            self.gave_up = (f"gave up after {self.give_up_after / 60:g} minutes: step {step} was waiting for the "
+                            "warehouse, which another Dagster run is using (one started from the Dagster UI?). Let "
+                            "that run finish, or stop it in the UI (`make dagster`, Runs), then run `neglect run` "
+                            "again; setting wait_minutes says how long to wait")
+            import _thread
+
+            _thread.interrupt_main()
 
     def _poll(self) -> None:
         conn = self.instance.get_records_for_run(self.run_id, cursor=self._cursor, limit=1000)
@@ -398,6 +450,15 @@ class _EventPrinter:
             ev = event.event_specific_data
             verdict = "passed" if ev.passed else ("FAILED" if ev.severity.value == "ERROR" else "WARNING")
             return f"check {ev.check_name} {verdict}: {ev.description or ''}".rstrip(": ")
+        if kind == "ENGINE_EVENT" and event.step_key and "blocked by limit for pool" in (event.message or ""):
+            first = event.step_key not in self._blocked_since
+            self._blocked_since.setdefault(event.step_key, time.monotonic())
+            if first:
+                return (f"waiting: step {event.step_key} waits for the warehouse, which another run is using "
+                        f"(giving up after {(self.give_up_after or 0) / 60:g} minutes)")
+            return None
+        if event.step_key in self._blocked_since and kind == "STEP_START":
+            del self._blocked_since[event.step_key]
         is_check = any(event.step_key and event.step_key.endswith(name) for name in self.check_names)
         if kind == "STEP_FAILURE" and not is_check:
             return f"step {event.step_key} failed"

@@ -73,8 +73,47 @@ class OutputFolder(ConfigurableResource):
 class IdentityStoreResource(WarehouseResource):
     """The identity store (DuckDB, ``warehouse/identity.duckdb``): names, NHS numbers, UPNs, postcodes, DOBs.
 
-    Written only by the ingest assets and read only by linkage. Same pool as the warehouse.
+    Written only by the ingest assets and read only by linkage. Same pool as the warehouse. Its folder is
+    kept 0700 and the file (and DuckDB's write-ahead log beside it) 0600: only the account running the
+    pipeline can read them (:func:`secure_file`).
     """
+
+    @contextmanager
+    def get_connection(self):
+        if self.database == ":memory:":
+            with super().get_connection() as conn:
+                yield conn
+            return
+        path = Path(self.database)
+        secure_folder(path.parent)
+        previous = os.umask(0o077)  # DuckDB creates the file (and its .wal) itself: created 0600
+        try:
+            with super().get_connection() as conn:
+                os.umask(previous)
+                previous = None
+                try:
+                    yield conn
+                finally:
+                    conn.close()
+                    for name in (path, Path(f"{path}.wal")):
+                        secure_file(name)
+        finally:
+            if previous is not None:
+                os.umask(previous)
+
+
+def secure_folder(folder: Path) -> None:
+    """Create ``folder`` (and its parents) if needed and make it 0700 (owner only)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.chmod(folder, 0o700)
+
+
+def secure_file(path: Path) -> None:
+    """Make ``path`` 0600 (owner read and write only), if it exists."""
+    try:
+        os.chmod(path, 0o600)
+    except FileNotFoundError:
+        pass
 
 
 class PseudonymKeyResource(ConfigurableResource):

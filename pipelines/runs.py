@@ -70,11 +70,16 @@ def run_plan(incoming: Path, today: date, registry: Registry | None = None) -> l
 
 def execute_range(defs, instance, planned: PlannedRun, run_id: str | None = None, tags: dict | None = None,
                   quiet: bool = True):
-    """Run ``planned.job_name`` over its partition range in this process; returns the ExecuteInProcessResult."""
-    from .ingest.parallel import warm_up
+    """Run ``planned.job_name`` over its partition range in this process; returns the ExecuteInProcessResult.
 
-    warm_up()  # the file-reading workers start while Dagster sets the run up
+    Every asset of the run reads its files with one pool of reader processes, started now (while Dagster
+    sets the run up) and ended when the run ends (:func:`pipelines.ingest.parallel.shared_pool`).
+    """
+    from .ingest.parallel import shared_pool, warm_up
+
     run_tags = {**(tags or {}), RANGE_START_TAG: planned.first_key, RANGE_END_TAG: planned.last_key}
     config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}} if quiet else None
-    return defs.resolve_job_def(planned.job_name).execute_in_process(
-        instance=instance, run_id=run_id, raise_on_error=False, tags=run_tags, run_config=config)
+    with shared_pool():
+        warm_up()
+        return defs.resolve_job_def(planned.job_name).execute_in_process(
+            instance=instance, run_id=run_id, raise_on_error=False, tags=run_tags, run_config=config)

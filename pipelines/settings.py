@@ -42,6 +42,7 @@ class Settings:
     synthetic_seed: int = 20261123
     synthetic_children: int = 105_000
     source_registry_dirs: str = ""  # extra source declarations (folders, separated by os.pathsep)
+    wait_minutes: float = 10.0  # how long `neglect run` waits for another run using the warehouse
 
     @property
     def registry_dirs(self) -> tuple[str, ...]:

@@ -70,6 +70,7 @@ except ImportError:  # pragma: no cover - exercised only without pyarrow
 from .cin_census_header import HEADER_FINDING_COLUMNS, CinCensusHeader, empty_findings, resolve_header  # noqa: F401
 from .cin_census_schema import TABLES, CinSchema, _Column, _Table, load_cin_schema  # noqa: F401 (re-exported)
 from .errors import SourceFileError
+from .limits import open_regular
 
 SOURCE = "cin_census"
 COMMON_COLUMNS = ("source_file", "la_code", "collection_year", "child_ordinal", "la_child_id", "is_duplicate",
@@ -100,6 +101,10 @@ _PLAIN_XML_ERRORS = (
      "a '<' that does not start an element; expected a less-than sign to be written &lt;"),
     (re.compile(r"Entity '(\w+)' not defined"),
      r"the entity &\1; is not defined; expected an ampersand to be written &amp;"),
+    (re.compile(r"Excessive depth in document"),
+     "elements nested more than 256 deep, which no CIN census return does; expected the CIN census layout"),
+    (re.compile(r"Text node too long"),
+     "a text value longer than 10 MB, which no CIN census item is; expected the CIN census layout"),
 )
 
 
@@ -135,10 +140,7 @@ def read_cin_census(path: Path | str, *, la_code: str | None = None,
     """
     path = Path(path)
     schema = load_cin_schema()
-    try:
-        fh = open(path, "rb")
-    except OSError as exc:
-        raise SourceFileError(path, "file", f"cannot be opened ({exc.strerror or exc})") from None
+    fh = open_regular(path)  # never a named pipe or a folder (sources.limits)
     # Millions of small row lists would make the cyclic garbage collector rescan them
     # over and over (half the run time on a national file); none of them form cycles.
     gc_was_enabled = gc.isenabled()

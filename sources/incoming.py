@@ -17,17 +17,31 @@ when no name matches, by its content (the header row's columns, or the XML root 
 a file two sources claim by name, or none by name and two by content, is skipped as
 ambiguous. Only regular files inside the incoming folder are read: a directory, a named
 pipe or a link pointing outside the folder is skipped with the reason.
+
+Some files are found but must not be loaded, and saying so only in the skipped list would
+leave the figures they feed looking merely *not supplied*. These carry a ``problem``: the
+ingest refuses them with it (its source's ``files_readable`` check fails, the load audit says
+``failed``, the marts mark what they feed as not available):
+
+* every file in two folders with one LA number (``991_northbrook`` and ``991_northbrook_old``):
+  which is right cannot be guessed, so neither is loaded;
+* two or more files of a source for one authority and period, where the source's declaration
+  says ``period_files: one`` (the default): none is loaded, unless they are byte-for-byte the
+  same, when the first is loaded and the copies refused; with ``period_files: several`` (adult
+  services: one file per service) only byte-for-byte copies are refused.
 """
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import re
 import stat
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from pathlib import Path
 
 from .errors import SourceFileError
+from .limits import open_regular
 from .registry import Registry, Source
 
 AUTHORITY_FOLDER = re.compile(r"^(?P<la_code>\d{3})(_|$)")
@@ -43,6 +57,7 @@ class FoundFile:
     path: Path  # absolute
     rel: str  # relative to the incoming folder, with / separators
     recognised_by: str  # "name" or "content"
+    problem: str | None = None  # why it must not be loaded (module docstring): the ingest refuses it with this
 
 
 @dataclass
@@ -105,13 +120,15 @@ def scan_incoming(root: Path, registry: Registry, earliest: date | None = None,
             continue
         folders.setdefault(match.group("la_code"), []).append(folder)
     for la_code, found in folders.items():
+        problem = None
         if len(found) > 1:
             names = ", ".join(f.name for f in found)
-            scan.skipped += [(f.name, f"one of {len(found)} folders for LA {la_code} ({names}); nothing in any of "
-                                      "them was read: keep one folder per authority") for f in found]
-            continue
-        scan.authorities[la_code] = found[0].name
-        _scan_authority(scan, found[0], la_code, sources, earliest, latest)
+            problem = (f"folder: one of {len(found)} folders for LA {la_code} ({names}); nothing in any of them is "
+                       "loaded, since which is right cannot be guessed: keep one folder per authority")
+            scan.skipped += [(f.name, problem.removeprefix("folder: ")) for f in found]
+        scan.authorities[la_code] = " + ".join(f.name for f in found)
+        for folder in found:
+            _scan_authority(scan, folder, la_code, sources, earliest, latest, problem)
     return scan
 
 
@@ -128,6 +145,19 @@ def _not_a_folder(path: Path, root: Path) -> str | None:
     return None
 
 
+def _not_a_file(path: Path, root: Path) -> str | None:
+    """Why ``path`` is not a file to read (None when it is a regular file inside ``root``)."""
+    try:
+        if path.is_symlink() and not _inside(path, root):
+            return "a link pointing outside the incoming folder; not followed"
+        mode = path.stat().st_mode
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if not stat.S_ISREG(mode):
+        return "not a regular file (a folder, pipe or device); not read"
+    return None
+
+
 def _inside(path: Path, root: Path) -> bool:
     try:
         return path.resolve().is_relative_to(root.resolve())
@@ -135,7 +165,8 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _scan_authority(scan: IncomingScan, folder: Path, la_code: str, sources: list[Source], earliest, latest) -> None:
+def _scan_authority(scan: IncomingScan, folder: Path, la_code: str, sources: list[Source], earliest, latest,
+                    folder_problem: str | None = None) -> None:
     for period_folder in sorted(folder.iterdir()):
         rel = f"{folder.name}/{period_folder.name}"
         if period_folder.name.startswith("."):
@@ -162,8 +193,13 @@ def _scan_authority(scan: IncomingScan, folder: Path, la_code: str, sources: lis
             scan.skipped.append((rel, "a period that has not ended yet; nothing in it was read"))
             continue
         scan.period_folders.add((la_code, period_end))
+        first = len(scan.files)
         for path in sorted(period_folder.iterdir()):
             _place_file(scan, path, f"{rel}/{path.name}", la_code, period_end, sources)
+        if folder_problem:
+            scan.files[first:] = [replace(f, problem=folder_problem) for f in scan.files[first:]]
+        else:
+            scan.files[first:] = _one_file_per_period(scan.files[first:], {s.name: s for s in sources})
 
 
 def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_end: date,
@@ -211,12 +247,50 @@ def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_e
     scan.files.append(FoundFile(source.name, la_code, period_end, path, rel, how))
 
 
+def _one_file_per_period(files: list[FoundFile], sources: dict[str, Source]) -> list[FoundFile]:
+    """One period folder's files, with a problem on extra files of a source (see the module docstring)."""
+    out = []
+    for name in dict.fromkeys(f.source for f in files):
+        # files named as the source's declaration says come first: a copy found by its content is the copy
+        group = sorted((f for f in files if f.source == name), key=lambda f: (f.recognised_by != "name", f.rel))
+        if len(group) == 1:
+            out += group
+            continue
+        digests = [_digest(f.path) for f in group]
+        first_of = {}
+        for f, digest in zip(group, digests):
+            first_of.setdefault(digest, f)
+        label = sources[name].label
+        if sources[name].period_files == "one" and len(first_of) > 1:
+            names = ", ".join(f.path.name for f in group)
+            out += [replace(f, problem=f"file: one of {len(group)} {label} files for this authority and period "
+                                       f"({names}); none is loaded, since which is right cannot be guessed: keep one "
+                                       "(the source's declaration says one file per period)") for f in group]
+            continue
+        for f, digest in zip(group, digests):
+            original = first_of[digest]
+            out.append(f if original is f else replace(f, problem=f"file: the same content as {original.rel}; "
+                                                                   "only that one is loaded: remove the copy"))
+    return out
+
+
+def _digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    try:
+        with open_regular(path) as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except SourceFileError:
+        return f"unreadable:{path}"
+    return digest.hexdigest()
+
+
 def _recognised_by_content(source: Source, path: Path) -> bool:
     """Does the file's content say it is ``source``? (header row columns, or XML root and Collection)."""
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:
             head = fh.read(HEADER_BYTES)
-    except OSError:
+    except SourceFileError:
         return False
     if source.xml_root:
         text = head.decode("utf-8", errors="replace")
@@ -250,8 +324,12 @@ def find_reference(incoming: Path, source: Source) -> list[Path]:
         where = folder / sub if sub else folder
         if not where.is_dir():
             continue
-        hits = sorted(p for p in where.iterdir() if p.is_file() and
+        hits = sorted(p for p in where.iterdir() if not p.name.startswith(".") and
                       fnmatch.fnmatchcase(p.name.lower(), name.lower()))
+        for p in hits:  # a link out of the incoming folder, a pipe or a folder is never read: say so
+            problem = _not_a_file(p, Path(incoming))
+            if problem:
+                raise SourceFileError(p, "file", problem)
         if sub:
             if hits:
                 return hits

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import SourceFileError
+from .errors import SourceFileError, display_path
 from .schema import ColumnSpec, SourceSchema, load_schema
 from .tabular import read_raw
 
@@ -83,7 +83,8 @@ def read_population_file(path: Path, spec: SourceSchema | None = None) -> Popula
     path = Path(path)
     spec = spec or schema()
     # The same CSV reading as every extract: encodings, line numbers, trailing delimiters (.xlsx too).
-    table, lines, encoding = read_raw(path, tuple(spec.encodings))
+    raw = read_raw(path, tuple(spec.encodings))
+    table, lines, encoding = raw
 
     headers = [str(h).strip() for h in table.columns]
     table.columns = headers
@@ -119,9 +120,13 @@ def read_population_file(path: Path, spec: SourceSchema | None = None) -> Popula
         if mask.any():
             rejected |= mask
             reject_parts.append(pd.DataFrame({
-                "file": path.name, "line": lines[mask], "field": field_name, "rule": rule,
+                "file": display_path(path), "line": lines[mask], "field": field_name, "rule": rule,
                 "message": messages[mask].to_numpy(),
             }))
+    if len(raw.line_rejects):  # lines the CSV reader could not use (malformed, undecodable): each a missing cell
+        reject_parts.append(pd.DataFrame({"file": display_path(path), "line": raw.line_rejects["source_line"].to_numpy(),
+                                          "field": "", "rule": raw.line_rejects["rule"].to_numpy(),
+                                          "message": raw.line_rejects["message"].to_numpy()}))
     rejects = (pd.concat(reject_parts, ignore_index=True).sort_values(["line", "field"], kind="stable")
                .reset_index(drop=True) if reject_parts else _empty_rejects())
 

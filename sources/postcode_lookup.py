@@ -39,6 +39,7 @@ import pandas as pd
 import yaml
 
 from .errors import SourceFileError
+from .limits import open_regular
 from .schema import SCHEMA_DIR, ColumnSpec, load_schema
 from .tabular import TableRead, _collect, _Failure, normalise_header
 
@@ -199,11 +200,8 @@ def read_postcode_lookup(path: Path | str) -> ReferenceRead:
 
 def _csv_header(path: Path) -> list[str]:
     """The header row's cells (decoded as UTF-8, else cp1252)."""
-    try:
-        with path.open("rb") as f:
-            head = f.read(1 << 16)
-    except OSError as exc:
-        raise SourceFileError(path, "file", f"cannot be opened ({exc.strerror})") from None
+    with open_regular(path) as f:  # never a named pipe (sources.limits)
+        head = f.read(1 << 16)
     if not head.strip():
         raise SourceFileError(path, "line 1", "the file is empty")
     if b"\x00" in head or head[:4] in (b"PK\x03\x04", b"\xd0\xcf\x11\xe0"):

@@ -2,8 +2,9 @@
 
 ``read_table(path, schema)`` does what every CSV/xlsx extract needs:
 
-* decodes CSV text as UTF-8, UTF-8 with BOM or cp1252 (the schema's ``encodings``);
-  reads .xlsx with openpyxl in read-only mode (date cells become ISO dates);
+* reads CSV with :mod:`sources.csv_text` (UTF-8, UTF-8 with BOM, cp1252 or UTF-16; comma, tab,
+  semicolon or vertical bar; a malformed or undecodable line rejected on its own line) and .xlsx with
+  openpyxl in read-only mode (date cells become ISO dates), after :func:`sources.limits.check_xlsx`;
 * finds each canonical column by a tolerant header match: case, spacing and
   punctuation are ignored, and the names listed under ``synonyms`` in the YAML are
   accepted as well as the column's ``header`` regular expression;
@@ -20,7 +21,9 @@
   ``rows_read`` so that ``rows_read == len(rows) + rejects.source_line.nunique()``.
 
 Reject messages never quote a value of a column marked ``identifier: true`` in the
-YAML (names, NHS number, UPN, date of birth, postcode, local IDs).
+YAML (names, NHS number, UPN, date of birth, postcode, local IDs), and quote other values only
+from coded columns, shaped like a code of their list (:mod:`sources.quoting`). A column whose
+header appears twice is refused (which copy holds the data cannot be guessed).
 
 A file that cannot be read at all raises :class:`sources.errors.SourceFileError`.
 """
@@ -29,8 +32,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-import warnings
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import lru_cache
@@ -41,13 +44,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .csv_text import empty_line_rejects, read_csv_cells, sniff_delimiter, utf16_variant
 from .errors import SourceFileError
+from .limits import check_xlsx, read_regular
+from .quoting import MAX_DISTINCT_SHOWN, code_map_words, quotable
 from .schema import SCHEMA_DIR, ColumnSpec, SourceSchema, load_schema
 
 CODE_MAP_DIR = SCHEMA_DIR / "code_maps"
 REJECT_COLUMNS = ["source", "source_file", "source_line", "field", "rule", "message"]
 RULES = ("blank_mandatory", "invalid_code", "invalid_date", "invalid_number", "invalid_nhs_number",
-         "date_out_of_order", "future_date", "duplicate_row")
+         "date_out_of_order", "future_date", "duplicate_row", "malformed_line", "undecodable_text", "field_too_long")
 
 _WS = re.compile(r"\s+")
 
@@ -185,80 +191,52 @@ def concat_reads(parts: list[TableRead]) -> TableRead:
 # --------------------------------------------------------------------------- reading
 
 
-def read_raw(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> tuple[pd.DataFrame, np.ndarray, str]:
-    """The file as text cells: (frame with the file's own headers, line number of each row, encoding).
+@dataclass
+class RawTable:
+    """A file as text cells: ``frame`` (the file's own headers), ``lines`` (the line or sheet row each row
+    starts on), ``encoding`` and ``line_rejects`` (CSV lines that could not be used: malformed, undecodable,
+    a value too long; columns ``source_line``, ``rule``, ``message``; see :mod:`sources.csv_text`).
 
-    .xlsx: the first worksheet; date cells become 'YYYY-MM-DD'. Anything else is read as CSV.
+    Unpacks as the 3-tuple ``frame, lines, encoding`` as ``read_raw`` always returned; a caller that does so
+    must add ``line_rejects`` to its rejects, or those lines are lost.
+    """
+
+    frame: pd.DataFrame
+    lines: np.ndarray
+    encoding: str
+    line_rejects: pd.DataFrame = field(default_factory=lambda: empty_line_rejects())
+
+    def __iter__(self):
+        return iter((self.frame, self.lines, self.encoding))
+
+
+def read_raw(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> RawTable:
+    """The file as text cells (a :class:`RawTable`).
+
+    .xlsx: the first worksheet; date cells become 'YYYY-MM-DD'; refused before openpyxl opens it if it
+    would need more memory than :func:`sources.limits.check_xlsx` allows. Anything else is read as CSV
+    (:func:`sources.csv_text.read_csv_cells`: UTF-8, Windows-1252 or UTF-16; comma, tab, semicolon or
+    vertical bar; bad lines rejected one by one). Only regular files are read (never a named pipe), at
+    most :data:`sources.limits.MAX_FILE_BYTES`.
     """
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceFileError(path, "file", f"cannot be opened ({exc.strerror})") from None
+    raw = read_regular(path)
     if not raw.strip():
         raise SourceFileError(path, "line 1", "the file is empty")
     if raw[:4] == b"PK\x03\x04":
-        return _read_xlsx(path, raw) + ("xlsx",)
+        check_xlsx(path, raw)
+        try:
+            return RawTable(*_read_xlsx(path, raw), "xlsx")
+        except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError) as exc:  # ElementTree's ParseError is a SyntaxError
+            raise SourceFileError(path, "file", f"not a readable .xlsx workbook (a part is damaged or not well-formed "
+                                  f"XML: {type(exc).__name__}); expected an .xlsx saved by a spreadsheet program") from None
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         raise SourceFileError(path, "file", "not an .xlsx workbook (it is not a zip file); expected a CSV or .xlsx")
-    if b"\x00" in raw[:65536] or raw[:4] in (b"\xd0\xcf\x11\xe0", b"%PDF"):
+    if (b"\x00" in raw[:65536] and not utf16_variant(raw)) or raw[:4] in (b"\xd0\xcf\x11\xe0", b"%PDF"):
         raise SourceFileError(path, "line 1", "not a CSV or .xlsx file (it holds binary data; an old .xls or "
                               "another format?); expected a CSV or .xlsx")
-    text, encoding = _decode(path, raw, encodings)
-    frame, lines = _read_csv(path, text)
-    return frame, lines, encoding
-
-
-def _decode(path: Path, raw: bytes, encodings: tuple[str, ...]) -> tuple[str, str]:
-    for enc in encodings:
-        try:
-            text = raw.decode(enc)
-        except UnicodeDecodeError:
-            continue
-        return text.lstrip("\ufeff"), enc
-    raise SourceFileError(path, "line 1", f"cannot be decoded as {' or '.join(encodings)}; "
-                          "expected a text CSV in UTF-8 or Windows-1252")
-
-
-def _read_csv(path: Path, text: str) -> tuple[pd.DataFrame, np.ndarray]:
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                            skip_blank_lines=False)
-    except pd.errors.EmptyDataError:
-        raise SourceFileError(path, "line 1", "the file is empty") from None
-    except pd.errors.ParserError as exc:
-        found = re.search(r"line (\d+)", str(exc))
-        where = f"line {found.group(1)}" if found else "line ?"
-        raise SourceFileError(path, where, f"not a well-formed CSV file ({str(exc).strip()})") from None
-    if not isinstance(frame.index, pd.RangeIndex):
-        frame = _without_trailing_delimiters(path, text, frame)
-    frame = frame.fillna("").astype(str)
-    # Physical line of each row: header is line 1; quoted fields may hold newlines.
-    header_lines = 1 + sum(str(c).count("\n") for c in frame.columns)
-    if len(frame):
-        newlines = sum(frame[c].str.count("\n").to_numpy(dtype=np.int64) for c in frame.columns)
-        lines = header_lines + 1 + np.arange(len(frame)) + (np.cumsum(newlines) - newlines)
-    else:
-        lines = np.zeros(0, dtype=np.int64)
-    return frame, np.asarray(lines, dtype=np.int64)
-
-
-def _without_trailing_delimiters(path: Path, text: str, shifted: pd.DataFrame) -> pd.DataFrame:
-    """The data rows have one more field than the header (pandas then makes the first an index).
-
-    Exports often end every data row with a delimiter: if that extra last field is blank
-    everywhere, re-read with each value under its own header; otherwise refuse the file.
-    """
-    extra = shifted.iloc[:, -1].fillna("").astype(str).str.strip()
-    if (extra != "").any():
-        position = int(np.flatnonzero((extra != "").to_numpy())[0])
-        raise SourceFileError(path, f"data row {position + 1} (line {position + 2} if no value spans lines)",
-                              "the row has more values than the header has columns; expected one value per "
-                              "header column")
-    with warnings.catch_warnings():  # pandas warns that the (blank) last field is dropped: we checked it is
-        warnings.simplefilter("ignore", pd.errors.ParserWarning)
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False,
-                           skip_blank_lines=False, index_col=False)
+    cells = read_csv_cells(path, raw, encodings)
+    return RawTable(cells.frame, cells.lines, cells.encoding, cells.line_rejects)
 
 
 def _cell_text(v) -> str:
@@ -319,6 +297,7 @@ def _unique(headers: list[str]) -> list[str]:
 def match_headers(path: Path, headers: list[str], schema: TabularSchema) -> dict[str, str]:
     """{canonical name: file header}. Raises SourceFileError for a missing required or ambiguous column."""
     normal = {h: normalise_header(h) for h in headers}
+    copies = _repeated_headers(headers)
     picked: dict[str, str] = {}
     for col in schema.columns:
         names = {normalise_header(s) for s in (col.name, *col.synonyms)}
@@ -337,8 +316,25 @@ def match_headers(path: Path, headers: list[str], schema: TabularSchema) -> dict
                                       f"header like {' or '.join(repr(s) for s in (col.synonyms or (col.name,))[:3])} "
                                       "(case, spacing and punctuation are ignored)")
             continue
+        if hits[0] in copies:
+            where = " and ".join(str(p) for p in copies[hits[0]])
+            raise SourceFileError(path, "line 1 (header)", f"the column '{hits[0]}' appears {len(copies[hits[0]])} "
+                                  f"times (columns {where}); expected each column once: delete or rename the copies "
+                                  "(which one holds the data cannot be guessed)")
         picked[col.name] = hits[0]
     return picked
+
+
+def _repeated_headers(headers: list[str]) -> dict[str, list[int]]:
+    """{header: its column numbers (1-based)} for headers that appear more than once. Readers name the copies
+    'X.1', 'X.2' (pandas' scheme, kept by the CSV and .xlsx readers)."""
+    present = set(headers)
+    positions: dict[str, list[int]] = {}
+    for i, h in enumerate(headers, start=1):
+        base = re.fullmatch(r"(.*)\.\d+", h)
+        name = base.group(1) if base and base.group(1) in present else h
+        positions.setdefault(name, []).append(i)
+    return {h: p for h, p in positions.items() if len(p) > 1}
 
 
 def recognises_columns(headers: list[str], schema: TabularSchema, columns: tuple[str, ...]) -> bool:
@@ -356,20 +352,23 @@ def header_row(path: Path, head: bytes) -> list[str]:
     """The header row of a CSV (from its first bytes ``head``) or of an .xlsx's first sheet; [] if unreadable."""
     if head[:4] == b"PK\x03\x04":
         try:
-            table, _ = _read_xlsx(Path(path), Path(path).read_bytes())
+            raw = read_regular(path)
+            check_xlsx(path, raw)
+            table, _ = _read_xlsx(Path(path), raw)
         except (SourceFileError, OSError):
             return []
         return [str(c) for c in table.columns]
-    for encoding in ("utf-8-sig", "cp1252"):
+    utf16 = utf16_variant(head)
+    for encoding in ((utf16,) if utf16 else ("utf-8-sig", "cp1252")):
         try:
-            text = head.decode(encoding)
+            text = head.decode(encoding, errors="replace" if utf16 else "strict")
             break
         except UnicodeDecodeError:
             continue
     else:
         return []
     first = text.lstrip("\ufeff").splitlines()[:1]
-    return next(csv.reader(first), []) if first else []
+    return next(csv.reader(first, delimiter=sniff_delimiter(text)), []) if first else []
 
 
 # --------------------------------------------------------------------------- validation
@@ -451,14 +450,28 @@ class _Failure:
     message: pd.Series | str | Callable[[np.ndarray], np.ndarray]  # a callable gets the mask
 
 
-def _message(col: TabularColumn, s: pd.Series, what: str) -> Callable[[np.ndarray], np.ndarray] | str:
-    """'<field> '<value>' <what>' — without the value for identifier columns.
+def _message(col: TabularColumn, s: pd.Series, what: str,
+             vocabulary: frozenset[str] | None = None) -> Callable[[np.ndarray], np.ndarray] | str:
+    """'<field> '<value>' <what>' only for a coded column's value shaped like a code of its list
+    (:mod:`sources.quoting`); otherwise '<field> <what>' with the reason the value is not shown.
 
     Built only for the failing rows (a function of the mask): most columns fail nowhere.
     """
     if col.identifier:
         return f"{col.name} {what} (value not shown: identifier)"
-    return lambda mask: (col.name + " '" + s[mask].str.slice(0, 40) + "' " + what).to_numpy()
+    if vocabulary is None:
+        return f"{col.name} {what}"
+
+    def build(mask: np.ndarray) -> np.ndarray:
+        values = s[mask]
+        shown = quotable(values, vocabulary)
+        many = len(pd.unique(values)) > MAX_DISTINCT_SHOWN
+        hidden = (f"{col.name} {what} (value not shown: {len(pd.unique(values)):,} different values of this column "
+                  "are not codes; is the column mislabelled?)" if many else
+                  f"{col.name} {what} (value not shown: not shaped like a code of that list)")
+        quoted = (col.name + " '" + values + "' " + what).to_numpy(dtype=object)
+        return np.where(shown, quoted, hidden)
+    return build
 
 
 def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: TabularSchema,
@@ -474,7 +487,8 @@ def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: Tabul
     flagged = None
     if kind == "date":
         parsed, bad = parse_dates(path, col.name, s, extract_date, schema.min_date)
-        fails.append(_Failure(col.name, "invalid_date", bad, _message(col, s, "is not a valid date")))
+        fails.append(_Failure(col.name, "invalid_date", bad, _message(col, s, "is not a valid date (expected dd/mm/yyyy "
+                                                                             "or yyyy-mm-dd)")))
         return parsed, fails, None
     if kind == "integer":
         whole = s.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool)
@@ -498,7 +512,8 @@ def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: Tabul
             unknown |= ~blank & ~code.isin(list(spec.allowed)).fillna(False).to_numpy(dtype=bool)
         fails.append(_Failure(col.name, "invalid_code", unknown,
                               _message(col, s, f"is not in the code map {col.code_map}.csv"
-                                       + (f" (allowed {', '.join(spec.allowed)})" if spec.allowed else ""))))
+                                       + (f" (allowed {', '.join(spec.allowed)})" if spec.allowed else ""),
+                                       code_map_words(col.code_map, tuple(spec.allowed or ())))))
         return code.where(~unknown).astype("string"), fails, None
     if kind == "code_list":
         mapping = load_code_map(col.code_map)
@@ -510,7 +525,8 @@ def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: Tabul
         unknown = s.index.isin(bad_idx) & ~blank
         joined = mapped.dropna().groupby(level=0).agg(";".join).reindex(s.index)
         fails.append(_Failure(col.name, "invalid_code", unknown,
-                              _message(col, s, f"holds a value not in the code map {col.code_map}.csv")))
+                              _message(col, s, f"holds a value not in the code map {col.code_map}.csv",
+                                       code_map_words(col.code_map))))
         return joined.where(~unknown).astype("string"), fails, None
     if kind == "nhs_number":
         valid = nhs_number_valid(s)
@@ -539,7 +555,8 @@ def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: d
     if isinstance(extract_date, str):
         extract_date = date.fromisoformat(extract_date)
     label = source_file or path.name
-    table, lines, encoding = read_raw(path, schema.base.encodings)
+    raw = read_raw(path, schema.base.encodings)
+    table, lines, encoding = raw
     if len(table.columns) == 0:
         raise SourceFileError(path, "line 1 (header)", "no header row")
     headers = list(table.columns)
@@ -583,6 +600,10 @@ def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: d
 
     rejects = _collect(fails, schema.source, label, lines)
     rejected = np.isin(lines, rejects["source_line"].to_numpy()) if len(rejects) else np.zeros(n, bool)
+    if len(raw.line_rejects):  # lines the CSV reader could not use: read, and rejected
+        rejects = pd.concat([rejects, _line_rejects(raw.line_rejects, schema.source, label)], ignore_index=True)
+        rejects = rejects.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)
+        n += len(raw.line_rejects)
     flag_frame = _collect(flags, schema.source, label, lines)
     if len(flag_frame):
         flag_frame = flag_frame[~flag_frame["source_line"].isin(rejects["source_line"])].reset_index(drop=True)
@@ -598,6 +619,14 @@ def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: d
         rows = rows[wanted + [c for c in ("source_file", "source_line", "extract_date") if c not in wanted]]
     return TableRead(rows=rows, rejects=rejects, rows_read=n, blank_lines=int(blank_line.sum()),
                      encoding=encoding, flags=flag_frame)
+
+
+def _line_rejects(line_rejects: pd.DataFrame, source: str, label: str) -> pd.DataFrame:
+    """The CSV reader's rejected lines (sources.csv_text) in the reject layout (no field: the whole line)."""
+    return pd.DataFrame({"source": source, "source_file": label, "source_line": line_rejects["source_line"],
+                         "field": "", "rule": line_rejects["rule"], "message": line_rejects["message"]}).astype(
+        {"source": "string", "source_file": "string", "source_line": "int64", "field": "string", "rule": "string",
+         "message": "string"})
 
 
 def _collect(fails: list[_Failure], source: str, label: str, lines: np.ndarray) -> pd.DataFrame:

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SourceFileError
+from .limits import read_regular
 from .postcode_lookup import ReferenceRead, load_reference_columns, pick_columns
 from .schema import load_schema
 from .tabular import _collect, _Failure
@@ -98,10 +99,7 @@ def read_ward_boundaries(path: Path | str) -> ReferenceRead:
 
 def _features(path: Path) -> tuple[list, str]:
     """(the ``features`` list of a FeatureCollection, encoding); SourceFileError for anything else."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceFileError(path, "file", f"cannot be opened ({exc.strerror})") from None
+    raw = read_regular(path)  # a regular file of at most sources.limits.MAX_FILE_BYTES
     if not raw.strip():
         raise SourceFileError(path, "line 1", "the file is empty; expected a GeoJSON FeatureCollection")
     try:
@@ -113,6 +111,9 @@ def _features(path: Path) -> tuple[list, str]:
     except json.JSONDecodeError as exc:
         raise SourceFileError(path, f"line {exc.lineno}, column {exc.colno}",
                               f"not valid JSON ({exc.msg}); expected a GeoJSON FeatureCollection") from None
+    except RecursionError:
+        raise SourceFileError(path, "file", "arrays or objects nested too deep to read (thousands of levels); "
+                              "expected a GeoJSON FeatureCollection") from None
     kind = (doc.get("type") or "JSON object without a type") if isinstance(doc, dict) else f"JSON {type(doc).__name__}"
     if kind != "FeatureCollection":
         raise SourceFileError(path, "top level", f"a {kind!s} rather than a FeatureCollection; expected "

@@ -28,7 +28,11 @@ def test_definitions_load():
     checks: dict[str, set[str]] = {}
     for key in defs.resolve_asset_graph().asset_check_keys:
         checks.setdefault(key.asset_key.to_user_string(), set()).add(key.name)
-    assert checks["raw/ons_population"] == {"population_denominators_complete", "population_denominators_stable"}
+    assert checks["raw/ons_population"] == {"population_denominators_complete", "population_denominators_plausible",
+                                            "population_denominators_stable"}
+    for optional in ("raw/postcode_lookup", "raw/deprivation", "raw/ward_boundaries"):
+        assert checks[optional] == {"files_readable"}  # an unreadable optional reference file fails only this
+    assert "raw/la_codes" not in checks  # required: an unreadable file stops the run
     for asset in EXTRACTS + ["raw/cin_census"]:
         expected = {"structure", "files_readable", "reject_rate", "expectations"}
         if asset in ("raw/cp_list", "raw/cin_census"):

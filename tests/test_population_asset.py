@@ -65,10 +65,10 @@ def test_rejected_row_fails_the_blocking_check_and_is_recorded(tmp_path):
     complete = checks["population_denominators_complete"]
     assert not complete.passed
     assert complete.metadata["rejected_rows"].value == 1
-    assert "the first: population_mid_2024.csv, line 3: sex '9' is not one of 1, 2" in complete.description
+    assert "the first: reference/population/population_mid_2024.csv, line 3: sex '9' is not one of 1, 2" in complete.description
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         rejects = conn.execute("SELECT source, file, location, field, rule FROM quality.rejects").fetchall()
-    assert rejects == [("ons_population", "population_mid_2024.csv", "line 3", "sex", "allowed")]
+    assert rejects == [("ons_population", "reference/population/population_mid_2024.csv", "line 3", "sex", "allowed")]
 
 
 def test_large_change_between_mid_years_is_a_warning_only(tmp_path):
@@ -94,5 +94,5 @@ def test_unreadable_file_fails_the_run_with_the_readers_message(tmp_path):
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert failure.step_failure_data.user_failure_data.description == (
-        "population_mid_2024.csv, line 1 (header): required column 'age' not found; "
+        "reference/population/population_mid_2024.csv, line 1 (header): required column 'age' not found; "
         "expected a header matching ^age$")

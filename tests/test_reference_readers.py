@@ -186,13 +186,13 @@ def test_names_of_another_vintage_are_not_paired_with_codes(tmp_path):
 def test_postcode_lookup_without_a_ward_column_is_refused():
     with pytest.raises(SourceFileError) as err:
         read_postcode_lookup(FIXTURES / "postcode_lookup_no_ward.csv")
-    assert str(err.value).startswith("postcode_lookup_no_ward.csv, line 1 (header): required column 'ward_code' "
+    assert str(err.value).startswith("reference/postcode_lookup_no_ward.csv, line 1 (header): required column 'ward_code' "
                                      "not found; expected a column like 'wd24cd'")
 
 
 @pytest.mark.parametrize("reader", [read_postcode_lookup, read_deprivation, read_la_codes])
 def test_empty_csv_is_refused(reader):
-    with pytest.raises(SourceFileError, match=r"^empty\.csv, line 1: the file is empty"):
+    with pytest.raises(SourceFileError, match=r"^reference/empty\.csv, line 1: the file is empty"):
         reader(FIXTURES / "empty.csv")
 
 
@@ -233,7 +233,7 @@ def test_imd_2019_file7_long_headers_utf8_bom():
 
 
 def test_imd_without_a_decile_column_is_refused():
-    with pytest.raises(SourceFileError, match=r"^imd_no_decile\.csv, line 1 \(header\): required column "
+    with pytest.raises(SourceFileError, match=r"^reference/imd_no_decile\.csv, line 1 \(header\): required column "
                                               r"'Index of Multiple Deprivation \(IMD\) Decile' not found"):
         read_deprivation(FIXTURES / "imd_no_decile.csv")
 
@@ -276,7 +276,7 @@ def test_two_vintages_of_ward_properties_take_the_latest():
 def test_unreadable_geojson_is_refused(fixture, message):
     with pytest.raises(SourceFileError) as err:
         read_ward_boundaries(FIXTURES / fixture)
-    assert str(err.value).startswith(message)
+    assert str(err.value).startswith("reference/" + message)  # named relative to the incoming folder
 
 
 # --------------------------------------------------------------------------- LA code fixtures

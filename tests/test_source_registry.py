@@ -102,12 +102,16 @@ def test_scan_places_each_file_and_says_why_it_skipped_the_rest(tmp_path):
     assert scan.authorities == {"991": "991_northbrook", "992": "992_eastmere"}
 
 
-def test_two_folders_for_one_authority_are_both_skipped(tmp_path):
+def test_two_folders_for_one_authority_are_both_refused(tmp_path):
+    """Neither folder is loaded (which is right cannot be guessed), and their files fail their sources rather
+    than leaving the authority's figures looking merely 'not supplied'."""
     for name in ("991_northbrook", "991_northbrook_copy"):
         (tmp_path / name / "2026-03-31").mkdir(parents=True)
         (tmp_path / name / "2026-03-31" / "annex_a_list_7_child_protection.csv").write_text(CP_LIST_CSV)
     scan = scan_incoming(tmp_path, load_registry())
-    assert scan.files == [] and scan.authorities == {}
+    assert [f.rel.split("/")[0] for f in scan.files] == ["991_northbrook", "991_northbrook_copy"]
+    assert all(f.problem.startswith("folder: one of 2 folders for LA 991") for f in scan.files)
+    assert scan.authorities == {"991": "991_northbrook + 991_northbrook_copy"}
     assert all("one of 2 folders for LA 991" in why for _, why in scan.skipped) and len(scan.skipped) == 2
 
 

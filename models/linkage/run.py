@@ -157,15 +157,25 @@ def linkage_summary(person_links: pd.DataFrame, children: PersonLinkage, adults:
 
 
 def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Path | None:
-    """Write the clerical-review pairs (identifiers included) to ``folder`` (created 0700). Returns the path."""
+    """Write the clerical-review pairs (identifiers included) to ``folder`` (created 0700). Returns the path.
+
+    The file is created 0600 (never readable by others, not even for a moment) and text that a spreadsheet
+    would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab or carriage return: a name typed as
+    ``=HYPERLINK(...)``) is prefixed with ``'``, as in the board exports (:func:`dashboards.exports.neutralise`):
+    the reviewer opens it in Excel.
+    """
+    from dashboards.exports import neutralise
+
     pairs = [r.review_pairs.assign(person_type=t) for t, r in (("child", result.children), ("adult", result.adults))
              if len(r.review_pairs)]
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
     path = folder / f"linkage_review_{run_date.isoformat()}.csv"
-    frame = pd.concat(pairs, ignore_index=True) if pairs else pd.DataFrame()
-    frame.to_csv(path, index=False)
-    os.chmod(path, 0o600)
+    frame = neutralise(pd.concat(pairs, ignore_index=True)) if pairs else pd.DataFrame()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode through O_CREAT
+    with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+        frame.to_csv(fh, index=False)
     for name, linkage in (("children", result.children), ("adults", result.adults)):
         if linkage.model_json:
             (folder / f"linkage_model_{name}.json").write_text(json.dumps(linkage.model_json, indent=1, default=str))

@@ -18,6 +18,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, BackfillPol
 
 from sources.registry import Registry, Source
 
+from ..ingest.files import refused_load
 from ..ingest.worker import read_file
 from ..partitions import census_reference_date, census_year_partitions, quarter_end, quarterly_partitions
 from ..resources import IdentityStoreResource, IncomingExtracts, OutputFolder, PseudonymKeyResource, \
@@ -83,10 +84,12 @@ def build_source_asset(source: Source):
         incoming = extracts.root.resolve()
         periods = [(period_end_of(k), [f.path.resolve() for f in scan.files_for(source.name, period_end_of(k))])
                    for k in context.partition_keys]
+        problems = {f.path.resolve(): f.problem for f in scan.files if f.source == source.name and f.problem}
         metadata, checks = ingest(
-            context, source=source, periods=periods, load_file=partial(read_file, source, incoming),
+            context, source=source, periods=periods, load_file=partial(read_file, source, incoming, problems=problems),
             warehouse=warehouse, identity_store=identity_store, key=pseudonym_key.key(),
-            authorities=sorted(scan.authorities), output_dir=output.root)
+            authorities=sorted(scan.authorities), output_dir=output.root,
+            on_crash=partial(refused_load, source, incoming))
         return MaterializeResult(metadata=metadata, check_results=checks)
 
     return _source_asset

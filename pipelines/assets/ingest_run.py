@@ -55,16 +55,31 @@ class IngestOutcome:
 
 def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tuple[date, list[Path]]],
            load_file: Callable[[Path, date], FileLoad], warehouse, identity_store, key: bytes, authorities: list[str],
-           output_dir: Path) -> tuple[dict, list[AssetCheckResult]]:
+           output_dir: Path, on_crash: Callable[[Path, date, str], FileLoad] | None = None
+           ) -> tuple[dict, list[AssetCheckResult]]:
     """Load ``periods`` (period end, files) of ``source``; return (metadata, check results).
 
     ``authorities``: the LA numbers of the incoming folder; one without a file for a period is
-    recorded as not supplied.
+    recorded as not supplied. ``on_crash``: the refusal of a file whose reading killed its worker.
     """
     out = IngestOutcome()
     tables = list(source.tables)
     expectations.preload_in_background()  # overlaps with the reading, which happens in other processes
-    reads = read_in_order(load_file, [(path, period_end) for period_end, files in periods for path in files])
+    reads = read_in_order(load_file, [(path, period_end) for period_end, files in periods for path in files],
+                          on_crash)
+    try:
+        metadata, checks, audit = _load_all(context, out, source, periods, reads, warehouse, identity_store, key,
+                                            authorities, tables)
+    finally:
+        reads.close()  # the reader processes end here, with the step (see pipelines.ingest.parallel)
+    docs = quality_runs.write_data_docs(out.validations, output_dir, source.name)
+    if docs:
+        metadata["data_docs"] = MetadataValue.path(str(docs))
+    return metadata, checks
+
+
+def _load_all(context, out: IngestOutcome, source: Source, periods, reads, warehouse, identity_store, key,
+              authorities, tables):
     with warehouse.get_connection() as wconn, identity_store.get_connection() as iconn:
         batch: list[tuple[date, list[FileLoad]]] = []
         for number, (period_end, files) in enumerate(periods, start=1):
@@ -87,7 +102,6 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
                                                             [p for p, _ in periods])
         audit = pd.concat(out.audit, ignore_index=True) if out.audit else audit_frame([], "")
         checks = _check_results(wconn, source, audit, out, [p for p, _ in periods])
-    docs = quality_runs.write_data_docs(out.validations, output_dir, source.name)
     files = audit[audit["status"] != "not supplied"] if len(audit) else audit
     metadata = {
         "periods": MetadataValue.json([p.isoformat() for p, _ in periods]),
@@ -97,19 +111,23 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
         "rows_rejected": int(files["rows_rejected"].sum()) if len(files) else 0,
         "not_supplied": int((audit["status"] == "not supplied").sum()) if len(audit) else 0,
     }
-    if docs:
-        metadata["data_docs"] = MetadataValue.path(str(docs))
-    return metadata, checks
+    return metadata, checks, audit
 
 
 def _ensure_tables(context, wconn, iconn, source: Source, key: bytes) -> None:
     """Create the source's raw tables, empty, if no file of it has ever been loaded (any subset of sources)."""
+    ensure_source_tables(wconn, iconn, source, key, context.run.run_id)
+
+
+def ensure_source_tables(wconn, iconn, source: Source, key: bytes, run_id: str) -> None:
+    """Create ``source``'s raw (and identity) tables, empty, if they do not exist: for a source whose asset
+    never ran (no census return at all: the census job is not even planned), what reads them still runs."""
     existing = table_names(wconn, "raw")
     if all(t in existing for t in source.tables):
         return
     load = empty_load(source)
     write_loads(wconn, iconn, source.name, [t for t in source.tables if t not in existing], [load], [], key,
-                context.run.run_id, source.geography, write_audit=False)
+                run_id, source.geography, write_audit=False)
 
 
 def _checked(load: FileLoad, period_end: date, errors: list[str]) -> FileLoad:

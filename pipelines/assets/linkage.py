@@ -28,6 +28,7 @@ from sources.registry import Registry, load_registry
 
 from ..resources import IdentityStoreResource, WarehouseResource
 from ..settings import Settings
+from .ingest_run import ensure_source_tables
 from .population import WAREHOUSE_POOL
 
 PERSON_LINKS_KEY = AssetKey(["linkage", "person_links"])
@@ -83,6 +84,9 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
     )
     def person_linkage(context: AssetExecutionContext, warehouse: WarehouseResource,
                        identity_store: IdentityStoreResource):
+        with warehouse.get_connection() as conn, identity_store.get_connection() as iconn:
+            for source in load_registry(settings.registry_dirs).partitioned():  # a source never loaded: empty tables
+                ensure_source_tables(conn, iconn, source, b"\0" * 32, context.run.run_id)  # no rows: no key used
         with warehouse.get_connection() as conn:
             result = link_partnership(conn, Path(identity_store.database), thresholds, partner_sources=partners,
                                       previous=previous_person_links(conn), model_path=settings.linkage_model_path)

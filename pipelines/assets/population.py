@@ -47,7 +47,10 @@ CREATE OR REPLACE TABLE {TABLE} (
 def population_denominators(context: AssetExecutionContext, warehouse: DuckDBResource,
                             extracts: IncomingExtracts) -> MaterializeResult:
     source = extracts.registry()[ons_population.SOURCE]
-    files = find_reference(extracts.root, source)
+    try:
+        files = find_reference(extracts.root, source)
+    except SourceFileError as exc:  # a link out of incoming, a pipe or a folder where a population file should be
+        raise Failure(description=str(exc)) from None
     if not files:
         raise Failure(description=f"no ONS population files found in {extracts.root / 'reference'} (expected one "
                                   f"CSV per mid-year named like {' or '.join(source.files)}, e.g. "
@@ -56,6 +59,10 @@ def population_denominators(context: AssetExecutionContext, warehouse: DuckDBRes
         read = ons_population.read_population_files(files)
     except SourceFileError as exc:
         raise Failure(description=str(exc)) from None
+    except Exception as exc:  # noqa: BLE001 - said in words, never with a value of the file
+        from ..ingest.worker import unexpected
+
+        raise Failure(description=f"reference/population/: {unexpected(exc)}") from None
     context.log.info(f"read {len(read.rows):,} rows from {len(files)} files; {len(read.rejects):,} rejected "
                      f"values; {read.over_17:,} rows aged 18+ dropped")
 

@@ -11,12 +11,15 @@ file to ``quality.load_audit`` like every extract.
 A required reference file that is missing or unreadable fails its asset with the reader's
 message. An optional one that is missing is recorded as ``not supplied`` and its table is
 created empty (so the pipeline runs: children get no ward or deprivation decile, the report
-has no map), never silently.
+has no map), never silently. An optional one that cannot be read is recorded as ``failed``
+with the reader's message, its table is created empty, and the asset's ``files_readable``
+check (error, not blocking) fails with the message: the rest of the run goes on without it.
 """
 from pathlib import Path
 
 import pandas as pd
-from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
+from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, Failure,
+                     MaterializeResult, MetadataValue, asset)
 
 from sources.errors import SourceFileError
 from sources.incoming import find_reference
@@ -24,6 +27,7 @@ from sources.registry import Registry, Source, resolve
 from sources.schema import load_schema
 
 from ..ingest.files import file_digest
+from ..ingest.worker import unexpected
 from ..ingest.write import ensure_quality_tables, replace_frame
 from ..resources import IncomingExtracts, WarehouseResource
 from .population import WAREHOUSE_POOL
@@ -50,12 +54,13 @@ def load_reference(conn, source: Source, path: Path, incoming: Path, run_id: str
     return read
 
 
-def create_empty(conn, source: Source, run_id: str) -> None:
-    """An optional reference file not supplied: its table, empty (the schema's output columns as text)."""
+def create_empty(conn, source: Source, run_id: str, file: str | None = None, message: str | None = None) -> None:
+    """An optional reference file not supplied (or, with ``message``, refused): its table, empty (the schema's
+    output columns as text)."""
     columns = load_schema(source.schema, Path(source.schema_dir)).output_columns
-    audit = pd.DataFrame([{"source": source.name, "file": None, "rows_read": 0, "rows_loaded": 0,
-                           "rows_rejected": 0, "rows_flagged": 0, "status": "not supplied",
-                           "loaded_at": pd.Timestamp.now(), "run_id": run_id}])
+    audit = pd.DataFrame([{"source": source.name, "file": file, "rows_read": 0, "rows_loaded": 0,
+                           "rows_rejected": 0, "rows_flagged": 0, "status": "failed" if message else "not supplied",
+                           "message": message, "loaded_at": pd.Timestamp.now(), "run_id": run_id}])
     _replace(conn, source, pd.DataFrame(), audit, pd.DataFrame({c: pd.Series(dtype="string") for c in columns}))
 
 
@@ -73,11 +78,20 @@ def _replace(conn, source: Source, rejects: pd.DataFrame, audit: pd.DataFrame, r
 
 
 def build_reference_asset(source: Source):
+    readable = AssetCheckSpec("files_readable", asset=AssetKey(["raw", source.name]),
+                              description="Error (not blocking): the file could be read; one that cannot is not "
+                                          "loaded (its table is left empty) and named here with the position and "
+                                          "what was expected.")
+
     @asset(key=AssetKey(["raw", source.name]), group_name="reference", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+           check_specs=[] if source.required else [readable],
            description=f"{source.label}. {source.description} Files: "
                        f"{', '.join('reference/' + f for f in source.files)}. Declared in sources/registry/.")
     def _reference(context: AssetExecutionContext, warehouse: WarehouseResource,
                    extracts: IncomingExtracts) -> MaterializeResult:
+        checks = [] if source.required else [AssetCheckResult(check_name="files_readable", passed=True,
+                                                              description="the file could be read (or none was "
+                                                                          "supplied)")]
         try:
             found = find_reference(extracts.root, source)
             if not found:
@@ -88,20 +102,40 @@ def build_reference_asset(source: Source):
                     create_empty(conn, source, context.run.run_id)
                 context.log.warning(f"{source.name}: not supplied (no file named like {' or '.join(source.files)} "
                                     "in reference/); its table is empty")
-                return MaterializeResult(metadata={"dagster/row_count": 0, "status": "not supplied"})
+                return MaterializeResult(metadata={"dagster/row_count": 0, "status": "not supplied"},
+                                         check_results=checks)
             path = found[0]
             with warehouse.get_connection() as conn:
                 read = load_reference(conn, source, path, extracts.root, context.run.run_id)
         except SourceFileError as exc:
-            raise Failure(description=f"reference/{exc.path.name}, {exc.location}: {exc.problem}") from None
+            return _unreadable(context, warehouse, source, str(exc), exc.display)
+        except Failure:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a reader's fault fails this file only (an optional source)
+            return _unreadable(context, warehouse, source, f"{source.label}, file: {unexpected(exc)}", None)
         notes = list(getattr(read, "notes", []))  # e.g. "several ward vintages: used wd24cd"
         context.log.info(f"{source.name}: {len(read.rows):,} rows loaded, {read.rejected_lines:,} rejected "
                          f"from {path.name}")
         return MaterializeResult(metadata={
             "dagster/row_count": len(read.rows), "rows_read": read.rows_read, "rows_rejected": read.rejected_lines,
-            "file": MetadataValue.path(str(path)), "notes": MetadataValue.json(notes)})
+            "file": MetadataValue.path(str(path)), "notes": MetadataValue.json(notes)}, check_results=checks)
 
     return _reference
+
+
+def _unreadable(context, warehouse, source: Source, message: str, file: str | None) -> MaterializeResult:
+    """A reference file that could not be read: a required source stops the run; an optional one is recorded
+    as failed, its table left empty, and its files_readable check fails."""
+    if source.required:
+        raise Failure(description=message)
+    with warehouse.get_connection() as conn:
+        create_empty(conn, source, context.run.run_id, file=file, message=message)
+    context.log.warning(f"{source.name}: the file could not be read; its table is empty")
+    return MaterializeResult(
+        metadata={"dagster/row_count": 0, "status": "failed"},
+        check_results=[AssetCheckResult(check_name="files_readable", passed=False, severity=AssetCheckSeverity.ERROR,
+                                        description=f"1 file could not be read and was not loaded: {message}",
+                                        metadata={"unreadable_files": 1})])
 
 
 def build_reference_assets(registry: Registry) -> list:

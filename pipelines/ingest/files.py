@@ -24,9 +24,11 @@ from pathlib import Path
 import pandas as pd
 
 from sources.errors import SourceFileError
-from sources.incoming import la_code_of
+from sources.incoming import AUTHORITY_FOLDER, la_code_of
+from sources.limits import open_regular
 from sources.registry import Source
 
+MAX_REJECTED_SHARE = 0.5  # a file with more of its rows rejected is refused (refuse_past_share)
 REJECT_LAYOUT = ["table_name", "location", "source_line", "field", "rule", "action", "message"]
 
 
@@ -100,6 +102,23 @@ def empty_load(source: Source) -> FileLoad:
     return load
 
 
+def refused_load(source: Source, incoming: Path, path: Path, period_end: date, message: str) -> FileLoad:
+    """A load refused without (or after failing at) reading: ``message`` is prefixed with the file's
+    path relative to the incoming folder. Never raises (the file may be unreadable)."""
+    try:
+        rel = Path(path).relative_to(incoming).as_posix()
+    except ValueError:
+        rel = Path(path).name
+    match = AUTHORITY_FOLDER.match(rel.split("/")[0])
+    try:
+        sha, size = file_digest(path)
+    except OSError:
+        sha, size = None, 0
+    load = FileLoad(source=source.name, file=rel, la_code=match.group("la_code") if match else "",
+                    period_end=period_end, sha256=sha, size_bytes=size)
+    return load.refuse(f"{rel}, {message}")
+
+
 def refusal(rel: str, exc: SourceFileError) -> str:
     """The reader's message with the file named by its path relative to the incoming folder."""
     return f"{rel}, {exc.location}: {exc.problem}"
@@ -108,7 +127,7 @@ def refusal(rel: str, exc: SourceFileError) -> str:
 def file_digest(path: Path) -> tuple[str, int]:
     """(sha256 hex, size in bytes) of a file, read in 1 MiB blocks."""
     digest, size = hashlib.sha256(), 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
             size += len(block)
@@ -122,10 +141,35 @@ def _add_record_ids(frame: pd.DataFrame, file: str, location: pd.Series) -> pd.D
 
 
 def load_file(source: Source, incoming: Path, path: Path, period_end: date) -> FileLoad:
-    """Read one file of ``source`` found in the period folder of ``period_end``."""
+    """Read one file of ``source`` found in the period folder of ``period_end``.
+
+    A file with more than ``MAX_REJECTED_SHARE`` of its rows rejected is refused (:func:`refuse_past_share`).
+    """
     if source.reader == "cin_census":
-        return load_cin_census(source, path, incoming, period_end)
-    return load_tabular(source, path, incoming, period_end)
+        return refuse_past_share(load_cin_census(source, path, incoming, period_end))
+    return refuse_past_share(load_tabular(source, path, incoming, period_end))
+
+
+def refuse_past_share(load: FileLoad, share: float = MAX_REJECTED_SHARE) -> FileLoad:
+    """Refuse a file most of whose rows were rejected: it is a mislabelled column or the wrong file, not data.
+
+    Loading the few rows left would publish a figure for the authority and period that is wrong without
+    anyone being told (e.g. a person list with the Surname and Gender headers swapped: every gender unknown).
+    The message names the commonest reason (field and rule), never a value.
+    """
+    if load.error or not load.rows_read or load.rows_rejected <= share * load.rows_read:
+        return load
+    rejected = load.rejects[load.rejects["action"].isin(["row_rejected", "child_rejected"])]
+    reason = ""
+    if len(rejected):
+        lines = rejected.assign(where=rejected["location"].astype("string"))
+        counts = lines.groupby(["field", "rule"], dropna=False)["where"].nunique().sort_values(ascending=False)
+        (field_name, rule), n = counts.index[0], int(counts.iloc[0])
+        reason = f" (most often {field_name + ' ' if isinstance(field_name, str) and field_name else ''}{rule}: {n:,})"
+    return load.refuse(f"{load.file}, file: {load.rows_rejected:,} of {load.rows_read:,} rows would be rejected"
+                       f"{reason}; more than {share:.0%}, so the file is refused rather than counted with most of it "
+                       "missing; expected values that fit their headers: is a column mislabelled (headers swapped?), "
+                       "or is this another extract?")
 
 
 def _new_load(source: Source, path: Path, incoming: Path, period_end: date) -> FileLoad:

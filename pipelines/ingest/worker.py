@@ -3,19 +3,49 @@
 Reading runs in spawned worker processes (:mod:`pipelines.ingest.parallel`), which import
 the function they run. Keeping it out of the Dagster asset modules saves each worker the
 two seconds of importing Dagster.
+
+:func:`read_file` never raises: whatever happens while one file is read (a reader's
+``SourceFileError``, a bug, ``MemoryError``) becomes that file's refusal, so one file can
+fail only its own source and period, never the process pool or the run.
 """
 from __future__ import annotations
 
+import traceback
 from datetime import date
 from pathlib import Path
 
 from sources.registry import Source
 
 from ..quality_runs import with_rule_findings
-from .files import FileLoad, load_file
+from .files import FileLoad, load_file, refused_load
 
 
-def read_file(source: Source, incoming: Path, path: Path, period_end: date) -> FileLoad:
-    """Read one file of ``source`` and, for sources with DfE-style rules, run them on its rows."""
-    load = load_file(source, incoming, path, period_end)
-    return with_rule_findings(load) if source.dfe_rules else load
+def read_file(source: Source, incoming: Path, path: Path, period_end: date,
+              problems: dict | None = None) -> FileLoad:
+    """Read one file of ``source`` and, for sources with DfE-style rules, run them on its rows.
+
+    ``problems``: {path: message} for files the incoming-folder scan already refused (a second
+    file of a source for one period, a file in one of two folders of one LA number ...): such a
+    file is not read; its load carries the message.
+    """
+    problem = (problems or {}).get(Path(path))
+    if problem:
+        return refused_load(source, incoming, path, period_end, problem)
+    try:
+        load = load_file(source, incoming, path, period_end)
+        return with_rule_findings(load) if source.dfe_rules else load
+    except MemoryError:
+        return refused_load(source, incoming, path, period_end, "file: reading it needed more memory than this "
+                            "machine has; expected an extract of the usual size (split it, or check it is the "
+                            "right file)")
+    except Exception as exc:  # noqa: BLE001 - one file's fault must stay that file's
+        return refused_load(source, incoming, path, period_end, f"file: {unexpected(exc)}")
+
+
+def unexpected(exc: BaseException) -> str:
+    """An unexpected reader error in words, with where in the code it happened and never its message
+    (an exception's message may quote a value of the file, and this text reaches the warehouse)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return (f"the reader failed unexpectedly ({type(exc).__name__}{where}); the file was not loaded. This is a "
+            "fault in the pipeline rather than in the file: please report it with the file's name")

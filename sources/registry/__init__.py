@@ -33,6 +33,10 @@ Keys of a declaration
 ``geography``       its postcodes are turned into ward, LSOA and deprivation decile
 ``linkage``         ``child``, ``adult`` or absent: the kind of person its rows describe
 ``evidence_kinds``  the neglect evidence kinds (``models/marts/tier_definitions.yaml``) it can feed
+``period_files``    how many files of the source one authority may send for one period: ``one``
+                    (the default: a second file is an error, and neither is loaded, since which is
+                    right cannot be guessed) or ``several`` (adult services send one file per
+                    service, told apart by name; two files with the same content are still an error)
 
 This module imports no reader: a reader is imported when a file is read, so worker
 processes stay cheap and a declaration can name a reader in a partnership's own package.
@@ -53,8 +57,9 @@ SCHEMA_DIR = REGISTRY_DIR.parent / "schemas"
 PARTITIONINGS = ("quarter", "census_year", "reference")
 READER_KINDS = ("tabular", "cin_census")
 LINKAGE_KINDS = ("child", "adult")
+PERIOD_FILES = ("one", "several")
 _KEYS = {"name", "label", "description", "partitioning", "reader", "schema", "files", "recognise", "tables",
-         "required", "dfe_rules", "geography", "linkage", "evidence_kinds"}
+         "required", "dfe_rules", "geography", "linkage", "evidence_kinds", "period_files"}
 
 
 class RegistryError(ValueError):
@@ -82,6 +87,7 @@ class Source:
     geography: bool = False
     linkage: str | None = None
     evidence_kinds: tuple[str, ...] = ()
+    period_files: str = "one"
     declared_in: str = ""
 
     @property
@@ -202,6 +208,9 @@ def _declaration(path: Path) -> Source:
     linkage = raw.get("linkage")
     if linkage is not None and linkage not in LINKAGE_KINDS:
         fail("linkage", f"'{linkage}' is not one of {', '.join(LINKAGE_KINDS)}")
+    period_files = raw.get("period_files", "one")
+    if period_files not in PERIOD_FILES:
+        fail("period_files", f"'{period_files}' is not one of {', '.join(PERIOD_FILES)}")
     return Source(
         name=name, label=str(raw["label"]), description=" ".join(str(raw.get("description", "")).split()),
         partitioning=raw["partitioning"], reader=reader, tables=tuple(str(t) for t in raw["tables"]),
@@ -210,7 +219,8 @@ def _declaration(path: Path) -> Source:
         xml_root=recognise.get("xml_root"), xml_collection=recognise.get("xml_collection"),
         required=bool(raw.get("required", False)), dfe_rules=bool(raw.get("dfe_rules", False)),
         geography=bool(raw.get("geography", False)), linkage=linkage,
-        evidence_kinds=tuple(str(k) for k in raw.get("evidence_kinds") or ()), declared_in=str(path))
+        evidence_kinds=tuple(str(k) for k in raw.get("evidence_kinds") or ()), period_files=period_files,
+        declared_in=str(path))
 
 
 # built-in order: the census first, then the quarterly extracts, then reference data
