@@ -15,7 +15,12 @@ skipped silently: ``neglect run`` prints the skipped list and the load audit kee
 A file is given to a source by its name first (the declaration's ``files`` patterns) and,
 when no name matches, by its content (the header row's columns, or the XML root element);
 a file two sources claim by name, or none by name and two by content, is skipped as
-ambiguous. Only regular files inside the incoming folder are read: a directory, a named
+ambiguous. A workbook holding several lists (Ofsted's Annex A: sheets "List 1" ... "List 11")
+is recognised by its sheet names: each source declared with ``sheets`` patterns gets the
+workbook when one of its sheets matches (:mod:`sources.xlsx`), so one workbook feeds several
+sources, each reading its own sheet, and a list whose sheet is absent is *not supplied*. A
+workbook with a single sheet named for no list, whose file name matches a source, is that
+source's (as any CSV or .xlsx). Only regular files inside the incoming folder are read: a directory, a named
 pipe or a link pointing outside the folder is skipped with the reason.
 """
 from __future__ import annotations
@@ -42,7 +47,8 @@ class FoundFile:
     period_end: date
     path: Path  # absolute
     rel: str  # relative to the incoming folder, with / separators
-    recognised_by: str  # "name" or "content"
+    recognised_by: str  # "name", "content" or "sheet" (a workbook's sheet named for the source)
+    sheet: str | None = None  # the workbook sheet the source reads (recognised by sheet name)
 
 
 @dataclass
@@ -191,6 +197,8 @@ def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_e
         scan.skipped.append((rel, "not a regular file (a pipe or device); not read"))
         return
     by_name = [s for s in sources if s.matches_name(path.name)]
+    if _place_workbook(scan, path, rel, la_code, period_end, sources, by_name):
+        return
     how = "name"
     if not by_name:
         by_name = [s for s in sources if _recognised_by_content(s, path)]
@@ -209,6 +217,43 @@ def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_e
                                   f"(e.g. {la_code}_…/{period_end.year + (period_end.month > 3)}-03-31/)"))
         return
     scan.files.append(FoundFile(source.name, la_code, period_end, path, rel, how))
+
+
+def _place_workbook(scan: IncomingScan, path: Path, rel: str, la_code: str, period_end: date,
+                    sources: list[Source], by_name: list[Source]) -> bool:
+    """Give a workbook to every source one of whose sheets it has; False when it is not such a workbook.
+
+    A single-sheet workbook whose file name matches a source is left to the name rules (an export
+    named for its source, whatever its sheet is called).
+    """
+    readers = [s for s in sources if s.sheets]
+    if not readers:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                return False
+        from .xlsx import choose_sheet, workbook_sheets
+
+        names = [p.name for p in workbook_sheets(path)]
+    except (OSError, SourceFileError):
+        return False  # not a readable workbook: the name rules decide, and the reader says what is wrong
+    if len(names) == 1 and by_name:
+        return False
+    claims: dict[str, list[Source]] = {}
+    for source in readers:
+        sheet = choose_sheet(names, source.sheets)
+        if sheet is not None:
+            claims.setdefault(sheet, []).append(source)
+    if not claims:
+        return False
+    for sheet, claimants in claims.items():
+        if len(claimants) > 1:
+            scan.skipped.append((f"{rel} (sheet '{sheet}')", f"the sheet could be more than one source "
+                                 f"({', '.join(s.name for s in claimants)}); rename the sheet to one list's name"))
+            continue
+        scan.files.append(FoundFile(claimants[0].name, la_code, period_end, path, rel, "sheet", sheet))
+    return True
 
 
 def _recognised_by_content(source: Source, path: Path) -> bool:
