@@ -55,11 +55,13 @@ class IngestOutcome:
 
 def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tuple[date, list[Path]]],
            load_file: Callable[[Path, date], FileLoad], warehouse, identity_store, key: bytes, authorities: list[str],
-           output_dir: Path) -> tuple[dict, list[AssetCheckResult]]:
+           output_dir: Path, max_reject_share: float = ingest_rules.MAX_FILE_REJECT_SHARE
+           ) -> tuple[dict, list[AssetCheckResult]]:
     """Load ``periods`` (period end, files) of ``source``; return (metadata, check results).
 
     ``authorities``: the LA numbers of the incoming folder; one without a file for a period is
-    recorded as not supplied.
+    recorded as not supplied. ``max_reject_share``: a file with more of its rows rejected fails the
+    blocking ``structure`` check (setting ``max_file_reject_share``).
     """
     out = IngestOutcome()
     tables = list(source.tables)
@@ -86,7 +88,7 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
             out.validations = quality_runs.validate_periods(wconn, source.name, [f"raw.{t}" for t in tables],
                                                             [p for p, _ in periods])
         audit = pd.concat(out.audit, ignore_index=True) if out.audit else audit_frame([], "")
-        checks = _check_results(wconn, source, audit, out, [p for p, _ in periods])
+        checks = _check_results(wconn, source, audit, out, [p for p, _ in periods], max_reject_share)
     docs = quality_runs.write_data_docs(out.validations, output_dir, source.name)
     files = audit[audit["status"] != "not supplied"] if len(audit) else audit
     metadata = {
@@ -140,12 +142,13 @@ def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source: Sourc
         out.findings.append(all_findings)
 
 
-def _check_results(conn, source: Source, audit, out, periods) -> list[AssetCheckResult]:
+def _check_results(conn, source: Source, audit, out, periods, max_reject_share: float) -> list[AssetCheckResult]:
     existing = table_names(conn, "raw")
     raw_tables = [f"raw.{t}" for t in source.tables if t in existing]
-    structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, source.required)
-    readable = ingest_rules.files_readable(out.errors)
     rejects = pd.concat(out.rejects, ignore_index=True) if out.rejects else pd.DataFrame()
+    structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, source.required, rejects,
+                                            max_reject_share)
+    readable = ingest_rules.files_readable(out.errors)
     rate = ingest_rules.reject_rate(audit, rejects)
     results = [
         AssetCheckResult(check_name="structure", passed=structure.passed, severity=AssetCheckSeverity.ERROR,
