@@ -3,7 +3,7 @@
 Reads the identity store (attached as ``idstore``) for identifiers and the warehouse
 ``raw`` tables for sex, so the connection must see both (see :func:`attach_identity_store`).
 
-Child records come from five sources:
+Child records come from these sources:
 
 ==========================  ======================================================================
 source                      identifiers it carries
@@ -14,6 +14,8 @@ source                      identifiers it carries
 ``early_help``              early-help ID, LA child ID when recorded, NHS number, names, DOB, sex, postcode
 ``adult_household_children``  names and DOB of a child listed in an adult-services episode; the
                             postcode is the adult's
+``annex_a_*``               LA child ID ("Child Unique ID"), DOB, sex (Ofsted Annex A lists 2-6; list 7
+                            is ``cp_list``); read only where the source's tables exist
 ==========================  ======================================================================
 
 A child listed by the same adult client with the same name and DOB in several quarterly
@@ -90,6 +92,25 @@ FROM idstore.identifiers.adult_episodes i JOIN raw.adult_episodes r USING (recor
 """
 
 
+# Ofsted Annex A lists 2-6 (source = table name): the LA's child ID, date of birth and sex
+ANNEX_A_CHILD_SOURCES = ("annex_a_early_help", "annex_a_referrals", "annex_a_assessments", "annex_a_section47",
+                         "annex_a_children_in_need")
+
+
+def _annex_a_sql(conn: duckdb.DuckDBPyConnection) -> str:
+    """UNION ALL of the Annex A lists whose raw and identity tables exist (a source never read has none)."""
+    raw = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_schema = 'raw'").fetchall()}
+    ids = {r[0] for r in conn.execute(f"SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                                      f"'{IDENTITY_ALIAS}' AND table_schema = 'identifiers'").fetchall()}
+    return "".join(f"""
+UNION ALL
+SELECT '{t}', i.record_id, i.la_code, i.period_end, i.child_id, NULL, NULL, NULL, NULL, NULL, NULL,
+       i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
+FROM {IDENTITY_ALIAS}.identifiers.{t} i JOIN raw.{t} r USING (record_id)""" for t in ANNEX_A_CHILD_SOURCES
+                   if t in raw and t in ids)
+
+
 def _cleaned(select_sql: str, period_filter: str) -> str:
     """Wrap a record query with the cleaned comparison columns."""
     return f"""
@@ -126,7 +147,7 @@ def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None) ->
     Columns: :data:`CHILD_COLUMNS` plus ``forename_std``, ``surname_std``, ``surname_parts``,
     ``postcode_std``, ``postcode_district``, ``nhs_std``, ``sex_std``, ``upn`` upper-cased.
     """
-    sql = _cleaned(_CHILD_SOURCES_SQL, _period_filter(up_to))
+    sql = _cleaned(_CHILD_SOURCES_SQL + _annex_a_sql(conn), _period_filter(up_to))
     return conn.sql(f"""
         SELECT * REPLACE (upper(trim(upn)) AS upn, upper(trim(former_upn)) AS former_upn),
                CASE WHEN household_client IS NOT NULL
