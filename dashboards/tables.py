@@ -262,13 +262,14 @@ def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.D
         rules AS (
             SELECT source, file, rule, count(DISTINCT location) AS n FROM quality.rejects
             WHERE action IN ('row_rejected', 'child_rejected') GROUP BY ALL
-        )
+        ),
+        commonest AS (SELECT source, file, arg_max(rule, n) AS rule FROM rules GROUP BY ALL)
         SELECT f.file, f.sheet, f.source, f.la_code, f.rows_read, f.rows_not_loaded,
                CASE WHEN f.status = 'failed' THEN 'not read: ' || f.message
-                    ELSE 'rejected, mostly ' || arg_max(r.rule, r.n) END AS reason
-        FROM files f LEFT JOIN rules r ON r.source = f.source AND r.file = f.file
+                    ELSE 'rejected, mostly ' || r.rule END AS reason
+        FROM files f LEFT JOIN commonest r ON r.source = f.source AND r.file = f.file
         WHERE f.status = 'failed' OR f.rows_not_loaded > 0
-        GROUP BY ALL ORDER BY f.file, f.source""", [quarter_end, quarter_end]).df()
+        ORDER BY f.file, f.source""", [quarter_end, quarter_end]).df()
     frame["source"] = frame["source"].map(lambda s: labels.get(s, s))
     frame["sheet"] = frame["sheet"].fillna("")
     return frame
