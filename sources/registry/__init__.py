@@ -255,9 +255,9 @@ def _declaration(path: Path) -> Source:
 
 
 # built-in order: the census first, then the quarterly extracts, then reference data
-_BUILT_IN_ORDER = ("cin_census", "cp_list", "annex_a_early_help", "annex_a_referrals", "annex_a_assessments",
-                   "annex_a_section47", "annex_a_children_in_need", "early_help", "person_list", "adult_episodes",
-                   "adult_household_children", "ons_population", "postcode_lookup", "deprivation",
+_BUILT_IN_ORDER = ("cin_census", "cp_list", "early_help", "person_list", "adult_episodes", "adult_household_children",
+                   "annex_a_early_help", "annex_a_referrals", "annex_a_assessments", "annex_a_section47",
+                   "annex_a_children_in_need", "ons_population", "postcode_lookup", "deprivation",
                    "ward_boundaries", "la_codes")
 
 
