@@ -10,7 +10,8 @@
 -- extract is not known (a record that stops appearing has ended; one in the latest extract is current
 -- up to that extract's date). The CIN census is the exception: a record open in an authority's latest
 -- return stays current for a year after its 31 March, until the next return is due (the census is then
--- 'carried forward' in marts.source_availability).
+-- 'carried forward' in marts.source_availability), unless an Ofsted Annex A list 6 of a later period shows
+-- the episode closed.
 -- `last_seen` is the latest extract it appeared in. `person_record_id` is the child's own record
 -- (CIN Child element, CP-list line, early-help line, household-children line) that gave the
 -- person_key, so another linkage (threshold sensitivity) can be swapped in without redoing staging.
@@ -24,6 +25,36 @@ SELECT c.source_file, c.child_ordinal, c.la_code, c.period_end AS extract_date, 
        c.record_id AS person_record_id
 FROM raw.cin_child c
 JOIN linkage.person_links l ON l.source = 'cin_census' AND l.source_record_id = c.record_id;
+
+-- Ofsted Annex A lists 2, 4 and 6 (early help assessments, assessments, children in need), each thing
+-- once in its latest version, keyed by person. The census takes precedence where both cover a period:
+-- `census_covered_to` is the authority's latest CIN census reference date (NULL: no return loaded), and
+-- evidence.sql uses Annex A only for what started after it. List 2 gives way to the early-help system's
+-- own export in the same way (`early_help_covered_to`: the authority's latest early-help extract).
+CREATE OR REPLACE TABLE staging.census_coverage AS
+SELECT la_code, max(period_end) AS census_covered_to FROM raw.cin_child GROUP BY la_code;
+
+-- List 6: CIN episodes, one per (person_key, la_code, CIN start date). Open in the latest list: current to
+-- that list's period end; closed: to the closure date.
+CREATE OR REPLACE TABLE staging.annex_a_cin_episodes AS
+WITH versions AS (
+    SELECT l.person_key, c.la_code, c.cin_start_date AS start_date, c.period_end AS extract_date,
+           {'closure_date': c.cin_closure_date, 'primary_need_code': c.primary_need,
+            'reason_for_closure': c.reason_for_closure, 'record_id': c.record_id} AS fields,
+           {'extract_date': c.period_end, 'has_end': c.cin_closure_date IS NOT NULL, 'record_id': c.record_id}
+               AS version_order
+    FROM raw.annex_a_children_in_need c
+    JOIN linkage.person_links l ON l.source = 'annex_a_children_in_need' AND l.source_record_id = c.record_id
+    WHERE c.cin_start_date IS NOT NULL
+),
+entities AS (
+    SELECT person_key, la_code, start_date, max_by(fields, version_order) AS f, max(extract_date) AS last_seen
+    FROM versions GROUP BY person_key, la_code, start_date
+)
+SELECT person_key, la_code, start_date, f.closure_date, f.primary_need_code, f.reason_for_closure, last_seen,
+       coalesce(f.closure_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
+       c.census_covered_to
+FROM entities LEFT JOIN staging.census_coverage c USING (la_code);
 
 -- CIN episodes, one per (person_key, la_code, referral_date).
 CREATE OR REPLACE TABLE staging.cin_episodes AS
@@ -45,12 +76,17 @@ entities AS (
     FROM versions v JOIN latest_extract x USING (la_code)
     GROUP BY person_key, v.la_code, referral_date
 )
-SELECT person_key, la_code, referral_date, f.closure_date, f.primary_need_code, f.reason_for_closure,
-       f.referral_source, f.referral_nfa, f.date_of_initial_cpc, last_seen, in_latest_extract,
-       coalesce(f.closure_date, CASE WHEN in_latest_extract THEN CAST(last_seen + INTERVAL 1 YEAR AS DATE)
-                                     ELSE last_seen END) AS effective_end,
+SELECT e.person_key, e.la_code, e.referral_date, f.closure_date, f.primary_need_code, f.reason_for_closure,
+       f.referral_source, f.referral_nfa, f.date_of_initial_cpc, e.last_seen, e.in_latest_extract,
+       coalesce(f.closure_date, a.closure_date,
+                CASE WHEN in_latest_extract THEN CAST(e.last_seen + INTERVAL 1 YEAR AS DATE)
+                     ELSE e.last_seen END) AS effective_end,
        f.record_id, f.person_record_id
-FROM entities;
+FROM entities e
+-- an episode open in the latest census return is carried for a year after it, unless an Ofsted Annex A
+-- list 6 of a later period shows it closed (the same child, authority and start date): then it ends there
+LEFT JOIN staging.annex_a_cin_episodes a ON a.person_key = e.person_key AND a.la_code = e.la_code
+                                       AND a.start_date = e.referral_date AND a.last_seen > e.last_seen;
 
 -- CIN assessments, one per (person_key, la_code, episode referral_date, assessment start), with
 -- the list of assessment factors recorded.
@@ -229,36 +265,6 @@ FROM raw.adult_household_children c
 JOIN linkage.person_links l ON l.source = 'adult_household_children' AND l.source_record_id = c.record_id
 WHERE c.episode_pseudonym IS NOT NULL
 GROUP BY ALL;
-
--- Ofsted Annex A lists 2, 4 and 6 (early help assessments, assessments, children in need), each thing
--- once in its latest version, keyed by person. The census takes precedence where both cover a period:
--- `census_covered_to` is the authority's latest CIN census reference date (NULL: no return loaded), and
--- evidence.sql uses Annex A only for what started after it. List 2 gives way to the early-help system's
--- own export in the same way (`early_help_covered_to`: the authority's latest early-help extract).
-CREATE OR REPLACE TABLE staging.census_coverage AS
-SELECT la_code, max(period_end) AS census_covered_to FROM raw.cin_child GROUP BY la_code;
-
--- List 6: CIN episodes, one per (person_key, la_code, CIN start date). Open in the latest list: current to
--- that list's period end; closed: to the closure date.
-CREATE OR REPLACE TABLE staging.annex_a_cin_episodes AS
-WITH versions AS (
-    SELECT l.person_key, c.la_code, c.cin_start_date AS start_date, c.period_end AS extract_date,
-           {'closure_date': c.cin_closure_date, 'primary_need_code': c.primary_need,
-            'reason_for_closure': c.reason_for_closure, 'record_id': c.record_id} AS fields,
-           {'extract_date': c.period_end, 'has_end': c.cin_closure_date IS NOT NULL, 'record_id': c.record_id}
-               AS version_order
-    FROM raw.annex_a_children_in_need c
-    JOIN linkage.person_links l ON l.source = 'annex_a_children_in_need' AND l.source_record_id = c.record_id
-    WHERE c.cin_start_date IS NOT NULL
-),
-entities AS (
-    SELECT person_key, la_code, start_date, max_by(fields, version_order) AS f, max(extract_date) AS last_seen
-    FROM versions GROUP BY person_key, la_code, start_date
-)
-SELECT person_key, la_code, start_date, f.closure_date, f.primary_need_code, f.reason_for_closure, last_seen,
-       coalesce(f.closure_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
-       c.census_covered_to
-FROM entities LEFT JOIN staging.census_coverage c USING (la_code);
 
 -- List 4: assessments, one per (person_key, la_code, start date), with the factors where the system exports
 -- them. `episode_effective_end`: the list 6 episode (else the census episode) of the child open on the
