@@ -28,6 +28,10 @@ LINKAGE_KEYS: dict[str, tuple[str, str | None, str | None, str | None, str | Non
     "adult_episodes": ("adult_episodes", "has_nhs_number", None, "birth_month", "has_postcode"),
     "adult_household_children": ("adult_household_children", None, None, "birth_month", None),
     "cin_child": ("cin_census", None, "has_upn", "birth_month", None),
+    # Ofsted Annex A lists 2-6 (list 7 is cp_list): the LA child ID and date of birth only
+    **{t: (t, None, None, "birth_month", None) for t in ("annex_a_early_help", "annex_a_referrals",
+                                                          "annex_a_assessments", "annex_a_section47",
+                                                          "annex_a_children_in_need")},
 }
 
 
