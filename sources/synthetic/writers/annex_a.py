@@ -13,7 +13,8 @@ months to the half-year end:
   identified at the end, a column the system adds), List 5 section 47 enquiries, List 6 every CIN
   episode open at any time in the period (referrals closed with no further action are not children
   in need), List 7 every CP plan open at any time in the period;
-* Lists 8-11 (children in care, care leavers, adoption, adopters: not simulated): headers only.
+* Lists 8-11 (children in care, care leavers, adoption, adopters: not simulated): the template's
+  headers only.
 
 Values as real workbooks hold them: Excel date cells formatted ``mm-dd-yy``, Annex A's lettered
 options ("a) Male", "a) WBRI", "b) No", "a) Neglect", "a) Abuse or neglect"), and for Northbrook the
@@ -84,13 +85,38 @@ HEADERS = {
     "List 8": ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
                "Unaccompanied Asylum Seeking Child (UASC) within the Last 12 Months (Y/N)",
                "Does the Child have a Disability", "Date Started to be Looked After", "Child's Category of Need",
-               "Date Ceased to be Looked After", "Allocated Team", "Allocated Worker"],
+               "Is this a second or subsequent period of being a Looked After Child within the last 12 months (Y/N)",
+               "Start date of current legal status", "Child's Legal Status", "Date of Latest Statutory Review",
+               "Date of Last Social Work Visit", "What is the permanence plan for this child?",
+               "Date of Last IRO Visit / Contact to the Child", "Date of Last Health Assessment",
+               "Date of Last Dental Check", "Number of Placements in the Last 12 months",
+               "Date Ceased to be Looked After", "Reason Ceased to be Looked After",
+               "Start Date of Most Recent Placement", "Placement Type", "Placement Provider", "Placement postcode",
+               "URN of Placement", "Placement Location", "LA of Placement",
+               "Number of Episodes the Child has been 'Missing' from their Placement in the last 12 months",
+               "Number of Episodes the Child has been 'Absent' from their Placement in the last 12 months",
+               "Was the child offered a Return Interview after their last missing episode (Y/N)?",
+               "Did the child accept a Return Interview after their last missing episode (Y/N)?", "Allocated Team",
+               "Allocated Worker"],
     "List 9": ["Child Unique ID", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
-               "Eligibility Category", "Latest Pathway Plan Review Date", "LA in Touch", "Type of Accommodation"],
-    "List 10": ["Child Unique ID", "Family identifier", "Gender", "Ethnicity", "Date of Birth", "Age of Child (Years)",
-                "Date the Child Entered Care", "Date of Decision that Child Should be Placed for Adoption"],
+               "Unaccompanied Asylum Seeking Child (UASC), or formerly UASC if 18 or over (Y/N)",
+               "Does the Child have a Disability", "Allocated Team", "Allocated Worker",
+               "Allocated Personal Advisor", "Eligibility Category", "Latest Pathway Plan Review Date",
+               "LA in Touch", "Latest Date of Contact", "Type of Accommodation", "Suitability of Accommodation",
+               "Activity Status"],
+    "List 10": ["Child Unique ID", "Family identifier", "Gender", "Ethnicity", "Date of Birth",
+                "Age of Child (Years)", "Does the Child have a Disability", "Date the Child Entered Care",
+                "Date of Decision that Child Should be Placed for Adoption", "Date of Placement Order",
+                "Date of Matching Child and Prospective Adopters", "Date Placed for Adoption",
+                "Date of Adoption Order", "Date of Decision that Child Should No Longer be Placed for Adoption",
+                "Reason Why Child No Longer Placed for Adoption",
+                "Date the child was placed for fostering in FFA or concurrent planning placement"],
     "List 11": ["Individual adopter identifier", "Family identifier", "Gender", "Ethnicity", "Disability",
-                "Date enquiry received"],
+                "Is the (prospective) adopter fostering for adoption?", "Date enquiry received",
+                "Date Stage 1 started", "Date Stage 1 ended", "Date Stage 2 started", "Date Stage 2 ended",
+                "Date application submitted", "Date application approved", "Date adopter matched with child(ren)",
+                "Date child/children placed with adopter(s)", "No. of children placed", "Date of Adoption Order",
+                "Date of leaving adoption process", "Reason for leaving adoption process"],
 }
 
 
