@@ -20,8 +20,10 @@ is recognised by its sheet names: each source declared with ``sheets`` patterns 
 workbook when one of its sheets matches (:mod:`sources.xlsx`), so one workbook feeds several
 sources, each reading its own sheet, and a list whose sheet is absent is *not supplied*. A
 workbook with a single sheet named for no list, whose file name matches a source, is that
-source's (as any CSV or .xlsx). Only regular files inside the incoming folder are read: a directory, a named
-pipe or a link pointing outside the folder is skipped with the reason.
+source's (as any CSV or .xlsx). A list is not read twice for one period: where the period folder has
+a source's own file, a workbook's sheet of the same list is skipped with the reason. Only regular
+files inside the incoming folder are read: a directory, a named pipe or a link pointing outside the
+folder is skipped with the reason.
 """
 from __future__ import annotations
 
@@ -170,6 +172,21 @@ def _scan_authority(scan: IncomingScan, folder: Path, la_code: str, sources: lis
         scan.period_folders.add((la_code, period_end))
         for path in sorted(period_folder.iterdir()):
             _place_file(scan, path, f"{rel}/{path.name}", la_code, period_end, sources)
+        _one_file_per_list(scan, la_code, period_end, {s.name: s for s in sources})
+
+
+def _one_file_per_list(scan: IncomingScan, la_code: str, period_end: date, sources: dict[str, Source]) -> None:
+    """A list is not read twice for a period: where the period has a source's own file (found by name or
+    content), a workbook sheet of the same list is left out and said so (an Annex A workbook's list 7 beside
+    the CP list export of the same quarter would count each plan twice in the raw tables and the checks)."""
+    here = [f for f in scan.files if f.la_code == la_code and f.period_end == period_end]
+    own = {f.source: f for f in here if f.recognised_by != "sheet"}
+    for f in here:
+        if f.recognised_by == "sheet" and f.source in own:
+            scan.files.remove(f)
+            scan.skipped.append((f"{f.rel} (sheet '{f.sheet}')",
+                                 f"not read as {sources[f.source].label}: the period has that list's own file "
+                                 f"({own[f.source].path.name}), and a list is not read twice"))
 
 
 def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_end: date,

@@ -319,6 +319,7 @@ def _read_xlsx(path: Path, raw: bytes, sheets: tuple[str, ...] = ()) -> tuple[pd
     lines = start + 1 + np.arange(len(body), dtype=np.int64)
     frame.attrs["sheet"] = read.name
     frame.attrs["sheet_count"] = read.sheet_count
+    frame.attrs["header_row"] = start
     frame.attrs["formula_cells"] = {(row, names[col]): f"{_column_letters(col)}{row}"
                                     for row, col in read.formula_cells if row > start and col < width}
     return frame, lines
@@ -591,7 +592,14 @@ def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: d
     if len(table.columns) == 0:
         raise SourceFileError(path, "line 1 (header)", "no header row")
     headers = list(table.columns)
-    picked = match_headers(path, headers, schema)
+    try:
+        picked = match_headers(path, headers, schema)
+    except SourceFileError as exc:
+        if not sheet:
+            raise
+        # say which sheet was read: a workbook of several lists is refused for one sheet's header
+        raise SourceFileError(path, f"sheet '{sheet}', row {table.attrs.get('header_row', 1)} (header)",
+                              exc.problem) from None
     formula_cells = table.attrs.get("formula_cells") or {}
 
     # skip wholly blank lines (counted, not rows)

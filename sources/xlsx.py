@@ -9,7 +9,7 @@ lower-cased and its punctuation turned into spaces, so ``'^list 7\\b'`` finds "L
 * :func:`workbook_sheets` lists the sheets of a workbook from its ``xl/workbook.xml`` (no cell is
   read; cheap enough for the incoming-folder scan);
 * :func:`choose_sheet` picks the sheet a source reads (the first pattern that matches a sheet wins);
-* :func:`read_sheet` reads one sheet's cells as text, with openpyxl in read-only mode:
+* :func:`read_sheet` reads one sheet's cells as text, in one streaming pass over its XML:
 
   - date cells (any date number format, e.g. ``mm-dd-yy``) become ``YYYY-MM-DD``;
   - a number stored as a decimal whose *displayed* value is whole (number format ``0``, ``#,##0``:
@@ -104,29 +104,6 @@ def _column_index(letters: str) -> int:
     return index - 1
 
 
-def formula_cells_without_value(zf: zipfile.ZipFile, part: str) -> list[tuple[int, int]]:
-    """(row, 0-based column) of every cell in the sheet with a formula and no saved value."""
-    try:
-        data = zf.read(part)
-    except KeyError:
-        return []
-    if b"<f" not in data and b":f" not in data:
-        return []  # no formula at all: nothing to parse
-    out = []
-    for _, cell in etree.iterparse(io.BytesIO(data), tag=f"{_MAIN}c", resolve_entities=False, no_network=True,
-                                   load_dtd=False, huge_tree=False):
-        formula = cell.find(f"{_MAIN}f")
-        if formula is not None:
-            value = cell.find(f"{_MAIN}v")
-            inline = cell.find(f"{_MAIN}is")
-            if (value is None or not (value.text or "").strip()) and inline is None:
-                match = _CELL_REF.match(cell.get("r", ""))
-                if match:
-                    out.append((int(match.group(2)), _column_index(match.group(1))))
-        cell.clear()
-    return out
-
-
 def shows_whole_number(number_format: str | None) -> bool:
     """True when a number format displays no decimal places ('0', '#,##0', '0_);(0)'), not 'General'."""
     fmt = str(number_format or "General")
@@ -160,10 +137,11 @@ def cell_text(value, number_format: str | None = None) -> str:
 def read_sheet(path: Path, raw: bytes, patterns: tuple[str, ...] = ()) -> SheetRead:
     """Read the sheet ``patterns`` choose (the first sheet when none is given or the workbook has one sheet).
 
+    The sheet's XML is read in one streaming pass (lxml; openpyxl's tables of built-in number formats and
+    its date-format test), with the workbook's shared strings and cell styles: several times faster than
+    openpyxl's read-only worksheets, which matters when one Annex A workbook is read once per list.
     Raises SourceFileError when the workbook cannot be read or holds no sheet the patterns match.
     """
-    from openpyxl import load_workbook
-
     parts = workbook_sheets(raw)
     if not parts:
         raise SourceFileError(path, "file", "the workbook has no worksheet")
@@ -178,21 +156,118 @@ def read_sheet(path: Path, raw: bytes, patterns: tuple[str, ...] = ()) -> SheetR
         name = names[0]
     part = parts[names.index(name)].part
     try:
-        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise SourceFileError(path, "file", f"not a readable .xlsx workbook ({exc}); expected a CSV or .xlsx") from None
+        with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+            strings = _shared_strings(zf)
+            formats, date1904 = _cell_formats(zf)
+            rows, first_row, formulas = _sheet_cells(zf, part, strings, formats, date1904)
+    except (zipfile.BadZipFile, KeyError, etree.XMLSyntaxError, ValueError, IndexError) as exc:
+        raise SourceFileError(path, f"sheet '{name}'", f"not a readable .xlsx worksheet ({type(exc).__name__}); "
+                              "expected a CSV or .xlsx") from None
+    return SheetRead(name=name, sheet_count=len(parts), cells=rows, first_row=first_row, formula_cells=formulas)
+
+
+def _iter(data: bytes, tag: str):
+    return etree.iterparse(io.BytesIO(data), events=("end",), tag=f"{_MAIN}{tag}", resolve_entities=False,
+                           no_network=True, load_dtd=False, huge_tree=False)
+
+
+def _shared_strings(zf: zipfile.ZipFile) -> list[str]:
+    """xl/sharedStrings.xml: each <si>'s text (rich-text runs joined; phonetic runs left out)."""
     try:
-        ws = wb[name]
-        start = ws.min_row or 1
-        rows = list(ws.iter_rows(values_only=True))
-        if any(isinstance(v, float) and not v.is_integer() for row in rows for v in row):
-            # a decimal somewhere: read the number formats too, to know what each cell displays
-            cells = [[cell_text(getattr(c, "value", None), getattr(c, "number_format", None)) for c in row]
-                     for row in ws.iter_rows()]
-        else:
-            cells = [[cell_text(v) for v in row] for row in rows]
-    finally:
-        wb.close()
-    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
-        formulas = formula_cells_without_value(zf, part)
-    return SheetRead(name=name, sheet_count=len(parts), cells=cells, first_row=start, formula_cells=formulas)
+        data = zf.read("xl/sharedStrings.xml")
+    except KeyError:
+        return []
+    out = []
+    for _, si in _iter(data, "si"):
+        out.append("".join(t.text or "" for t in si.iter(f"{_MAIN}t") if t.getparent().tag != f"{_MAIN}rPh"))
+        si.clear()
+    return out
+
+
+def _cell_formats(zf: zipfile.ZipFile) -> tuple[list[str], bool]:
+    """(number format code of each cell style, in cellXfs order; the workbook uses the 1904 date system)."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS
+
+    date1904 = False
+    book = etree.fromstring(zf.read("xl/workbook.xml"), _PARSER)
+    pr = book.find(f"{_MAIN}workbookPr")
+    if pr is not None and str(pr.get("date1904", "")).lower() in ("1", "true"):
+        date1904 = True
+    try:
+        styles = etree.fromstring(zf.read("xl/styles.xml"), _PARSER)
+    except KeyError:
+        return [], date1904
+    custom = {int(f.get("numFmtId")): f.get("formatCode", "") for f in styles.iter(f"{_MAIN}numFmt")}
+    xfs = styles.find(f"{_MAIN}cellXfs")
+    codes = []
+    for xf in (xfs if xfs is not None else []):
+        fid = int(xf.get("numFmtId", "0"))
+        codes.append(custom.get(fid, BUILTIN_FORMATS.get(fid, "General")))
+    return codes, date1904
+
+
+def _serial_to_text(serial: float, date1904: bool, fmt: str) -> str:
+    """An Excel date serial as 'YYYY-MM-DD' (with the time when it has one)."""
+    from datetime import timedelta
+
+    base = datetime(1904, 1, 1) if date1904 else (datetime(1899, 12, 31) if serial < 60 else datetime(1899, 12, 30))
+    moment = base + timedelta(days=serial)
+    moment = moment.replace(microsecond=0) if moment.microsecond < 500_000 else \
+        (moment + timedelta(seconds=1)).replace(microsecond=0)
+    if not re.search(r"[dy]", re.sub(r'"[^"]*"|\[[^\]]*\]', "", fmt), re.IGNORECASE) and serial < 1:
+        return moment.time().isoformat()  # a time of day alone
+    return cell_text(moment)
+
+
+def _sheet_cells(zf: zipfile.ZipFile, part: str, strings: list[str], formats: list[str],
+                 date1904: bool) -> tuple[list[list[str]], int, list[tuple[int, int]]]:
+    """(rows of cell text from the sheet's first row, that row's number, formula cells with no saved value)."""
+    from openpyxl.styles.numbers import is_date_format
+
+    data = zf.read(part)
+    is_date = [is_date_format(f) for f in formats]
+    rows: dict[int, list[str]] = {}
+    formulas: list[tuple[int, int]] = []
+    row_number = 0
+    for _, row in _iter(data, "row"):
+        row_number = int(row.get("r") or row_number + 1)
+        cells: list[str] = []
+        column = -1
+        for c in row.iterchildren(f"{_MAIN}c"):
+            match = _CELL_REF.match(c.get("r", ""))
+            column = _column_index(match.group(1)) if match else column + 1
+            kind = c.get("t", "n")
+            v = c.find(f"{_MAIN}v")
+            value = v.text if v is not None else None
+            if c.find(f"{_MAIN}f") is not None and not (value or "").strip() and c.find(f"{_MAIN}is") is None:
+                formulas.append((row_number, column))
+                continue
+            if kind == "s":
+                text = strings[int(value)] if value is not None else ""
+            elif kind == "inlineStr":
+                inline = c.find(f"{_MAIN}is")
+                text = "".join(t.text or "" for t in inline.iter(f"{_MAIN}t")) if inline is not None else ""
+            elif kind == "b":
+                text = "" if value is None else ("TRUE" if value.strip() in ("1", "true") else "FALSE")
+            elif kind in ("str", "e", "d"):
+                text = value or ""
+            elif value is None or not value.strip():
+                text = ""
+            else:
+                number = float(value)
+                style = int(c.get("s", "0"))
+                fmt = formats[style] if style < len(formats) else "General"
+                if style < len(is_date) and is_date[style]:
+                    text = _serial_to_text(number, date1904, fmt)
+                else:
+                    text = cell_text(number, fmt)
+            if text:
+                cells.extend([""] * (column - len(cells)))
+                cells.append(text)
+        if cells:
+            rows[row_number] = cells
+        row.clear()
+    if not rows:
+        return [], 1, formulas
+    first = min(rows)
+    return [rows.get(r, []) for r in range(first, max(rows) + 1)], first, formulas

@@ -18,8 +18,9 @@ def read_extract(path: Path, sheet: str | None = None) -> pd.DataFrame:
     if path.suffix == ".xlsx":
         wb = load_workbook(path, read_only=True)
         rows = list((wb[sheet] if sheet else wb.worksheets[0]).iter_rows(values_only=True))
-        as_text = [["" if v is None else v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else str(v) for v in row]
-                   for row in rows[1:]]
+        width = len(rows[0])  # a row may end before the header does (its last cells empty)
+        as_text = [["" if v is None else v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else str(v)
+                    for v in (list(row) + [None] * width)[:width]] for row in rows[1:]]
         return pd.DataFrame(as_text, columns=rows[0], dtype=object)
     raw = path.read_bytes()
     try:

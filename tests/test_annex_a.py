@@ -27,14 +27,14 @@ LISTS = {"cp_list": "List 7", "annex_a_early_help": "List 2", "annex_a_referrals
          "annex_a_assessments": "List 4", "annex_a_section47": "List 5", "annex_a_children_in_need": "List 6"}
 
 
-def read(source: str, path: Path, extract_date: str = "2025-12-31"):
+def read(source: str, path: Path, extract_date: str = "2025-09-30"):
     return REGISTRY[source].read(path, extract_date=extract_date, authority="991_northbrook")
 
 
 @pytest.fixture(scope="module")
 def incoming(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("annex_a") / "incoming"
-    for rel, path in (("991_northbrook/2025-12-31", TEMPLATE), ("991_northbrook/2026-03-31", OTHER_NAMES),
+    for rel, path in (("991_northbrook/2025-09-30", TEMPLATE), ("991_northbrook/2026-03-31", OTHER_NAMES),
                       ("992_eastmere/2026-03-31", LIST_4_CSV)):
         (root / rel).mkdir(parents=True)
         shutil.copy(path, root / rel / path.name)
@@ -44,7 +44,7 @@ def incoming(tmp_path_factory) -> Path:
 def test_a_workbook_is_recognised_once_by_its_sheets_and_each_list_read_from_its_own(incoming):
     scan = scan_incoming(incoming, REGISTRY)
     found = {(f.source, f.rel.split("/")[1], f.sheet) for f in scan.files}
-    assert {(s, "2025-12-31", sheet) for s, sheet in LISTS.items()} <= found  # lists 2-7 of the 2024 template
+    assert {(s, "2025-09-30", sheet) for s, sheet in LISTS.items()} <= found  # lists 2-7 of the 2024 template
     # another report writer's names: "L3", "List 5 - S47" (empty), "Children in Need"; no list 2, 4 or 7
     assert {("annex_a_referrals", "2026-03-31", "L3"), ("annex_a_section47", "2026-03-31", "List 5 - S47"),
             ("annex_a_children_in_need", "2026-03-31", "Children in Need")} <= found
@@ -52,6 +52,22 @@ def test_a_workbook_is_recognised_once_by_its_sheets_and_each_list_read_from_its
     assert not later & {"annex_a_early_help", "annex_a_assessments", "cp_list"}  # absent sheets: not supplied
     assert ("annex_a_assessments", "2026-03-31", None) in found  # Eastmere's list 4 as its own CSV, by name
     assert scan.skipped == []
+
+
+def test_a_list_is_not_read_twice_where_the_period_has_its_own_file(tmp_path):
+    folder = tmp_path / "991_northbrook" / "2025-09-30"
+    folder.mkdir(parents=True)
+    shutil.copy(TEMPLATE, folder / TEMPLATE.name)
+    (folder / "annex_a_list_7_child_protection.csv").write_text(
+        "Child Unique ID,Child Protection Plan Start Date,Initial Category of Abuse\nNB1,01/07/2025,Neglect\n",
+        encoding="utf-8")
+    scan = scan_incoming(tmp_path, REGISTRY)
+    cp = [(f.rel.rsplit("/", 1)[1], f.sheet) for f in scan.files if f.source == "cp_list"]
+    assert cp == [("annex_a_list_7_child_protection.csv", None)]
+    assert {s for s, *_ in ((f.source,) for f in scan.files)} >= {"annex_a_referrals", "annex_a_children_in_need"}
+    assert scan.skipped == [(f"991_northbrook/2025-09-30/{TEMPLATE.name} (sheet 'List 7')",
+                             "not read as Child protection list (Ofsted Annex A list 7): the period has that list's "
+                             "own file (annex_a_list_7_child_protection.csv), and a list is not read twice")]
 
 
 @pytest.mark.parametrize(("names", "list_7"), [
@@ -75,8 +91,8 @@ def test_values_as_the_workbook_holds_them():
     assert list(rows["ethnicity"]) == ["WBRI", "WBRI", "NOBT", "CHNE"] and set(rows["gender"]) == {"M", "F"}
     assert rows.loc["NB9701", "disability"] == "N" and rows.loc["NB9703", "disability"] == "Y"
     # an Excel date cell, and a date typed as dd/mm/yyyy text
-    assert rows.loc["NB9701", "cp_plan_start_date"] == pd.Timestamp("2025-11-03")
-    assert rows.loc["NB9703", "latest_review_date"] == pd.Timestamp("2025-11-26")
+    assert rows.loc["NB9701", "cp_plan_start_date"] == pd.Timestamp("2025-08-04")
+    assert rows.loc["NB9703", "latest_review_date"] == pd.Timestamp("2025-08-26")
     # a formula with a saved value is read by it; one without is flagged, never read silently as blank
     assert rows.loc["NB9702", "previous_cp_plans"] == 1
     flag = cp.flags.set_index("field").loc["cp_plan_end_date"]
@@ -108,7 +124,7 @@ def test_children_in_need_primary_need_and_closure_through_their_option_letters(
     cin = read("annex_a_children_in_need", TEMPLATE).rows.set_index("child_id")
     assert cin.loc["NB9601", "primary_need"] == "N1" and cin.loc["NB9301", "primary_need"] == "N5"
     assert cin.loc["NB9602", "reason_for_closure"] == "RC7"
-    assert cin.loc["NB9602", "cin_closure_date"] == pd.Timestamp("2025-10-30")
+    assert cin.loc["NB9602", "cin_closure_date"] == pd.Timestamp("2025-07-30")
 
 
 def test_an_empty_list_sheet_is_supplied_with_no_rows():

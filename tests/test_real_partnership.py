@@ -33,7 +33,7 @@ CIN_RETURNS = {
 REFUSED = "991_northbrook/2019-03-31/cin_census_2019.xml"
 # Ofsted Annex A files from tests/fixtures/annex_a/ (written by hand to the 2024 template) -> where they go
 ANNEX_A = {
-    "annex_a_2024_template_northbrook.xlsx": "991_northbrook/2025-12-31/annex_a_2024_template_northbrook.xlsx",
+    "annex_a_2024_template_northbrook.xlsx": "991_northbrook/2025-09-30/annex_a_2024_template_northbrook.xlsx",
     "annex_a_other_sheet_names_northbrook.xlsx": "991_northbrook/2026-03-31/annex_a_other_sheet_names_northbrook.xlsx",
     "annex_a_list_4_assessments_eastmere.csv": "992_eastmere/2026-03-31/annex_a_list_4_assessments_eastmere.csv",
 }
@@ -217,11 +217,11 @@ def _tier_by_child(root: Path, period_end: str, measure: str, la_code: str) -> d
 
 def test_annex_a_list_7_plans_count_in_tiers_1_and_2(real_run):
     root, *_ = real_run
-    point = _tier_by_child(root, "2025-12-31", "point", "991")
-    year = _tier_by_child(root, "2025-12-31", "12_month", "991")
+    point = _tier_by_child(root, "2025-09-30", "point", "991")
+    year = _tier_by_child(root, "2025-09-30", "12_month", "991")
     # NB9701 NEG; NB9703 EMO then MUL (its plan's end is a formula with no saved value: still open, flagged)
     assert point["NB9701"] == 1 and point["NB9703"] == 1
-    # NB9704's plan (NEG) ended on 1 September 2025: in the 12 months, not at the quarter end
+    # NB9704's plan (NEG) ended on 1 June 2025: in the 12 months, not at the quarter end
     assert year["NB9704"] == 1 and "NB9704" not in point
     # NB9702: a plan under physical abuse and, from list 4, an assessment that found neglect (16A): tier 2
     assert year["NB9702"] == 2
@@ -229,10 +229,10 @@ def test_annex_a_list_7_plans_count_in_tiers_1_and_2(real_run):
 
 def test_annex_a_lists_4_and_6_feed_tiers_3_and_5_after_the_latest_census(real_run):
     root, *_ = real_run
-    point = _tier_by_child(root, "2025-12-31", "point", "991")
-    # NB9301: list 4, neglect found (16A) on 20 October 2025, its list 6 episode still open: tier 3
+    point = _tier_by_child(root, "2025-09-30", "point", "991")
+    # NB9301: list 4, neglect found (16A) on 21 July 2025, its list 6 episode still open: tier 3
     assert point["NB9301"] == 3
-    # NB9601: list 6, primary need N1 from August 2025, no neglect factor: tier 5
+    # NB9601: list 6, primary need N1 from May 2025, no neglect factor: tier 5
     assert point["NB9601"] == 5
     # NB9603: list 6, N1 from February 2025 -- before Northbrook's latest census (31 March 2025), which takes
     # precedence for that period: not counted from Annex A
@@ -242,8 +242,8 @@ def test_annex_a_lists_4_and_6_feed_tiers_3_and_5_after_the_latest_census(real_r
     # Eastmere's list 4 as a CSV: EM9401 16A authorised 16 February 2026 (its census is 2022); no list 6 episode,
     # so the evidence is current on its authorisation day: in the 12 months, not at the quarter end
     assert _tier_by_child(root, "2026-03-31", "12_month", "992")["EM9401"] == 3
-    # list 2 (early help): NB9201's assessment found neglect, August to September 2025: tier 4 in the 12 months
-    assert _tier_by_child(root, "2025-12-31", "12_month", "991")["NB9201"] == 4
+    # list 2 (early help): NB9201's assessment found neglect, May to June 2025: tier 4 in the 12 months
+    assert _tier_by_child(root, "2025-09-30", "12_month", "991")["NB9201"] == 4
 
 
 def test_annex_a_lists_supplied_or_not_and_the_formula_cell_flagged(real_run):
@@ -251,7 +251,7 @@ def test_annex_a_lists_supplied_or_not_and_the_formula_cell_flagged(real_run):
     with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
         audit = {(s, la, str(p)): (status, sheet, read) for s, la, p, status, sheet, read in conn.execute("""
             SELECT source, la_code, period_end, status, sheet, rows_read FROM quality.load_audit
-            WHERE source LIKE 'annex_a%' AND period_end >= DATE '2025-12-31'""").fetchall()}
+            WHERE source LIKE 'annex_a%' AND period_end >= DATE '2025-09-30'""").fetchall()}
         flagged = conn.execute("""SELECT source, location, field, action FROM quality.rejects
                                   WHERE rule = 'formula_without_value'""").fetchall()
         tiers = dict(conn.execute("""SELECT la_code || ' ' || tier, available FROM marts.tier_availability
@@ -262,6 +262,8 @@ def test_annex_a_lists_supplied_or_not_and_the_formula_cell_flagged(real_run):
     assert audit[("annex_a_assessments", "991", "2026-03-31")][0] == "not supplied"
     assert audit[("annex_a_referrals", "991", "2026-03-31")] == ("loaded", "L3", 2)
     assert flagged == [("cp_list", "List 7 line 4", "cp_plan_end_date", "value_nulled")]
+    assert audit[("annex_a_children_in_need", "991", "2025-09-30")] == ("loaded", "List 6", 4)
+    assert audit[("annex_a_early_help", "992", "2025-09-30")][0] == "not supplied"
     # Eastmere's list 4 (with its factors) makes tier 3 countable there; Northbrook still has no early help
     assert tiers["992 3"] and not tiers["991 4"]
 
@@ -275,3 +277,30 @@ def test_the_board_report_lists_every_file_with_rows_not_loaded(real_run):
     for rel in (TEMPLATE, "991_northbrook/2025-12-31/annex_a_list_7_child_protection.csv"):
         assert rel in section
     assert "rejected, mostly invalid_number" in section and "rejected, mostly invalid_date" in section
+
+
+def test_overlapping_cp_plans_are_one_plan_in_the_marts(real_run, tmp_path):
+    """DfE 8940 in the marts: a second plan starting while the child's first is open is counted once."""
+    from models.marts.evidence import build_staging
+
+    root, *_ = real_run
+    copy = tmp_path / "neglect.duckdb"
+    shutil.copy(root / "warehouse" / "neglect.duckdb", copy)
+    with duckdb.connect(str(copy)) as conn:
+        key, start = conn.execute("""
+            SELECT l.person_key, c.cp_plan_start_date FROM raw.cp_list c
+            JOIN linkage.person_links l ON l.source = 'cp_list' AND l.source_record_id = c.record_id
+            WHERE c.record_id = ?""", [TEMPLATE + "#List 7 line 2"]).fetchall()[0]
+        before = conn.execute("SELECT count(*) FROM staging.cp_plans WHERE person_key = ?", [key]).fetchall()[0][0]
+        # the same child's list 7 row again, as a second plan under physical abuse starting ten days later
+        conn.execute("""INSERT INTO raw.cp_list BY NAME
+                        SELECT * REPLACE (record_id || ' copy' AS record_id, cp_plan_start_date + 10 AS cp_plan_start_date,
+                                          'PHY' AS initial_category, 'PHY' AS latest_category)
+                        FROM raw.cp_list WHERE record_id = ?""", [TEMPLATE + "#List 7 line 2"])
+        conn.execute("""INSERT INTO linkage.person_links BY NAME
+                        SELECT * REPLACE (source_record_id || ' copy' AS source_record_id) FROM linkage.person_links
+                        WHERE source_record_id = ?""", [TEMPLATE + "#List 7 line 2"])
+        build_staging(conn)
+        plans = conn.execute("""SELECT start_date, merged_plans, ever_neg, initial_category FROM staging.cp_plans
+                                WHERE person_key = ?""", [key]).fetchall()
+    assert before == 1 and plans == [(start, 2, True, "NEG")]

@@ -15,7 +15,8 @@ source                      identifiers it carries
 ``adult_household_children``  names and DOB of a child listed in an adult-services episode; the
                             postcode is the adult's
 ``annex_a_*``               LA child ID ("Child Unique ID"), DOB, sex (Ofsted Annex A lists 2-6; list 7
-                            is ``cp_list``); read only where the source's tables exist
+                            is ``cp_list``); list 2's ID is also offered as the early-help ID (systems
+                            that keep early help apart put its ID there); only where the tables exist
 ==========================  ======================================================================
 
 A child listed by the same adult client with the same name and DOB in several quarterly
@@ -103,10 +104,12 @@ def _annex_a_sql(conn: duckdb.DuckDBPyConnection) -> str:
                                       "WHERE table_schema = 'raw'").fetchall()}
     ids = {r[0] for r in conn.execute(f"SELECT table_name FROM information_schema.tables WHERE table_catalog = "
                                       f"'{IDENTITY_ALIAS}' AND table_schema = 'identifiers'").fetchall()}
+    # list 2's child ID is the LA child ID where the early-help and social-care systems share one, else the
+    # early-help system's own ID: it is offered as both keys (each only links within its authority)
     return "".join(f"""
 UNION ALL
-SELECT '{t}', i.record_id, i.la_code, i.period_end, i.child_id, NULL, NULL, NULL, NULL, NULL, NULL,
-       i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
+SELECT '{t}', i.record_id, i.la_code, i.period_end, i.child_id, {'i.child_id' if t == 'annex_a_early_help' else 'NULL'},
+       NULL, NULL, NULL, NULL, NULL, i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
 FROM {IDENTITY_ALIAS}.identifiers.{t} i JOIN raw.{t} r USING (record_id)""" for t in ANNEX_A_CHILD_SOURCES
                    if t in raw and t in ids)
 

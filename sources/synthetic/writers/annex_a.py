@@ -257,8 +257,9 @@ def annex_a_rows(sim, cfg, csc_ids, csc_ident, eh_ids, eh_ident, csc_first, work
             rec_csc = _people(ident, pid[known], end, decimal_age)
             rec_eh = _people(eh_ident[la.lea], pid[~known], end, decimal_age)
             people = {k: np.concatenate([np.asarray(rec_csc[k]), np.asarray(rec_eh[k])]) for k in rec_csc}
-            eh = pd.concat([eh[known], eh[~known]])
+            eh = pd.concat([eh[known], eh[~known]])  # the rows known to children's social care first
             child_id = np.concatenate([ids.reindex(pid[known]).to_numpy(), eh_ids[la.lea].reindex(pid[~known]).to_numpy()])
+            pid = np.concatenate([pid[known], pid[~known]])
             completed = eh["assessment_day"].to_numpy() + rng.integers(10, 45, len(eh))
             gcp = {c: (np.where(eh[c].to_numpy() > 0, eh[c].to_numpy(), NEVER) if la.lea == "991"
                        else np.full(len(eh), NEVER)) for c in ["gcp2_physical_care", "gcp2_safety", "gcp2_love_and_care",
