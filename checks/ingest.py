@@ -4,7 +4,11 @@ Plain functions returning :class:`checks.population.RuleOutcome`; the ingest ass
 them into Dagster asset checks. Metadata holds counts, file names and rule names only.
 
 - :func:`load_structure` (ERROR, blocking): for every file, rows read = rows loaded +
-  rows rejected; each ``record_id`` is unique in each raw table for the periods loaded;
+  rows rejected, and no more than ``max_reject_share`` (setting ``max_file_reject_share``,
+  default 50 %) of its rows rejected -- a file that loses most of its rows (a whole-number
+  column stored as decimals, a date format the reader refuses) would otherwise make its
+  children vanish from the figures with only a warning; the message names the file, the
+  commonest rule and an example position; each ``record_id`` is unique in each raw table for the periods loaded;
   no raw table has a column that the pseudonymisation should have removed (an
   identifier); and, for a source declared ``required``, every authority supplied a file
   for every period. Periods an authority did not supply (``not supplied`` rows of the
@@ -26,16 +30,20 @@ from pipelines.ingest.write import table_columns
 
 from .population import RuleOutcome
 
-MAX_REJECT_RATE = 0.05  # share of a file's rows
+MAX_REJECT_RATE = 0.05  # share of a file's rows: above it, a warning
+MAX_FILE_REJECT_SHARE = 0.5  # share of a file's rows: above it, the blocking structure check fails
 
 
 def load_structure(conn, tables: list[str], audit: pd.DataFrame, periods: list[date],
-                   required: bool = False) -> RuleOutcome:
-    """Blocking structural check of one load (``audit``: its quality.load_audit rows)."""
+                   required: bool = False, rejects: pd.DataFrame | None = None,
+                   max_reject_share: float = MAX_FILE_REJECT_SHARE) -> RuleOutcome:
+    """Blocking structural check of one load (``audit``: its quality.load_audit rows; ``rejects``: its
+    quality.rejects rows, for the rule and position named when a file lost most of its rows)."""
     problems: list[str] = []
     ok = audit[audit["status"] == "loaded"] if len(audit) else audit
     unbalanced = ok[ok["rows_read"] != ok["rows_loaded"] + ok["rows_rejected"]] if len(ok) else ok
     problems += [f"{f}: rows read differ from rows loaded + rejected" for f in unbalanced.get("file", [])]
+    problems += mostly_rejected(ok, rejects, max_reject_share)
     missing = audit[audit["status"] == "not supplied"] if len(audit) else audit
     not_supplied = [f"LA {r.la_code}, period ending {pd.Timestamp(r.period_end).date()}"
                     for r in missing.sort_values(["la_code", "period_end"]).itertuples()] if len(missing) else []
@@ -63,6 +71,29 @@ def load_structure(conn, tables: list[str], audit: pd.DataFrame, periods: list[d
                            metadata)
     return RuleOutcome(True, f"{len(files)} file(s) balanced, record ids unique, no identifier columns" + absent,
                        metadata)
+
+
+def mostly_rejected(loaded: pd.DataFrame, rejects: pd.DataFrame | None, max_share: float) -> list[str]:
+    """A message for each file (and sheet) with more than ``max_share`` of its rows rejected."""
+    if not len(loaded):
+        return []
+    share = loaded["rows_rejected"] / loaded["rows_read"].where(loaded["rows_read"] > 0)
+    out = []
+    for row in loaded[share > max_share].itertuples():
+        sheet = getattr(row, "sheet", None)
+        where = f"{row.file}" + (f" (sheet '{sheet}')" if isinstance(sheet, str) and sheet else "")
+        example = ""
+        if rejects is not None and len(rejects) and "file" in rejects:
+            mine = rejects[(rejects["file"] == row.file) & (rejects["source"] == row.source)
+                           & rejects["action"].isin(["row_rejected", "child_rejected"])]
+            if len(mine):
+                rule = mine["rule"].value_counts().index[0]
+                first = mine[mine["rule"] == rule].iloc[0]
+                example = (f"; most by rule {rule} ({first['field'] or 'row'}), e.g. at {first['location']}: "
+                           f"{first['message']}")
+        out.append(f"{where}: {int(row.rows_rejected):,} of {int(row.rows_read):,} rows rejected, more than "
+                   f"{max_share:.0%} (setting max_file_reject_share){example}")
+    return out
 
 
 def files_readable(errors: list[str]) -> RuleOutcome:

@@ -202,6 +202,7 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
 
 def quality_section(pub: Publication, data_docs_href: str | None) -> str:
     quality, rejects, linkage = pub.tables["data_quality"], pub.tables["rejects"], pub.tables["linkage"]
+    files = pub.tables.get("files_not_loaded", pd.DataFrame())
     validity = quality["validity_pct"].dropna()
     linked = linkage[linkage["person_type"] == "child"]["linked_pct"]
     trust = (f"Of the rows in this quarter's extracts, {validity.min():.1f} % to {validity.max():.1f} % per source "
@@ -222,6 +223,11 @@ def quality_section(pub: Publication, data_docs_href: str | None) -> str:
         "<h3>Rows rejected, by rule</h3>",
         html_table(rejects, {"source": "source", "la_code": "authority", "rule": "rule", "rows_rejected": "rows"},
                    counts=("rows_rejected",), text=("source", "la_code", "rule")),
+        "<h3>Files with rows not loaded (12 months to the quarter end)</h3>",
+        html_table(files, {"file": "file", "sheet": "sheet", "source": "source", "rows_read": "rows read",
+                           "rows_not_loaded": "not loaded", "reason": "why"},
+                   counts=("rows_read", "rows_not_loaded"), text=("file", "sheet", "source", "reason"))
+        if len(files) else "<p>Every row of every file of the 12 months to the quarter end was loaded.</p>",
         "<h3>Linkage</h3>",
         html_table(linkage, {"person_type": "person", "source": "source", "linked_pct": "records linked %",
                              "persons": "persons"}, counts=("persons",), text=("person_type", "source")),

@@ -238,11 +238,45 @@ def published_quality(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
                max(value) FILTER (WHERE section = 'persons') AS persons
         FROM quality.linkage_summary WHERE section IN ('match rate %', 'persons') AND source <> 'all'
         GROUP BY ALL ORDER BY person_type DESC, source""").df()
+    files = files_not_loaded(conn, quarter_end)
     for column in ("rows_read", "rows_loaded", "rows_rejected"):
         summary = _protected(summary, ["source", "la_code"], [], threshold, count=column)
+    for column in ("rows_read", "rows_not_loaded"):
+        files = _protected(files, ["file", "source"], [], threshold, count=column)
     rejects = _protected(rejects, ["source", "la_code", "rule"], [], threshold, count="rows_rejected")
     linkage = _protected(linkage.fillna({"persons": 0}), ["person_type", "source"], [], threshold, count="persons")
-    return {"data_quality": summary, "rejects": rejects, "linkage": linkage}
+    return {"data_quality": summary, "rejects": rejects, "linkage": linkage, "files_not_loaded": files}
+
+
+def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
+    """Every file of the 12 months to ``quarter_end`` with rows not loaded (rejected) or not read at all: file,
+    sheet, source label, rows read, rows not loaded, and why (the commonest rule, or the reader's message)."""
+    from sources.registry import load_registry
+
+    labels = {s.name: s.label for s in load_registry()}
+    frame = conn.execute("""
+        WITH files AS (
+            SELECT source, la_code, file, max(sheet) AS sheet, max(status) AS status, max(message) AS message,
+                   sum(rows_read) AS rows_read,
+                   sum(CASE WHEN status = 'failed' THEN rows_read ELSE rows_rejected END) AS rows_not_loaded
+            FROM quality.load_audit
+            WHERE file IS NOT NULL AND period_end > ? - INTERVAL 1 YEAR AND period_end <= ?
+            GROUP BY ALL
+        ),
+        rules AS (
+            SELECT source, file, rule, count(DISTINCT location) AS n FROM quality.rejects
+            WHERE action IN ('row_rejected', 'child_rejected') GROUP BY ALL
+        ),
+        commonest AS (SELECT source, file, arg_max(rule, n) AS rule FROM rules GROUP BY ALL)
+        SELECT f.file, f.sheet, f.source, f.la_code, f.rows_read, f.rows_not_loaded,
+               CASE WHEN f.status = 'failed' THEN 'not read: ' || f.message
+                    ELSE 'rejected, mostly ' || r.rule END AS reason
+        FROM files f LEFT JOIN commonest r ON r.source = f.source AND r.file = f.file
+        WHERE f.status = 'failed' OR f.rows_not_loaded > 0
+        ORDER BY f.file, f.source""", [quarter_end, quarter_end]).df()
+    frame["source"] = frame["source"].map(lambda s: labels.get(s, s))
+    frame["sheet"] = frame["sheet"].fillna("")
+    return frame
 
 
 def published_sources(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
@@ -318,6 +352,7 @@ TABLE_NOTES = {
     "practice": "Practice indicators: numerator, denominator, % and Wilson intervals, direction of travel.",
     "data_quality": "Per source and authority: rows read, loaded and rejected; completeness of linkage keys; validity.",
     "rejects": "Rows rejected in the quarter, by source and rule.",
+    "files_not_loaded": "Every file of the 12 months to the quarter end with rows not loaded (rejected) or not read.",
     "linkage": "Records linked to another record, and distinct persons, by source.",
     "methods": "Definitions, methods and caveats.",
     "sources": "Which sources each authority supplied for the quarter, and so which figures could be made.",

@@ -259,7 +259,8 @@ def _execute(settings: Settings) -> int:
 
 
 def _print_scan(scan, registry) -> None:
-    """What the incoming folder holds, per source, and everything skipped with the reason."""
+    """What the incoming folder holds, per source, which sheet of each workbook each source reads, and
+    everything skipped with the reason."""
     print(f"Incoming folder {scan.root}: {len(scan.authorities)} authorit{'y' if len(scan.authorities) == 1 else 'ies'} "
           f"({', '.join(f'{code} {folder}' for code, folder in sorted(scan.authorities.items())) or 'none'})")
     for source in registry.partitioned():
@@ -269,6 +270,8 @@ def _print_scan(scan, registry) -> None:
             print(f"  {source.label}: {len(files)} file(s), periods {periods[0]} to {periods[-1]}")
         else:
             print(f"  {source.label}: not supplied")
+    for f in sorted((f for f in scan.files if f.sheet), key=lambda f: (f.rel, f.sheet)):
+        print(f"  {f.rel}: sheet '{f.sheet}' read as {registry[f.source].label}")
     for rel, why in scan.skipped:
         print(f"  skipped {rel}: {why}")
     for found in scan.files:

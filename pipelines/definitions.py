@@ -28,7 +28,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     """Everything in the code location, with resources taken from ``settings`` (default: load them)."""
     settings = settings or load_settings()
     registry = load_registry(settings.registry_dirs)
-    source_assets = build_source_assets(registry)
+    source_assets = build_source_assets(registry, settings.max_file_reject_share)
     source_keys = [source_key(s.name) for s in registry.partitioned()]
     jobs = build_jobs(registry)
     quarterly = next(j for j in jobs if j.name == QUARTERLY_JOB)

@@ -34,6 +34,7 @@ class Settings:
     output_dir: Path = Path("output")
     dagster_home: Path = Path(".")
     suppression_threshold: int = 5
+    max_file_reject_share: float = 0.5  # a file with more of its rows rejected fails its asset's structure check
     linkage_match_threshold: float = 0.95
     linkage_review_threshold: float = 0.50
     linkage_upper_threshold: float = 0.99

@@ -15,8 +15,15 @@ skipped silently: ``neglect run`` prints the skipped list and the load audit kee
 A file is given to a source by its name first (the declaration's ``files`` patterns) and,
 when no name matches, by its content (the header row's columns, or the XML root element);
 a file two sources claim by name, or none by name and two by content, is skipped as
-ambiguous. Only regular files inside the incoming folder are read: a directory, a named
-pipe or a link pointing outside the folder is skipped with the reason.
+ambiguous. A workbook holding several lists (Ofsted's Annex A: sheets "List 1" ... "List 11")
+is recognised by its sheet names: each source declared with ``sheets`` patterns gets the
+workbook when one of its sheets matches (:mod:`sources.xlsx`), so one workbook feeds several
+sources, each reading its own sheet, and a list whose sheet is absent is *not supplied*. A
+workbook with a single sheet named for no list, whose file name matches a source, is that
+source's (as any CSV or .xlsx). A list is not read twice for one period: where the period folder has
+a source's own file, a workbook's sheet of the same list is skipped with the reason. Only regular
+files inside the incoming folder are read: a directory, a named pipe or a link pointing outside the
+folder is skipped with the reason.
 
 Some files are found but must not be loaded, and saying so only in the skipped list would
 leave the figures they feed looking merely *not supplied*. These carry a ``problem``: the
@@ -56,7 +63,8 @@ class FoundFile:
     period_end: date
     path: Path  # absolute
     rel: str  # relative to the incoming folder, with / separators
-    recognised_by: str  # "name" or "content"
+    recognised_by: str  # "name", "content" or "sheet" (a workbook's sheet named for the source)
+    sheet: str | None = None  # the workbook sheet the source reads (recognised by sheet name)
     problem: str | None = None  # why it must not be loaded (module docstring): the ingest refuses it with this
 
 
@@ -196,10 +204,28 @@ def _scan_authority(scan: IncomingScan, folder: Path, la_code: str, sources: lis
         first = len(scan.files)
         for path in sorted(period_folder.iterdir()):
             _place_file(scan, path, f"{rel}/{path.name}", la_code, period_end, sources)
+        placed = _one_file_per_list(scan, scan.files[first:], {s.name: s for s in sources})
         if folder_problem:
-            scan.files[first:] = [replace(f, problem=folder_problem) for f in scan.files[first:]]
+            placed = [replace(f, problem=folder_problem) for f in placed]
         else:
-            scan.files[first:] = _one_file_per_period(scan.files[first:], {s.name: s for s in sources})
+            placed = _one_file_per_period(placed, {s.name: s for s in sources})
+        scan.files[first:] = placed
+
+
+def _one_file_per_list(scan: IncomingScan, here: list[FoundFile], sources: dict[str, Source]) -> list[FoundFile]:
+    """A list is not read twice for a period: where the period has a source's own file (found by name or
+    content), a workbook sheet of the same list is left out and said so (an Annex A workbook's list 7 beside
+    the CP list export of the same quarter would count each plan twice in the raw tables and the checks)."""
+    own = {f.source: f for f in here if f.recognised_by != "sheet"}
+    kept = []
+    for f in here:
+        if f.recognised_by == "sheet" and f.source in own:
+            scan.skipped.append((f"{f.rel} (sheet '{f.sheet}')",
+                                 f"not read as {sources[f.source].label}: the period has that list's own file "
+                                 f"({own[f.source].path.name}), and a list is not read twice"))
+        else:
+            kept.append(f)
+    return kept
 
 
 def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_end: date,
@@ -227,6 +253,8 @@ def _place_file(scan: IncomingScan, path: Path, rel: str, la_code: str, period_e
         scan.skipped.append((rel, "not a regular file (a pipe or device); not read"))
         return
     by_name = [s for s in sources if s.matches_name(path.name)]
+    if _place_workbook(scan, path, rel, la_code, period_end, sources, by_name):
+        return
     how = "name"
     if not by_name:
         by_name = [s for s in sources if _recognised_by_content(s, path)]
@@ -283,6 +311,43 @@ def _digest(path: Path) -> str:
     except SourceFileError:
         return f"unreadable:{path}"
     return digest.hexdigest()
+
+
+def _place_workbook(scan: IncomingScan, path: Path, rel: str, la_code: str, period_end: date,
+                    sources: list[Source], by_name: list[Source]) -> bool:
+    """Give a workbook to every source one of whose sheets it has; False when it is not such a workbook.
+
+    A single-sheet workbook whose file name matches a source is left to the name rules (an export
+    named for its source, whatever its sheet is called).
+    """
+    readers = [s for s in sources if s.sheets]
+    if not readers:
+        return False
+    try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":
+                return False
+        from .xlsx import choose_sheet, workbook_sheets
+
+        names = [p.name for p in workbook_sheets(path)]
+    except (OSError, SourceFileError):
+        return False  # not a readable workbook: the name rules decide, and the reader says what is wrong
+    if len(names) == 1 and by_name:
+        return False
+    claims: dict[str, list[Source]] = {}
+    for source in readers:
+        sheet = choose_sheet(names, source.sheets)
+        if sheet is not None:
+            claims.setdefault(sheet, []).append(source)
+    if not claims:
+        return False
+    for sheet, claimants in claims.items():
+        if len(claimants) > 1:
+            scan.skipped.append((f"{rel} (sheet '{sheet}')", f"the sheet could be more than one source "
+                                 f"({', '.join(s.name for s in claimants)}); rename the sheet to one list's name"))
+            continue
+        scan.files.append(FoundFile(claimants[0].name, la_code, period_end, path, rel, "sheet", sheet=sheet))
+    return True
 
 
 def _recognised_by_content(source: Source, path: Path) -> bool:

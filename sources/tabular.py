@@ -4,7 +4,7 @@
 
 * reads CSV with :mod:`sources.csv_text` (UTF-8, UTF-8 with BOM, cp1252 or UTF-16; comma, tab,
   semicolon or vertical bar; a malformed or undecodable line rejected on its own line) and .xlsx with
-  openpyxl in read-only mode (date cells become ISO dates), after :func:`sources.limits.check_xlsx`;
+  :mod:`sources.xlsx` (one streaming pass over the sheet; date cells become ISO dates), after :func:`sources.limits.check_xlsx`;
 * finds each canonical column by a tolerant header match: case, spacing and
   punctuation are ignored, and the names listed under ``synonyms`` in the YAML are
   accepted as well as the column's ``header`` regular expression;
@@ -49,11 +49,13 @@ from .errors import SourceFileError
 from .limits import check_xlsx, read_regular
 from .quoting import MAX_DISTINCT_SHOWN, code_map_words, quotable
 from .schema import SCHEMA_DIR, ColumnSpec, SourceSchema, load_schema
+from .xlsx import cell_text, read_sheet
 
 CODE_MAP_DIR = SCHEMA_DIR / "code_maps"
 REJECT_COLUMNS = ["source", "source_file", "source_line", "field", "rule", "message"]
 RULES = ("blank_mandatory", "invalid_code", "invalid_date", "invalid_number", "invalid_nhs_number",
-         "date_out_of_order", "future_date", "duplicate_row", "malformed_line", "undecodable_text", "field_too_long")
+         "date_out_of_order", "future_date", "duplicate_row", "malformed_line", "undecodable_text", "field_too_long",
+         "formula_without_value")
 
 _WS = re.compile(r"\s+")
 
@@ -136,6 +138,25 @@ def normalise_value(s: pd.Series) -> pd.Series:
     return s.str.lower().str.replace(_WS, " ", regex=True).str.strip()
 
 
+# Ofsted Annex A option prefixes: "a) WBRI", "p1) 5D: LA services", "(b) No", "a. Yes"
+OPTION_PREFIX = re.compile(r"^\(?[a-z][0-9]?[).]\s*(?=\S)")
+
+
+def without_option_prefix(s: pd.Series) -> pd.Series:
+    """Normalised code values with an Annex A option prefix removed: 'a) wbri' -> 'wbri'."""
+    return s.str.replace(OPTION_PREFIX, "", regex=True)
+
+
+def map_codes(values: pd.Series, mapping: dict[str, str]) -> pd.Series:
+    """Normalised values -> codes through a code map: the value as written first, then without its option
+    prefix ("a) WBRI" -> WBRI when the map knows "WBRI"), so any code map accepts Annex A's lettered options."""
+    code = values.map(mapping)
+    missing = code.isna() & values.notna()
+    if missing.any():
+        code = code.where(~missing, without_option_prefix(values[missing]).map(mapping))
+    return code
+
+
 @lru_cache(maxsize=None)
 def load_code_map(name: str, directory: Path = CODE_MAP_DIR) -> dict[str, str]:
     """A code map CSV (``value,code``) as {normalised value: code}. Lines starting '#' are comments."""
@@ -165,6 +186,9 @@ class TableRead:
     blank_lines: int = 0
     encoding: str = ""
     flags: pd.DataFrame = field(default_factory=lambda: empty_rejects())  # kept rows with a flagged value
+    sheet: str = ""  # .xlsx: the sheet read
+    sheet_count: int = 0  # .xlsx: sheets in the workbook (more than one: record ids name the sheet)
+    missing_columns: tuple[str, ...] = ()  # optional schema columns the file does not have
 
     @property
     def rejected_lines(self) -> int:
@@ -210,10 +234,12 @@ class RawTable:
         return iter((self.frame, self.lines, self.encoding))
 
 
-def read_raw(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -> RawTable:
+def read_raw(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252"),
+             sheets: tuple[str, ...] = ()) -> RawTable:
     """The file as text cells (a :class:`RawTable`).
 
-    .xlsx: the first worksheet; date cells become 'YYYY-MM-DD'; refused before openpyxl opens it if it
+    .xlsx: the sheet the ``sheets`` patterns choose (the first or only sheet without them), read as
+    :mod:`sources.xlsx` reads cells (``frame.attrs`` says which sheet); refused before it is opened if it
     would need more memory than :func:`sources.limits.check_xlsx` allows. Anything else is read as CSV
     (:func:`sources.csv_text.read_csv_cells`: UTF-8, Windows-1252 or UTF-16; comma, tab, semicolon or
     vertical bar; bad lines rejected one by one). Only regular files are read (never a named pipe), at
@@ -226,7 +252,7 @@ def read_raw(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -
     if raw[:4] == b"PK\x03\x04":
         check_xlsx(path, raw)
         try:
-            return RawTable(*_read_xlsx(path, raw), "xlsx")
+            return RawTable(*_read_xlsx(path, raw, sheets), "xlsx")
         except (SyntaxError, zipfile.BadZipFile, zlib.error, EOFError) as exc:  # ElementTree's ParseError is a SyntaxError
             raise SourceFileError(path, "file", f"not a readable .xlsx workbook (a part is damaged or not well-formed "
                                   f"XML: {type(exc).__name__}); expected an .xlsx saved by a spreadsheet program") from None
@@ -240,48 +266,51 @@ def read_raw(path: Path, encodings: tuple[str, ...] = ("utf-8-sig", "cp1252")) -
 
 
 def _cell_text(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, datetime):
-        return v.date().isoformat() if v.time() == datetime.min.time() else v.isoformat(sep=" ")
-    if isinstance(v, date):
-        return v.isoformat()
-    if isinstance(v, bool):
-        return "TRUE" if v else "FALSE"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    return str(v)
+    """A cell value as text (see :func:`sources.xlsx.cell_text`; no number format known here)."""
+    return cell_text(v)
 
 
-def _read_xlsx(path: Path, raw: bytes) -> tuple[pd.DataFrame, np.ndarray]:
-    from openpyxl import load_workbook
-
-    try:
-        wb = load_workbook(io.BytesIO(raw), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise SourceFileError(path, "file", f"not a readable .xlsx workbook ({exc}); expected a CSV or .xlsx") from None
-    try:
-        ws = wb.worksheets[0]
-        start = ws.min_row or 1
-        cells = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
+def _read_xlsx(path: Path, raw: bytes, sheets: tuple[str, ...] = ()) -> tuple[pd.DataFrame, np.ndarray]:
+    """The sheet ``sheets`` patterns choose (:func:`sources.xlsx.read_sheet`), as text cells with the file's
+    headers. ``frame.attrs``: ``sheet`` (its name), ``sheet_count`` and ``formula_cells`` ({(sheet row,
+    header): cell reference} for formula cells with no saved value)."""
+    read = read_sheet(path, raw, sheets)
+    cells, start = read.cells, read.first_row
     # drop leading empty rows before the header
     while cells and not any(c.strip() for c in cells[0]):
         cells.pop(0)
         start += 1
     if not cells:
-        raise SourceFileError(path, "row 1", "the worksheet is empty")
+        if sheets and read.sheet_count > 1:  # one list's sheet of a workbook left empty: supplied, with no rows
+            frame = pd.DataFrame()
+            frame.attrs.update(sheet=read.name, sheet_count=read.sheet_count, formula_cells={}, empty_sheet=True)
+            return frame, np.zeros(0, dtype=np.int64)
+        raise SourceFileError(path, f"sheet '{read.name}', row 1", "the worksheet is empty")
     width = max(len(r) for r in cells)
     header = cells[0] + [""] * (width - len(cells[0]))
     while width and not header[width - 1].strip():
         width -= 1
     header = header[:width]
     body = [(r + [""] * width)[:width] for r in cells[1:]]
-    frame = pd.DataFrame(body, columns=_unique(header), dtype=object).astype(str) if body else \
-        pd.DataFrame({h: pd.Series(dtype=str) for h in _unique(header)})
+    names = _unique(header)
+    frame = pd.DataFrame(body, columns=names, dtype=object).astype(str) if body else \
+        pd.DataFrame({h: pd.Series(dtype=str) for h in names})
     lines = start + 1 + np.arange(len(body), dtype=np.int64)
+    frame.attrs["sheet"] = read.name
+    frame.attrs["sheet_count"] = read.sheet_count
+    frame.attrs["header_row"] = start
+    frame.attrs["formula_cells"] = {(row, names[col]): f"{_column_letters(col)}{row}"
+                                    for row, col in read.formula_cells if row > start and col < width}
     return frame, lines
+
+
+def _column_letters(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 def _unique(headers: list[str]) -> list[str]:
@@ -475,8 +504,8 @@ def _message(col: TabularColumn, s: pd.Series, what: str,
 
 
 def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: TabularSchema,
-                     extract_date: date | None) -> tuple[pd.Series, list[_Failure], np.ndarray | None]:
-    """Parse one column; returns (parsed values, failures, flagged mask or None)."""
+                     extract_date: date | None) -> tuple[pd.Series, list[_Failure], _Failure | None]:
+    """Parse one column; returns (parsed values, failures that reject the row, a flag that keeps it or None)."""
     spec = col.spec
     s = s.str.strip()
     blank = (s == "").to_numpy()
@@ -491,8 +520,9 @@ def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: Tabul
                                                                              "or yyyy-mm-dd)")))
         return parsed, fails, None
     if kind == "integer":
-        whole = s.str.fullmatch(r"[+-]?\d+").fillna(False).to_numpy(dtype=bool)
-        number = pd.to_numeric(s.where(whole), errors="coerce").astype("Int64")
+        # "12" and "12.0" (a whole number stored as a decimal) are whole; "0.194" is not (rejected)
+        whole = s.str.fullmatch(r"[+-]?\d+(\.0*)?").fillna(False).to_numpy(dtype=bool)
+        number = pd.to_numeric(s.where(whole).str.replace(r"\.0*$", "", regex=True), errors="coerce").astype("Int64")
         fails.append(_Failure(col.name, "invalid_number", ~blank & ~whole, _message(col, s, "is not a whole number")))
         if spec.min is not None or spec.max is not None:
             lo = spec.min if spec.min is not None else -np.inf
@@ -506,33 +536,46 @@ def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: Tabul
         return number, fails, None
     if kind == "code":
         mapping = load_code_map(col.code_map)
-        code = normalise_value(s).map(mapping)
+        code = map_codes(normalise_value(s), mapping)
         unknown = ~blank & code.isna().to_numpy()
         if spec.allowed is not None:
             unknown |= ~blank & ~code.isin(list(spec.allowed)).fillna(False).to_numpy(dtype=bool)
-        fails.append(_Failure(col.name, "invalid_code", unknown,
-                              _message(col, s, f"is not in the code map {col.code_map}.csv"
-                                       + (f" (allowed {', '.join(spec.allowed)})" if spec.allowed else ""),
-                                       code_map_words(col.code_map, tuple(spec.allowed or ())))))
-        return code.where(~unknown).astype("string"), fails, None
+        failure = _Failure(col.name, "invalid_code", unknown,
+                           _message(col, s, f"is not in the code map {col.code_map}.csv"
+                                    + (f" (allowed {', '.join(spec.allowed)})" if spec.allowed else "")
+                                    + ("; the row is kept with the value blanked" if col.on_invalid == "flag" else ""),
+                                    code_map_words(col.code_map, tuple(spec.allowed or ()))))
+        if col.on_invalid == "flag":
+            flagged = failure  # kept: a characteristic the code map does not know is 'not known', not a lost row
+        else:
+            fails.append(failure)
+        return code.where(~unknown).astype("string"), fails, flagged
     if kind == "code_list":
         mapping = load_code_map(col.code_map)
         sep = col.separator or ";"
-        items = s.str.split(re.escape(sep.strip()), regex=True).explode().str.strip()
+        # every character of ``separator`` separates items (";" or ";," for "16A; 3B" and "16A,3B")
+        items = s.str.split("[" + re.escape(sep.strip()) + "]", regex=True).explode().str.strip()
         items = items[items != ""]
-        mapped = normalise_value(items).map(mapping)
+        mapped = map_codes(normalise_value(items), mapping)
         bad_idx = mapped[mapped.isna()].index.unique()
         unknown = s.index.isin(bad_idx) & ~blank
         joined = mapped.dropna().groupby(level=0).agg(";".join).reindex(s.index)
-        fails.append(_Failure(col.name, "invalid_code", unknown,
-                              _message(col, s, f"holds a value not in the code map {col.code_map}.csv",
-                                       code_map_words(col.code_map))))
-        return joined.where(~unknown).astype("string"), fails, None
+        failure = _Failure(col.name, "invalid_code", unknown,
+                           _message(col, s, f"holds a value not in the code map {col.code_map}.csv"
+                                    + ("; the row is kept with the items the map knows" if col.on_invalid == "flag"
+                                       else ""),
+                                    code_map_words(col.code_map)))
+        if col.on_invalid == "flag":  # kept, with the items the code map knows
+            return joined.astype("string"), fails, failure
+        fails.append(failure)
+        return joined.where(~unknown).astype("string"), fails, flagged
     if kind == "nhs_number":
         valid = nhs_number_valid(s)
         bad = ~blank & ~valid
         if col.on_invalid == "flag":
-            flagged = bad
+            flagged = _Failure(col.name, "invalid_nhs_number", bad,
+                               f"{col.name} is not a valid NHS number (check digit); the row is kept with the "
+                               "NHS number blanked (value not shown: identifier)")
             value = s.str.replace(r"[\s-]", "", regex=True).where(valid)
         else:
             fails.append(_Failure(col.name, "invalid_nhs_number", bad,
@@ -547,20 +590,35 @@ def _validate_column(path: Path, col: TabularColumn, s: pd.Series, schema: Tabul
 
 
 def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: date | str | None = None,
-               source_file: str | None = None) -> TableRead:
-    """Read and validate one CSV or .xlsx extract against a tabular schema (or its name)."""
+               source_file: str | None = None, sheets: tuple[str, ...] = ()) -> TableRead:
+    """Read and validate one CSV or .xlsx extract against a tabular schema (or its name).
+
+    ``sheets``: for a workbook, the patterns of the sheet to read (:mod:`sources.xlsx`); a sheet they
+    choose that is wholly empty (not even a header row) is a list supplied with no rows.
+    """
     path = Path(path)
     if isinstance(schema, str):
         schema = load_tabular_schema(schema)
     if isinstance(extract_date, str):
         extract_date = date.fromisoformat(extract_date)
     label = source_file or path.name
-    raw = read_raw(path, schema.base.encodings)
+    raw = read_raw(path, schema.base.encodings, tuple(sheets))
     table, lines, encoding = raw
+    sheet, sheet_count = table.attrs.get("sheet", ""), int(table.attrs.get("sheet_count", 0))
+    if table.attrs.get("empty_sheet"):
+        table = pd.DataFrame({c.name: pd.Series(dtype=str) for c in schema.columns})
     if len(table.columns) == 0:
         raise SourceFileError(path, "line 1 (header)", "no header row")
     headers = list(table.columns)
-    picked = match_headers(path, headers, schema)
+    try:
+        picked = match_headers(path, headers, schema)
+    except SourceFileError as exc:
+        if not sheet:
+            raise
+        # say which sheet was read: a workbook of several lists is refused for one sheet's header
+        raise SourceFileError(path, f"sheet '{sheet}', row {table.attrs.get('header_row', 1)} (header)",
+                              exc.problem) from None
+    formula_cells = table.attrs.get("formula_cells") or {}
 
     # skip wholly blank lines (counted, not rows)
     blank_line = (table.apply(lambda c: c.str.strip()) == "").all(axis=1).to_numpy() if len(table) else np.zeros(0, bool)
@@ -572,17 +630,24 @@ def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: d
     fails: list[_Failure] = []
     flags: list[_Failure] = []
     for col in schema.columns:
-        if col.name not in picked:
-            parsed[col.name] = pd.Series(pd.NA, index=table.index, dtype="string")
+        if col.name not in picked:  # an optional column the file does not have: empty, of the column's type
+            kind = {"date": "datetime64[ns]", "integer": "Int64"}.get(col.spec.type, "string")
+            parsed[col.name] = pd.Series(pd.NA if kind != "datetime64[ns]" else pd.NaT, index=table.index, dtype=kind)
             continue
         values, col_fails, flagged = _validate_column(path, col, table[picked[col.name]].astype(str), schema,
                                                       extract_date)
+        formulas = _formula_failure(col, picked[col.name], formula_cells, lines)
+        if formulas is not None and col.spec.required:
+            # a mandatory value that is a formula Excel never calculated: rejected for that reason, not as blank
+            col_fails = [f if f.rule != "blank_mandatory" else _Failure(f.field, f.rule, f.mask & ~formulas.mask,
+                                                                         f.message) for f in col_fails]
+            col_fails.append(formulas)
+        elif formulas is not None:
+            flags.append(formulas)
         parsed[col.name] = values
         fails.extend(col_fails)
         if flagged is not None:
-            flags.append(_Failure(col.name, "invalid_nhs_number", flagged,
-                                  f"{col.name} is not a valid NHS number (check digit); the row is kept with the "
-                                  "NHS number blanked (value not shown: identifier)"))
+            flags.append(flagged)
 
     for start, end in schema.date_order:
         if start in parsed and end in parsed and start in picked and end in picked:
@@ -618,7 +683,21 @@ def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: d
         wanted = [c for c in schema.base.output_columns if c in rows.columns]
         rows = rows[wanted + [c for c in ("source_file", "source_line", "extract_date") if c not in wanted]]
     return TableRead(rows=rows, rejects=rejects, rows_read=n, blank_lines=int(blank_line.sum()),
-                     encoding=encoding, flags=flag_frame)
+                     encoding=encoding, flags=flag_frame, sheet=sheet, sheet_count=sheet_count,
+                     missing_columns=tuple(c.name for c in schema.columns if c.name not in picked))
+
+
+def _formula_failure(col: TabularColumn, header: str, formula_cells: dict, lines: np.ndarray) -> _Failure | None:
+    """The rows whose cell in this column is a formula with no saved value (see :mod:`sources.xlsx`)."""
+    cells = {row: ref for (row, name), ref in formula_cells.items() if name == header}
+    if not cells:
+        return None
+    mask = np.isin(lines, list(cells))
+    refs = pd.Series([cells.get(int(line), "") for line in lines])
+    return _Failure(col.name, "formula_without_value", mask,
+                    lambda m: (col.name + " (cell " + refs[m] + ") is a formula with no saved value: its value is "
+                               "unknown, not blank; open the workbook in Excel, let it calculate, save it and "
+                               "supply it again").to_numpy())
 
 
 def _line_rejects(line_rejects: pd.DataFrame, source: str, label: str) -> pd.DataFrame:
@@ -671,9 +750,9 @@ def extract_context(path: Path, extract_date: date | str | None, authority: str 
 
 
 def read_extract(path: Path | str, schema_name: str, extract_date: date | str | None = None,
-                 authority: str | None = None) -> TableRead:
+                 authority: str | None = None, sheets: tuple[str, ...] = ()) -> TableRead:
     """read_table for a quarterly extract: adds an ``authority`` column and labels rows 'authority/quarter/file'."""
     extract_date, authority, label = extract_context(Path(path), extract_date, authority)
-    result = read_table(path, schema_name, extract_date=extract_date, source_file=label)
+    result = read_table(path, schema_name, extract_date=extract_date, source_file=label, sheets=sheets)
     result.rows.insert(0, "authority", pd.Series(authority, index=result.rows.index, dtype="string"))
     return result

@@ -669,7 +669,7 @@ def _cases() -> list[Case]:
                    "a DOCTYPE with an external entity in the sheet XML", Refused("part 'xl/worksheets/sheet1.xml'",
                                                                                 ("DOCTYPE",)), _xlsx_doctype))
     add(_file_case("H48", ".xlsx", cp, f"992_eastmere/2021-09-30/{x7}", "sheet XML not well-formed",
-                   Refused("file", ("not well-formed XML",)), _xlsx_broken_xml))
+                   Refused("sheet 'List 7'", ("not well-formed XML",)), _xlsx_broken_xml))
     add(_file_case("H49", ".xlsx", cp, f"992_eastmere/2021-06-30/{x7}", "a text file named .xlsx",
                    Refused("file", ("not a zip file",)), "Child Unique ID,Gender\r\nC1,M\r\n"))
     add(_file_case("H50", ".xlsx", cp, f"992_eastmere/2021-03-31/{x7}", "a zip cut short",
@@ -680,7 +680,7 @@ def _cases() -> list[Case]:
                    Loaded(3, note="read as blank (data only, never evaluated)"),
                    lambda: _xlsx_bytes(rows=[r[:15] + ["=cmd|' /C calc'!A0", "@SUM(A1)"] for r in cp_rows(3)])))
     add(_file_case("H53", ".xlsx", cp, f"992_eastmere/2020-06-30/{x7}", "a workbook with no cells",
-                   Refused("row 1", ("worksheet is empty",)), lambda: _xlsx_bytes(rows=[], header=[])))
+                   Refused("sheet 'List 7', row 1", ("worksheet is empty",)), lambda: _xlsx_bytes(rows=[], header=[])))
     # ------------------------------------------------------------------ CIN census XML
     cin = "cin_census"
     y = "991_northbrook/2025-03-31/cin_census_2025.xml"

@@ -12,13 +12,15 @@ from openpyxl import load_workbook
 XSD = Path(__file__).resolve().parents[1] / "sources" / "schemas" / "cin" / "CIN_schema_2026.xsd"
 
 
-def read_extract(path: Path) -> pd.DataFrame:
-    """Read a CSV (UTF-8, UTF-8 with BOM or cp1252) or .xlsx extract as strings, as an analyst would."""
+def read_extract(path: Path, sheet: str | None = None) -> pd.DataFrame:
+    """Read a CSV (UTF-8, UTF-8 with BOM or cp1252) or .xlsx extract as strings, as an analyst would
+    (``sheet``: a workbook's sheet, default the first)."""
     if path.suffix == ".xlsx":
         wb = load_workbook(path, read_only=True)
-        rows = list(wb.active.iter_rows(values_only=True))
-        as_text = [["" if v is None else v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else str(v) for v in row]
-                   for row in rows[1:]]
+        rows = list((wb[sheet] if sheet else wb.worksheets[0]).iter_rows(values_only=True))
+        width = len(rows[0])  # a row may end before the header does (its last cells empty)
+        as_text = [["" if v is None else v.strftime("%d/%m/%Y") if hasattr(v, "strftime") else str(v)
+                    for v in (list(row) + [None] * width)[:width]] for row in rows[1:]]
         return pd.DataFrame(as_text, columns=rows[0], dtype=object)
     raw = path.read_bytes()
     try:

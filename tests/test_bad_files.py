@@ -269,7 +269,7 @@ def test_xlsx_without_a_required_column_is_refused():
     wb.close()
     assert "Child Unique ID" not in header and "Child Protection Plan Start Date" in header and len(header) == 16
     err = refused(read_cp_list, XLSX_MISSING_COLUMN)
-    assert err.location == "line 1 (header)"
+    assert err.location == "sheet 'List 7', row 1 (header)"  # a workbook: the message says which sheet was read
     assert err.problem.startswith("required column 'Child Unique ID' not found; expected a header like "
                                   "'Child Unique ID' or 'LA Child ID' or 'Child ID'")
 

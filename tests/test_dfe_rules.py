@@ -321,6 +321,84 @@ CASES: dict[str, Case] = {
                                           cp_plan_end_date="2025-12-01"),
                                    append("cp_list", source_line=4, date_of_birth=None, age_years=18,
                                           cp_plan_end_date="2026-01-01"))),
+    # --- rules that remove, duplicate or move a child's neglect evidence (issue 14) ---
+    # UPN check letter: H243278544154 is valid (DfE's example), R247962919251 has the wrong letter
+    "CIN-1510": Case(fail=put("cin_child", upn="R247962919251"), expected=[rid("cin_child")],
+                     passing=put("cin_child", upn="H243278544154")),
+    # 421 is no LA code; 003 is (942 and 943 only from 2023-24: test_1530_changed_in_2024)
+    "CIN-1530": Case(fail=put("cin_child", upn="R421962919251"), expected=[rid("cin_child")],
+                     passing=put("cin_child", upn="H003278544154")),
+    "CIN-1570": Case(fail=put("cin_child", la_child_id="X" * 21), expected=[rid("cin_child")],
+                     passing=put("cin_child", la_child_id="X" * 20)),
+    # born 2015-06-01: dying the day before is wrong, the same day is not
+    "CIN-8535Q": Case(fail=put("cin_child", person_death_date="2015-05-31"), expected=[rid("cin_child")],
+                      passing=put("cin_child", person_death_date="2015-06-01")),
+    "CIN-8545Q": Case(fail=put("cin_child", person_death_date="2025-03-31"), expected=[rid("cin_child")],
+                      passing=put("cin_child", person_death_date="2025-04-01")),
+    # referred 2025-05-01
+    "CIN-8555": Case(fail=put("cin_child", person_death_date="2025-04-30"), expected=[rid("cin_episode")],
+                     passing=put("cin_child", person_death_date="2025-05-01")),
+    # no valid disability code is fine only when every episode was a no-further-action referral
+    "CIN-8540": Case(fail=put("cin_disability", disability=None), expected=[rid("cin_child")],
+                     passing=changes(put("cin_disability", disability=None), put("cin_episode", referral_nfa=True))),
+    "CIN-8790": Case(fail=append("cin_disability", disability_ordinal=2, disability="MOB"),
+                     expected=[rid("cin_disability", disability_ordinal=2)],
+                     passing=changes(put("cin_disability", disability="MOB"),
+                                     append("cin_disability", disability_ordinal=2, disability="HAND"))),
+    "CIN-8794": Case(fail=append("cin_disability", disability_ordinal=2),
+                     expected=[rid("cin_disability", disability_ordinal=1), rid("cin_disability", disability_ordinal=2)],
+                     passing=changes(put("cin_disability", disability="MOB"),
+                                     append("cin_disability", disability_ordinal=2, disability="HAND"))),
+    # closed 2025-05-15: the assessment authorised 05-16, the CIN plan 05-16 to 05-20 and the conference of
+    # 05-20 come after it; closed on 2025-05-20 (the CP plan ending that day) nothing does
+    "CIN-8565": Case(fail=put("cin_episode", cin_closure_date="2025-05-15", reason_for_closure="RC7"),
+                     expected=[rid("cin_episode"), rid("cin_assessment"), rid("cin_plan"), rid("cin_section47")],
+                     passing=changes(put("cin_episode", cin_closure_date="2025-05-20", reason_for_closure="RC7"),
+                                     put("cin_cp_plan", cpp_end_date="2025-05-20"))),
+    "CIN-2990": Case(fail=put("cin_episode", cin_closure_date="2026-03-01", reason_for_closure="RC8"),
+                     expected=[rid("cin_episode"), rid("cin_section47"), rid("cin_cp_plan"), rid("cin_plan")],
+                     passing=changes(put("cin_episode", cin_closure_date="2026-03-01", reason_for_closure="RC8"),
+                                     lambda rows: rows.update(cin_section47=[], cin_cp_plan=[], cin_plan=[],
+                                                              cin_cp_review=[]))),
+    "CIN-8831": Case(fail=put("cin_episode", referral_nfa=True),
+                     expected=[rid("cin_episode"), rid("cin_assessment"), rid("cin_section47")],
+                     passing=changes(put("cin_episode", referral_nfa=True),
+                                     lambda rows: rows.update(cin_assessment=[], cin_assessment_factor=[],
+                                                              cin_section47=[]))),
+    "CIN-1103": Case(fail=put("cin_assessment", assessment_actual_start_date="2025-04-30"),
+                     expected=[rid("cin_assessment")],
+                     passing=put("cin_assessment", assessment_actual_start_date="2025-05-01")),
+    "CIN-1104": Case(fail=put("cin_section47", date_of_initial_cpc="2025-04-30"), expected=[rid("cin_section47")],
+                     passing=put("cin_section47", date_of_initial_cpc="2025-05-01")),
+    "CIN-2889": Case(fail=put("cin_section47", s47_actual_start_date="2025-04-30"), expected=[rid("cin_section47")],
+                     passing=put("cin_section47", s47_actual_start_date="2025-05-01")),
+    # a completed assessment with no factor: queried when completed in the census year, not before it
+    "CIN-8897Q": Case(fail=lambda rows: rows.update(cin_assessment_factor=[]), expected=[rid("cin_assessment")],
+                      passing=changes(lambda rows: rows.update(cin_assessment_factor=[]),
+                                      put("cin_assessment", assessment_actual_start_date="2025-03-01",
+                                          assessment_authorisation_date="2025-03-31"))),
+    "CIN-8945Q": Case(fail=put("cin_assessment_factor", assessment_factor="18A"),
+                      expected=[rid("cin_assessment_factor")],
+                      passing=put("cin_assessment_factor", assessment_factor="18B")),
+    "CIN-8950Q": Case(fail=put("cin_assessment_factor", assessment_factor="19A"),
+                      expected=[rid("cin_assessment_factor")],
+                      passing=put("cin_assessment_factor", assessment_factor="19C")),
+    # the CP plan starts 2025-05-20 and is open: a CIN plan starting that day is inside it; one starting on
+    # the day a plan ended is not
+    "CIN-4016": Case(fail=put("cin_plan", cin_plan_start_date="2025-05-20", cin_plan_end_date=None),
+                     expected=[rid("cin_plan")],
+                     passing=changes(put("cin_cp_plan", cpp_end_date="2025-06-01"),
+                                     put("cin_plan", cin_plan_start_date="2025-06-01", cin_plan_end_date=None))),
+    "CIN-8940": Case(fail=append("cin_cp_plan", cp_plan_ordinal=2, cpp_start_date="2025-06-01"),
+                     expected=[rid("cin_cp_plan", cp_plan_ordinal=1), rid("cin_cp_plan", cp_plan_ordinal=2)],
+                     passing=changes(put("cin_cp_plan", cpp_end_date="2025-05-31"),
+                                     append("cin_cp_plan", cp_plan_ordinal=2, cpp_start_date="2025-06-01",
+                                            cpp_end_date=None))),
+    "NEG-35": Case(fail=append("cp_list", source_line=3, cp_plan_start_date="2025-06-01"),
+                   expected=[rid("cp_list", line=2), rid("cp_list", line=3)],
+                   passing=changes(put("cp_list", cp_plan_end_date="2025-06-01"),
+                                   append("cp_list", source_line=3, cp_plan_start_date="2025-06-01",
+                                          cp_plan_end_date=None))),
 }
 
 RULE_CODES = [r.code for r in all_rules()]
@@ -549,6 +627,7 @@ def test_100k_valid_children_give_no_finding():
         if name == "cp_list":
             big = frame.loc[np.zeros(n, dtype=int)].reset_index(drop=True)
             big["source_line"] = np.arange(2, n + 2)
+            big["child_id"] = ("X" + pd.Series(np.arange(1, n + 1)).astype(str)).astype("string")  # one plan each
             big["record_id"] = big["source_file"] + "#" + big["source_line"].astype(str)
         else:
             big = frame.loc[np.zeros(n, dtype=int)].reset_index(drop=True)
@@ -561,3 +640,90 @@ def test_100k_valid_children_give_no_finding():
         tables[name] = big
     findings = run_rules(tables, REF)
     assert findings.empty
+
+
+# ----------------------------------------------------------------------------- rule sets by collection year
+
+def test_years_file_names_registered_rules_and_sets_inherit_year_by_year():
+    from checks.dfe_rules.years import FIRST_YEAR, rule_set, rule_years
+
+    years = rule_years()
+    named = {code for change in years.changes.values() for code in change.added + change.changed + change.deleted}
+    assert named and named <= set(RULE_CODES)
+    for year in range(FIRST_YEAR + 1, 2028):  # each year: the year before, plus added, less deleted
+        change = years.changes.get(year)
+        before = {r.code for r in rule_set(year - 1)}
+        expected = (before | set(change.added)) - set(change.deleted) if change else before
+        assert {r.code for r in rule_set(year)} == expected, year
+    assert {"CIN-8945Q", "CIN-8950Q", "CIN-1570"} - {r.code for r in rule_set(2024)} == {"CIN-8945Q", "CIN-8950Q",
+                                                                                          "CIN-1570"}
+    assert {"CIN-8945Q", "CIN-8950Q", "CIN-1570"} <= {r.code for r in rule_set(2025)}
+
+
+def test_a_rule_added_in_2025_does_not_run_on_a_2024_return():
+    tables = scenario(put("cin_assessment_factor", assessment_factor="18A"))
+    in_2024 = run_rules(tables, date(2024, 3, 31), rules=["CIN-8945Q"])
+    assert in_2024.empty and in_2024.attrs["rules_not_in_year"] == ["CIN-8945Q"] and in_2024.attrs["rules_run"] == []
+    in_2026 = run_rules(tables, REF, rules=["CIN-8945Q"])
+    assert list(in_2026["record_id"]) == [rid("cin_assessment_factor")]
+
+
+def test_1530_changed_in_2024_to_accept_la_codes_942_and_943():
+    # an LA code that became valid in 2023-24: refused by the 2023 version of the rule, accepted from 2024
+    rows = base()
+    set_row(rows, "cin_child", upn="A942000178301")
+    assert list(run_rules(build(rows), date(2023, 3, 31), rules=["CIN-1530"])["record_id"]) == [rid("cin_child")]
+    assert run_rules(build(rows), date(2024, 3, 31), rules=["CIN-1530"]).empty
+
+
+def test_a_cp_list_extract_date_falls_in_the_collection_year_of_the_next_31_march():
+    from checks.dfe_rules.years import collection_year
+
+    assert [collection_year(date(*d)) for d in ((2026, 3, 31), (2025, 12, 31), (2025, 4, 1), (2025, 3, 31))] == \
+        [2026, 2026, 2026, 2025]
+
+
+# ----------------------------------------------------------------------------- every rule on hand-written files
+
+HAND_WRITTEN_RETURNS = [("cin_return_2018.xml", "991", 2018), ("cin_return_2021.xml", "991", 2021),
+                        ("cin_return_2022.xml", "992", 2022), ("cin_return_2024_year_2023.xml", "991", 2024),
+                        ("cin_return_2025_reference_28_march.xml", "991", 2025),
+                        ("cin_census_2026_small.xml", "991", 2026)]
+
+
+def test_every_rule_of_its_year_runs_on_each_hand_written_return():
+    """The rules run on returns another system wrote (not the generator) and find what those files hold."""
+    found = {}
+    for name, la, year in HAND_WRITTEN_RETURNS:
+        result = read_cin_census(FIXTURES / "cin" / name, la_code=la, expected_year=year)
+        tables = {t: df.assign(record_id=df["source_file"] + "#" + df["source_location"])
+                  for t, df in result.tables.items()}
+        findings = run_rules(tables, result.header.reference_date.date())
+        cin_rules = {r.code for r in all_rules() if "cp_list" not in r.tables}
+        assert set(findings.attrs["rules_skipped"]) == set(RULE_CODES) - cin_rules, name  # the CP-list rules
+        assert set(findings.attrs["rules_run"]) | set(findings.attrs["rules_not_in_year"]) == cin_rules, name
+        found[name] = set(zip(findings["rule_code"], findings["record_id"].str.split("#").str[1]))
+    # the 2022 return repeats one LAchildID on Child[1] and Child[5]
+    assert {("CIN-8510", "Child[1]"), ("CIN-8510", "Child[5]")} <= found["cin_return_2022.xml"]
+    # the 2018 return uses 18A, valid then: DfE queries it only from 2024-25 (CIN-8945Q is not in the 2018 set)
+    assert not any(code in ("CIN-8945Q", "CIN-8950Q") for code, _ in found["cin_return_2018.xml"])
+    # made-up UPNs carry no valid check letter; the small 2026 return's UPNs are of the fictional LA 991 (no LA code)
+    assert any(code == "CIN-1510" for code, _ in found["cin_return_2021.xml"])
+    assert ("CIN-1530", "Child[1]") in found["cin_census_2026_small.xml"]
+    # a CIN plan ending after 31 March (2021) is CIN-4013, and nothing on 29-31 March 2025 is out of year
+    assert ("CIN-4013", "Child[2]/CINdetails[1]/CINPlanDates[1]") in found["cin_return_2021.xml"]
+    assert not any(code in ("CIN-8600", "NEG-13", "CIN-4013") for code, _ in
+                   found["cin_return_2025_reference_28_march.xml"])
+
+
+def test_cp_list_rules_run_on_hand_written_lists_and_an_annex_a_list_7():
+    lists = [read_cp_list(FIXTURES / "tabular" / "cp_list_utf8_bom.csv", extract_date="2025-03-31", authority="991_a"),
+             read_cp_list(FIXTURES / "annex_a" / "annex_a_2024_template_northbrook.xlsx", extract_date="2025-12-31",
+                          authority="991_b")]
+    for read in lists:
+        rows = read.rows.assign(record_id=read.rows["source_file"] + "#line " + read.rows["source_line"].astype(str),
+                                la_code="991")
+        findings = run_rules({"cp_list": rows}, date(2025, 12, 31))
+        assert {"NEG-30", "NEG-31", "NEG-34", "NEG-35"} <= set(findings.attrs["rules_run"])
+    # the Annex A list 7: four plans of four children, categories read through their option letters
+    assert findings.empty and len(lists[1].rows) == 4

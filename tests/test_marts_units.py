@@ -37,6 +37,8 @@ def test_default_definitions_load():
     (["assessment_16A"], 3), (["assessment_16A", "eh_16A"], 3), (["eh_gcp2"], 4), (["eh_16A", "adult_known"], 4),
     (["primary_need_N1"], 5), (["primary_need_N1", "cp_other"], None), (["primary_need_N1", "adult_known"], 5),
     (["adult_known", "adult_concern"], 6), (["adult_concern"], None), ([], None),
+    # one tier per child: on a CP plan, a neglect assessment or a CIN plan within it is no second tier
+    (["cp_neg", "assessment_16A", "primary_need_N1"], 1), (["cp_mul", "assessment_16A"], 1),
 ])
 def test_tier_rules_as_sql(kinds, tier):
     sql = load_definitions().tier_case_sql("k")

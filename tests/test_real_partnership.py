@@ -1,5 +1,6 @@
 """`neglect run` on a partnership's own files, written by hand in the published formats (not by our
-generator): any history, any subset of sources, header slips in CIN returns, refused files.
+generator): any history, any subset of sources, header slips in CIN returns, refused files, Ofsted
+Annex A workbooks (tests/fixtures/annex_a/) feeding the lists and the tiers after the latest census.
 
 tests/fixtures/real_partnership/README.md lists the files and what each exercises; the bad files of
 tests/fixtures/bad_files/ (a truncated census, a CSV without a required column, an empty file) are
@@ -42,15 +43,23 @@ PLANTED = {
     "991_northbrook/2025-09-30/early_help_episodes.csv": ("raw/early_help", ["empty"]),
 }
 STALE_RUN = "00000000-0000-4000-8000-000000000001"
+# Ofsted Annex A files from tests/fixtures/annex_a/ (written by hand to the 2024 template) -> where they go
+ANNEX_A = {
+    "annex_a_2024_template_northbrook.xlsx": "991_northbrook/2025-09-30/annex_a_2024_template_northbrook.xlsx",
+    "annex_a_other_sheet_names_northbrook.xlsx": "991_northbrook/2026-03-31/annex_a_other_sheet_names_northbrook.xlsx",
+    "annex_a_list_4_assessments_eastmere.csv": "992_eastmere/2026-03-31/annex_a_list_4_assessments_eastmere.csv",
+}
+TEMPLATE = ANNEX_A["annex_a_2024_template_northbrook.xlsx"]
 
 
 @pytest.fixture(scope="module")
 def real_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("real_partnership")
     shutil.copytree(INCOMING, root / "incoming")
-    for name, rel in CIN_RETURNS.items():
-        (root / "incoming" / rel).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(FIXTURES / "cin" / name, root / "incoming" / rel)
+    for folder, files in (("cin", CIN_RETURNS), ("annex_a", ANNEX_A)):
+        for name, rel in files.items():
+            (root / "incoming" / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(FIXTURES / folder / name, root / "incoming" / rel)
     for rel in PLANTED:
         (root / "incoming" / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(BAD / rel, root / "incoming" / rel)
@@ -84,8 +93,14 @@ def _leave_a_killed_run(root: Path) -> None:
                                                                   "raw__ons_population").is_claimed
 
 
-def _rows_in_file(path: Path) -> int:
-    """Data rows counted straight from the file: CSV lines after the header, or Child elements."""
+def _rows_in_file(path: Path, sheet: str | None = None) -> int:
+    """Data rows counted straight from the file: CSV lines after the header, Child elements, or the rows of a
+    workbook's sheet below its header (openpyxl, not the pipeline's reader)."""
+    if path.suffix == ".xlsx":
+        from openpyxl import load_workbook
+
+        rows = list(load_workbook(path, read_only=True)[sheet].iter_rows(values_only=True))
+        return sum(1 for row in rows[1:] if any(v is not None for v in row))
     text = path.read_bytes().decode("utf-8-sig", errors="replace")
     if path.suffix == ".xml":
         return len(re.findall(r"<(?:\w+:)?Child>", text))
@@ -130,23 +145,27 @@ def test_the_run_is_in_the_projects_instance_and_a_killed_run_is_cleared(real_ru
 def test_every_row_in_is_loaded_or_rejected_and_a_refused_file_leaves_nothing(real_run):
     root, *_ = real_run
     with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
-        audit = conn.execute("SELECT file, status, rows_read, rows_loaded, rows_rejected FROM quality.load_audit "
+        audit = conn.execute("SELECT file, sheet, status, rows_read, rows_loaded, rows_rejected FROM quality.load_audit "
                              "WHERE file IS NOT NULL").fetchall()
         kept = conn.execute("SELECT count(*) FROM quality.rejects WHERE file = ?", [REFUSED]).fetchone()[0]
         findings = conn.execute("SELECT count(*) FROM quality.rule_findings WHERE record_id LIKE ?",
                                 [REFUSED + "%"]).fetchone()[0]
-    files = {rel: (status, read, loaded, rejected) for rel, status, read, loaded, rejected in audit
+    # one row per file, and per list read from a workbook (its sheet)
+    files = {(rel, sheet): (status, read, loaded, rejected) for rel, sheet, status, read, loaded, rejected in audit
              if not rel.startswith("reference/")}
     on_disk = sorted(p.relative_to(root / "incoming").as_posix() for p in (root / "incoming").rglob("*")
                      if p.is_file() and "reference" not in p.parts)
-    assert sorted(files) == on_disk
-    for rel, (status, read, loaded, rejected) in files.items():
+    assert sorted({rel for rel, _ in files}) == on_disk
+    for (rel, sheet), (status, read, loaded, rejected) in files.items():
         if rel == REFUSED or rel in PLANTED:
             assert (status, loaded, rejected) == ("failed", 0, 0)
             continue
         assert status == "loaded", rel
-        assert read == loaded + rejected == _rows_in_file(root / "incoming" / rel), rel
-    assert files["991_northbrook/2025-12-31/annex_a_list_7_child_protection.csv"][3] == 1  # 31/02/2025
+        assert read == loaded + rejected == _rows_in_file(root / "incoming" / rel, sheet), (rel, sheet)
+    assert files[("991_northbrook/2025-12-31/annex_a_list_7_child_protection.csv", None)][3] == 1  # 31/02/2025
+    # the Annex A template: lists 2-7, one sheet each; list 3 lost the row with an age of 10.5
+    assert sorted(sheet for rel, sheet in files if rel == TEMPLATE) == [f"List {n}" for n in range(2, 8)]
+    assert files[(TEMPLATE, "List 7")] == ("loaded", 4, 4, 0) and files[(TEMPLATE, "List 3")] == ("loaded", 4, 3, 1)
     assert kept == 0 and findings == 0
     with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
         for rel in PLANTED:
@@ -254,5 +273,115 @@ def test_the_board_report_says_which_sources_fed_each_figure(real_run):
     report = root / "output" / "dashboards" / "2026-03-31" / "neglect_board_report_2026-03-31.html"
     text = report.read_text(encoding="utf-8")
     assert "Sources this quarter" in text
-    assert "tier 4 (Early help: neglect identified) not available: Northbrook: Early help episodes not supplied" in text
+    # either source of early-help evidence would do (an early-help export, or an Annex A list 2): both are named
+    assert ("tier 4 (Early help: neglect identified) not available: Northbrook: Early help assessments (Ofsted "
+            "Annex A list 2) not supplied, Early help episodes not supplied") in text
     assert "<b>at least</b>" in text
+
+
+# ----------------------------------------------------------------------------- Ofsted Annex A (tests/fixtures/annex_a)
+
+def _tier_by_child(root: Path, period_end: str, measure: str, la_code: str) -> dict[str, int | None]:
+    """{made-up child ID: tier} of the children counted in an authority's quarter, through the identity store."""
+    lists = ["cp_list", "annex_a_early_help", "annex_a_referrals", "annex_a_assessments", "annex_a_section47",
+             "annex_a_children_in_need"]
+    ids = " UNION ALL ".join(f"SELECT record_id, child_id FROM idstore.identifiers.{t}" for t in lists)
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        conn.execute(f"ATTACH '{root / 'warehouse' / 'identity.duckdb'}' AS idstore (READ_ONLY)")
+        rows = conn.execute(f"""
+            SELECT DISTINCT i.child_id, t.tier FROM marts.child_neglect_tier t
+            JOIN linkage.person_links l ON l.person_key = t.person_key
+            JOIN ({ids}) i ON i.record_id = l.source_record_id
+            WHERE t.period_end = ? AND t.measure = ? AND t.la_code = ?""", [period_end, measure, la_code]).fetchall()
+    return dict(rows)
+
+
+def test_annex_a_list_7_plans_count_in_tiers_1_and_2(real_run):
+    root, *_ = real_run
+    point = _tier_by_child(root, "2025-09-30", "point", "991")
+    year = _tier_by_child(root, "2025-09-30", "12_month", "991")
+    # NB9701 NEG; NB9703 EMO then MUL (its plan's end is a formula with no saved value: still open, flagged)
+    assert point["NB9701"] == 1 and point["NB9703"] == 1
+    # NB9704's plan (NEG) ended on 1 June 2025: in the 12 months, not at the quarter end
+    assert year["NB9704"] == 1 and "NB9704" not in point
+    # NB9702: a plan under physical abuse and, from list 4, an assessment that found neglect (16A): tier 2
+    assert year["NB9702"] == 2
+
+
+def test_annex_a_lists_4_and_6_feed_tiers_3_and_5_after_the_latest_census(real_run):
+    root, *_ = real_run
+    point = _tier_by_child(root, "2025-09-30", "point", "991")
+    # NB9301: list 4, neglect found (16A) on 21 July 2025, its list 6 episode still open: tier 3
+    assert point["NB9301"] == 3
+    # NB9601: list 6, primary need N1 from May 2025, no neglect factor: tier 5
+    assert point["NB9601"] == 5
+    # NB9603: list 6, N1 from February 2025 -- before Northbrook's latest census (31 March 2025), which takes
+    # precedence for that period: not counted from Annex A
+    assert "NB9603" not in point
+    # the next quarter's workbook (other sheet names): NB9311, N1 from January 2026
+    assert _tier_by_child(root, "2026-03-31", "point", "991")["NB9311"] == 5
+    # Eastmere's list 4 as a CSV: EM9401 16A authorised 16 February 2026 (its census is 2022); no list 6 episode,
+    # so the evidence is current on its authorisation day: in the 12 months, not at the quarter end
+    assert _tier_by_child(root, "2026-03-31", "12_month", "992")["EM9401"] == 3
+    # list 2 (early help): NB9201's assessment found neglect, May to June 2025: tier 4 in the 12 months
+    assert _tier_by_child(root, "2025-09-30", "12_month", "991")["NB9201"] == 4
+
+
+def test_annex_a_lists_supplied_or_not_and_the_formula_cell_flagged(real_run):
+    root, *_ = real_run
+    with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:
+        audit = {(s, la, str(p)): (status, sheet, read) for s, la, p, status, sheet, read in conn.execute("""
+            SELECT source, la_code, period_end, status, sheet, rows_read FROM quality.load_audit
+            WHERE source LIKE 'annex_a%' AND period_end >= DATE '2025-09-30'""").fetchall()}
+        flagged = conn.execute("""SELECT source, location, field, action FROM quality.rejects
+                                  WHERE rule = 'formula_without_value'""").fetchall()
+        tiers = dict(conn.execute("""SELECT la_code || ' ' || tier, available FROM marts.tier_availability
+                                     WHERE period_end = DATE '2026-03-31'""").fetchall())
+    # the second workbook: list 5's sheet present but empty (supplied, no rows); lists 2 and 4 absent
+    assert audit[("annex_a_section47", "991", "2026-03-31")] == ("loaded", "List 5 - S47", 0)
+    assert audit[("annex_a_early_help", "991", "2026-03-31")][0] == "not supplied"
+    assert audit[("annex_a_assessments", "991", "2026-03-31")][0] == "not supplied"
+    assert audit[("annex_a_referrals", "991", "2026-03-31")] == ("loaded", "L3", 2)
+    assert flagged == [("cp_list", "List 7 line 4", "cp_plan_end_date", "value_nulled")]
+    assert audit[("annex_a_children_in_need", "991", "2025-09-30")] == ("loaded", "List 6", 4)
+    assert audit[("annex_a_early_help", "992", "2025-09-30")][0] == "not supplied"
+    # Eastmere's list 4 (with its factors) makes tier 3 countable there; Northbrook still has no early help
+    assert tiers["992 3"] and not tiers["991 4"]
+
+
+def test_the_board_report_lists_every_file_with_rows_not_loaded(real_run):
+    root, *_ = real_run
+    text = (root / "output" / "dashboards" / "2026-03-31" / "neglect_board_report_2026-03-31.html").read_text(
+        encoding="utf-8")
+    section = text[text.index('id="data-quality"'):]
+    assert "Files with rows not loaded" in section
+    for rel in (TEMPLATE, "991_northbrook/2025-12-31/annex_a_list_7_child_protection.csv"):
+        assert rel in section
+    assert "rejected, mostly invalid_number" in section and "rejected, mostly invalid_date" in section
+
+
+def test_overlapping_cp_plans_are_one_plan_in_the_marts(real_run, tmp_path):
+    """DfE 8940 in the marts: a second plan starting while the child's first is open is counted once."""
+    from models.marts.evidence import build_staging
+
+    root, *_ = real_run
+    copy = tmp_path / "neglect.duckdb"
+    shutil.copy(root / "warehouse" / "neglect.duckdb", copy)
+    with duckdb.connect(str(copy)) as conn:
+        key, start = conn.execute("""
+            SELECT l.person_key, c.cp_plan_start_date FROM raw.cp_list c
+            JOIN linkage.person_links l ON l.source = 'cp_list' AND l.source_record_id = c.record_id
+            WHERE c.record_id = ?""", [TEMPLATE + "#List 7 line 2"]).fetchall()[0]
+        before = conn.execute("SELECT count(*) FROM staging.cp_plans WHERE person_key = ?", [key]).fetchall()[0][0]
+        # the same child's list 7 row again, as a second plan under physical abuse starting ten days later
+        conn.execute("""INSERT INTO raw.cp_list BY NAME
+                        SELECT * REPLACE (record_id || ' copy' AS record_id, cp_plan_start_date + 10 AS cp_plan_start_date,
+                                          'PHY' AS initial_category, 'PHY' AS latest_category)
+                        FROM raw.cp_list WHERE record_id = ?""", [TEMPLATE + "#List 7 line 2"])
+        conn.execute("""INSERT INTO linkage.person_links BY NAME
+                        SELECT * REPLACE (source_record_id || ' copy' AS source_record_id) FROM linkage.person_links
+                        WHERE source_record_id = ?""", [TEMPLATE + "#List 7 line 2"])
+        build_staging(conn)
+        plans = conn.execute("""SELECT start_date, merged_plans, ever_neg, initial_category FROM staging.cp_plans
+                                WHERE person_key = ?""", [key]).fetchall()
+    assert before == 1 and plans == [(start, 2, True, "NEG")]

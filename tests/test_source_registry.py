@@ -35,7 +35,9 @@ def test_every_built_in_declaration_loads_and_names_its_tables():
     assert {s.name for s in registry.reference()} == {"ons_population", "postcode_lookup", "deprivation",
                                                       "ward_boundaries", "la_codes"}
     assert registry["cin_census"].tables[0] == "cin_child" and registry["cin_census"].partitioning == "census_year"
-    assert registry.sources_of_kind("eh_16A") == ["early_help"]
+    assert registry.sources_of_kind("eh_16A") == ["early_help", "annex_a_early_help"]  # an export, or Annex A list 2
+    assert registry.sources_of_kind("primary_need_N1") == ["cin_census", "annex_a_children_in_need"]
+    assert [registry[s].sheets[0] for s in ("cp_list", "annex_a_referrals")] == [r"^list 7\b", r"^list 3\b"]
     assert set(registry.sources_of_kind("cp_neg")) == {"cin_census", "cp_list"}
 
 

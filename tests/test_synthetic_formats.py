@@ -1,6 +1,8 @@
 """The synthetic extracts are in the real formats, and every row traces to one true person."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from lxml import etree
@@ -32,16 +34,18 @@ def test_every_extract_row_maps_to_exactly_one_true_person_and_back(partnership)
     extract_files = sorted(p for p in incoming.rglob("*") if p.is_file() and "reference" not in p.parts)
     assert {p.relative_to(incoming).as_posix() for p in extract_files} == set(records["file"])
     for path in extract_files:
-        mine = records[records["file"] == path.relative_to(incoming).as_posix()]
-        if path.suffix == ".xml":
-            count = sum(1 for _ in etree.iterparse(str(path), tag="Child"))
-            first = 1
-        else:
-            count = len(read_extract(path))
-            first = 2
-        lines = mine["line"].astype(int).to_numpy()
-        assert len(mine) == count, path
-        assert np.array_equal(np.sort(lines), np.arange(first, first + count)), path
+        in_file = records[records["file"] == path.relative_to(incoming).as_posix()]
+        # an Annex A workbook: each list's sheet on its own (truth names the sheet)
+        for sheet, mine in in_file.groupby(in_file["sheet"] if "sheet" in in_file else pd.Series("", in_file.index)):
+            if path.suffix == ".xml":
+                count = sum(1 for _ in etree.iterparse(str(path), tag="Child"))
+                first = 1
+            else:
+                count = len(read_extract(path, sheet or None))
+                first = 2
+            lines = mine["line"].astype(int).to_numpy()
+            assert len(mine) == count, (path, sheet)
+            assert np.array_equal(np.sort(lines), np.arange(first, first + count)), (path, sheet)
 
 
 def test_local_identifiers_in_the_files_belong_to_the_recorded_person(partnership):
@@ -106,3 +110,34 @@ def test_reference_files_cover_every_ward(partnership):
     import json
     geo = json.loads((ref / "wards.geojson").read_text())
     assert {f["properties"]["WD24CD"] for f in geo["features"]} == set(population["WD24CD"])
+
+
+def test_annex_a_workbooks_are_in_the_template_layout(partnership):
+    """One workbook per authority per half-year, sheets List 1-11 with the 2024 template's columns (as typed
+    for the hand-made fixtures, tests/fixtures/annex_a/make_workbooks.py), the values as a case-management
+    system's Annex A report writes them."""
+    import importlib.util
+
+    from openpyxl import load_workbook
+
+    spec = importlib.util.spec_from_file_location("make_workbooks", Path(__file__).parent / "fixtures" / "annex_a" /
+                                                  "make_workbooks.py")
+    typed = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(typed)
+
+    folder, _ = partnership
+    books = sorted((folder / "incoming").glob("*/*/ofsted_annex_a.xlsx"))
+    assert [p.parts[-2] for p in books if p.parts[-3].startswith("991")] == [
+        "2023-09-30", "2024-03-31", "2024-09-30", "2025-03-31", "2025-09-30", "2026-03-31"]
+    assert len(books) == 12
+    wb = load_workbook(books[-1], read_only=True)  # Eastmere's latest (whole-number ages)
+    assert wb.sheetnames == [f"List {n}" for n in range(1, 12)]
+    for name, columns in typed.LIST_HEADERS.items():
+        header = list(next(wb[name].iter_rows(values_only=True)))
+        # lists 2 and 4: the template's columns plus what the system adds (factors, GCP2 scores)
+        assert header[:len(columns) - 1] == columns[:-1] if name in ("List 2", "List 4") else header == columns, name
+    row = next(wb["List 7"].iter_rows(min_row=2, values_only=True))
+    assert row[1] in ("a) Male", "b) Female") and row[2][1:3] == ") " and hasattr(row[6], "year")
+    northbrook = load_workbook(books[5], read_only=True)
+    ages = [r[4] for r in northbrook["List 6"].iter_rows(min_row=2, max_row=50, values_only=True)]
+    assert all(isinstance(a, float) for a in ages) and any(not a.is_integer() for a in ages)  # decimals

@@ -10,14 +10,18 @@ local ``NEG-nn`` otherwise), a short name, a severity and a plain-English messag
 * :mod:`.registry` -- the :class:`Rule` record, the ``@rule`` decorator, :func:`all_rules`
 * :mod:`.runner`   -- :func:`run_rules`: registers the frames in DuckDB, runs the rules
 * :mod:`.sql`      -- link keys, the ``params`` dates, the one-table check helper
-* rule modules, by topic: :mod:`.children`, :mod:`.episodes`, :mod:`.section47`,
-  :mod:`.assessments`, :mod:`.cin_plans`, :mod:`.cp_plans`, :mod:`.cp_list`
+* :mod:`.years`    -- year-aware rule sets (``years.yaml``: rules added, changed, deleted by year)
+* rule modules, by topic: :mod:`.children` (IDs, UPN), :mod:`.deaths`, :mod:`.disabilities`,
+  :mod:`.episodes`, :mod:`.activity` (activity after closure or on an NFA referral),
+  :mod:`.section47`, :mod:`.assessments`, :mod:`.cin_plans`, :mod:`.cp_plans`, :mod:`.cp_list`
 
 Importing this package imports every rule module, which registers the rules.
 """
 # Imported in this order so all_rules() lists the rules child -> episode -> ... -> CP list.
-from . import children, episodes, section47, assessments, cin_plans, cp_plans, cp_list  # noqa: F401,I001
+from . import children, deaths, disabilities, episodes, activity, section47, assessments, cin_plans, cp_plans, cp_list  # noqa: F401,I001
 from .registry import Rule, all_rules, get_rule, rule
 from .runner import OUTPUT_COLUMNS, prepare_connection, run_rules
+from .years import collection_year, rule_set
 
-__all__ = ["OUTPUT_COLUMNS", "Rule", "all_rules", "get_rule", "prepare_connection", "rule", "run_rules"]
+__all__ = ["OUTPUT_COLUMNS", "Rule", "all_rules", "collection_year", "get_rule", "prepare_connection", "rule",
+           "rule_set", "run_rules"]

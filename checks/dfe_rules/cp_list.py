@@ -15,7 +15,8 @@ missing, the list's own ``age_years`` (age at the extract date) is used for open
 from __future__ import annotations
 
 from .registry import rule
-from .sql import CATEGORY_LIST, rows_where
+from .cp_plans import overlapping
+from .sql import CATEGORY_LIST, CP_LIST_CHILD, rows_where
 
 
 @rule(code="NEG-30", name="cp_list_plan_ends_before_start", severity="error", tables=("cp_list",),
@@ -62,3 +63,12 @@ def cp_list_aged_18_or_over_on_plan(con):
         WHERE age_in_years(date_of_birth, last_open_day) >= 18
            OR (date_of_birth IS NULL AND NOT ended AND age_years >= 18)
     """)
+
+
+@rule(code="NEG-35", name="cp_list_plans_overlap", severity="error", tables=("cp_list",),
+      message="The CP list has overlapping or duplicated plans for one child (DfE rule 8940 on the list): a plan "
+              "starts on or after another's start and before its end (or it has no end). Every row of the overlap "
+              "is listed; the marts count them as one plan.")
+def cp_list_plans_overlap(con):
+    return overlapping(con, "cp_list", CP_LIST_CHILD, "cp_plan_start_date", "cp_plan_end_date", "DATE '9999-12-31'",
+                       end_inclusive=False)

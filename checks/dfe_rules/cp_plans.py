@@ -112,3 +112,39 @@ def review_after_cp_plan_end(con):
       message="The child protection review date is after the census reference date.")
 def review_after_census(con):
     return rows_where(con, "cin_cp_review", "t.cpp_review_date > params.reference_date")
+
+
+@rule(code="CIN-8940", name="cp_plans_overlap", severity="error", tables=("cin_cp_plan",),
+      message="Child protection plans of the same child overlap: a plan starts on or after another's start and on or "
+              "before its end (or the census reference date when it has no end). Every plan of the overlap is "
+              "listed; the marts count them as one plan.")
+def cp_plans_overlap(con):
+    return overlapping(con, "cin_cp_plan", CHILD_KEY, "cpp_start_date", "cpp_end_date", "params.reference_date",
+                       end_inclusive=True)
+
+
+def overlapping(con, table: str, child: tuple[str, ...], start: str, end: str, open_end: str, end_inclusive: bool):
+    """Rows of ``table`` in a run of overlapping intervals of one child (``child`` key columns), found with
+    window functions in one sort (no self-join). An interval without an end runs to ``open_end``; a start
+    on another's end day overlaps it when ``end_inclusive`` (DfE 8940), not otherwise."""
+    keys = ", ".join(child)
+    overlaps = "s <= prev_end" if end_inclusive else "s < prev_end"
+    return con.sql(f"""
+        WITH spans AS (
+            SELECT t.record_id, t.la_code, {", ".join(f"t.{k}" for k in child)}, CAST(t.{start} AS DATE) AS s,
+                   coalesce(CAST(t.{end} AS DATE), CAST({open_end} AS DATE)) AS e
+            FROM {table} AS t, params WHERE t.{start} IS NOT NULL
+        ),
+        marked AS (
+            SELECT *, max(e) OVER (PARTITION BY {keys} ORDER BY s, record_id
+                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_end
+            FROM spans
+        ),
+        runs AS (
+            SELECT *, sum(CASE WHEN {overlaps} THEN 0 ELSE 1 END) OVER (PARTITION BY {keys} ORDER BY s, record_id)
+                      AS run
+            FROM marked
+        )
+        SELECT '{table}' AS table_name, record_id, la_code FROM runs
+        QUALIFY count(*) OVER (PARTITION BY {keys}, run) > 1
+    """)

@@ -2,8 +2,10 @@
 
 ``run_rules(tables, reference_date)`` registers each input DataFrame on a fresh in-memory
 DuckDB connection as a view named by its table, adds the ``params`` table and the
-``age_in_years`` macro (:mod:`checks.dfe_rules.sql`), runs every rule whose tables were
-all supplied, and returns one row per finding:
+``age_in_years`` macro (:mod:`checks.dfe_rules.sql`), runs every rule of the reference date's
+collection year (:func:`checks.dfe_rules.years.rule_set`; the others are listed in
+``findings.attrs["rules_not_in_year"]``) whose tables were all supplied, and returns one row per
+finding:
 
     rule_code, rule_name, severity, table_name, record_id, la_code, message
 
@@ -29,6 +31,7 @@ import pandas as pd
 
 from .registry import FINDING_COLUMNS, Rule, all_rules, get_rule
 from .sql import AGE_MACRO_SQL, PARAMS_SQL
+from .years import collection_year, rule_set
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,8 @@ def prepare_connection(tables: Mapping[str, pd.DataFrame], reference_date: date)
     con = duckdb.connect()
     for name, frame in tables.items():
         con.register(name, frame)
-    con.execute(PARAMS_SQL, {"reference_date": pd.Timestamp(reference_date).date()})
+    day = pd.Timestamp(reference_date).date()
+    con.execute(PARAMS_SQL, {"reference_date": day, "collection_year": collection_year(day)})
     con.execute(AGE_MACRO_SQL)
     return con
 
@@ -54,12 +58,15 @@ def run_rules(tables: Mapping[str, pd.DataFrame], reference_date: date,
               rules: Iterable[Rule | str] | None = None) -> pd.DataFrame:
     """Findings of ``rules`` (default: every registered rule) on ``tables``; see the module docstring."""
     selected = [get_rule(r) if isinstance(r, str) else r for r in (all_rules() if rules is None else rules)]
+    year = collection_year(pd.Timestamp(reference_date).date())
+    in_force = rule_set(year, selected)
+    not_in_year = [r.code for r in selected if r not in in_force]
     con = prepare_connection(tables, reference_date)
     parts: list[pd.DataFrame] = []
     ran: list[str] = []
     skipped: dict[str, list[str]] = {}
     try:
-        for r in selected:
+        for r in in_force:
             missing = [t for t in r.tables if t not in tables]
             if missing:
                 skipped[r.code] = missing
@@ -82,6 +89,7 @@ def run_rules(tables: Mapping[str, pd.DataFrame], reference_date: date,
     findings = findings[list(OUTPUT_COLUMNS)].astype("string")
     findings.attrs["rules_run"] = ran
     findings.attrs["rules_skipped"] = skipped
+    findings.attrs["rules_not_in_year"] = not_in_year
     return findings
 
 

@@ -6,6 +6,8 @@ Dates. The runner creates a one-row table ``params`` on the connection:
   year); for the CP list, the extract date used where a row has none.
 * ``params.census_start`` -- the first day of the census year: the day after the same
   date one year earlier (1 April for a 31 March reference date).
+* ``params.collection_year`` -- the collection year (its 31 March) the reference date falls in:
+  rules that changed in some year (``years.yaml``) read it to apply that year's version.
 
 and the macro ``age_in_years(birth, on_date)``: whole years of age on ``on_date``, UK
 style (someone born on 29 February is a year older on 1 March in a non-leap year).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import duckdb
 
 CHILD_KEY = ("source_file", "child_ordinal")
+CP_LIST_CHILD = ("source_file", "child_id")  # a child on the CP list: its LA child ID within one file
 EPISODE_KEY = CHILD_KEY + ("episode_ordinal",)
 ASSESSMENT_KEY = EPISODE_KEY + ("assessment_ordinal",)
 CP_PLAN_KEY = EPISODE_KEY + ("cp_plan_ordinal",)
@@ -33,7 +36,8 @@ CATEGORY_LIST = ", ".join(f"'{c}'" for c in CATEGORIES_OF_ABUSE)  # for SQL IN (
 PARAMS_SQL = """
 CREATE OR REPLACE TEMP TABLE params AS
     SELECT CAST($reference_date AS DATE) AS reference_date,
-           CAST(CAST($reference_date AS DATE) - INTERVAL 1 YEAR + INTERVAL 1 DAY AS DATE) AS census_start
+           CAST(CAST($reference_date AS DATE) - INTERVAL 1 YEAR + INTERVAL 1 DAY AS DATE) AS census_start,
+           CAST($collection_year AS INTEGER) AS collection_year
 """
 AGE_MACRO_SQL = """
 CREATE OR REPLACE TEMP MACRO age_in_years(birth, on_date) AS

@@ -26,8 +26,11 @@ import pandas as pd
 def record_truth(truth_dir: Path) -> pd.DataFrame:
     """(source_record_id, person_id) for every extract line, with record ids built as the ingest builds them."""
     truth = pd.read_csv(truth_dir / "source_records.csv", dtype="string", keep_default_na=False)
+    sheet = truth["sheet"] if "sheet" in truth else pd.Series("", index=truth.index, dtype="string")
+    # a workbook of several lists (Annex A) names the sheet in its record ids: "<file>#List 3 line 12"
     record_id = np.where(truth["source"] == "cin_census", truth["file"] + "#Child[" + truth["line"] + "]",
-                         truth["file"] + "#line " + truth["line"])
+                         np.where(sheet != "", truth["file"] + "#" + sheet + " line " + truth["line"],
+                                  truth["file"] + "#line " + truth["line"]))
     return pd.DataFrame({"source_record_id": record_id, "person_id": truth["person_id"].astype("int64")})
 
 

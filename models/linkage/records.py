@@ -3,7 +3,7 @@
 Reads the identity store (attached as ``idstore``) for identifiers and the warehouse
 ``raw`` tables for sex, so the connection must see both (see :func:`attach_identity_store`).
 
-Child records come from five sources:
+Child records come from these sources:
 
 ==========================  ======================================================================
 source                      identifiers it carries
@@ -16,6 +16,9 @@ source                      identifiers it carries
                             postcode is the adult's
 ``partner_<agency>``        a partner agency's concern (docs/partner-lists.md): any of NHS number,
                             names, DOB, sex, postcode
+``annex_a_*``               LA child ID ("Child Unique ID"), DOB, sex (Ofsted Annex A lists 2-6; list 7
+                            is ``cp_list``); list 2's ID is also offered as the early-help ID (systems
+                            that keep early help apart put its ID there); only where the tables exist
 ==========================  ======================================================================
 
 A child listed by the same adult client with the same name and DOB in several quarterly
@@ -92,6 +95,27 @@ FROM idstore.identifiers.adult_episodes i JOIN raw.adult_episodes r USING (recor
 """
 
 
+# Ofsted Annex A lists 2-6 (source = table name): the LA's child ID, date of birth and sex
+ANNEX_A_CHILD_SOURCES = ("annex_a_early_help", "annex_a_referrals", "annex_a_assessments", "annex_a_section47",
+                         "annex_a_children_in_need")
+
+
+def _annex_a_sql(conn: duckdb.DuckDBPyConnection) -> str:
+    """UNION ALL of the Annex A lists whose raw and identity tables exist (a source never read has none)."""
+    raw = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
+                                      "WHERE table_schema = 'raw'").fetchall()}
+    ids = {r[0] for r in conn.execute(f"SELECT table_name FROM information_schema.tables WHERE table_catalog = "
+                                      f"'{IDENTITY_ALIAS}' AND table_schema = 'identifiers'").fetchall()}
+    # list 2's child ID is the LA child ID where the early-help and social-care systems share one, else the
+    # early-help system's own ID: it is offered as both keys (each only links within its authority)
+    return "".join(f"""
+UNION ALL
+SELECT '{t}', i.record_id, i.la_code, i.period_end, i.child_id, {'i.child_id' if t == 'annex_a_early_help' else 'NULL'},
+       NULL, NULL, NULL, NULL, NULL, i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
+FROM {IDENTITY_ALIAS}.identifiers.{t} i JOIN raw.{t} r USING (record_id)""" for t in ANNEX_A_CHILD_SOURCES
+                   if t in raw and t in ids)
+
+
 def _cleaned(select_sql: str, period_filter: str) -> str:
     """Wrap a record query with the cleaned comparison columns."""
     return f"""
@@ -140,7 +164,7 @@ def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None,
     Columns: :data:`CHILD_COLUMNS` plus ``forename_std``, ``surname_std``, ``surname_parts``,
     ``postcode_std``, ``postcode_district``, ``nhs_std``, ``sex_std``, ``upn`` upper-cased.
     """
-    sql = _cleaned(_CHILD_SOURCES_SQL + "".join(partner_records_sql(s) for s in partner_sources),
+    sql = _cleaned(_CHILD_SOURCES_SQL + _annex_a_sql(conn) + "".join(partner_records_sql(s) for s in partner_sources),
                    _period_filter(up_to))
     return conn.sql(f"""
         SELECT * REPLACE (upper(trim(upn)) AS upn, upper(trim(former_upn)) AS former_upn),

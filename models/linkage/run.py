@@ -37,7 +37,12 @@ PERSON_LINK_COLUMNS = ["source", "source_record_id", "person_key", "person_type"
 # which Splink input table each child source belongs to (one table per recording system)
 CHILD_TABLES = {"person_list": "childrens_social_care", "cin_census": "childrens_social_care",
                 "cp_list": "childrens_social_care", "early_help": "early_help",
-                "adult_household_children": "adult_household_lists"}
+                "adult_household_children": "adult_household_lists",
+                # Ofsted Annex A lists: the children's social care system's own report (list 2 included: its
+                # child ID is the LA child ID)
+                "annex_a_early_help": "childrens_social_care", "annex_a_referrals": "childrens_social_care",
+                "annex_a_assessments": "childrens_social_care", "annex_a_section47": "childrens_social_care",
+                "annex_a_children_in_need": "childrens_social_care"}
 PROBABILITY_BANDS = [0.0, 0.5, 0.8, 0.95, 0.99, 0.999, 1.0000001]
 
 

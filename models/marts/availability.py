@@ -36,8 +36,8 @@ def register_sources(conn: duckdb.DuckDBPyConnection, registry: Registry, defini
     """The temporary tables ``registered_sources``, ``kind_sources`` and ``tier_kinds`` availability.sql reads."""
     sources = pd.DataFrame([(s.name, s.partitioning, s.label) for s in registry.partitioned()],
                            columns=["source", "partitioning", "label"])
-    kinds = pd.DataFrame([(k, s.name) for s in registry.partitioned() for k in s.evidence_kinds],
-                         columns=["kind", "source"])
+    kinds = pd.DataFrame([(k, s.name, s.evidence_column.get(k)) for s in registry.partitioned()
+                          for k in s.evidence_kinds], columns=["kind", "source", "needs"]).astype({"needs": "string"})
     tiers = pd.DataFrame([(r.tier, rule, k) for r in definitions.tiers
                           for rule, members in (("all_of", r.all_of), ("any_of", r.any_of)) for k in members],
                          columns=["tier", "rule", "kind"])
@@ -54,6 +54,7 @@ def build_availability(conn: duckdb.DuckDBPyConnection, registry: Registry, defi
     """Replace the rows of the three availability tables for ``period_ends``."""
     register_periods(conn, period_ends)
     register_sources(conn, registry, definitions)
+    conn.execute("ALTER TABLE quality.load_audit ADD COLUMN IF NOT EXISTS columns_missing VARCHAR")
     ensure_presence_table(conn)
     conn.execute(read_sql("availability.sql"))
 

@@ -46,7 +46,26 @@ def read_sql(name: str, **values) -> str:
     return Template((SQL_DIR / name).read_text(encoding="utf-8")).substitute(values)
 
 
+# The Annex A tables staging.sql reads, with the columns it reads: created empty when a warehouse has never
+# had the source's asset run (the ingest creates them otherwise, with every column).
+_ANNEX_A_COLUMNS = {
+    "annex_a_early_help": "assessment_start_date DATE, assessment_completion_date DATE, presenting_needs VARCHAR, "
+                          "gcp2_physical_care BIGINT, gcp2_care_of_safety BIGINT, gcp2_love_and_care BIGINT, "
+                          "gcp2_stimulation_and_education BIGINT",
+    "annex_a_referrals": "referral_date DATE",
+    "annex_a_assessments": "disability VARCHAR, assessment_start_date DATE, assessment_authorisation_date DATE, "
+                           "assessment_factors VARCHAR",
+    "annex_a_section47": "s47_start_date DATE",
+    "annex_a_children_in_need": "disability VARCHAR, cin_start_date DATE, primary_need VARCHAR, "
+                                "cin_closure_date DATE, reason_for_closure VARCHAR",
+}
+
+
 def build_staging(conn: duckdb.DuckDBPyConnection) -> None:
+    conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for table, columns in _ANNEX_A_COLUMNS.items():
+        conn.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} (record_id VARCHAR, la_code VARCHAR, period_end DATE, "
+                     f"birth_month DATE, gender VARCHAR, ethnicity VARCHAR, {columns})")
     conn.execute(read_sql("staging.sql"))
 
 

@@ -16,6 +16,7 @@ from functools import partial
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 
+from checks.ingest import MAX_FILE_REJECT_SHARE
 from sources.registry import Registry, Source
 
 from ..ingest.files import refused_load
@@ -42,8 +43,9 @@ def check_specs(source: Source) -> list[AssetCheckSpec]:
     unit = "Child elements" if source.reader == "cin_census" else "rows"
     specs = [
         AssetCheckSpec("structure", asset=key, blocking=True,
-                       description=f"Blocking: {unit} read = loaded + rejected for every file, record ids unique, no "
-                                   "identifier column in the warehouse" + (", every authority sent a file for every "
+                       description=f"Blocking: {unit} read = loaded + rejected for every file, no file with more "
+                                   f"than half its {unit} rejected (setting max_file_reject_share), record ids "
+                                   "unique, no identifier column in the warehouse" + (", every authority sent a file for every "
                                    "period (a required source)" if source.required else
                                    "; periods an authority did not supply are listed by name") + "."),
         AssetCheckSpec("files_readable", asset=key,
@@ -61,7 +63,7 @@ def check_specs(source: Source) -> list[AssetCheckSpec]:
     return specs
 
 
-def build_source_asset(source: Source):
+def build_source_asset(source: Source, max_reject_share: float = MAX_FILE_REJECT_SHARE):
     partitions_def, period_end_of = PARTITIONS[source.partitioning]
     files = ", ".join(source.files) or "recognised by content"
 
@@ -88,12 +90,13 @@ def build_source_asset(source: Source):
         metadata, checks = ingest(
             context, source=source, periods=periods, load_file=partial(read_file, source, incoming, problems=problems),
             warehouse=warehouse, identity_store=identity_store, key=pseudonym_key.key(),
-            authorities=sorted(scan.authorities), output_dir=output.root,
+            authorities=sorted(scan.authorities), output_dir=output.root, max_reject_share=max_reject_share,
             on_crash=partial(refused_load, source, incoming))
         return MaterializeResult(metadata=metadata, check_results=checks)
 
     return _source_asset
 
 
-def build_source_assets(registry: Registry) -> list:
-    return [build_source_asset(s) for s in registry.partitioned()]
+def build_source_assets(registry: Registry, max_reject_share: float = MAX_FILE_REJECT_SHARE) -> list:
+    """One asset per partitioned source; ``max_reject_share``: the setting ``max_file_reject_share``."""
+    return [build_source_asset(s, max_reject_share) for s in registry.partitioned()]

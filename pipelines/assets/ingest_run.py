@@ -55,12 +55,15 @@ class IngestOutcome:
 
 def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tuple[date, list[Path]]],
            load_file: Callable[[Path, date], FileLoad], warehouse, identity_store, key: bytes, authorities: list[str],
-           output_dir: Path, on_crash: Callable[[Path, date, str], FileLoad] | None = None
+           output_dir: Path, on_crash: Callable[[Path, date, str], FileLoad] | None = None,
+           max_reject_share: float = ingest_rules.MAX_FILE_REJECT_SHARE
            ) -> tuple[dict, list[AssetCheckResult]]:
     """Load ``periods`` (period end, files) of ``source``; return (metadata, check results).
 
     ``authorities``: the LA numbers of the incoming folder; one without a file for a period is
     recorded as not supplied. ``on_crash``: the refusal of a file whose reading killed its worker.
+    ``max_reject_share``: a file with more of its rows rejected fails the blocking ``structure`` check
+    (setting ``max_file_reject_share``).
     """
     out = IngestOutcome()
     tables = list(source.tables)
@@ -69,7 +72,7 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
                           on_crash)
     try:
         metadata, checks, audit = _load_all(context, out, source, periods, reads, warehouse, identity_store, key,
-                                            authorities, tables)
+                                            authorities, tables, max_reject_share)
     finally:
         reads.close()  # the reader processes end here, with the step (see pipelines.ingest.parallel)
     docs = quality_runs.write_data_docs(out.validations, output_dir, source.name)
@@ -79,7 +82,7 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
 
 
 def _load_all(context, out: IngestOutcome, source: Source, periods, reads, warehouse, identity_store, key,
-              authorities, tables):
+              authorities, tables, max_reject_share):
     with warehouse.get_connection() as wconn, identity_store.get_connection() as iconn:
         batch: list[tuple[date, list[FileLoad]]] = []
         for number, (period_end, files) in enumerate(periods, start=1):
@@ -101,7 +104,7 @@ def _load_all(context, out: IngestOutcome, source: Source, periods, reads, wareh
             out.validations = quality_runs.validate_periods(wconn, source.name, [f"raw.{t}" for t in tables],
                                                             [p for p, _ in periods])
         audit = pd.concat(out.audit, ignore_index=True) if out.audit else audit_frame([], "")
-        checks = _check_results(wconn, source, audit, out, [p for p, _ in periods])
+        checks = _check_results(wconn, source, audit, out, [p for p, _ in periods], max_reject_share)
     files = audit[audit["status"] != "not supplied"] if len(audit) else audit
     metadata = {
         "periods": MetadataValue.json([p.isoformat() for p, _ in periods]),
@@ -158,12 +161,13 @@ def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source: Sourc
         out.findings.append(all_findings)
 
 
-def _check_results(conn, source: Source, audit, out, periods) -> list[AssetCheckResult]:
+def _check_results(conn, source: Source, audit, out, periods, max_reject_share: float) -> list[AssetCheckResult]:
     existing = table_names(conn, "raw")
     raw_tables = [f"raw.{t}" for t in source.tables if t in existing]
-    structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, source.required)
-    readable = ingest_rules.files_readable(out.errors)
     rejects = pd.concat(out.rejects, ignore_index=True) if out.rejects else pd.DataFrame()
+    structure = ingest_rules.load_structure(conn, raw_tables, audit, periods, source.required, rejects,
+                                            max_reject_share)
+    readable = ingest_rules.files_readable(out.errors)
     rate = ingest_rules.reject_rate(audit, rejects)
     results = [
         AssetCheckResult(check_name="structure", passed=structure.passed, severity=AssetCheckSeverity.ERROR,

@@ -20,7 +20,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 
 from models.linkage.evaluation import evaluate_linkage
 from models.linkage.persons import LinkageThresholds
-from models.linkage.records import attach_identity_store, household_adult_records
+from models.linkage.records import ANNEX_A_CHILD_SOURCES, attach_identity_store, household_adult_records
 from models.linkage.run import (link_partnership, previous_person_links, replace_table, write_linkage_tables,
                                 write_review_file)
 
@@ -37,7 +37,8 @@ LINKAGE_SUMMARY_KEY = AssetKey(["quality", "linkage_summary"])
 LINKAGE_EVALUATION_KEY = AssetKey(["quality", "linkage_evaluation"])
 LINKED_SOURCES = {"person_list": "raw.person_list", "cin_census": "raw.cin_child", "cp_list": "raw.cp_list",
                   "early_help": "raw.early_help", "adult_household_children": "raw.adult_household_children",
-                  "adult_services": "raw.adult_episodes"}
+                  "adult_services": "raw.adult_episodes",
+                  **{source: f"raw.{source}" for source in ANNEX_A_CHILD_SOURCES}}  # Annex A lists 2-6
 
 _CHECKS = [
     AssetCheckSpec("every_record_linked", asset=PERSON_LINKS_KEY, blocking=True,
@@ -126,8 +127,10 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
 def _check_results(conn, result, partners: tuple[str, ...] = ()) -> list[AssetCheckResult]:
     links = result.person_links
     tables = {**LINKED_SOURCES, **{p: f"raw.{p}" for p in partners}}
+    present = {r[0] for r in conn.execute("SELECT 'raw.' || table_name FROM information_schema.tables "
+                                          "WHERE table_schema = 'raw'").fetchall()}
     loaded = {source: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-              for source, table in tables.items()}
+              for source, table in tables.items() if table in present}
     linked = links.groupby("source")["source_record_id"].nunique().to_dict()
     duplicated = int(links["source_record_id"].duplicated().sum())
     missing = {s: n - linked.get(s, 0) for s, n in loaded.items() if n != linked.get(s, 0)}

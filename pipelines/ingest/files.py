@@ -7,7 +7,8 @@ read by its source's reader (``sources/``); the result, whatever the reader, bec
 ``quality.load_audit`` keeps (``rows_read == rows_loaded + rows_rejected``).
 
 Every row gets a ``record_id``: ``<authority>/<quarter end>/<file>#<location>``, where
-the location is the line number (CSV, .xlsx sheet row) or the XML element path
+the location is the line number (CSV, .xlsx sheet row: ``line 12``; in a workbook of several
+sheets, such as an Ofsted Annex A, the sheet too: ``List 7 line 12``) or the XML element path
 (``Child[12]/CINdetails[2]``). It names where the row came from and nothing about whom.
 
 A file that cannot be read at all, or that is refused afterwards (it belongs to another
@@ -53,6 +54,8 @@ class FileLoad:
     supplied: bool = True  # False: no file of the source for this authority and period ("not supplied")
     findings: pd.DataFrame | None = None  # DfE-style rule findings, for sources that have rules
     header_findings: pd.DataFrame | None = None  # CIN census: return-level findings on the Header
+    sheet: str | None = None  # .xlsx: the sheet read
+    columns_missing: tuple[str, ...] = ()  # optional columns of the source's schema the file does not have
 
     @property
     def status(self) -> str:
@@ -190,9 +193,12 @@ def load_tabular(source: Source, path: Path, incoming: Path, period_end: date) -
     rows = read.rows.drop(columns=["authority"], errors="ignore")
     rows["source_file"] = load.file
     rows.insert(0, "la_code", load.la_code)
-    load.tables = {table: _add_record_ids(rows, load.file, "line " + rows["source_line"].astype("string"))}
-    load.rejects = pd.concat([_tabular_rejects(table, read.rejects, "row_rejected"),
-                              _tabular_rejects(table, read.flags, "value_nulled")], ignore_index=True)
+    where = f"{read.sheet} line " if read.sheet_count > 1 else "line "  # several lists in one workbook
+    load.tables = {table: _add_record_ids(rows, load.file, where + rows["source_line"].astype("string"))}
+    load.rejects = pd.concat([_tabular_rejects(table, read.rejects, "row_rejected", where),
+                              _tabular_rejects(table, read.flags, "value_nulled", where)], ignore_index=True)
+    load.sheet = read.sheet or None
+    load.columns_missing = tuple(read.missing_columns)
     load.rows_read, load.rows_loaded = read.rows_read, len(read.rows)
     load.rows_rejected = read.rejected_lines
     load.rows_flagged = int(read.flags["source_line"].nunique())
@@ -200,9 +206,9 @@ def load_tabular(source: Source, path: Path, incoming: Path, period_end: date) -
     return load
 
 
-def _tabular_rejects(table: str, frame: pd.DataFrame, action: str) -> pd.DataFrame:
+def _tabular_rejects(table: str, frame: pd.DataFrame, action: str, where: str = "line ") -> pd.DataFrame:
     return pd.DataFrame({
-        "table_name": table, "location": "line " + frame["source_line"].astype("string"),
+        "table_name": table, "location": where + frame["source_line"].astype("string"),
         "source_line": frame["source_line"].astype("Int64"), "field": frame["field"], "rule": frame["rule"],
         "action": action, "message": frame["message"]})
 

@@ -13,7 +13,9 @@ Quality tables (schema ``quality``):
   and a message that never quotes an identifier.
 * ``quality.load_audit``: one row per file and run: rows read = rows loaded + rows
   rejected, the file's SHA-256 and size, its encoding, ``loaded`` or ``failed`` with
-  the reason.
+  the reason; for a workbook the ``sheet`` read (one workbook can be read by several
+  sources, a row each), and ``columns_missing``: optional columns of the source the
+  file does not have (an Annex A list 4 without assessment factors cannot show neglect).
 * ``quality.rule_findings``: DfE-style validation rule failures, by record_id.
 * ``quality.expectation_results``: failed Great Expectations rules, per source and range
   of periods validated together (no data values).
@@ -34,7 +36,8 @@ QUALITY_TABLES = {
     "quality.load_audit": """
         source VARCHAR NOT NULL, la_code VARCHAR, period_end DATE, file VARCHAR, file_sha256 VARCHAR,
         file_bytes BIGINT, encoding VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
-        rows_flagged BIGINT, status VARCHAR, message VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR""",
+        rows_flagged BIGINT, status VARCHAR, message VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR, sheet VARCHAR,
+        columns_missing VARCHAR""",
     "quality.rule_findings": """
         source VARCHAR NOT NULL, period_end DATE, la_code VARCHAR, table_name VARCHAR, record_id VARCHAR,
         rule_code VARCHAR, rule_name VARCHAR, severity VARCHAR, message VARCHAR""",
@@ -120,7 +123,8 @@ def rejects_frame(loads: list[FileLoad]) -> pd.DataFrame:
 
 
 AUDIT_COLUMNS = ["source", "la_code", "period_end", "file", "file_sha256", "file_bytes", "encoding", "rows_read",
-                 "rows_loaded", "rows_rejected", "rows_flagged", "status", "message", "loaded_at", "run_id"]
+                 "rows_loaded", "rows_rejected", "rows_flagged", "status", "message", "loaded_at", "run_id", "sheet",
+                 "columns_missing"]
 
 
 def audit_frame(loads: list[FileLoad], run_id: str) -> pd.DataFrame:
@@ -132,4 +136,5 @@ def audit_frame(loads: list[FileLoad], run_id: str) -> pd.DataFrame:
         "source": l.source, "la_code": l.la_code, "period_end": l.period_end, "file": l.file,
         "file_sha256": l.sha256, "file_bytes": l.size_bytes, "encoding": l.encoding, "rows_read": l.rows_read,
         "rows_loaded": l.rows_loaded, "rows_rejected": l.rows_rejected, "rows_flagged": l.rows_flagged,
-        "status": l.status, "message": l.error, "loaded_at": now, "run_id": run_id} for l in loads] or None)
+        "status": l.status, "message": l.error, "loaded_at": now, "run_id": run_id, "sheet": l.sheet,
+        "columns_missing": ",".join(l.columns_missing) or None} for l in loads] or None)

@@ -26,6 +26,12 @@ Keys of a declaration
 ``recognise``       how a file whose name matches no source is recognised by its content:
                     ``header_columns`` (canonical columns of ``schema`` its header row must have)
                     or ``xml_root`` / ``xml_collection`` (root element, Header Collection)
+``sheets``          for a list kept in a sheet of a workbook (Ofsted Annex A: "List 1" ... "List 11"
+                    in one .xlsx): regular expressions for the sheet's name, lower-cased with its
+                    punctuation turned into spaces (``'^list 7\b'``, ``'^l7$'``, ``'^cp$'``); see
+                    :mod:`sources.xlsx`. Any workbook in a period folder with a sheet they match is
+                    given to the source (one workbook can feed several sources, one sheet each); a
+                    workbook without such a sheet leaves the source *not supplied* for the period
 ``tables``          the raw tables it writes (``raw.<table>``)
 ``required``        true: a run without it fails with a message; false: a period without it is
                     recorded as *not supplied* and the figures it would feed as *not available*
@@ -37,6 +43,9 @@ Keys of a declaration
                     (the default: a second file is an error, and neither is loaded, since which is
                     right cannot be guessed) or ``several`` (adult services send one file per
                     service, told apart by name; two files with the same content are still an error)
+``evidence_columns`` for a kind only some files can feed: ``{kind: column}``, the schema column a file must
+                    have for it (an Annex A list 4 shows neglect only with its assessment factors); a
+                    period whose files all lack it leaves the kind *not available* ("supplied without ...")
 
 This module imports no reader: a reader is imported when a file is read, so worker
 processes stay cheap and a declaration can name a reader in a partnership's own package.
@@ -46,6 +55,7 @@ from __future__ import annotations
 import fnmatch
 import importlib
 import os
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -59,7 +69,8 @@ READER_KINDS = ("tabular", "cin_census")
 LINKAGE_KINDS = ("child", "adult")
 PERIOD_FILES = ("one", "several")
 _KEYS = {"name", "label", "description", "partitioning", "reader", "schema", "files", "recognise", "tables",
-         "required", "dfe_rules", "geography", "linkage", "evidence_kinds", "period_files"}
+         "required", "dfe_rules", "geography", "linkage", "evidence_kinds", "period_files", "sheets",
+         "evidence_columns"}
 
 
 class RegistryError(ValueError):
@@ -88,7 +99,14 @@ class Source:
     linkage: str | None = None
     evidence_kinds: tuple[str, ...] = ()
     period_files: str = "one"
+    evidence_columns: tuple[tuple[str, str], ...] = ()  # (kind, column): see the module docstring
+    sheets: tuple[str, ...] = ()
     declared_in: str = ""
+
+    @property
+    def evidence_column(self) -> dict[str, str]:
+        """{evidence kind: the column a file must have to feed it}."""
+        return dict(self.evidence_columns)
 
     @property
     def asset_name(self) -> str:
@@ -107,7 +125,7 @@ class Source:
         """Read one file with this source's reader: a TableRead (CinCensusResult for the census).
 
         ``context``: ``extract_date`` and ``authority`` for tabular readers; ``la_code`` and
-        ``expected_year`` for the CIN census.
+        ``expected_year`` for the CIN census. A source with ``sheets`` reads the sheet they choose.
         """
         if self.reader == "cin_census":
             from sources.cin_census import read_cin_census
@@ -117,7 +135,8 @@ class Source:
             from sources.tabular import load_tabular_schema, read_extract
 
             schema = load_tabular_schema(self.schema, Path(self.schema_dir))
-            return read_extract(path, schema, context.get("extract_date"), context.get("authority"))
+            return read_extract(path, schema, context.get("extract_date"), context.get("authority"),
+                                sheets=self.sheets)
         return resolve(self.reader)(path, **context)
 
 
@@ -160,11 +179,19 @@ class Registry:
         where = {"quarter": "quarter", "census_year": "census year", "reference": "—"}
         for s in self:
             files = ", ".join(f"`{'reference/' if s.partitioning == 'reference' else ''}{f}`" for f in s.files)
+            if s.sheets:
+                files += f"; or the sheet {sheet_label(s.sheets[0])} of a workbook"
             tables = ", ".join(f"`raw.{t}`" for t in s.tables)
             kinds = ", ".join(f"`{k}`" for k in s.evidence_kinds) or "—"
             lines.append(f"| {s.label} | `{s.asset_name}` | {where[s.partitioning]} | {files} | {tables} | "
                          f"{'yes' if s.required else 'no'} | {kinds} |")
         return "\n".join(lines)
+
+
+def sheet_label(pattern: str) -> str:
+    """A sheet-name pattern as an analyst reads it: '^list 7\\b' -> '"List 7"'."""
+    text = re.sub(r"\\[bBsSdDwW]|[\^$?*+()|\[\]{}\\]", "", pattern).strip()
+    return f'"{text[:1].upper()}{text[1:]}"'
 
 
 def _declaration(path: Path) -> Source:
@@ -205,6 +232,19 @@ def _declaration(path: Path) -> Source:
     recognise = raw.get("recognise") or {}
     if raw["partitioning"] != "reference" and not raw.get("files") and not recognise:
         fail("files", "give file-name patterns or a recognise rule, or no file will ever be found")
+    sheets = raw.get("sheets") or []
+    if not isinstance(sheets, list) or not all(isinstance(p, str) for p in sheets):
+        fail("sheets", "a list of regular expressions for sheet names, e.g. ['^list 7\\b', '^cp$']")
+    for pattern in sheets:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            fail("sheets", f"'{pattern}' is not a regular expression ({exc})")
+    if sheets and reader != "tabular":
+        fail("sheets", "only a tabular source reads a sheet of a workbook")
+    columns = raw.get("evidence_columns") or {}
+    if not isinstance(columns, dict) or set(columns) - set(raw.get("evidence_kinds") or ()):
+        fail("evidence_columns", "a mapping {evidence kind: column} of kinds listed in evidence_kinds")
     linkage = raw.get("linkage")
     if linkage is not None and linkage not in LINKAGE_KINDS:
         fail("linkage", f"'{linkage}' is not one of {', '.join(LINKAGE_KINDS)}")
@@ -220,12 +260,14 @@ def _declaration(path: Path) -> Source:
         required=bool(raw.get("required", False)), dfe_rules=bool(raw.get("dfe_rules", False)),
         geography=bool(raw.get("geography", False)), linkage=linkage,
         evidence_kinds=tuple(str(k) for k in raw.get("evidence_kinds") or ()), period_files=period_files,
+        sheets=tuple(sheets), evidence_columns=tuple((str(k), str(v)) for k, v in columns.items()),
         declared_in=str(path))
 
 
 # built-in order: the census first, then the quarterly extracts, then reference data
-_BUILT_IN_ORDER = ("cin_census", "cp_list", "early_help", "person_list", "adult_episodes",
-                   "adult_household_children", "partner_health_visiting", "partner_school", "partner_police",
+_BUILT_IN_ORDER = ("cin_census", "cp_list", "early_help", "person_list", "adult_episodes", "adult_household_children",
+                   "annex_a_early_help", "annex_a_referrals", "annex_a_assessments", "annex_a_section47",
+                   "annex_a_children_in_need", "partner_health_visiting", "partner_school", "partner_police",
                    "partner_emergency_department", "ons_population", "postcode_lookup", "deprivation",
                    "ward_boundaries", "la_codes")
 

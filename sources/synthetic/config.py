@@ -165,6 +165,9 @@ class GeneratorConfig:
     # agreement yet): LEA -> first quarter end with adult_*_episodes / _household_children files.
     # The services still ran before then (truth/ has them); only the extracts are missing.
     adult_services_first_quarter_end: dict = field(default_factory=lambda: {"992": "2024-06-30"})
+    # An Ofsted Annex A workbook (lists 1-11) per authority per half-year (quarters ending 30 September and
+    # 31 March), built from the same simulated services (sources/synthetic/writers/annex_a.py).
+    annex_a_workbooks: bool = True
 
     # Latent neglect (child-level Markov chain, quarterly)
     true_prevalence: float = 0.10  # mean share of children neglected at a quarter end

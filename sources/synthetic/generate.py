@@ -5,7 +5,9 @@
     out_dir/incoming/<lea>_<authority>/<period end>/    the files of that period: the CIN census
                                                          return in each 31 March folder from
                                                          ``first_census_year``; the quarterly extracts
-                                                         in the ``quarters`` folders from ``first_quarter_end``
+                                                         in the ``quarters`` folders from ``first_quarter_end``;
+                                                         an Ofsted Annex A workbook in each half-year's
+                                                         folder (30 September, 31 March)
     out_dir/incoming/reference/                          population (every mid-year needed), postcodes, IMD, wards
     out_dir/truth/                                       what really happened (never read by the pipeline)
     out_dir/manifest.json                                parameters, files with SHA-256, headline figures
@@ -34,6 +36,7 @@ from . import partners as P
 from .population import build_people
 from .simulate import EPOCH, _days, simulate
 from .truth import write_truth
+from .writers import annex_a as A
 from .writers import extracts as X
 from .writers.cin_census import census_years, write_cin_census
 from .writers.common import inject_row_defects, write_rows
@@ -103,6 +106,14 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
         part = rows[rows["_file"].str.startswith(folder[la.lea] + "/")]
         locations.append(write_rows(part, X.LIST7_COLUMNS, incoming, X.LIST7_DATES, "%d/%m/%Y", la.csv_encoding,
                                     xlsx_sheet="List 7"))
+
+    if cfg.annex_a_workbooks:
+        progress("writing Ofsted Annex A workbooks (one per authority per half-year)")
+        half_years = A.half_year_ends(sim, extract_quarters)
+        annex = A.annex_a_rows(sim, cfg, csc_ids, csc_ident, eh_ids, eh_ident, csc_first,
+                               _workers(np.random.default_rng(cfg.seed + 19)), half_years,
+                               folder)
+        locations.append(A.write_annex_a(annex, sim, folder, incoming))
 
     progress("writing early help exports")
     rows = X.early_help_rows(sim, cfg, people, csc_ids, csc_first, eh_ident, eh_ids, extract_quarters, folder, identity_defects)
@@ -232,6 +243,8 @@ def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
                 expected.append((la, end, "adult_household_children", f"{stem}adult_{service}_household_children.csv", no_dsa))
             expected.append((la, end, "person_list", f"{stem}csc_person_list.csv", ""))
             expected += [(la, end, source, file, "") for source, file in P.expected_files(cfg, stem)]
+            if cfg.annex_a_workbooks and q in A.half_year_ends(sim, extract_quarters):
+                expected.append((la, end, "annex_a", f"{stem}{A.FILE_NAME}", ""))
     frame = pd.DataFrame([{"lea": la.lea, "authority": la.name, "period_end": end, "source": source, "file": file,
                            "supplied": file in rows_in.index, "rows": int(rows_in.get(file, 0)),
                            "reason": reason or ("" if file in rows_in.index else "no rows for the period (no file written)")}

@@ -7,7 +7,9 @@ Files (CSV, UTF-8, ISO dates):
   addresses.csv           each household's address history (from inclusive, to exclusive)
   neglect_by_quarter.csv  child-quarters in which the child was neglected (absent = not neglected), every
                           quarter from the start of the first census year to the last extract
-  source_records.csv      one row per data row/Child element written: file, line, true person, defect
+  source_records.csv      one row per data row/Child element written: file, line, true person, defect; for
+                          an Annex A workbook the sheet ("List 3") and the list's source
+                          (annex_a_referrals ...; list 7 is cp_list, list 1 annex_a_contacts, read by none)
   extracts_supplied.csv   one row per file each authority sends per period (census year or quarter):
                           supplied or not (and why), data rows; a file not supplied has no source records
   cin_code_history.csv    codes the CIN census did not have in earlier years and what those returns carry

@@ -3,7 +3,8 @@
 -- and per authority, period and source with no file: status 'not supplied'), and two temporary
 -- tables registered by models/marts/availability.py from the source registry and the definitions:
 --   registered_sources(source, partitioning, label)  every partitioned source declared
---   kind_sources(kind, source)                    which sources can feed each evidence kind
+--   kind_sources(kind, source, needs)             which sources can feed each evidence kind (needs: the
+--                                                 column a file must have to feed it, else NULL)
 --   tier_kinds(tier, rule, kind)                  each tier's kinds: rule 'all_of' / 'any_of'
 -- Outputs (tables):
 --   marts.source_availability  period_end, la_code, source, status, note
@@ -74,12 +75,29 @@ DELETE FROM marts.authority_presence WHERE period_end IN (SELECT period_end FROM
 INSERT INTO marts.authority_presence BY NAME
 SELECT period_end, la_code, bool_or(status = 'supplied') AS present FROM _availability GROUP BY ALL;
 
+-- a source supplied without the column a kind needs (kind_sources.needs, the declaration's evidence_columns:
+-- an Annex A list 4 without assessment factors) cannot feed that kind: every file it sent lacks the column
+CREATE OR REPLACE TEMP TABLE _lacking AS
+SELECT a.source, a.la_code, a.period_end, k.kind, k.needs
+FROM quality.load_audit a JOIN kind_sources k ON k.source = a.source AND k.needs IS NOT NULL
+WHERE a.status = 'loaded' AND a.period_end IS NOT NULL
+GROUP BY ALL
+HAVING bool_and(list_contains(string_split(coalesce(a.columns_missing, ''), ','), k.needs));
+
 CREATE OR REPLACE TEMP TABLE _kind_availability AS
-SELECT a.period_end, a.la_code, k.kind,
-       bool_or(a.status IN ('supplied', 'carried forward')) AS available,
-       string_agg(DISTINCT r.label || ' ' || a.status, ', ' ORDER BY r.label || ' ' || a.status)
-           FILTER (WHERE a.status NOT IN ('supplied', 'carried forward')) AS missing_sources
-FROM _availability a JOIN kind_sources k USING (source) JOIN registered_sources r USING (source)
+WITH usable AS (
+    SELECT a.period_end, a.la_code, k.kind, a.source, r.label,
+           CASE WHEN a.status IN ('supplied', 'carried forward') AND l.needs IS NOT NULL
+                THEN 'supplied without ' || l.needs ELSE a.status END AS status
+    FROM _availability a JOIN kind_sources k USING (source) JOIN registered_sources r USING (source)
+    LEFT JOIN _lacking l ON l.source = a.source AND l.la_code = a.la_code AND l.period_end = a.period_end
+                        AND l.kind = k.kind
+)
+SELECT period_end, la_code, kind,
+       bool_or(status IN ('supplied', 'carried forward')) AS available,
+       string_agg(DISTINCT label || ' ' || status, ', ' ORDER BY label || ' ' || status)
+           FILTER (WHERE status NOT IN ('supplied', 'carried forward')) AS missing_sources
+FROM usable
 GROUP BY ALL;
 
 CREATE OR REPLACE TEMP TABLE _authority_tiers AS

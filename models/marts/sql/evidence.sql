@@ -7,7 +7,11 @@
 -- (SQL lists), need_code, gcp2_threshold, and partner_evidence: one UNION ALL branch per partner-agency
 -- source (docs/partner-lists.md), kind 'partner:<agency>', a concern of a counted type current on its date.
 -- `recorded_dates`: the dates on which a service *recorded* this evidence (plan start and each review,
--- assessment authorisation, early-help assessment, referral, adult episode start). The window says
+-- assessment authorisation, early-help assessment, referral, adult episode start).
+-- Ofsted Annex A lists (source 'annex_a') feed assessment_16A (list 4, where the system exports the factors),
+-- primary_need_N1 (list 6) and eh_16A / eh_gcp2 (list 2) only for what started after the authority's latest
+-- CIN census return (list 2: after its latest early-help export): for the months the census (or the export)
+-- covers, it takes precedence. List 7 is the CP list (source cin_census/cp_list). The window says
 -- when the evidence was current; recorded_dates say when it was made or renewed. Tiers use windows;
 -- capture-recapture lists use recorded dates (a child is on a list for a window only through
 -- evidence recorded in it, see active_evidence.sql and capture_histories.sql).
@@ -30,9 +34,12 @@ WITH plan_reviews AS (
     FROM raw.cp_list c JOIN linkage.person_links l ON l.source = 'cp_list' AND l.source_record_id = c.record_id
     WHERE c.latest_review_date IS NOT NULL
 ),
-plan_review_dates AS (
-    SELECT person_key, la_code, start_date, list(DISTINCT review_date) AS reviews
-    FROM plan_reviews WHERE review_date IS NOT NULL GROUP BY ALL
+plan_review_dates AS (  -- by plan: overlapping plans counted once (staging.cp_plan_starts) share their reviews
+    SELECT r.person_key, r.la_code, coalesce(m.plan_start, r.start_date) AS start_date,
+           list(DISTINCT r.review_date) AS reviews
+    FROM plan_reviews r
+    LEFT JOIN staging.cp_plan_starts m USING (person_key, la_code, start_date)
+    WHERE r.review_date IS NOT NULL GROUP BY ALL
 ),
 evidence AS (
     -- CP plans: neglect (NEG), multiple (MUL, never NEG), or another category only
@@ -74,6 +81,42 @@ evidence AS (
            [assessment_date]
     FROM staging.early_help_episodes
     WHERE assessment_date IS NOT NULL AND gcp2_max >= $gcp2_threshold
+
+    UNION ALL
+    -- Ofsted Annex A (lists 4, 6 and 2) for what started after the authority's latest CIN census return (the
+    -- census takes precedence where both cover a period) or, for list 2, after its latest early-help export
+    SELECT person_key, la_code, 'annex_a', 'assessment_16A', authorisation_date, episode_effective_end, record_id,
+           person_record_id, [authorisation_date]
+    FROM staging.annex_a_assessments
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $neglect_factor_codes)
+      AND authorisation_date > coalesce(census_covered_to, DATE '1900-01-01')
+
+    UNION ALL
+    SELECT person_key, la_code, 'annex_a', 'assessment_other_abuse', authorisation_date, episode_effective_end,
+           record_id, person_record_id, [authorisation_date]
+    FROM staging.annex_a_assessments
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $other_abuse_factor_codes)
+      AND authorisation_date > coalesce(census_covered_to, DATE '1900-01-01')
+
+    UNION ALL
+    SELECT person_key, la_code, 'annex_a', 'primary_need_N1', start_date, effective_end, record_id, person_record_id,
+           [start_date]
+    FROM staging.annex_a_cin_episodes
+    WHERE primary_need_code = $need_code AND start_date > coalesce(census_covered_to, DATE '1900-01-01')
+
+    UNION ALL
+    -- list 2 has no episode dates: the window is the assessment's own (start to completion)
+    SELECT person_key, la_code, 'annex_a', 'eh_16A', start_date, effective_end, record_id, person_record_id,
+           [start_date]
+    FROM staging.annex_a_early_help
+    WHERE list_has_any(presenting_needs, $neglect_factor_codes)
+      AND start_date > coalesce(early_help_covered_to, DATE '1900-01-01')
+
+    UNION ALL
+    SELECT person_key, la_code, 'annex_a', 'eh_gcp2', start_date, effective_end, record_id, person_record_id,
+           [start_date]
+    FROM staging.annex_a_early_help
+    WHERE gcp2_max >= $gcp2_threshold AND start_date > coalesce(early_help_covered_to, DATE '1900-01-01')
 
     UNION ALL
     -- a child recorded in an adult-services episode's household list

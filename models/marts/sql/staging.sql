@@ -10,7 +10,8 @@
 -- extract is not known (a record that stops appearing has ended; one in the latest extract is current
 -- up to that extract's date). The CIN census is the exception: a record open in an authority's latest
 -- return stays current for a year after its 31 March, until the next return is due (the census is then
--- 'carried forward' in marts.source_availability).
+-- 'carried forward' in marts.source_availability), unless an Ofsted Annex A list 6 of a later period shows
+-- the episode closed.
 -- `last_seen` is the latest extract it appeared in. `person_record_id` is the child's own record
 -- (CIN Child element, CP-list line, early-help line, household-children line) that gave the
 -- person_key, so another linkage (threshold sensitivity) can be swapped in without redoing staging.
@@ -24,6 +25,36 @@ SELECT c.source_file, c.child_ordinal, c.la_code, c.period_end AS extract_date, 
        c.record_id AS person_record_id
 FROM raw.cin_child c
 JOIN linkage.person_links l ON l.source = 'cin_census' AND l.source_record_id = c.record_id;
+
+-- Ofsted Annex A lists 2, 4 and 6 (early help assessments, assessments, children in need), each thing
+-- once in its latest version, keyed by person. The census takes precedence where both cover a period:
+-- `census_covered_to` is the authority's latest CIN census reference date (NULL: no return loaded), and
+-- evidence.sql uses Annex A only for what started after it. List 2 gives way to the early-help system's
+-- own export in the same way (`early_help_covered_to`: the authority's latest early-help extract).
+CREATE OR REPLACE TABLE staging.census_coverage AS
+SELECT la_code, max(period_end) AS census_covered_to FROM raw.cin_child GROUP BY la_code;
+
+-- List 6: CIN episodes, one per (person_key, la_code, CIN start date). Open in the latest list: current to
+-- that list's period end; closed: to the closure date.
+CREATE OR REPLACE TABLE staging.annex_a_cin_episodes AS
+WITH versions AS (
+    SELECT l.person_key, c.la_code, c.cin_start_date AS start_date, c.period_end AS extract_date,
+           {'closure_date': c.cin_closure_date, 'primary_need_code': c.primary_need,
+            'reason_for_closure': c.reason_for_closure, 'record_id': c.record_id} AS fields,
+           {'extract_date': c.period_end, 'has_end': c.cin_closure_date IS NOT NULL, 'record_id': c.record_id}
+               AS version_order
+    FROM raw.annex_a_children_in_need c
+    JOIN linkage.person_links l ON l.source = 'annex_a_children_in_need' AND l.source_record_id = c.record_id
+    WHERE c.cin_start_date IS NOT NULL
+),
+entities AS (
+    SELECT person_key, la_code, start_date, max_by(fields, version_order) AS f, max(extract_date) AS last_seen
+    FROM versions GROUP BY person_key, la_code, start_date
+)
+SELECT person_key, la_code, start_date, f.closure_date, f.primary_need_code, f.reason_for_closure, last_seen,
+       coalesce(f.closure_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
+       c.census_covered_to
+FROM entities LEFT JOIN staging.census_coverage c USING (la_code);
 
 -- CIN episodes, one per (person_key, la_code, referral_date).
 CREATE OR REPLACE TABLE staging.cin_episodes AS
@@ -45,12 +76,17 @@ entities AS (
     FROM versions v JOIN latest_extract x USING (la_code)
     GROUP BY person_key, v.la_code, referral_date
 )
-SELECT person_key, la_code, referral_date, f.closure_date, f.primary_need_code, f.reason_for_closure,
-       f.referral_source, f.referral_nfa, f.date_of_initial_cpc, last_seen, in_latest_extract,
-       coalesce(f.closure_date, CASE WHEN in_latest_extract THEN CAST(last_seen + INTERVAL 1 YEAR AS DATE)
-                                     ELSE last_seen END) AS effective_end,
+SELECT e.person_key, e.la_code, e.referral_date, f.closure_date, f.primary_need_code, f.reason_for_closure,
+       f.referral_source, f.referral_nfa, f.date_of_initial_cpc, e.last_seen, e.in_latest_extract,
+       coalesce(f.closure_date, a.closure_date,
+                CASE WHEN in_latest_extract THEN CAST(e.last_seen + INTERVAL 1 YEAR AS DATE)
+                     ELSE e.last_seen END) AS effective_end,
        f.record_id, f.person_record_id
-FROM entities;
+FROM entities e
+-- an episode open in the latest census return is carried for a year after it, unless an Ofsted Annex A
+-- list 6 of a later period shows it closed (the same child, authority and start date): then it ends there
+LEFT JOIN staging.annex_a_cin_episodes a ON a.person_key = e.person_key AND a.la_code = e.la_code
+                                       AND a.start_date = e.referral_date AND a.last_seen > e.last_seen;
 
 -- CIN assessments, one per (person_key, la_code, episode referral_date, assessment start), with
 -- the list of assessment factors recorded.
@@ -88,7 +124,13 @@ LEFT JOIN staging.cin_episodes e USING (person_key, la_code, referral_date);
 
 -- CP plans from the CIN census and the CP lists (Annex A list 7), one per (person_key, la_code,
 -- start_date). `ever_neg` / `ever_mul`: initial or latest category NEG / MUL in any version.
-CREATE OR REPLACE TABLE staging.cp_plans AS
+-- Overlapping or duplicated plans (DfE rule 8940: a plan starting while another plan of the same child
+-- in the same authority is known to be open -- on or before its recorded end, or its last extract when
+-- it has no end) are ONE plan here, counted once: from the first start to the latest end, NEG/MUL if
+-- any of them was, the first plan's initial category and previous plans, the last one's latest
+-- category. `merged_plans` says how many recorded plans it joins; staging.cp_plan_starts maps each
+-- recorded start to its plan's start (for the review dates).
+CREATE OR REPLACE TABLE staging.cp_plan_records AS
 WITH versions AS (
     SELECT k.person_key, p.la_code, p.cpp_start_date AS start_date, 'cin_census' AS source,
            k.extract_date, p.cpp_end_date AS end_date, p.initial_category_of_abuse AS initial_category,
@@ -116,12 +158,45 @@ entities AS (
     FROM versions v JOIN latest_extract x USING (source, la_code)
     WHERE start_date IS NOT NULL
     GROUP BY person_key, v.la_code, start_date
+),
+known_open AS (  -- the last day each plan is known to have been open: its end, else its last extract
+    SELECT *, coalesce(f.end_date, last_seen) AS known_to FROM entities
+),
+islands AS (
+    SELECT *, sum(CASE WHEN start_date <= prev_known_to THEN 0 ELSE 1 END)
+                  OVER (PARTITION BY person_key, la_code ORDER BY start_date) AS plan_number
+    FROM (SELECT *, max(known_to) OVER (PARTITION BY person_key, la_code ORDER BY start_date
+                                        ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_known_to
+          FROM known_open)
 )
-SELECT person_key, la_code, start_date, f.end_date, f.initial_category, f.latest_category, ever_neg, ever_mul,
-       f.previous_plans, max_previous_plans, last_seen, in_latest_extract,
-       coalesce(f.end_date, greatest(census_open_until, last_seen)) AS effective_end,
-       sources, f.record_id, f.person_record_id
-FROM entities;
+SELECT * FROM islands;
+
+CREATE OR REPLACE TABLE staging.cp_plan_starts AS
+SELECT person_key, la_code, start_date, min(start_date) OVER (PARTITION BY person_key, la_code, plan_number)
+       AS plan_start
+FROM staging.cp_plan_records;
+
+CREATE OR REPLACE TABLE staging.cp_plans AS
+WITH plans AS (
+    SELECT person_key, la_code, plan_number, min(start_date) AS start_date,
+           CASE WHEN bool_and(f.end_date IS NOT NULL) THEN max(f.end_date) END AS end_date,
+           arg_min(f.initial_category, start_date) AS initial_category,
+           arg_max(f.latest_category, start_date) AS latest_category,
+           bool_or(ever_neg) AS ever_neg, bool_or(ever_mul) AS ever_mul,
+           arg_min(f.previous_plans, start_date) AS previous_plans, max(max_previous_plans) AS max_previous_plans,
+           max(last_seen) AS last_seen, bool_or(in_latest_extract) AS in_latest_extract,
+           max(coalesce(f.end_date, greatest(census_open_until, last_seen))) AS effective_end,
+           list_sort(list_distinct(flatten(list(sources)))) AS sources,
+           arg_min(f.record_id, start_date) AS record_id, arg_min(f.person_record_id, start_date) AS person_record_id,
+           count(*) AS merged_plans
+    FROM staging.cp_plan_records
+    GROUP BY person_key, la_code, plan_number
+)
+SELECT person_key, la_code, start_date, end_date, initial_category, latest_category, ever_neg, ever_mul,
+       previous_plans, max_previous_plans, last_seen, in_latest_extract,
+       CASE WHEN end_date IS NOT NULL THEN end_date ELSE effective_end END AS effective_end,
+       sources, record_id, person_record_id, merged_plans
+FROM plans;
 
 -- Early-help episodes, one per (la_code, episode_pseudonym), with presenting needs as a list and
 -- the highest GCP2 domain score (NULL when GCP2 was not used).
@@ -191,6 +266,69 @@ JOIN linkage.person_links l ON l.source = 'adult_household_children' AND l.sourc
 WHERE c.episode_pseudonym IS NOT NULL
 GROUP BY ALL;
 
+-- List 4: assessments, one per (person_key, la_code, start date), with the factors where the system exports
+-- them. `episode_effective_end`: the list 6 episode (else the census episode) of the child open on the
+-- assessment's start; with neither, the assessment is current on its authorisation day only.
+CREATE OR REPLACE TABLE staging.annex_a_assessments AS
+WITH versions AS (
+    SELECT l.person_key, a.la_code, a.assessment_start_date AS start_date, a.period_end AS extract_date,
+           {'authorisation_date': a.assessment_authorisation_date,
+            'factors': list_filter(list_transform(string_split(coalesce(a.assessment_factors, ''), ';'),
+                                                  lambda x: trim(x)), lambda x: x <> ''),
+            'record_id': a.record_id} AS fields,
+           {'extract_date': a.period_end, 'has_end': a.assessment_authorisation_date IS NOT NULL,
+            'record_id': a.record_id} AS version_order
+    FROM raw.annex_a_assessments a
+    JOIN linkage.person_links l ON l.source = 'annex_a_assessments' AND l.source_record_id = a.record_id
+    WHERE a.assessment_start_date IS NOT NULL
+),
+entities AS (
+    SELECT person_key, la_code, start_date, max_by(fields, version_order) AS f, max(extract_date) AS last_seen
+    FROM versions GROUP BY person_key, la_code, start_date
+),
+episodes AS (
+    SELECT person_key, la_code, start_date, effective_end, 1 AS preference FROM staging.annex_a_cin_episodes
+    UNION ALL
+    SELECT person_key, la_code, referral_date, effective_end, 2 FROM staging.cin_episodes
+)
+SELECT a.person_key, a.la_code, a.start_date, a.f.authorisation_date AS authorisation_date, a.f.factors AS factors,
+       a.last_seen, coalesce(e.effective_end, a.f.authorisation_date) AS episode_effective_end,
+       a.f.record_id AS record_id, a.f.record_id AS person_record_id, c.census_covered_to
+FROM entities a
+LEFT JOIN episodes e ON e.person_key = a.person_key AND e.la_code = a.la_code AND e.start_date <= a.start_date
+                    AND e.effective_end >= a.start_date
+LEFT JOIN staging.census_coverage c ON c.la_code = a.la_code
+QUALIFY row_number() OVER (PARTITION BY a.person_key, a.la_code, a.start_date
+                           ORDER BY e.preference NULLS LAST, e.start_date DESC) = 1;
+
+-- List 2: early help assessments, one per (person_key, la_code, start date). No episode dates: the evidence
+-- window is the assessment's own, start to completion (or the last list it was in while not completed).
+CREATE OR REPLACE TABLE staging.annex_a_early_help AS
+WITH versions AS (
+    SELECT l.person_key, h.la_code, h.assessment_start_date AS start_date, h.period_end AS extract_date,
+           {'completion_date': h.assessment_completion_date,
+            'presenting_needs': list_filter(list_transform(string_split(coalesce(h.presenting_needs, ''), ';'),
+                                                           lambda x: trim(x)), lambda x: x <> ''),
+            'gcp2_max': greatest(h.gcp2_physical_care, h.gcp2_care_of_safety, h.gcp2_love_and_care,
+                                 h.gcp2_stimulation_and_education),
+            'record_id': h.record_id} AS fields,
+           {'extract_date': h.period_end, 'has_end': h.assessment_completion_date IS NOT NULL,
+            'record_id': h.record_id} AS version_order
+    FROM raw.annex_a_early_help h
+    JOIN linkage.person_links l ON l.source = 'annex_a_early_help' AND l.source_record_id = h.record_id
+    WHERE h.assessment_start_date IS NOT NULL
+),
+entities AS (
+    SELECT person_key, la_code, start_date, max_by(fields, version_order) AS f, max(extract_date) AS last_seen
+    FROM versions GROUP BY person_key, la_code, start_date
+)
+SELECT person_key, la_code, start_date, f.completion_date, f.presenting_needs, f.gcp2_max, last_seen,
+       coalesce(f.completion_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
+       x.early_help_covered_to
+FROM entities
+LEFT JOIN (SELECT la_code, max(period_end) AS early_help_covered_to FROM raw.early_help GROUP BY la_code) x
+    USING (la_code);
+
 -- Every child record with what it says about the child: birth month, sex, ethnicity, disability,
 -- and where the child lived (ward, LSOA, deprivation decile; address dates from the person list).
 CREATE OR REPLACE TABLE staging.child_records AS
@@ -211,6 +349,18 @@ FROM (
     SELECT record_id, la_code, period_end, birth_month, gender, ethnicity,
            CASE disability WHEN 'Y' THEN true WHEN 'N' THEN false END, NULL, NULL, NULL, NULL, NULL
     FROM raw.cp_list
+    UNION ALL
+    SELECT record_id, la_code, period_end, birth_month, gender, ethnicity, NULL, NULL, NULL, NULL, NULL, NULL
+    FROM (SELECT record_id, la_code, period_end, birth_month, gender, ethnicity FROM raw.annex_a_early_help
+          UNION ALL SELECT record_id, la_code, period_end, birth_month, gender, ethnicity FROM raw.annex_a_referrals
+          UNION ALL SELECT record_id, la_code, period_end, birth_month, gender, ethnicity FROM raw.annex_a_section47)
+    UNION ALL
+    SELECT record_id, la_code, period_end, birth_month, gender, ethnicity,
+           CASE disability WHEN 'Y' THEN true WHEN 'N' THEN false END, NULL, NULL, NULL, NULL, NULL
+    FROM (SELECT record_id, la_code, period_end, birth_month, gender, ethnicity, disability
+          FROM raw.annex_a_assessments
+          UNION ALL SELECT record_id, la_code, period_end, birth_month, gender, ethnicity, disability
+          FROM raw.annex_a_children_in_need)
     UNION ALL
     SELECT record_id, la_code, period_end, birth_month, gender, NULL, NULL, ward_code, lsoa_code,
            deprivation_decile, NULL, NULL
