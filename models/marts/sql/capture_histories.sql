@@ -21,10 +21,11 @@ WITH keyed AS (
     WHERE a.measure = '12_month'
 ),
 children AS (
-    SELECT period_end, variant, threshold, la_code, child, list(DISTINCT kind) AS kinds, max(age) AS age
+    SELECT period_end, variant, threshold, la_code, child, list(DISTINCT kind ORDER BY kind) AS kinds,
+           max(age) AS age
     FROM keyed WHERE NOT partnership_only GROUP BY ALL
     UNION ALL
-    SELECT period_end, variant, threshold, 'partnership', child, list(DISTINCT kind), max(age)
+    SELECT period_end, variant, threshold, 'partnership', child, list(DISTINCT kind ORDER BY kind), max(age)
     FROM keyed GROUP BY ALL
 ),
 histories AS (
