@@ -1,0 +1,56 @@
+"""Repeatability: a second refresh of the default partnership from the state the first one left gives
+the same marts and the same board packs, byte for byte.
+
+The session's refresh (``ingested``) is run again, from a copy of its warehouse, identity store and
+pseudonym key (and its output folder without the board packs), through everything that follows the
+extracts (quality summary, linkage, marts, every quarter's board pack): the extracts are unchanged, so
+nothing may change. A difference
+means something depends on the order rows arrive in, the clock or chance (see README, Repeatability).
+The same check from an empty warehouse, on another partnership, is in ``test_refresh_slow.py``.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from pipelines.partitions import quarter_end
+from pipelines.runs import run_plan
+from refresh_helpers import (DOWNSTREAM, DOWNSTREAM_TABLES, copy_state, file_differences, file_digests,
+                             materialisation_metadata, refresh, step_failures, table_differences)
+
+
+@pytest.fixture(scope="module")
+def second_run(ingested, tmp_path_factory):
+    settings = copy_state(ingested.settings, tmp_path_factory.mktemp("second_run"), packs=False)
+    plan = {p.job_name: p for p in run_plan(ingested.settings.incoming_dir, date(2026, 11, 23))}
+    quarterly = plan["quarterly_refresh"]
+    results = refresh(settings, (quarter_end(quarterly.first_key), quarter_end(quarterly.last_key)),
+                      downstream_only=True)
+    return settings, results[DOWNSTREAM]
+
+
+def test_the_second_run_rebuilt_everything(second_run):
+    settings, result = second_run
+    assert not step_failures(result)
+    done = {e.materialization.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"linkage/person_links", "marts/child_neglect_tier", "marts/neglect_prevalence", "marts/hidden_prevalence",
+            "dashboards/board_report", "dashboards/exports"} <= done
+    board = materialisation_metadata(result, "dashboards/board_report")
+    assert board["reports"] == 12 and board["disclosure_relations_dropped"] == 0
+    assert board["publication_version"] == 1 and board["figures_revised"] == 0  # counts unchanged: no new version
+
+
+def test_every_table_the_second_run_wrote_is_the_same(ingested, second_run):
+    settings, _ = second_run
+    differences = table_differences(ingested.settings.warehouse_path, settings.warehouse_path, only=DOWNSTREAM_TABLES)
+    assert differences == {}, differences
+
+
+def test_every_board_pack_file_is_byte_identical_after_a_second_run(ingested, second_run):
+    settings, _ = second_run
+    first, second = ingested.settings.output_dir / "dashboards", settings.output_dir / "dashboards"
+    files = sorted(file_digests(first))
+    assert any(f.endswith(".html") for f in files) and any(f.endswith(".xlsx") for f in files)
+    assert any(f.endswith(".csv") for f in files)
+    assert file_differences(first, second) == []
