@@ -10,7 +10,8 @@ quarter's pack. Every figure derived from counts is computed from the published 
 blank when any count it comes from is ``"c"``: rates, intervals, comparison flags, the interval method
 (Byar from 10 children would tell a suppressed count is 10 or more), the other authority's rate, the
 previous-period rate and direction of travel of a practice indicator, change flags, completeness and
-validity percentages of a suppressed row count. Capture-recapture estimates are rounded to the
+validity percentages of a suppressed row count; a practice note says "some assessments" where the mart
+counts them. Capture-recapture estimates are rounded to the
 nearest 10 (models, not counts) and their rates and sentence are made from the rounded values. The
 HTML report, the charts, the workbook and the CSV files are all drawn from these tables only.
 
@@ -35,6 +36,7 @@ column, for the report's ``data-cell`` attributes; the exports leave them out.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -220,6 +222,15 @@ def _rate_pct(numerator, denominator) -> float:
     return 100.0 * numerator / denominator if denominator else np.nan
 
 
+_COUNTED_IN_NOTE = re.compile(r"\b\d[\d,]* assessment\(s\)")
+
+
+def note_without_counts(note):
+    """A practice indicator's note without the numbers of assessments it leaves out (a count of
+    children's assessments, possibly small, that disclosure control never saw)."""
+    return _COUNTED_IN_NOTE.sub("Some assessments", note) if isinstance(note, str) else note
+
+
 def published_practice(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> pd.DataFrame:
     """Practice indicators; the previous year's rate and the direction of travel only where the previous
     year's numerator and denominator are published too (else the rate gives the suppressed count back)."""
@@ -228,6 +239,7 @@ def published_practice(conn: duckdb.DuckDBPyConnection, quarter_end: date, count
                ci95_lower_pct, ci95_upper_pct, ci998_lower_pct, ci998_upper_pct, data_complete, note
         FROM marts.practice_indicators WHERE period_end = ? ORDER BY indicator, la_code""", [quarter_end]).df()
     practice["period_end"] = iso(quarter_end)
+    practice["note"] = practice["note"].map(note_without_counts)
     for part in ("numerator", "denominator"):
         practice = counts(practice, part, [practice_cell(quarter_end, i, la, part)
                                            for i, la in zip(practice["indicator"], practice["la_code"])])

@@ -236,6 +236,16 @@ def test_figures_made_from_counts_are_blank_when_a_count_is_suppressed(ingested,
     assert checked["method"] > 0 and checked["previous_rate"] > 0 and checked["hidden"] > 0
 
 
+def test_practice_notes_do_not_count_assessments():
+    from dashboards.tables import note_without_counts
+    note = "CIN census reaches only 2026-03-31; 3 assessment(s) authorised before their start date left out; " \
+           "12 assessment(s) with dates outside the bank-holiday list (weekends only excluded)"
+    assert note_without_counts(note) == ("CIN census reaches only 2026-03-31; Some assessments authorised before "
+                                         "their start date left out; Some assessments with dates outside the "
+                                         "bank-holiday list (weekends only excluded)")
+    assert note_without_counts(None) is None
+
+
 def test_spreadsheet_formulas_are_neutralised():
     frame = pd.DataFrame({"text": ["=HYPERLINK(\"x\")", "+1", "-cmd", "@SUM(A1)", "safe", "\tx"], "n": [1, -2, 3, 4, 5, 6]})
     out = neutralise(frame)
