@@ -87,16 +87,17 @@ def cells_of_table(name: str, frame: pd.DataFrame, where: str) -> list[tuple]:
     return out
 
 
-def read_published(output_root: Path) -> pd.DataFrame:
+def read_published(output_root: Path, workbooks: bool = True) -> pd.DataFrame:
     """Every count in every pack under ``output_root/dashboards``: ``cell``, ``published`` (int or
-    ``"c"``), ``file`` (where it was read). CSV files, workbook sheets and the HTML report's counts."""
+    ``"c"``), ``file`` (where it was read). CSV files, workbook sheets (unless not ``workbooks``: they
+    hold the CSV files' tables) and the HTML report's counts."""
     rows: list[tuple] = []
     for folder in sorted((output_root / "dashboards").glob("*/")):
         exports = folder / "exports"
         for path in sorted((exports / "csv").glob("*.csv")):
             frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
             rows += cells_of_table(path.stem, frame, str(path.relative_to(output_root)))
-        for path in sorted(exports.glob("*.xlsx")):
+        for path in sorted(exports.glob("*.xlsx")) if workbooks else []:
             book = load_workbook(path, read_only=True)
             for sheet in book.worksheets:
                 values = list(sheet.iter_rows(values_only=True))

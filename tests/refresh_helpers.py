@@ -12,19 +12,17 @@ from pathlib import Path
 import duckdb
 from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
-from pipelines.assets.cin_census import CIN_CENSUS_KEY
 from pipelines.definitions import build_definitions
 from pipelines.partitions import census_partition_key, partition_key_for_quarter_end
 from pipelines.runs import PlannedRun, execute_range
 from pipelines.settings import Settings
 
 # everything that follows the extracts: quality summary, linkage, marts, board packs (not the scoring of the
-# linkage against the synthetic truth, which no figure uses)
+# linkage against the synthetic truth, which no figure uses); or only the marts and board packs
 DOWNSTREAM = "after_the_extracts"
-DOWNSTREAM_SELECTION = AssetSelection.groups("quality", "linkage", "marts", "dashboards") - AssetSelection.assets(
-    AssetKey(["quality", "linkage_evaluation"]))
-# what the downstream job writes (the raw and quality.load_audit tables come from the extracts)
-DOWNSTREAM_TABLES = ("marts", "staging", "linkage", "quality.summary", "quality.linkage_summary")
+DOWNSTREAM_GROUPS = ("quality", "linkage", "marts", "dashboards")
+MARTS_GROUPS = ("marts", "dashboards")
+LINKAGE_EVALUATION_KEY = AssetKey(["quality", "linkage_evaluation"])
 
 
 def copy_state(settings: Settings, project: Path, incoming: Path | None = None, packs: bool = True) -> Settings:
@@ -72,18 +70,24 @@ def linked_incoming(source: Path, target: Path, replaced: dict[str, Path] | None
 
 
 def refresh(settings: Settings, quarters: tuple[date, date], census_years: tuple[int, int] | None = None,
-            downstream_only: bool = False) -> dict:
+            downstream: tuple[str, ...] | None = None) -> dict:
     """Run the refresh jobs in ``settings``' project: the CIN census for ``census_years`` (first, last), then
-    ``quarterly_refresh`` over ``quarters`` (first, last quarter end), or with ``downstream_only`` only what
-    follows the extracts (quality summary, linkage, marts, board packs). Returns job name -> result."""
+    ``quarterly_refresh`` over ``quarters`` (first, last quarter end), or, given ``downstream`` (asset
+    groups, e.g. :data:`DOWNSTREAM_GROUPS`), only those groups as the job ``DOWNSTREAM``. Returns job name
+    -> result."""
     defs = build_definitions(settings)
-    downstream = define_asset_job(DOWNSTREAM, selection=DOWNSTREAM_SELECTION - AssetSelection.assets(CIN_CENSUS_KEY))
-    defs = Definitions.merge(defs, Definitions(jobs=[downstream]))
+    if downstream:
+        selection = AssetSelection.groups(*downstream)
+        if defs.resolve_asset_graph().has(LINKAGE_EVALUATION_KEY):
+            selection = selection - AssetSelection.assets(LINKAGE_EVALUATION_KEY)
+        if "quality" not in downstream:  # the quality summary still follows the extracts
+            selection = selection | AssetSelection.assets(AssetKey(["quality", "summary"]))
+        defs = Definitions.merge(defs, Definitions(jobs=[define_asset_job(DOWNSTREAM, selection=selection)]))
     plan = []
     if census_years:
         plan.append(PlannedRun("cin_census_refresh", census_partition_key(census_years[0]),
                                census_partition_key(census_years[1]), "census"))
-    plan.append(PlannedRun(DOWNSTREAM if downstream_only else "quarterly_refresh",
+    plan.append(PlannedRun(DOWNSTREAM if downstream else "quarterly_refresh",
                            partition_key_for_quarter_end(quarters[0]), partition_key_for_quarter_end(quarters[1]),
                            "quarters"))
     storage = settings.dagster_home / ".dagster"
@@ -117,17 +121,17 @@ def materialisation_metadata(result, asset: str) -> dict:
 def table_differences(a: Path, b: Path, skip: tuple[str, ...] = (), ordered: tuple[str, ...] = ("marts",),
                       only: tuple[str, ...] | None = None) -> dict:
     """Tables of warehouse ``a`` whose rows differ in warehouse ``b``, with what differs: compared as
-    multisets of rows, and for the schemas in ``ordered`` also in the order a plain ``SELECT *`` returns
-    them (the marts are written in a fixed order; staging tables are not). ``skip``: "schema.table";
-    ``only``: schemas or "schema.table" names to compare (default: every table)."""
+    multisets of rows (a sum of row hashes), and for the schemas in ``ordered`` also in the order a plain
+    ``SELECT *`` returns them, i.e. by row id (a sum of hashes of position and row: the marts are written
+    in a fixed order; staging tables are not). ``skip``: "schema.table"; ``only``: schemas or "schema.table" names
+    to compare (default: every table)."""
     conn = duckdb.connect()
     conn.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
     conn.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
     differences = {}
     tables = conn.execute("SELECT database_name, schema_name, table_name FROM duckdb_tables() "
                           "WHERE database_name IN ('a', 'b') ORDER BY ALL").fetchall()
-    names = {(s, t) for _, s, t in tables}
-    for schema, table in sorted(names):
+    for schema, table in sorted({(s, t) for _, s, t in tables}):
         name = f"{schema}.{table}"
         if name in skip or (only is not None and schema not in only and name not in only):
             continue
@@ -135,16 +139,15 @@ def table_differences(a: Path, b: Path, skip: tuple[str, ...] = (), ordered: tup
         if present != {"a", "b"}:
             differences[name] = f"only in {sorted(present)}"
             continue
-        only_a = conn.execute(f"SELECT count(*) FROM (SELECT * FROM a.{name} EXCEPT ALL SELECT * FROM b.{name})").fetchall()[0][0]
-        only_b = conn.execute(f"SELECT count(*) FROM (SELECT * FROM b.{name} EXCEPT ALL SELECT * FROM a.{name})").fetchall()[0][0]
-        if only_a or only_b:
-            differences[name] = f"{only_a} row(s) only in the first, {only_b} only in the second"
-            continue
-        if schema in ordered:
-            rows_a = conn.execute(f"SELECT * FROM a.{name}").fetchall()
-            rows_b = conn.execute(f"SELECT * FROM b.{name}").fetchall()
-            if rows_a != rows_b:
-                differences[name] = "same rows in another order"
+        prints = [conn.execute(f"SELECT count(*), sum(hash(t))::HUGEINT, sum(hash(position, t))::HUGEINT FROM "
+                               f"(SELECT t, row_number() OVER (ORDER BY rowid) AS position FROM {db}.{name} t)"
+                               ).fetchall()[0] for db in ("a", "b")]
+        if prints[0][:2] != prints[1][:2]:
+            only_a = conn.execute(f"SELECT count(*) FROM (SELECT * FROM a.{name} EXCEPT ALL "
+                                  f"SELECT * FROM b.{name})").fetchall()[0][0]
+            differences[name] = f"{prints[0][0]} and {prints[1][0]} rows, {only_a} only in the first"
+        elif schema in ordered and prints[0][2] != prints[1][2]:
+            differences[name] = "same rows in another order"
     conn.close()
     return differences
 

@@ -17,7 +17,7 @@ from models.marts.definitions import load_definitions
 from pipelines.definitions import build_definitions
 from pipelines.runs import execute_range, run_plan
 from pipelines.settings import Settings
-from refresh_helpers import DOWNSTREAM, copy_state, linked_incoming, materialisation_metadata, refresh
+from refresh_helpers import DOWNSTREAM, DOWNSTREAM_GROUPS, copy_state, linked_incoming, materialisation_metadata, refresh
 from sources.synthetic.config import GeneratorConfig
 from sources.synthetic.generate import generate_partnership
 
@@ -151,6 +151,22 @@ def test_the_board_pack_is_produced_when_one_authoritys_cin_file_is_refused(refu
     assert "992" not in census and census.get("991", 0) > 0
 
 
+def test_an_intruder_with_every_pack_of_the_refused_refresh_recovers_nothing(refused_cin_run):
+    refused, _ = refused_cin_run
+    definitions = load_definitions()
+    with duckdb.connect(str(refused.warehouse_path), read_only=True) as conn:
+        truth = count_cells(conn, date(2026, 3, 31), definitions)
+    result = attack_refreshes([(read_published(refused.output_dir), truth)], monotone_groups(definitions),
+                              refused.suppression_threshold, integer=True)
+    assert result.conflicts == [] and result.unmatched == [] and (result.ranges["reason"] == "suppressed").any()
+    assert result.narrowed(refused.suppression_threshold).empty
+
+
+# The census sent again: a second refresh with late data (slow, with test_refresh_slow.py: a full-size
+# version of the same check runs there; the default suite has the republication rule on simulated
+# children in test_publication.py and a second refresh of the default partnership in test_refresh.py).
+
+
 @pytest.fixture(scope="module")
 def corrected_run(refused_cin_run, no_png, tmp_path_factory):
     """Eastmere sends its census again, readable: the partnership refreshes from where it was, and the
@@ -160,10 +176,11 @@ def corrected_run(refused_cin_run, no_png, tmp_path_factory):
     incoming = linked_incoming(folder / "incoming", tmp_path_factory.mktemp("corrected_incoming"),
                                replaced={rel: folder / "originals" / rel for rel in PLANTED})
     corrected = copy_state(refused, tmp_path_factory.mktemp("corrected_project"), incoming=incoming)
-    results = refresh(corrected, QUARTERS, census_years=(2026, 2026), downstream_only=True)
+    results = refresh(corrected, QUARTERS, census_years=(2026, 2026), downstream=DOWNSTREAM_GROUPS)
     return corrected, results
 
 
+@pytest.mark.slow
 def test_the_corrected_refresh_revises_earlier_quarters_and_records_both_versions(corrected_run):
     corrected, results = corrected_run
     assert not any(_failures(r) for r in results.values())
@@ -176,6 +193,7 @@ def test_the_corrected_refresh_revises_earlier_quarters_and_records_both_version
     assert [v for v, _ in versions] == [1, 2] and all(n > 500 for _, n in versions)
 
 
+@pytest.mark.slow
 def test_an_intruder_with_both_refreshes_packs_recovers_nothing(refused_cin_run, corrected_run):
     """Every file of both refreshes (the first refresh's packs stay on the board's desk: the copy kept
     them), attacked together by integer programming."""
