@@ -64,11 +64,18 @@ When the rule in step 2 chooses cells, a Union is treated like a Sum (as if the 
 zero), which can only hide more. (For speed, the LPs for many cells are stacked into one solver
 call, and feasible points already found are reused to prove bounds; see the function notes.)
 
-Limits: the intruder here knows the published table and its arithmetic, not outside knowledge
-(e.g. the size of the overlap between authorities, a previous quarter's table, or that a hidden
-cell is at least 1). Ranges of at least ``threshold`` are a cautious protection level, but tables
-published from the same data at different times or cuts must be protected together (pass all
-their cells and relations in one call).
+Relations are ``Sum`` (an equation), ``Union`` (``max(parts) <= total <= sum(parts)``) and ``AtMost``
+(``part <= whole``: children at a quarter end are among the 12 months' children). Earlier
+publications enter through :func:`protect`'s ``known`` (cells already published: never hidden now) and
+``suppressed_before`` (cells shown as "c": they stay hidden); ``auxiliary`` cells carry arithmetic
+only. The integer intruder (``integer=True``) solves the same LPs first and an integer programme only
+where an LP optimum is fractional (a whole-numbered LP optimum is the integer optimum too).
+
+Limits: the intruder here knows the published tables and their arithmetic, not outside knowledge
+(e.g. the size of the overlap between authorities, or that a hidden cell is at least 1). Ranges of
+at least ``threshold`` are a cautious protection level, but tables published from the same data at
+different times or cuts must be protected together: pass all their cells and relations in one call
+(:mod:`dashboards.publication` does this for every table, quarter and version a refresh publishes).
 
 References
 ----------
@@ -103,6 +110,7 @@ __all__ = [
     "SUPPRESSED",
     "Sum",
     "Union",
+    "AtMost",
     "protect",
     "attack",
     "suppress_rates",
@@ -156,6 +164,43 @@ class Union:
         _check_relation(self)
 
 
+@dataclass(frozen=True, init=False)
+class AtMost:
+    """``part <= whole``: every child counted in ``part`` is counted in ``whole`` too (children at the
+    quarter end are among the children of the 12 months to it; a numerator is part of its
+    denominator). Nothing bounds ``whole`` from above."""
+
+    total: Hashable
+    parts: tuple
+
+    def __init__(self, part: Hashable, whole: Hashable) -> None:
+        object.__setattr__(self, "total", whole)
+        object.__setattr__(self, "parts", (part,))
+        _check_relation(self)
+
+    @property
+    def part(self) -> Hashable:
+        return self.parts[0]
+
+    @property
+    def whole(self) -> Hashable:
+        return self.total
+
+    def __repr__(self) -> str:
+        return f"AtMost(part={self.part!r}, whole={self.whole!r})"
+
+
+RELATION_KINDS = (Sum, Union, AtMost)
+_SUM, _UNION, _AT_MOST = 0, 1, 2  # relation kind codes in a compiled system
+
+
+def _kind(rel) -> int:
+    for code, kind in enumerate(RELATION_KINDS):
+        if isinstance(rel, kind):
+            return code
+    raise TypeError(f"relation {rel!r} is {type(rel).__name__}, not Sum, Union or AtMost")
+
+
 # ---------------------------------------------------------------------------------------------
 # Helpers: canonical order, the compiled constraint system
 # ---------------------------------------------------------------------------------------------
@@ -184,7 +229,9 @@ class _System:
     cells: list  # canonical order (index = rank)
     pos: dict  # cell -> index
     n_rel: int
-    is_sum: np.ndarray  # per relation: Sum (True) or Union (False)
+    relations: list  # the relations, in the order given
+    kind: np.ndarray  # per relation: _SUM, _UNION or _AT_MOST
+    is_sum: np.ndarray  # per relation: Sum (True) or an inequality (False)
     e_rel: np.ndarray  # one entry per (relation, cell)
     e_cell: np.ndarray
     e_total: np.ndarray  # bool: the cell is the relation's total
@@ -202,9 +249,8 @@ def _compile(cells: list, relations: Sequence) -> _System:
     eq_r, eq_c, eq_v, eq_rel = [], [], [], []
     ub_r, ub_c, ub_v, ub_rel = [], [], [], []
     n_eq = n_ub = 0
+    kinds = np.array([_kind(rel) for rel in relations], dtype=np.int8)
     for r, rel in enumerate(relations):
-        if not isinstance(rel, (Sum, Union)):
-            raise TypeError(f"relation {r} is {type(rel).__name__}, not Sum or Union")
         try:
             t = pos[rel.total]
             ps = [pos[p] for p in rel.parts]
@@ -219,6 +265,12 @@ def _compile(cells: list, relations: Sequence) -> _System:
             eq_v += [1.0] + [-1.0] * len(ps)
             eq_rel.append(r)
             n_eq += 1
+        elif isinstance(rel, AtMost):
+            ub_r += [n_ub, n_ub]
+            ub_c += [ps[0], t]
+            ub_v += [1.0, -1.0]
+            ub_rel.append(r)
+            n_ub += 1
         else:
             for p in ps:
                 ub_r += [n_ub, n_ub]
@@ -238,7 +290,9 @@ def _compile(cells: list, relations: Sequence) -> _System:
         cells=cells,
         pos=pos,
         n_rel=n_rel,
-        is_sum=np.array([isinstance(r, Sum) for r in relations], dtype=bool),
+        relations=list(relations),
+        kind=kinds,
+        is_sum=kinds == _SUM,
         e_rel=e_rel_a,
         e_cell=e_cell_a,
         e_total=np.asarray(e_total, dtype=bool),
@@ -252,14 +306,29 @@ def _compile(cells: list, relations: Sequence) -> _System:
     )
 
 
-def _check_consistent(system: _System, counts: np.ndarray) -> None:
-    """The true counts must satisfy every relation (else the tables are wrong, not the method)."""
+def broken_relations(system: _System, counts: np.ndarray) -> list[int]:
+    """Numbers of the relations the counts do not satisfy."""
     x = counts.astype(float)
     bad_eq = np.flatnonzero(np.abs(system.a_eq @ x) > 0.5)
     bad_ub = np.flatnonzero(system.a_ub @ x > 0.5)
-    bad = sorted(set(system.eq_rel[bad_eq].tolist()) | set(system.ub_rel[bad_ub].tolist()))
+    return sorted(set(system.eq_rel[bad_eq].tolist()) | set(system.ub_rel[bad_ub].tolist()))
+
+
+def _describe(system: _System, counts: np.ndarray, r: int) -> str:
+    """A relation with the counts of its cells, for an error message (cell ids hold no identifiers)."""
+    rel = system.relations[r]
+    count = lambda c: int(counts[system.pos[c]])  # noqa: E731
+    parts = ", ".join(f"{p!r} = {count(p)}" for p in rel.parts)
+    return f"{type(rel).__name__}: total {rel.total!r} = {count(rel.total)}; parts {parts}"
+
+
+def _check_consistent(system: _System, counts: np.ndarray) -> None:
+    """The true counts must satisfy every relation (else the relations are wrong, not the counts)."""
+    bad = broken_relations(system, counts)
     if bad:
-        raise ValueError(f"counts break {len(bad)} relation(s), e.g. relation number {bad[0]}")
+        raise ValueError(f"counts break {len(bad)} relation(s) the tables are supposed to obey, so the relations "
+                         f"given to disclosure control are wrong; e.g. relation number {bad[0]}, "
+                         f"{_describe(system, counts, bad[0])}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -465,16 +534,13 @@ def _batch_ranges(jobs: list) -> list:
     and 0 where the cell has an upper bound; A_eq d = 0; A_ub d <= 0). Maximising sum(s) with
     s_i <= d[cell i] and 0 <= s_i <= 1 gives s_i = 1 exactly for those (directions add up, so
     none is left at 0). The second call maximises the bounded ones.
+
+    For an integer intruder (``comp.integer``) the LPs come first too: where the LP's optimal point is
+    whole in every variable, it is also the integer programme's optimum; only the other bounds are
+    solved again as integer programmes (``scipy.optimize.milp``), which keeps the exact attack cheap.
     """
     results: list = [None] * len(jobs)
-    lp_jobs = []
-    for j, (comp, cells) in enumerate(jobs):
-        if comp.integer:
-            pairs = [comp.range_of(t) for t in cells]
-            results[j] = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]),
-                          np.zeros((0, comp.m)))
-        else:
-            lp_jobs.append(j)
+    lp_jobs = list(range(len(jobs)))
     if not lp_jobs:
         return results
 
@@ -536,8 +602,24 @@ def _batch_ranges(jobs: list) -> list:
             results[j][2].append(x_up)
     for j in lp_jobs:
         lower, upper, points = results[j]
+        comp, cells = jobs[j]
+        if comp.integer:
+            _integer_bounds(comp, cells, lower, upper, points[0], points[1] if len(points) > 1 else None,
+                            bounded_of[j])
         results[j] = (lower, upper, np.vstack(points))
     return results
+
+
+def _integer_bounds(comp, cells, lower, upper, x_low, x_up, bounded) -> None:
+    """Replace the LP bounds of ``cells`` by the integer programme's where the LP optimum is fractional
+    (in place). A whole-numbered LP optimum is the integer optimum as well."""
+    fractional = lambda x: np.abs(x - np.round(x)).max(axis=1) > _EPS  # noqa: E731
+    for i in np.flatnonzero(fractional(x_low)):
+        lower[i] = comp.lower(cells[i])[0]
+    if x_up is not None and len(bounded):
+        for row, i in enumerate(bounded):
+            if fractional(x_up[row:row + 1])[0]:
+                upper[i] = comp.upper(cells[i])[0]
 
 
 def _pack(jobs: list) -> list[list]:
@@ -591,6 +673,8 @@ def _propagate(system: _System, lo: np.ndarray, hi: np.ndarray, rounds: int = 50
     tr, tc = rel[is_total], cell[is_total]
     kind_sum_p = system.is_sum[pr]
     kind_sum_t = system.is_sum[tr]
+    at_most_p = system.kind[pr] == _AT_MOST  # part <= whole: no bound on the whole from above,
+    at_most_t = system.kind[tr] == _AT_MOST  # nor on the part from below
     for _ in range(rounds):
         pl, ph = lo[pc], hi[pc]
         ph_inf = np.isinf(ph)
@@ -605,12 +689,12 @@ def _propagate(system: _System, lo: np.ndarray, hi: np.ndarray, rounds: int = 50
         t_lo[tr], t_hi[tr] = lo[tc], hi[tc]
         new_lo, new_hi = lo.copy(), hi.copy()
         np.maximum.at(new_lo, tc, np.where(kind_sum_t, sum_lo[tr], max_lo[tr]))
-        np.minimum.at(new_hi, tc, sum_hi[tr])
+        np.minimum.at(new_hi, tc, np.where(at_most_t, np.inf, sum_hi[tr]))
         others_hi = np.where(n_inf[pr] - ph_inf > 0, np.inf, sum_hi_fin[pr] - np.where(ph_inf, 0.0, ph))
         others_lo = sum_lo[pr] - pl
         np.minimum.at(new_hi, pc, np.where(kind_sum_p, t_hi[pr] - others_lo, t_hi[pr]))
         with np.errstate(invalid="ignore"):
-            np.maximum.at(new_lo, pc, t_lo[pr] - others_hi)
+            np.maximum.at(new_lo, pc, np.where(at_most_p, 0.0, t_lo[pr] - others_hi))
         new_lo = np.maximum(0.0, np.ceil(new_lo - _EPS))
         new_hi = np.floor(new_hi + _EPS)
         if np.array_equal(new_lo, lo) and np.array_equal(new_hi, hi):
@@ -653,11 +737,14 @@ def _ranges(system: _System, lo: np.ndarray, hi: np.ndarray, targets: np.ndarray
 
 
 def _pick(system: _System, counts: np.ndarray, supp: np.ndarray, rel_mask: np.ndarray,
-          allow_zero: bool = False) -> int | None:
+          allow_zero: bool = False, published_before: np.ndarray | None = None) -> int | None:
     """The published cell, in a relation of ``rel_mask``, with the smallest positive count
-    (a part before a total, then the canonical order); zeros only when ``allow_zero``."""
+    (a part before a total, then the canonical order); zeros only when ``allow_zero``. Cells in
+    ``published_before`` (already published earlier: hiding them now protects nothing) are never chosen."""
     cell = system.e_cell
     ok = rel_mask[system.e_rel] & ~supp[cell]
+    if published_before is not None:
+        ok &= ~published_before[cell]
     if not allow_zero:
         ok &= counts[cell] > 0
     idx = np.flatnonzero(ok)
@@ -668,17 +755,19 @@ def _pick(system: _System, counts: np.ndarray, supp: np.ndarray, rel_mask: np.nd
 
 
 def _relation_rule(system: _System, counts: np.ndarray, unknown: np.ndarray,
-                   protected: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+                   protected: np.ndarray, published_before: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Until stable: in every relation whose only unknown cell is one to protect, hide the
     published cell with the smallest positive count (all such relations at once each round, so
-    the result does not depend on the order of the relations)."""
+    the result does not depend on the order of the relations). An AtMost bounds its cells on one
+    side only, so it is left to the intruder check; ``published_before`` cells are never chosen."""
     unknown, protected = unknown.copy(), protected.copy()
     cell, rel = system.e_cell, system.e_rel
+    two_sided = system.kind != _AT_MOST
     while True:
         n_unknown = np.bincount(rel, weights=unknown[cell].astype(float), minlength=system.n_rel)
         n_protected = np.bincount(rel, weights=protected[cell].astype(float), minlength=system.n_rel)
-        active = (n_unknown == 1) & (n_protected == 1)
-        ok = active[rel] & ~unknown[cell] & (counts[cell] > 0)
+        active = (n_unknown == 1) & (n_protected == 1) & two_sided
+        ok = active[rel] & ~unknown[cell] & ~published_before[cell] & (counts[cell] > 0)
         idx = np.flatnonzero(ok)
         if len(idx) == 0:
             return unknown, protected
@@ -718,17 +807,26 @@ def _as_counts(counts: pd.Series) -> tuple[list, np.ndarray]:
 
 def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THRESHOLD,
             round_to: int | None = None, *, unpublished: Iterable = (), secondary: bool = True,
-            integer: bool = False) -> pd.DataFrame:
+            integer: bool = False, known: Iterable = (), suppressed_before: Iterable = (),
+            auxiliary: Iterable = ()) -> pd.DataFrame:
     """Primary and secondary suppression (and optional rounding) of a set of related counts.
 
     ``counts``: Series, index = cell ids (any hashable), values = non-negative whole numbers.
-    ``relations``: :class:`Sum` / :class:`Union` over those cells. ``threshold``: counts
-    1..threshold-1 are hidden. ``round_to``: publish other counts to the nearest multiple
+    ``relations``: :class:`Sum` / :class:`Union` / :class:`AtMost` over those cells. ``threshold``:
+    counts 1..threshold-1 are hidden. ``round_to``: publish other counts to the nearest multiple
     (None: exact). ``unpublished``: cells that are in the arithmetic but never shown (e.g. single
     tiers when only the cumulative tier sets are published): the intruder does not see them, and
     those with a count 1..threshold-1 are protected from being worked out by differencing.
     ``secondary=False`` gives primary suppression only (for demonstrations). ``integer=True``:
-    the intruder check solves integer programmes instead of linear ones.
+    the intruder check solves integer programmes instead of linear ones. ``auxiliary``: cells that
+    only carry arithmetic (e.g. a tier set no table shows): unknown to the intruder, never shown,
+    and not protected themselves (their range may be narrow; a suppressed cell's may not).
+
+    Earlier publications (the republication rule): ``known`` cells were published before with
+    this same count, so the intruder already has them: they are never chosen for secondary
+    suppression (hiding them now protects nothing); ``suppressed_before`` cells were shown as
+    ``"c"`` before with this same count: they stay hidden and protected. A known cell that is
+    now small (the threshold was raised) is shown as ``"c"`` but the intruder still knows it.
 
     Returns one row per cell, in the order of ``counts``: ``cell``, ``count`` (the true count:
     never publish this column), ``published`` (int or ``"c"``), ``suppressed``, ``reason``
@@ -753,14 +851,20 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
             raise ValueError(f"unpublished cell {c!r} has no count")
         hidden[system.pos[c]] = True
 
+    was_published = _flags(system, known, "known")
+    before = _flags(system, suppressed_before, "suppressed_before") & ~was_published
+    aux = _flags(system, auxiliary, "auxiliary") & ~was_published & ~before
+
     small = (values > 0) & (values < threshold)
-    unknown, protected = small | hidden, small.copy()
+    unknown = (small & ~was_published) | hidden | before | aux
+    protected = (small & ~was_published & ~aux) | before
     if secondary and protected.any():
-        unknown, protected = _secondary(system, values, unknown, protected, small, threshold, integer)
+        unknown, protected = _secondary(system, values, unknown, protected, small, threshold, integer, was_published)
 
     back = np.empty(len(order), dtype=np.int64)
     back[order] = np.arange(len(order))  # input position -> canonical index
-    u_in, s_in, h_in = unknown[back], small[back], hidden[back]
+    shown_c = unknown | small
+    u_in, s_in, h_in = shown_c[back], (small & ~aux)[back], (hidden | aux)[back]
     published = [SUPPRESSED if u else round_count(v, round_to) for u, v in zip(u_in, in_values)]
     reason = [
         ("unpublished" if h else "primary" if s else "secondary") if u else None
@@ -777,8 +881,18 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
     return out
 
 
+def _flags(system: _System, cells: Iterable, name: str) -> np.ndarray:
+    flags = np.zeros(len(system.cells), dtype=bool)
+    for c in cells:
+        if c not in system.pos:
+            raise ValueError(f"{name} cell {c!r} has no count")
+        flags[system.pos[c]] = True
+    return flags
+
+
 def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protected: np.ndarray,
-               small: np.ndarray, threshold: int, integer: bool) -> tuple[np.ndarray, np.ndarray]:
+               small: np.ndarray, threshold: int, integer: bool,
+               known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The relation rule, then the intruder check until every protected cell's range is at
     least ``threshold`` wide. ``unknown``: cells the intruder does not see (suppressed or
     unpublished); ``protected``: those whose range must be wide (suppressed ones, and small
@@ -792,12 +906,13 @@ def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protect
     every round hides at least one more cell, so there are at most as many rounds as cells.
     """
     n = len(values)
+    known = np.zeros(n, dtype=bool) if known is None else known  # published before: never chosen
     truth = values.astype(float)
     check_order = np.lexsort((np.arange(n), values, ~small))
     safe = np.zeros(n, dtype=bool)
     unresolved = np.zeros(n, dtype=bool)
     for _ in range(2 * n + 2):
-        unknown, protected = _relation_rule(system, values, unknown, protected)
+        unknown, protected = _relation_rule(system, values, unknown, protected, known)
         lo = np.where(unknown, 0.0, truth)
         hi = np.where(unknown, np.inf, truth)
         fixed = np.where(unknown, 0.0, truth)
@@ -851,12 +966,18 @@ def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protect
         if not failing:
             break
         for cell in failing:
-            choice = _choose_extra(system, values, unknown, cell)
+            choice = _choose_extra(system, values, unknown, cell, known)
             if choice is None:
                 # Nothing published touches this group, so its constraints are homogeneous and
-                # any cell with a positive count is unbounded: only a hidden 0 can end up here.
-                if values[cell] > 0:
+                # any cell with a positive count is unbounded: only a hidden 0 can end up here,
+                # unless every cell around it was published before (nothing left to hide).
+                if values[cell] > 0 and not known.any():
                     raise RuntimeError(f"cannot protect cell {system.cells[cell]!r}")
+                if values[cell] > 0:
+                    unresolved[cell] = True
+                    warnings.warn(f"cell {system.cells[cell]!r} cannot be protected further: every cell "
+                                  "around it was published before", stacklevel=3)
+                    continue
                 unresolved[cell] = True
                 warnings.warn(f"hidden zero cell {system.cells[cell]!r} stays determined", stacklevel=3)
             else:
@@ -874,10 +995,12 @@ def _certify(comp: _Component, x, truth: np.ndarray, threshold: int, safe: np.nd
     safe[members[gap >= threshold]] = True
 
 
-def _choose_extra(system: _System, values: np.ndarray, unknown: np.ndarray, cell: int) -> int | None:
+def _choose_extra(system: _System, values: np.ndarray, unknown: np.ndarray, cell: int,
+                  published_before: np.ndarray | None = None) -> int | None:
     """One more cell to hide for an unsafe ``cell``: the published cell with the smallest
     positive count in a relation containing it; failing that, in the relations one step further
-    out through unknown cells, and so on; failing that, a published 0 in any of those."""
+    out through unknown cells, and so on; failing that, a published 0 in any of those. Cells
+    published before (``published_before``) are never chosen."""
     seen_rel = np.zeros(system.n_rel, dtype=bool)
     seen_cell = np.zeros(len(values), dtype=bool)
     seen_cell[cell] = True
@@ -890,13 +1013,13 @@ def _choose_extra(system: _System, values: np.ndarray, unknown: np.ndarray, cell
         mask = np.zeros(system.n_rel, dtype=bool)
         mask[rels] = True
         seen_rel |= mask
-        choice = _pick(system, values, unknown, mask)
+        choice = _pick(system, values, unknown, mask, published_before=published_before)
         if choice is not None:
             return choice
         nxt = np.unique(system.e_cell[mask[system.e_rel]])
         frontier = nxt[unknown[nxt] & ~seen_cell[nxt]]
         seen_cell[frontier] = True
-    return _pick(system, values, unknown, seen_rel, allow_zero=True)
+    return _pick(system, values, unknown, seen_rel, allow_zero=True, published_before=published_before)
 
 
 _FROM_ATTRS = object()

@@ -13,8 +13,12 @@ CSV injection), so opening an export never runs anything.
 """
 from __future__ import annotations
 
+import io
 import os
+import re
 import shutil
+import zipfile
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -37,7 +41,7 @@ def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
+    out = frame.drop(columns=[c for c in frame.columns if str(c).startswith("_")])  # _cell_*: for the HTML only
     for column in out.columns:
         if out[column].dtype.kind == "M":
             out[column] = out[column].dt.date
@@ -50,22 +54,48 @@ def notes_frame(pub: Publication) -> pd.DataFrame:
     meta = pub.meta
     rows = [("Report", f"{meta['partnership_name']}: neglect, quarter ending {meta['quarter_end']:%d %B %Y}"),
             ("Suppression", f"Counts from 1 to {pub.threshold - 1} are shown as c, with further cells suppressed where "
-                            "they could be worked out from totals; rates from suppressed counts are blank."),
+                            "they could be worked out from any table of this or another quarter's pack, or of an "
+                            "earlier version of it; every figure made from a suppressed count is blank."),
             ("Source", "Produced by the neglect-prevalence pipeline from the partnership's extracts; no names, "
                        "identifiers or dates of birth are in this workbook.")]
+    if meta.get("revised"):
+        rows.append(("Revisions", f"{meta['revised']:,} figure(s) published in an earlier pack have been revised by "
+                                  "later records; the earlier values stay in the partnership's publication history."))
     rows += [(f"Sheet: {name}", note) for name, note in pub.notes.items() if name in pub.tables]
     rows += [(f"{r.topic}: {r.item}", r.text) for r in pub.tables["methods"].itertuples()]
     return pd.DataFrame(rows, columns=["item", "note"])
 
 
 def write_workbook(pub: Publication, path: Path) -> Path:
+    """The workbook; the same tables always give the same bytes (:func:`make_reproducible`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
         neutralise(notes_frame(pub)).to_excel(writer, sheet_name="Notes", index=False)
         for name, frame in pub.tables.items():
             if name != "methods":
                 _sheet_frame(frame).to_excel(writer, sheet_name=name[:31], index=False)
+    make_reproducible(path, pub.quarter_end)
     return path
+
+
+def make_reproducible(path: Path, when: date) -> None:
+    """Rewrite an .xlsx (a zip) so it depends on its content only: openpyxl stamps the time of saving in
+    ``docProps/core.xml`` (created, modified) and on every zip entry. Both become ``when`` (the quarter
+    end: a date from the data, not the clock)."""
+    stamp = f"{when.isoformat()}T00:00:00Z"
+    with zipfile.ZipFile(path) as source:
+        entries = [(info, source.read(info.filename)) for info in source.infolist()]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info, data in entries:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)", rb"\g<1>" + stamp.encode()
+                              + rb"\g<3>", data)
+            entry = zipfile.ZipInfo(info.filename, date_time=(when.year, when.month, when.day, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o600 << 16
+            target.writestr(entry, data)
+    path.write_bytes(buffer.getvalue())
 
 
 def write_csvs(pub: Publication, folder: Path) -> list[Path]:

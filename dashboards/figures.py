@@ -158,9 +158,13 @@ def _order(value: str) -> tuple:
 
 
 def ward_rows(pub: Publication, la_code: str) -> pd.DataFrame:
-    rows = _prevalence(pub, la_code, breakdown="ward")
+    """The area's wards (tiers 1-4, 12 months). For the partnership: every authority's own wards, each as
+    its authority counts it (the partnership's own ward counts are not published)."""
+    table = pub.tables["prevalence"]
+    areas = [la for la, _ in pub.areas if la != "partnership"] if la_code == "partnership" else [la_code]
+    rows = table[table["la_code"].isin(areas) & (table["measure"] == "12_month") & (table["breakdown"] == "ward")]
     rows = rows[(rows["tier_group"] == "Tiers 1-4") & rows["population"].notna()]
-    return rows.sort_values("rate_per_10k", ascending=True, na_position="first")
+    return rows.sort_values(["rate_per_10k", "breakdown_value"], ascending=True, na_position="first", kind="stable")
 
 
 def _rings(geometry: dict) -> list[list]:
@@ -201,7 +205,9 @@ def ward_map(pub: Publication, la_code: str, geojson: dict) -> go.Figure:
                                             colorbar=dict(title="per 10,000"))))
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
-    figure.update_layout(**LAYOUT, title="Wards: tiers 1-4 per 10,000, 12 months (grey: c)", height=420)
+    title = "Wards: tiers 1-4 per 10,000, 12 months (grey: c)" + (
+        "; each ward as its own authority counts it" if la_code == "partnership" else "")
+    figure.update_layout(**LAYOUT, title=title, height=420)
     return figure
 
 
@@ -244,7 +250,8 @@ def spine_rows(pub: Publication, la_code: str) -> pd.DataFrame:
             label = f"{SPINE_LABEL[group]}, {'12 months' if measure == '12_month' else 'at quarter end'}"
             rows.append({"indicator": label, **row[["children", "rate_per_10k", "ci95_lower", "ci95_upper",
                                                     "england_rate_per_10k", "vs_england", "research_rate_per_10k",
-                                                    "vs_research", "other_la_rate_per_10k", "vs_other_la"]].to_dict()})
+                                                    "vs_research", "other_la_rate_per_10k", "vs_other_la",
+                                                    "_cell_children"]].to_dict()})
     return pd.DataFrame(rows)
 
 
@@ -279,7 +286,7 @@ def spine_chart(pub: Publication, la_code: str) -> go.Figure:
 
 def geojson_of(conn) -> dict:
     """Ward boundaries (``raw.ward_boundaries``) as one FeatureCollection keyed by ward_code."""
-    rows = conn.execute("SELECT ward_code, ward_name, geometry_json FROM raw.ward_boundaries").fetchall()
+    rows = conn.execute("SELECT ward_code, ward_name, geometry_json FROM raw.ward_boundaries ORDER BY ward_code").fetchall()
     return {"type": "FeatureCollection", "features": [
         {"type": "Feature", "properties": {"ward_code": code, "ward_name": name}, "geometry": json.loads(geometry)}
         for code, name, geometry in rows]}

@@ -41,18 +41,29 @@ def _esc(value) -> str:
     return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
 
 
+def count_html(value, cell_key: str | None = None, tag: str = "td") -> str:
+    """A published count (number or c) with ``data-count`` and, when known, ``data-cell`` (the cell it
+    is, :mod:`dashboards.publication`), so a reader of the HTML can check every count it shows."""
+    shown = F.fmt_count(value)
+    cell = f' data-cell="{_esc(cell_key)}"' if isinstance(cell_key, str) else ""
+    return f'<{tag} data-count="{_esc(shown)}"{cell}>{_esc(shown)}</{tag}>'
+
+
 def html_table(frame: pd.DataFrame, columns: dict[str, str], counts: tuple[str, ...] = (),
                text: tuple[str, ...] = (), digits: int = 1) -> str:
     """A table of ``frame``'s ``columns`` (name -> heading). Count columns show the published value and
-    carry ``data-count``; numbers are formatted; text columns align left."""
+    carry ``data-count`` (and ``data-cell`` from the frame's ``_cell_<column>``); numbers are formatted;
+    text columns align left."""
     head = "".join(f'<th class="{"text" if c in text else ""}">{_esc(h)}</th>' for c, h in columns.items())
     rows = []
-    for record in frame[list(columns)].to_dict("records"):
+    keys = [f"_cell_{c}" for c in counts if f"_cell_{c}" in frame]
+    for record in frame[list(columns) + keys].to_dict("records"):
         cells = []
         for column, value in record.items():
+            if column.startswith("_cell_"):
+                continue
             if column in counts:
-                shown = F.fmt_count(value)
-                cells.append(f'<td data-count="{_esc(shown)}">{_esc(shown)}</td>')
+                cells.append(count_html(value, record.get(f"_cell_{column}")))
             elif column in text:
                 cells.append(f'<td class="text">{_esc(ARROW.get(value, value) if isinstance(value, str) else value)}</td>')
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -93,6 +104,7 @@ def headline(pub: Publication, la_code: str) -> dict:
     return {
         "identified_rate": identified["rate_per_10k"], "identified_lower": identified["ci95_lower"],
         "identified_upper": identified["ci95_upper"], "identified_children": identified["children"],
+        "identified_cell": identified["_cell_children"], "cp_cell": cp["_cell_children"],
         "cp_rate": cp["rate_per_10k"], "cp_children": cp["children"],
         "hidden_rate": hidden["estimate_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
         "hidden_lower": hidden["ci95_lower_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
@@ -124,10 +136,11 @@ def headline_html(pub: Publication, la_code: str) -> str:
     change = lambda c: {"higher": "higher than", "lower": "lower than"}.get(c, "no clear change from")  # noqa: E731
     return (f'<p class="headline"><b data-headline="identified_rate">{F.fmt_rate(h["identified_rate"])}</b> children '
             f"per 10,000 ({F.fmt_rate(h['identified_lower'])} to {F.fmt_rate(h['identified_upper'])}; "
-            f"{F.fmt_count(h['identified_children'])} children) had identified neglect in the last 12 months{partial}; "
-            "CP plans "
-            f"under neglect alone show <b data-headline='cp_rate'>{F.fmt_rate(h['cp_rate'])}</b> "
-            f"({F.fmt_count(h['cp_children'])} children): <b data-headline='ratio'>{F.fmt_rate(h['ratio'])}</b> "
+            f"{count_html(h['identified_children'], h['identified_cell'], 'span')} children) had identified neglect "
+            f"in the last 12 months{partial}; CP plans under neglect alone show "
+            f"<b data-headline='cp_rate'>{F.fmt_rate(h['cp_rate'])}</b> "
+            f"({count_html(h['cp_children'], h['cp_cell'], 'span')} children): "
+            f"<b data-headline='ratio'>{F.fmt_rate(h['ratio'])}</b> "
             f"children with identified neglect for each child on a CP plan under neglect; {hidden}.</p>"
             f"<p>Identified neglect is {change(h['change_quarter'])} last quarter and {change(h['change_year'])} a "
             "year ago (a change is called only where the 95 % intervals do not overlap).</p>")

@@ -3,50 +3,68 @@ export sees comes from here, after disclosure control (:mod:`dashboards.disclosu
 
 :func:`build_publication` reads the marts for a quarter end and returns a :class:`Publication`:
 named tables (pandas DataFrames) in which every count of children is an ``int`` or ``"c"``
-(suppressed), and every rate or interval from a suppressed count is blank. The HTML report, the
-charts, the workbook and the CSV files are all drawn from these tables only, so nothing can be
-published that has not been through suppression.
+(suppressed). The counts are looked up in a :class:`dashboards.publication.ProtectedRun`: the
+suppression chosen once for everything the refresh publishes (every quarter, every table, and what
+earlier refreshes published), so a count has the same published value in every table and every
+quarter's pack. Every figure derived from counts is computed from the published values only, and is
+blank when any count it comes from is ``"c"``: rates, intervals, comparison flags, the interval method
+(Byar from 10 children would tell a suppressed count is 10 or more), the other authority's rate, the
+previous-period rate and direction of travel of a practice indicator, change flags, completeness and
+validity percentages of a suppressed row count; a practice note says "some assessments" where the mart
+counts them. Capture-recapture estimates are rounded to the
+nearest 10 (models, not counts) and their rates and sentence are made from the rounded values. The
+HTML report, the charts, the workbook and the CSV files are all drawn from these tables only.
 
 Tables (``area`` is the authority's name or the partnership; ``measure`` ``12 months`` / ``at quarter
-end``):
+end``; ``period_end`` the quarter end, or for data quality the extract period shown):
 
 * ``prevalence``: for each area, all children in every tier group (each tier 1-6 alone, and tiers
   1-2, 1-4, 1-5), and each breakdown value in tiers 1-4 (identified neglect), with population, rate
-  per 10,000, 95 % and 99.8 % intervals and benchmark comparisons;
+  per 10,000, 95 % and 99.8 % intervals and benchmark comparisons; wards for each authority only (the
+  partnership's ward figures minus an authority's would count the other authority's children living
+  in its wards, see :mod:`dashboards.publication`);
 * ``trend``: tiers 1, 1-4 and 1-5 for every quarter up to this one, with change flags;
 * ``hidden``: capture-recapture estimates (rounded to the nearest 10: they are models, not counts);
 * ``identification``: identified neglect (1-4) per child on a CP plan under neglect;
 * ``practice``: practice indicators (numerator, denominator, %, intervals, direction of travel);
-* ``data_quality``, ``rejects``, ``linkage``: per source: rows, completeness, validity, rejects by
-  rule, linkage rate (counts of extract rows, suppressed like every other count);
+* ``data_quality``, ``rejects``, ``linkage``: per source: rows, completeness, validity, rows rejected
+  by rule, linkage rate (counts of extract rows, suppressed like every other count);
 * ``methods``: definitions, methods and caveats as text (the workbook's notes sheet).
+
+Columns whose name starts with ``_cell_`` hold the cell (:mod:`dashboards.publication`) of a count
+column, for the report's ``data-cell`` attributes; the exports leave them out.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 
 import duckdb
+import numpy as np
 import pandas as pd
 
+from models.intervals import wilson_interval
 from models.marts.definitions import NeglectDefinitions, load_definitions
+from models.marts.prevalence import compare
 
-from .disclosure import Sum, Union, apply_to_table, counts_from_table, protect, suppress_rates
+from .disclosure import SUPPRESSED, check_no_identifiers
+from .publication import (BREAKDOWN_GROUP, MART_SET, REJECTED_BY_RULE_SQL, TREND_GROUPS,
+                          UNPUBLISHED_PARTNERSHIP_BREAKDOWNS, ProtectedRun, cell_key, children_cell, iso, observed_cell,
+                          file_rows_cell, persons_cell, practice_cell, protect_refresh, rows_cell, rule_cell)
 
 MEASURES = {"12_month": "12 months", "point": "at quarter end"}
-SETS = {"Tiers 1-2": ["Tier 1", "Tier 2"], "Tiers 1-4": ["Tier 1", "Tier 2", "Tier 3", "Tier 4"],
-        "Tiers 1-5": ["Tier 1", "Tier 2", "Tier 3", "Tier 4", "Tier 5"]}
-MART_SET = {"1": "Tier 1", "2": "Tier 2", "3": "Tier 3", "4": "Tier 4", "5": "Tier 5", "6": "Tier 6",
-            "1-2": "Tiers 1-2", "1-4": "Tiers 1-4", "1-5": "Tiers 1-5"}  # tier set in the mart -> tier group
 BREAKDOWNS = {"all": "All children", "age_band": "Age band", "sex": "Sex", "ethnicity_group": "Ethnicity group",
               "disability": "Disability", "ward": "Ward", "deprivation_decile": "Deprivation decile"}
-SUPPRESSED = "c"
 NOT_AVAILABLE = "x"  # DfE's symbol: not available (its source was not supplied for the area and quarter)
+ROUND_ESTIMATES_TO = 10
+PER = 10_000
 
 
 @dataclass
 class Publication:
-    """What is published for one quarter (see module docstring)."""
+    """What is published for one quarter (see module docstring). ``cells``: every cell whose count
+    the pack shows (the refresh records them as written)."""
 
     quarter_end: date
     areas: list[tuple[str, str]]  # (la_code, name), the partnership first
@@ -54,6 +72,7 @@ class Publication:
     notes: dict[str, str]  # table name -> what it holds
     meta: dict = field(default_factory=dict)
     threshold: int = 5
+    cells: set = field(default_factory=set)
 
     def area_name(self, la_code: str) -> str:
         return dict(self.areas)[la_code]
@@ -63,97 +82,90 @@ def is_suppressed(values: pd.Series) -> pd.Series:
     return values.astype("object").map(lambda v: isinstance(v, str) and v == SUPPRESSED)
 
 
-def _prevalence_cells(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
-    """One row per measure, area, breakdown value and tier group (``marts.neglect_prevalence``, before suppression)."""
-    cells = conn.execute("""
-        SELECT measure, la_code, la_name, breakdown, breakdown_value, breakdown_label, tier_set, children,
-               population, rate_per_10k, ci95_lower, ci95_upper, ci998_lower, ci998_upper, method,
-               england_rate_per_10k, vs_england, research_rate_per_10k, vs_research, other_la_rate_per_10k,
-               vs_other_la, history_complete, availability, availability_note, population_note
-        FROM marts.neglect_prevalence WHERE period_end = ? AND tier_set IN (SELECT unnest(?))""",
-                         [quarter_end, list(MART_SET)]).df()
-    cells["tier_group"] = cells["tier_set"].map(MART_SET)
-    return cells.drop(columns="tier_set")
+class _Counts:
+    """Looks counts up in the refresh's protected cells and remembers which ones the pack shows."""
 
+    def __init__(self, run: ProtectedRun):
+        self.run = run
+        self.shown: set = set()
 
-BREAKDOWN_GROUP = "Tiers 1-4"  # the one tier group published for each breakdown value
-
-
-def prevalence_relations(cells: pd.DataFrame) -> list:
-    """The arithmetic an intruder could use on the published prevalence cells: in each area's 'All
-    children' row the tier sets are sums of the tiers; each breakdown's values sum to 'All children'
-    (tiers 1-4); the partnership is the union of its authorities (a child known to both counts once)."""
-    known = cells[cells["children"].notna()]  # a count not available (NULL) is in no relation
-    present = set(map(tuple, known[["measure", "la_code", "breakdown", "breakdown_value", "tier_group"]].to_numpy()))
-    relations = []
-    totals = known[known["breakdown"] == "all"][["measure", "la_code"]].drop_duplicates()
-    count = {tuple(k): v for *k, v in known[["measure", "la_code", "breakdown", "breakdown_value", "tier_group",
-                                               "children"]].itertuples(index=False)}
-    for measure, la_code in totals.itertuples(index=False):
-        row = lambda group: (measure, la_code, "all", "All children", group)  # noqa: E731
-        for total, parts in SETS.items():
-            shown = [row(p) for p in parts if row(p) in present]
-            if row(total) not in present or not shown:
+    def __call__(self, frame: pd.DataFrame, column: str, cells: list[tuple]) -> pd.DataFrame:
+        """``frame`` with ``column`` the published values of ``cells`` (one per row), ``_cell_<column>``
+        the cells' keys and ``<column>_suppressed`` a flag. A row whose ``column`` is missing (NULL in the
+        marts: its source was not supplied) is published as ``x``, not available, and is no cell."""
+        available = frame[column].notna().to_numpy() if column in frame else np.ones(len(frame), dtype=bool)
+        values = []
+        for cell, ok in zip(cells, available):
+            if not ok:
+                values.append(NOT_AVAILABLE)
                 continue
-            # a tier not available (x) is left out of its set's sum only where the published tiers still add up
-            # (it had no children): an intruder can then use the sum, so protection must; otherwise no relation
-            if len(shown) == len(parts) or sum(count[c] for c in shown) == count[row(total)]:
-                relations.append(Sum(row(total), shown))
-    values = known[(known["breakdown"] != "all") & (known["tier_group"] == BREAKDOWN_GROUP)]
-    for (measure, la_code, breakdown), members in values.groupby(["measure", "la_code", "breakdown"])["breakdown_value"]:
-        relations.append(Sum((measure, la_code, "all", "All children", BREAKDOWN_GROUP),
-                             [(measure, la_code, breakdown, v, BREAKDOWN_GROUP) for v in members]))
-    authorities = sorted(set(known["la_code"]) - {"partnership"})
-    # a child counts once in the partnership at the strongest tier of their authorities, so only tier groups that
-    # run from tier 1 (1, 1-2, 1-4, 1-5) are unions of the authorities' groups: a child in tier 2 in one authority
-    # and tier 1 in the other is in tier 2 there but not in the partnership's tier 2
-    unions = {"Tier 1", *SETS}
-    # an authority whose count is not available (x: not supplied, or no source for the tiers) adds no child to
-    # the partnership's, so the partnership is the union of the authorities that have a count
-    for cell in sorted(c for c in present if c[1] == "partnership" and c[2] != "ward" and c[4] in unions):
-        parts = [p for p in ((cell[0], la, *cell[2:]) for la in authorities) if p in present]
-        if parts:
-            relations.append(Union(cell, parts))
-    return relations
+            value = self.run.value(cell)
+            if value is None:
+                raise KeyError(f"no protected count for {cell!r}: the refresh did not cover it")
+            values.append(value)
+        self.shown.update(c for c, ok in zip(cells, available) if ok)
+        out = frame.copy()
+        out[column] = pd.Series(values, index=out.index, dtype=object)
+        out[f"{column}_suppressed"] = pd.Series([v == SUPPRESSED for v in values], index=out.index, dtype=bool)
+        out[f"_cell_{column}"] = pd.Series([cell_key(c) for c in cells], index=out.index, dtype=object)
+        return out
+
+    def published(self, cell: tuple) -> bool:
+        """True when ``cell`` is published as a number (a derived figure may then use it)."""
+        return self.run.published(cell)
 
 
-def _protected(frame: pd.DataFrame, key_columns: list[str], relations: list, threshold: int,
-               count: str = "children") -> pd.DataFrame:
-    """``frame`` with ``count`` replaced by the published value (int, "c", or "x" where the count is NULL: not
-    available) and a ``<count>_suppressed`` flag. Cells that are not available take no part in the protection."""
-    unknown = frame[count].isna()
-    known = frame[~unknown]
-    cells = set(map(tuple, known[key_columns].to_numpy()))
-    relations = [r for r in relations if r.total in cells and all(c in cells for c in r.parts)]
-    result = protect(counts_from_table(known, key_columns, count), relations, threshold=threshold)
-    out = apply_to_table(known, key_columns, count, result)
-    if unknown.any():
-        missing = frame[unknown].assign(**{count: NOT_AVAILABLE, "suppressed": False})
-        out = pd.concat([out, missing], ignore_index=True)
-    return out.rename(columns={"suppressed": f"{count}_suppressed"})
+def _blank(frame: pd.DataFrame, columns, mask) -> pd.DataFrame:
+    """``columns`` of ``frame`` set to missing where ``mask`` is true."""
+    mask = np.asarray(mask, dtype=bool)
+    out = frame.copy()
+    if mask.any():
+        for column in columns:
+            out[column] = out[column].astype("object").where(~mask) if out[column].dtype == object \
+                else out[column].where(~mask)
+    return out
 
 
-RATE_COLUMNS = ["rate_per_10k", "ci95_lower", "ci95_upper", "ci998_lower", "ci998_upper", "vs_england", "vs_research",
-                "vs_other_la", "other_la_rate_per_10k"]
+RATE_COLUMNS = ["rate_per_10k", "ci95_lower", "ci95_upper", "ci998_lower", "ci998_upper", "method", "vs_england",
+                "vs_research"]
+OTHER_LA_COLUMNS = ["other_la_rate_per_10k", "vs_other_la"]
 
 
-def published_prevalence(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int) -> pd.DataFrame:
+def published_prevalence(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> pd.DataFrame:
     """Each area's 'All children' row in every tier group (the ladder and the sets), and each breakdown value
     in tiers 1-4 only: publishing several tier groups per ward or age band would let their differences reveal
     small numbers (e.g. tier 1 of 6 and tiers 1-2 of 8 tell you 2 children are in tier 2)."""
-    cells = _prevalence_cells(conn, quarter_end)
-    cells = cells[(cells["breakdown"] == "all") | (cells["tier_group"] == BREAKDOWN_GROUP)]
-    keys = ["measure", "la_code", "breakdown", "breakdown_value", "tier_group"]
-    protected = []
-    for measure, part in cells.groupby("measure", sort=False):  # no arithmetic links the two measures
-        protected.append(_protected(part, keys, prevalence_relations(part), threshold))
-    out = suppress_rates(pd.concat(protected, ignore_index=True), "children", RATE_COLUMNS, "children_suppressed")
+    cells = conn.execute("""
+        SELECT period_end, measure, la_code, la_name, breakdown, breakdown_value, breakdown_label, tier_set, children,
+               population, rate_per_10k, ci95_lower, ci95_upper, ci998_lower, ci998_upper, method,
+               england_rate_per_10k, vs_england, research_rate_per_10k, vs_research, other_la_rate_per_10k,
+               vs_other_la, history_complete, availability, availability_note, population_note
+        FROM marts.neglect_prevalence WHERE period_end = ? AND tier_set IN (SELECT unnest(?))
+        ORDER BY measure, la_code, breakdown, breakdown_value, tier_set""", [quarter_end, list(MART_SET)]).df()
+    cells["tier_group"] = cells["tier_set"].map(MART_SET)
+    cells = cells[(cells["breakdown"] == "all") | (cells["tier_group"] == BREAKDOWN_GROUP)].drop(columns="tier_set")
+    # the partnership's wards are not published: each ward is shown as its own authority counts it
+    cells = cells[~((cells["la_code"] == "partnership") & cells["breakdown"].isin(UNPUBLISHED_PARTNERSHIP_BREAKDOWNS))]
+    cells["period_end"] = iso(quarter_end)
+    keys = list(zip(cells["measure"], cells["la_code"], cells["breakdown"], cells["breakdown_value"],
+                    cells["tier_group"]))
+    out = counts(cells, "children", [children_cell(quarter_end, *k) for k in keys])
+    out = _blank(out, RATE_COLUMNS, out["children_suppressed"])
+    # the other authority's rate is its count over its population: only when its count is published
+    authorities = sorted(set(out["la_code"]) - {"partnership"})
+    others_published = [
+        la != "partnership" and all(counts.published(children_cell(quarter_end, m, other, b, v, g))
+                                    for other in authorities if other != la)
+        for m, la, b, v, g in keys]
+    out = _blank(out, OTHER_LA_COLUMNS, ~np.asarray(others_published) | out["children_suppressed"].to_numpy())
     out["measure_label"] = out["measure"].map(MEASURES)
     out["breakdown_name"] = out["breakdown"].map(BREAKDOWNS)
     return out.sort_values(["measure", "la_code", "breakdown", "breakdown_value", "tier_group"], ignore_index=True)
 
 
-def published_trend(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int) -> pd.DataFrame:
+def published_trend(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> pd.DataFrame:
+    """Tiers 1, 1-4 and 1-5 of every quarter to this one; a change flag only where both quarters' counts
+    are published."""
     trend = conn.execute("""
         SELECT p.period_end, p.measure, p.la_code, p.la_name, p.tier_set, p.children, p.population, p.rate_per_10k,
                p.ci95_lower, p.ci95_upper, p.history_complete, c.change_since_previous_quarter,
@@ -162,90 +174,159 @@ def published_trend(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshol
         LEFT JOIN marts.prevalence_change c USING (period_end, measure, tier_set, la_code, breakdown, breakdown_value)
         WHERE p.breakdown = 'all' AND p.tier_set IN ('1', '1-4', '1-5') AND p.period_end <= ?
         ORDER BY p.la_code, p.measure, p.tier_set, p.period_end""", [quarter_end]).df()
-    trend["tier_group"] = trend["tier_set"].map({"1": "Tier 1", "1-4": "Tiers 1-4", "1-5": "Tiers 1-5"})
-    trend = _protected(trend, ["period_end", "measure", "la_code", "tier_set"], [], threshold)
-    return suppress_rates(trend, "children", ["rate_per_10k", "ci95_lower", "ci95_upper",
-                                              "change_since_previous_quarter", "change_since_year_ago"],
-                          "children_suppressed")
+    trend["tier_group"] = trend["tier_set"].map(MART_SET)
+    assert set(trend["tier_group"]) <= set(TREND_GROUPS)
+    ends = pd.to_datetime(trend["period_end"])
+    cell = lambda when, m, la, g: children_cell(when, m, la, "all", "All children", g)  # noqa: E731
+    trend = counts(trend, "children", [cell(e, m, la, g) for e, m, la, g in
+                                       zip(ends, trend["measure"], trend["la_code"], trend["tier_group"])])
+    trend = _blank(trend, ["rate_per_10k", "ci95_lower", "ci95_upper", "change_since_previous_quarter",
+                           "change_since_year_ago"], trend["children_suppressed"])
+    for column, months in (("change_since_previous_quarter", 3), ("change_since_year_ago", 12)):
+        then = ends + pd.offsets.MonthEnd(-months)
+        ok = [counts.published(cell(t, m, la, g)) for t, m, la, g in
+              zip(then, trend["measure"], trend["la_code"], trend["tier_group"])]
+        trend = _blank(trend, [column], ~np.asarray(ok, dtype=bool))
+    return trend
 
 
-def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int) -> pd.DataFrame:
+def _round(values: pd.Series) -> pd.Series:
+    return (values.astype("float64") / ROUND_ESTIMATES_TO).round() * ROUND_ESTIMATES_TO
+
+
+def hidden_message(status: str, estimate, lower, upper, observed, unobserved) -> str:
+    """The sentence about a hidden-prevalence estimate, from the published (rounded) values only."""
+    if status != "estimated":
+        return ("Not estimable: the lists overlap too little (each list and each pair of lists needs at least "
+                "5 children).")
+    shown = "c" if observed == SUPPRESSED else f"{int(observed):,}"
+    return (f"Estimated about {estimate:,.0f} children (95 % interval {lower:,.0f} to {upper:,.0f}), of whom "
+            f"{shown} are on at least one list and about {unobserved:,.0f} on none.")
+
+
+def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> pd.DataFrame:
     hidden = conn.execute("""
-        SELECT la_code, la_name, linkage, linkage_threshold, status, method, lists, stratified, observed, estimate,
-               unobserved, ci95_lower, ci95_upper, population, estimate_rate_per_10k, ci95_lower_rate_per_10k,
-               ci95_upper_rate_per_10k, chosen_model, message, assumptions, history_complete
+        SELECT period_end, la_code, la_name, linkage, linkage_threshold, status, method, lists, stratified, observed,
+               estimate, unobserved, ci95_lower, ci95_upper, population, chosen_model, assumptions, history_complete
         FROM marts.hidden_prevalence WHERE period_end = ? ORDER BY la_code, linkage""", [quarter_end]).df()
+    hidden["period_end"] = iso(quarter_end)
     for column in ("estimate", "unobserved", "ci95_lower", "ci95_upper"):  # model estimates, not counts
-        hidden[column] = (hidden[column] / 10).round() * 10
+        hidden[column] = _round(hidden[column])
     people = hidden["population"].astype("float64").where(hidden["population"] > 0)
-    for rate, column in (("estimate_rate_per_10k", "estimate"), ("ci95_lower_rate_per_10k", "ci95_lower"),
-                         ("ci95_upper_rate_per_10k", "ci95_upper")):  # from the rounded figures only
-        hidden[rate] = hidden[column] / people * 10_000
-    hidden = _protected(hidden.fillna({"observed": 0}), ["la_code", "linkage"], [], threshold, count="observed")
+    for column, source in (("estimate_rate_per_10k", "estimate"), ("ci95_lower_rate_per_10k", "ci95_lower"),
+                           ("ci95_upper_rate_per_10k", "ci95_upper")):
+        hidden[column] = hidden[source] / people * PER  # from the rounded estimate, so it cannot undo the rounding
+    hidden = counts(hidden, "observed", [observed_cell(quarter_end, la, linkage)
+                                         for la, linkage in zip(hidden["la_code"], hidden["linkage"])])
+    hidden["message"] = [hidden_message(*row) for row in zip(
+        hidden["status"], hidden["estimate"], hidden["ci95_lower"], hidden["ci95_upper"], hidden["observed"],
+        hidden["unobserved"])]
     return hidden
 
 
-def published_practice(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int) -> pd.DataFrame:
+def _rate_pct(numerator, denominator) -> float:
+    return 100.0 * numerator / denominator if denominator else np.nan
+
+
+_COUNTED_IN_NOTE = re.compile(r"\b\d[\d,]* assessment\(s\)")
+
+
+def note_without_counts(note):
+    """A practice indicator's note without the numbers of assessments it leaves out (a count of
+    children's assessments, possibly small, that disclosure control never saw)."""
+    return _COUNTED_IN_NOTE.sub("Some assessments", note) if isinstance(note, str) else note
+
+
+def published_practice(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> pd.DataFrame:
+    """Practice indicators; the previous year's rate and the direction of travel only where the previous
+    year's numerator and denominator are published too (else the rate gives the suppressed count back)."""
     practice = conn.execute("""
-        SELECT la_code, indicator, indicator_label, definition, numerator, denominator, rate_pct, ci95_lower_pct,
-               ci95_upper_pct, ci998_lower_pct, ci998_upper_pct, direction_of_travel, previous_rate_pct, data_complete,
-               note
+        SELECT period_end, la_code, indicator, indicator_label, definition, numerator, denominator, rate_pct,
+               ci95_lower_pct, ci95_upper_pct, ci998_lower_pct, ci998_upper_pct, data_complete, note
         FROM marts.practice_indicators WHERE period_end = ? ORDER BY indicator, la_code""", [quarter_end]).df()
-    authorities = sorted(set(practice["la_code"]) - {"partnership"})
-    relations = [Union((indicator, "partnership", part), [(indicator, la, part) for la in authorities])
-                 for indicator in practice["indicator"].unique() for part in ("numerator", "denominator")]
-    long = practice.melt(id_vars=["indicator", "la_code"], value_vars=["numerator", "denominator"],
-                         var_name="part", value_name="count")
-    protected = _protected(long, ["indicator", "la_code", "part"], relations, threshold, count="count")
-    wide = protected.pivot_table(index=["indicator", "la_code"], columns="part",
-                                 values=["count", "count_suppressed"], aggfunc="first")
-    wide.columns = [f"{part}" if value == "count" else f"{part}_suppressed" for value, part in wide.columns]
-    practice = practice.drop(columns=["numerator", "denominator"]).merge(wide.reset_index(), on=["indicator", "la_code"])
-    practice["suppressed"] = practice["numerator_suppressed"].astype(bool) | practice["denominator_suppressed"].astype(bool)
-    return suppress_rates(practice, "numerator", ["rate_pct", "ci95_lower_pct", "ci95_upper_pct", "ci998_lower_pct",
-                                                  "ci998_upper_pct", "direction_of_travel"], "suppressed")
+    practice["period_end"] = iso(quarter_end)
+    practice["note"] = practice["note"].map(note_without_counts)
+    for part in ("numerator", "denominator"):
+        practice = counts(practice, part, [practice_cell(quarter_end, i, la, part)
+                                           for i, la in zip(practice["indicator"], practice["la_code"])])
+    practice["suppressed"] = practice["numerator_suppressed"] | practice["denominator_suppressed"]
+    practice = _blank(practice, ["rate_pct", "ci95_lower_pct", "ci95_upper_pct", "ci998_lower_pct", "ci998_upper_pct"],
+                      practice["suppressed"])
+    # a year earlier: recomputed from that quarter's published numerator and denominator
+    year_ago = pd.Timestamp(quarter_end) + pd.offsets.MonthEnd(-12)
+    previous = []
+    for indicator, la, lower, upper in zip(practice["indicator"], practice["la_code"], practice["ci95_lower_pct"],
+                                           practice["ci95_upper_pct"]):
+        num, den = (counts.run.value(practice_cell(year_ago, indicator, la, p)) for p in ("numerator", "denominator"))
+        if num is None or den is None or SUPPRESSED in (num, den) or not den:
+            previous.append((np.nan, None))
+            continue
+        prev_lower, prev_upper = (100 * float(np.asarray(b)) for b in wilson_interval(float(num), float(den)))
+        direction = None if pd.isna(lower) else (
+            "up" if lower > prev_upper else "down" if upper < prev_lower else "no significant change")
+        previous.append((_rate_pct(num, den), direction))
+    practice["previous_period_end"] = iso(year_ago)
+    practice["previous_rate_pct"] = [p[0] for p in previous]
+    practice["direction_of_travel"] = pd.Series([p[1] for p in previous], index=practice.index, dtype=object)
+    return practice
 
 
-def published_identification(prevalence: pd.DataFrame, conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
+def published_identification(prevalence: pd.DataFrame, conn: duckdb.DuckDBPyConnection,
+                             quarter_end: date) -> pd.DataFrame:
     """The board ratio, from the published (suppressed) tier 1 and tiers 1-4 counts."""
     ratio = conn.execute("""
         SELECT measure, la_code, la_name, identified_per_cp_neglect_child, identified_per_cp_neglect_child_ci95_lower,
                identified_per_cp_neglect_child_ci95_upper, cp_neglect_share_pct, cp_neglect_share_ci95_lower_pct,
                cp_neglect_share_ci95_upper_pct
-        FROM marts.identification_ratio WHERE period_end = ?""", [quarter_end]).df()
-    overall = prevalence[prevalence["breakdown"] == "all"]
-    counts = overall.pivot_table(index=["measure", "la_code"], columns="tier_group", values="children",
-                                 aggfunc="first")[["Tier 1", "Tiers 1-4"]]
-    counts.columns = ["cp_neglect_children", "identified_children"]
-    ratio = ratio.merge(counts.reset_index(), on=["measure", "la_code"])
+        FROM marts.identification_ratio WHERE period_end = ? ORDER BY measure, la_code""", [quarter_end]).df()
+    ratio.insert(0, "period_end", iso(quarter_end))
+    overall = prevalence[prevalence["breakdown"] == "all"].set_index(["measure", "la_code", "tier_group"])
+    for column, group in (("cp_neglect_children", "Tier 1"), ("identified_children", "Tiers 1-4")):
+        rows = [overall.loc[(m, la, group)] for m, la in zip(ratio["measure"], ratio["la_code"])]
+        ratio[column] = pd.Series([r["children"] for r in rows], index=ratio.index, dtype=object)
+        ratio[f"_cell_{column}"] = pd.Series([r["_cell_children"] for r in rows], index=ratio.index, dtype=object)
     ratio["suppressed"] = is_suppressed(ratio["cp_neglect_children"]) | is_suppressed(ratio["identified_children"])
-    return suppress_rates(ratio, "identified_children",
-                          [c for c in ratio.columns if c.startswith(("identified_per", "cp_neglect_share"))], "suppressed")
+    return _blank(ratio, [c for c in ratio.columns if c.startswith(("identified_per", "cp_neglect_share"))],
+                  ratio["suppressed"])
 
 
-def published_quality(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int) -> dict[str, pd.DataFrame]:
+PERCENT_COLUMNS = ["nhs_number_pct", "upn_pct", "dob_pct", "postcode_pct", "postcode_matched_pct", "validity_pct"]
+
+
+def published_quality(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> dict[str, pd.DataFrame]:
+    """Data quality of the latest extract period on or before the quarter end: rows read, loaded and
+    rejected (read = loaded + rejected, protected together), rows rejected by rule, linkage."""
+    period = conn.execute("SELECT max(period_end) FROM quality.summary WHERE period_end <= ?",
+                          [quarter_end]).fetchall()[0][0]
     summary = conn.execute("""
-        SELECT source, la_code, files, rows_read, rows_loaded, rows_rejected, nhs_number_pct, upn_pct, dob_pct,
-               postcode_pct, postcode_matched_pct, validity_pct
-        FROM quality.summary WHERE period_end = (SELECT max(period_end) FROM quality.summary WHERE period_end <= ?)
-        ORDER BY source, la_code""", [quarter_end]).df()
-    rejects = conn.execute("""
-        SELECT source, la_code, rule, count(*) AS rows_rejected FROM quality.rejects
-        WHERE action = 'row_rejected' AND period_end = ? GROUP BY ALL ORDER BY source, la_code, rule""",
-                           [quarter_end]).df()
+        SELECT period_end, source, la_code, files, rows_read, rows_loaded, rows_rejected, nhs_number_pct, upn_pct,
+               dob_pct, postcode_pct, postcode_matched_pct, validity_pct
+        FROM quality.summary WHERE period_end = ? ORDER BY source, la_code""", [period]).df()
+    rejects = conn.execute(REJECTED_BY_RULE_SQL + " AND period_end = ? GROUP BY ALL ORDER BY source, la_code, rule",
+                           [period]).df()
     linkage = conn.execute("""
         SELECT person_type, source, max(value) FILTER (WHERE section = 'match rate %') AS linked_pct,
-               max(value) FILTER (WHERE section = 'persons') AS persons
+               max(value) FILTER (WHERE section = 'persons' AND item = 'persons') AS persons
         FROM quality.linkage_summary WHERE section IN ('match rate %', 'persons') AND source <> 'all'
         GROUP BY ALL ORDER BY person_type DESC, source""").df()
+    for frame in (summary, rejects):
+        frame["period_end"] = frame["period_end"].map(iso)
+    for column, kind in (("rows_read", "read"), ("rows_loaded", "loaded"), ("rows_rejected", "rejected")):
+        summary = counts(summary, column, [rows_cell(p, s, la, kind) for p, s, la in
+                                           zip(summary["period_end"], summary["source"], summary["la_code"])])
+    # a percentage of a suppressed row count would narrow it (33.3 % means a multiple of 3)
+    summary = _blank(summary, PERCENT_COLUMNS, summary["rows_read_suppressed"] | summary["rows_loaded_suppressed"])
+    rejects = counts(rejects, "rows_rejected", [rule_cell(p, s, la, r) for p, s, la, r in
+                                                zip(rejects["period_end"], rejects["source"], rejects["la_code"],
+                                                    rejects["rule"])])
+    linkage = counts(linkage, "persons", [persons_cell(t, s) for t, s in zip(linkage["person_type"], linkage["source"])])
     files = files_not_loaded(conn, quarter_end)
-    for column in ("rows_read", "rows_loaded", "rows_rejected"):
-        summary = _protected(summary, ["source", "la_code"], [], threshold, count=column)
-    for column in ("rows_read", "rows_not_loaded"):
-        files = _protected(files, ["file", "source"], [], threshold, count=column)
-    rejects = _protected(rejects, ["source", "la_code", "rule"], [], threshold, count="rows_rejected")
-    linkage = _protected(linkage.fillna({"persons": 0}), ["person_type", "source"], [], threshold, count="persons")
-    return {"data_quality": summary, "rejects": rejects, "linkage": linkage, "files_not_loaded": files}
+    for column, kind in (("rows_read", "read"), ("rows_not_loaded", "not_loaded")):
+        files = counts(files, column, [file_rows_cell(p, s, la, f, "not_read" if failed and kind == "not_loaded" else kind)
+                                       for p, s, la, f, failed in zip(files["period_end"], files["source_name"],
+                                                                      files["la_code"], files["file"], files["failed"])])
+    return {"data_quality": summary, "rejects": rejects, "linkage": linkage,
+            "files_not_loaded": files.drop(columns=["source_name", "failed"])}
 
 
 def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
@@ -256,7 +337,8 @@ def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.D
     labels = {s.name: s.label for s in load_registry()}
     frame = conn.execute("""
         WITH files AS (
-            SELECT source, la_code, file, max(sheet) AS sheet, max(status) AS status, max(message) AS message,
+            SELECT period_end, source, la_code, file, max(sheet) AS sheet,
+                   CASE WHEN bool_or(status = 'failed') THEN 'failed' ELSE max(status) END AS status, max(message) AS message,
                    sum(rows_read) AS rows_read,
                    sum(CASE WHEN status = 'failed' THEN rows_read ELSE rows_rejected END) AS rows_not_loaded
             FROM quality.load_audit
@@ -268,7 +350,8 @@ def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.D
             WHERE action IN ('row_rejected', 'child_rejected') GROUP BY ALL
         ),
         commonest AS (SELECT source, file, arg_max(rule, n) AS rule FROM rules GROUP BY ALL)
-        SELECT f.file, f.sheet, f.source, f.la_code, f.rows_read, f.rows_not_loaded,
+        SELECT f.period_end, f.file, f.sheet, f.source, f.source AS source_name, f.status = 'failed' AS failed, f.la_code,
+               f.rows_read, f.rows_not_loaded,
                CASE WHEN f.status = 'failed' THEN 'not read: ' || f.message
                     ELSE 'rejected, mostly ' || r.rule END AS reason
         FROM files f LEFT JOIN commonest r ON r.source = f.source AND r.file = f.file
@@ -276,6 +359,7 @@ def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.D
         ORDER BY f.file, f.source""", [quarter_end, quarter_end]).df()
     frame["source"] = frame["source"].map(lambda s: labels.get(s, s))
     frame["sheet"] = frame["sheet"].fillna("")
+    frame["period_end"] = frame["period_end"].map(iso)
     return frame
 
 
@@ -311,8 +395,15 @@ def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: d
         ("Hidden prevalence", "Capture-recapture", hidden["assumptions"].iloc[0] if len(hidden) else ""),
         ("Suppression", f"Counts 1-{threshold - 1} shown as c",
          f"Counts from 1 to {threshold - 1} are suppressed, and further cells where they could be worked out from "
-         "totals, tier sets or the other authority (secondary suppression); rates from suppressed counts are blank. "
-         "Hidden-prevalence estimates are rounded to the nearest 10."),
+         "totals, tier sets, the other authority, the other measure, other tables or earlier quarters' and earlier "
+         "versions' packs (secondary suppression); every figure made from a suppressed count (rates, intervals, "
+         "previous-year rates, changes, percentages) is blank. Hidden-prevalence estimates are rounded to the "
+         "nearest 10."),
+        ("Revisions", "Figures for earlier quarters", "A refresh recomputes every quarter from all the extracts it "
+                                                      "has, so late records can revise an earlier quarter's figures. "
+                                                      "Each revision is recorded, and suppression is chosen so that "
+                                                      "this pack and every earlier pack together reveal no small "
+                                                      "number."),
         ("Data", "Period and extracts", f"Quarter ending {meta['quarter_end']:%d %B %Y}; extracts "
                                         f"{meta['first_extract']:%d %B %Y} to {meta['last_extract']:%d %B %Y}."),
     ]
@@ -320,28 +411,34 @@ def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: d
 
 
 def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, threshold: int = 5,
-                      definitions: NeglectDefinitions | None = None) -> Publication:
-    """Every published table for ``quarter_end`` (see module docstring)."""
+                      definitions: NeglectDefinitions | None = None, run: ProtectedRun | None = None) -> Publication:
+    """Every published table for ``quarter_end`` (see module docstring). ``run``: the refresh's protected
+    cells (:func:`dashboards.publication.protect_refresh`), computed here for this quarter if not given."""
     definitions = definitions or load_definitions()
+    run = run if run is not None else protect_refresh(conn, quarter_end, threshold, definitions)
+    counts = _Counts(run)
     names = dict(conn.execute("SELECT la_code, la_name FROM raw.la_codes ORDER BY la_code").fetchall())
     areas = [("partnership", "Partnership"), *names.items()]
     extracts = conn.execute("""SELECT min(period_end), max(period_end) FROM quality.load_audit
                                WHERE status = 'loaded' AND period_end <= ?""", [quarter_end]).fetchall()[0]
     meta = {"quarter_end": quarter_end, "first_extract": extracts[0], "last_extract": extracts[1],
-            "partnership_name": " and ".join(names.values()) + " Safeguarding Children Partnership"}
-    prevalence = published_prevalence(conn, quarter_end, threshold)
-    hidden = published_hidden(conn, quarter_end, threshold)
+            "partnership_name": " and ".join(names.values()) + " Safeguarding Children Partnership",
+            "version": run.version, "revised": run.revised}
+    prevalence = published_prevalence(conn, quarter_end, counts)
+    hidden = published_hidden(conn, quarter_end, counts)
     tables = {
         "prevalence": prevalence,
-        "trend": published_trend(conn, quarter_end, threshold),
+        "trend": published_trend(conn, quarter_end, counts),
         "hidden": hidden,
         "identification": published_identification(prevalence, conn, quarter_end),
-        "practice": published_practice(conn, quarter_end, threshold),
-        **published_quality(conn, quarter_end, threshold),
+        "practice": published_practice(conn, quarter_end, counts),
+        **published_quality(conn, quarter_end, counts),
         "sources": published_sources(conn, quarter_end),
         "methods": methods_table(definitions, hidden, meta, threshold),
     }
-    return Publication(quarter_end, areas, tables, dict(TABLE_NOTES), meta, threshold)
+    for frame in tables.values():
+        check_no_identifiers(frame)
+    return Publication(quarter_end, areas, tables, dict(TABLE_NOTES), meta, threshold, set(counts.shown))
 
 
 TABLE_NOTES = {
@@ -351,7 +448,7 @@ TABLE_NOTES = {
     "identification": "Children with identified neglect (tiers 1-4) for each child on a CP plan under neglect.",
     "practice": "Practice indicators: numerator, denominator, % and Wilson intervals, direction of travel.",
     "data_quality": "Per source and authority: rows read, loaded and rejected; completeness of linkage keys; validity.",
-    "rejects": "Rows rejected in the quarter, by source and rule.",
+    "rejects": "Rows rejected in the period, by source and rule (a row breaking two rules counts under each).",
     "files_not_loaded": "Every file of the 12 months to the quarter end with rows not loaded (rejected) or not read.",
     "linkage": "Records linked to another record, and distinct persons, by source.",
     "methods": "Definitions, methods and caveats.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import os
 import re
+import time
 from datetime import date
 from pathlib import Path
 
@@ -18,9 +19,11 @@ import pandas as pd
 import pytest
 from openpyxl import load_workbook
 
-from dashboards.disclosure import attack
+from dashboards.audit import attack_refreshes, read_published
 from dashboards.exports import find_chromium, neutralise
-from dashboards.tables import SUPPRESSED, build_publication, prevalence_relations
+from dashboards.publication import HISTORY_TABLE, cell_key, count_cells, monotone_groups, protect_refresh
+from dashboards.tables import SUPPRESSED, build_publication
+from models.marts.definitions import load_definitions
 from test_ingest_pipeline import _identifiers, without_embedded_library
 
 QUARTER = date(2026, 3, 31)
@@ -121,29 +124,128 @@ def test_headline_numbers_are_the_marts_rows(report, warehouse):
         assert shown["ratio"] == f"{ratio:,.1f}"
 
 
-def test_an_intruder_cannot_recover_a_suppressed_cell(ingested, warehouse):
-    publication = build_publication(warehouse, QUARTER, ingested.settings.suppression_threshold)
-    prevalence = publication.tables["prevalence"]
-    assert prevalence["children_suppressed"].any()
-    keys = ["measure", "la_code", "breakdown", "breakdown_value", "tier_group"]
-    for measure, part in prevalence.groupby("measure"):
-        published = pd.DataFrame({"cell": list(part[keys].itertuples(index=False, name=None)),
-                                  "published": part["children"].to_numpy(),
-                                  "suppressed": part["children_suppressed"].to_numpy()})
-        truth = warehouse.execute("""SELECT tier_set, la_code, breakdown, breakdown_value, children
-                                     FROM marts.neglect_prevalence WHERE period_end = ? AND measure = ?""",
-                                  [QUARTER, measure]).df()
-        published["count"] = published["cell"].map({(measure, r.la_code, r.breakdown, r.breakdown_value, g): r.children
-                                                    for r in truth.itertuples()
-                                                    for g in [_group(r.tier_set)] if g})
-        found = attack(published, prevalence_relations(part))
-        assert not found["recovered"].any(), found[found["recovered"]].head()
-        assert (found["width"] >= ingested.settings.suppression_threshold - 1).all()
+@pytest.fixture(scope="module")
+def everything_published(ingested, warehouse):
+    """Every count in every quarter's pack (CSV, workbook, HTML), and the truth from the marts."""
+    published = read_published(ingested.settings.output_dir)
+    truth = count_cells(warehouse, QUARTER, load_definitions())
+    return published, truth
 
 
-def _group(tier_set: str) -> str | None:
-    return {"1": "Tier 1", "2": "Tier 2", "3": "Tier 3", "4": "Tier 4", "5": "Tier 5", "6": "Tier 6",
-            "1-2": "Tiers 1-2", "1-4": "Tiers 1-4", "1-5": "Tiers 1-5"}.get(tier_set)
+def test_every_pack_shows_each_count_the_same_way_in_every_file(everything_published):
+    published, truth = everything_published
+    kinds = published["file"].str.extract(r"\.(csv|xlsx|html)")[0].value_counts().to_dict()
+    assert kinds.get("csv", 0) > 500 and kinds.get("xlsx") == kinds["csv"] and kinds.get("html", 0) > 300
+    values = published.groupby(published["cell"].map(repr))["published"].agg(lambda v: set(map(str, v)))
+    assert (values.map(len) == 1).all(), values[values.map(len) > 1].head()
+    assert set(published["cell"]) <= set(truth["cell"])  # every published count is a cell the intruder model knows
+
+
+def test_an_intruder_with_every_pack_recovers_no_suppressed_count(ingested, warehouse, everything_published):
+    """The linear programme over every count of the packs the refresh wrote (prevalence, trend, identification,
+    practice, hidden prevalence, data quality, rejects, linkage), with every relation between them:
+    tier sets, breakdowns, partnership against authorities, quarter end against 12 months, numerators
+    against denominators, rows read = loaded + rejected, rejects by rule."""
+    published, truth = everything_published
+    threshold = ingested.settings.suppression_threshold
+    definitions = load_definitions()
+    result = attack_refreshes([(published, truth)], monotone_groups(definitions), threshold)
+    assert result.conflicts == [] and result.unmatched == []
+    assert result.relations > 300 and (result.ranges["reason"] == "suppressed").sum() > 20
+    narrowed = result.narrowed(threshold)
+    assert narrowed.empty, narrowed.head(10)
+    inside = (result.ranges["lower"] <= result.ranges["count"]) & (result.ranges["count"] <= result.ranges["upper"])
+    assert inside.all()  # the truth is always a possible value: the relations hold
+
+
+def test_the_packs_were_built_although_authorities_disagree_about_some_children(ingested, warehouse):
+    """A child known to both authorities can be at a different tier in each: the partnership's single
+    tiers are then not unions of the authorities' tiers (only tier sets 1, 1-2, ... are). The refresh's
+    disclosure relations hold all the same: none was dropped."""
+    disagree = warehouse.execute("""
+        SELECT count(DISTINCT person_key) FROM (SELECT period_end, measure, person_key FROM marts.child_neglect_tier
+        WHERE la_code <> 'partnership' AND tier IS NOT NULL GROUP BY ALL HAVING count(DISTINCT tier) > 1)""").fetchall()
+    assert disagree[0][0] > 0
+    board = {}
+    for event in (e for r in ingested.results.values() for e in r.get_asset_materialization_events()):
+        if event.materialization.asset_key.to_user_string() == "dashboards/board_report":
+            board = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert board["reports"] == 1 and board["disclosure_relations_dropped"] == 0 and board["publication_version"] == 1
+
+
+def test_the_publication_history_records_what_every_pack_showed(warehouse, everything_published):
+    published, _ = everything_published
+    history = warehouse.execute(f"SELECT version, cell, count, shown, published, written FROM {HISTORY_TABLE}").df()
+    assert set(history["version"]) == {1}
+    written = history[history["written"]]
+    shown = {cell_key(c): str(v) for c, v in zip(published["cell"], published["published"])}
+    assert set(written["cell"]) == set(shown)
+    assert all(shown[c] == v for c, v in zip(written["cell"], written["published"]))
+    assert not history.loc[~history["shown"], "written"].any()  # auxiliary cells are never shown
+
+
+def test_figures_made_from_counts_are_blank_when_a_count_is_suppressed(ingested, warehouse):
+    """Rates, intervals, the interval method, the other authority's rate, the previous year's rate,
+    change flags, percentages of row counts: none is shown for a suppressed count, and none carries more
+    than the published counts do."""
+    threshold = ingested.settings.suppression_threshold
+    quarters = [date.fromisoformat(p.name) for p in sorted((ingested.settings.output_dir / "dashboards").iterdir())]
+    run = protect_refresh(warehouse, max(quarters), threshold)
+    assert not run.new_version  # the refresh recorded what it published: the same choices are read back
+    # the packs written, and the year-ago quarters their previous-year rates come from
+    wanted = sorted({*quarters, *(date(q.year - 1, q.month, q.day) for q in quarters)})
+    packs = {q: build_publication(warehouse, q, threshold, run=run) for q in wanted}
+    checked = {"method": 0, "previous_rate": 0, "hidden": 0, "other_la": 0}
+    for quarter, pub in ((q, packs[q]) for q in quarters):
+        prevalence = pub.tables["prevalence"]
+        hidden_rows = prevalence["children"] == SUPPRESSED
+        assert prevalence.loc[hidden_rows, ["rate_per_10k", "ci95_lower", "method"]].isna().all().all()
+        checked["method"] += int(hidden_rows.sum())
+        for la in set(prevalence["la_code"]) - {"partnership"}:
+            mine = prevalence[prevalence["la_code"] == la].set_index(["measure", "breakdown", "breakdown_value",
+                                                                      "tier_group"])
+            other = prevalence[~prevalence["la_code"].isin([la, "partnership"])].set_index(mine.index.names)
+            gone = other.loc[mine.index.intersection(other.index), "children"] == SUPPRESSED
+            assert mine.loc[gone[gone].index, "other_la_rate_per_10k"].isna().all()
+            checked["other_la"] += int(gone.sum())
+        practice = pub.tables["practice"]
+        year_ago = date(quarter.year - 1, quarter.month, quarter.day)
+        for row in practice[practice["previous_rate_pct"].notna()].itertuples():
+            before = packs[year_ago].tables["practice"].set_index(["indicator", "la_code"]).loc[(row.indicator,
+                                                                                                row.la_code)]
+            assert SUPPRESSED not in (before["numerator"], before["denominator"])
+            assert row.previous_rate_pct == pytest.approx(100 * before["numerator"] / before["denominator"])
+            checked["previous_rate"] += 1
+        for row in practice[practice["suppressed"]].itertuples():
+            assert pd.isna(row.rate_pct) and pd.isna(row.ci95_lower_pct)
+            assert row.direction_of_travel is None or pd.isna(row.direction_of_travel)
+        hidden = pub.tables["hidden"]
+        for row in hidden[hidden["status"] == "estimated"].itertuples():
+            assert row.estimate % 10 == 0 and row.estimate_rate_per_10k * row.population / 1e4 == pytest.approx(
+                row.estimate)
+            numbers = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", row.message)}
+            allowed = {row.estimate, row.ci95_lower, row.ci95_upper, row.unobserved, 95.0}
+            allowed |= set() if row.observed == SUPPRESSED else {float(row.observed)}
+            assert numbers <= allowed, row.message
+            checked["hidden"] += 1
+        quality = pub.tables["data_quality"]
+        gone = (quality["rows_read"] == SUPPRESSED) | (quality["rows_loaded"] == SUPPRESSED)
+        assert quality.loc[gone, ["validity_pct", "nhs_number_pct"]].isna().all().all()
+        shown = quality[~(gone | (quality["rows_rejected"] == SUPPRESSED))]
+        assert (shown["rows_read"] == shown["rows_loaded"] + shown["rows_rejected"]).all()
+        trend = pub.tables["trend"]
+        assert trend.loc[trend["children"] == SUPPRESSED, "change_since_previous_quarter"].isna().all()
+    assert checked["method"] > 0 and checked["previous_rate"] > 0 and checked["hidden"] > 0
+
+
+def test_practice_notes_do_not_count_assessments():
+    from dashboards.tables import note_without_counts
+    note = "CIN census reaches only 2026-03-31; 3 assessment(s) authorised before their start date left out; " \
+           "12 assessment(s) with dates outside the bank-holiday list (weekends only excluded)"
+    assert note_without_counts(note) == ("CIN census reaches only 2026-03-31; Some assessments authorised before "
+                                         "their start date left out; Some assessments with dates outside the "
+                                         "bank-holiday list (weekends only excluded)")
+    assert note_without_counts(None) is None
 
 
 def test_spreadsheet_formulas_are_neutralised():
@@ -151,6 +253,25 @@ def test_spreadsheet_formulas_are_neutralised():
     out = neutralise(frame)
     assert list(out["text"]) == ["'=HYPERLINK(\"x\")", "'+1", "'-cmd", "'@SUM(A1)", "safe", "'\tx"]
     assert list(out["n"]) == [1, -2, 3, 4, 5, 6]
+
+
+def test_the_workbook_depends_on_its_tables_only(ingested, warehouse, tmp_path):
+    """openpyxl stamps the time of saving in the workbook: the export replaces it by the quarter end, so
+    the same tables give the same bytes a second later too."""
+    from dashboards.exports import write_workbook
+    pub = build_publication(warehouse, QUARTER, ingested.settings.suppression_threshold)
+    first = write_workbook(pub, tmp_path / "first.xlsx").read_bytes()
+    time.sleep(1.1)  # the zip entries' times have a resolution of 2 s, openpyxl's of 1 s
+    second = write_workbook(pub, tmp_path / "second.xlsx").read_bytes()
+    assert first == second
+    core = _core_xml(tmp_path / "first.xlsx")
+    assert QUARTER.isoformat().encode() in core and (date.today() == QUARTER or date.today().isoformat().encode() not in core)
+
+
+def _core_xml(path: Path) -> bytes:
+    import zipfile
+    with zipfile.ZipFile(path) as book:
+        return book.read("docProps/core.xml")
 
 
 def test_png_export_is_skipped_with_a_message_without_chromium(tmp_path, monkeypatch):

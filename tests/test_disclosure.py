@@ -17,6 +17,7 @@ import pytest
 
 from dashboards.disclosure import (
     SUPPRESSED,
+    AtMost,
     Sum,
     Union,
     apply_to_table,
@@ -512,3 +513,56 @@ def test_a_cell_in_no_relation_is_unbounded():
     out = protect(pd.Series({"lonely": 2, "T": 9, "a": 9}), [Sum("T", ["a"])])
     found = attack(out, [Sum("T", ["a"])])
     assert len(found) == 1 and found.iloc[0]["upper"] == math.inf and found.iloc[0]["lower"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# AtMost, earlier publications, a clear message for relations the counts break
+# ---------------------------------------------------------------------------------------------
+
+
+def test_at_most_bounds_a_part_by_its_whole_and_is_protected_against():
+    # T = a + b = 10 with a = 3 hidden, and its partner b = 7 hidden by the one-hidden-cell rule: a is
+    # anywhere in 0..10 from T alone. But children at the quarter end are among the 12 months' children:
+    # a <= x = 6 and b <= z = 7, so a >= 10 - 7 = 3 and a <= 6: the intruder has a in 3..6.
+    counts = pd.Series({"T": 10, "a": 3, "b": 7, "x": 6, "z": 7})
+    relations = [Sum("T", ["a", "b"]), AtMost("a", "x"), AtMost("b", "z")]
+    sums_only = protect(counts, relations[:1])
+    assert suppressed_set(sums_only) == {"a", "b"}
+    found = attack(sums_only, relations)
+    assert (row(found, "a")["lower"], row(found, "a")["upper"]) == (3, 6)
+    out = protect(counts, relations)
+    assert len(suppressed_set(out)) > 2
+    assert_safe(out, relations)
+    # an AtMost bounds the whole from below only
+    found = attack(pd.DataFrame({"cell": ["p", "w"], "published": [6, SUPPRESSED], "count": [6, 9]}), [AtMost("p", "w")])
+    assert row(found, "w")["lower"] == 6 and row(found, "w")["upper"] == math.inf
+    assert repr(AtMost("p", "w")) == "AtMost(part='p', whole='w')"
+
+
+def test_earlier_publications_are_never_undone():
+    """The republication rule at its smallest: T = a + b + c. Version 1 (a = 3, b = 8, c = 9) hides a and
+    b. Late data make b 12 (version 2: T = 24). Protected on its own, version 2 hides a and c (now the
+    smallest), but c = 9 is unchanged and was published in version 1: 24 - 12 - 9 gives a = 3 back.
+    Protected with version 1's publication known, c stays published (it is out), b = 12 is hidden
+    instead, and both versions together leave a anywhere in 0..11. Cells are (name, count): an
+    unchanged count is the same cell in both versions."""
+    a, b8, c9, b12 = ("a", 3), ("b", 8), ("c", 9), ("b", 12)
+    rel1, rel2 = Sum(("T", 20), [a, b8, c9]), Sum(("T", 24), [a, b12, c9])
+    first = protect(pd.Series({("T", 20): 20, a: 3, b8: 8, c9: 9}), [rel1])
+    assert suppressed_set(first) == {a, b8}
+    alone = protect(pd.Series({("T", 24): 24, a: 3, b12: 12, c9: 9}), [rel2])
+    assert suppressed_set(alone) == {a, c9}
+    naive = pd.DataFrame({"cell": [("T", 20), a, b8, c9, ("T", 24), b12],
+                          "published": [20, SUPPRESSED, SUPPRESSED, 9, 24, 12], "count": [20, 3, 8, 9, 24, 12]})
+    assert row(attack(naive, [rel1, rel2]), a)["recovered"]
+    both = pd.Series({("T", 20): 20, a: 3, b8: 8, c9: 9, ("T", 24): 24, b12: 12})
+    second = protect(both, [rel1, rel2], known=set(first.loc[~first["suppressed"], "cell"]),
+                     suppressed_before=suppressed_set(first))
+    assert suppressed_set(second) == {a, b8, b12}
+    found = assert_safe(second, [rel1, rel2])
+    assert (row(found, a)["lower"], row(found, a)["upper"]) == (0, 11)
+
+
+def test_counts_breaking_a_relation_are_refused_with_the_relation_named():
+    with pytest.raises(ValueError, match=r"Union: total 'P' = 12; parts 'a' = 3, 'b' = 6"):
+        protect(pd.Series({"P": 12, "a": 3, "b": 6}), [Union("P", ["a", "b"])])

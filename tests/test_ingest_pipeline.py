@@ -50,7 +50,7 @@ def test_every_extract_file_is_audited_and_loaded(ingested, warehouse):
     incoming = ingested.settings.incoming_dir
     files = {p.relative_to(incoming).as_posix() for p in incoming.glob("*/*/*")
              if p.parts[-3] != "reference"}
-    audit = warehouse.execute("SELECT file, status FROM quality.load_audit "
+    audit = warehouse.execute("SELECT file, source, status FROM quality.load_audit "
                               "WHERE period_end IS NOT NULL AND file IS NOT NULL").df()
     assert set(audit["file"]) == files
     assert (audit["status"] == "loaded").all()

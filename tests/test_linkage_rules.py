@@ -390,6 +390,28 @@ def test_cluster_groups_refuses_an_edge_giving_one_person_two_nhs_numbers():
     assert list(refused) == [False, True]
 
 
+def test_cluster_groups_breaks_ties_by_group_not_by_the_order_the_pairs_arrive_in():
+    """Splink returns scored pairs in no fixed order (DuckDB's threads), and pairs that agree on the
+    same comparisons have the same probability: the edge refused must not depend on that order."""
+    edges = pd.DataFrame({"group_l": [0, 1], "group_r": [1, 2], "match_probability": [0.97, 0.97]})
+    identifiers = pd.Series({0: [("nhs", "9000000001")], 2: [("nhs", "9000000002")]})
+    results = []
+    for order in ([0, 1], [1, 0]):
+        cluster, refused = cluster_groups(3, edges.iloc[order], identifiers)
+        results.append((tuple(cluster), refused.sort_index().tolist()))
+    assert results[0] == results[1]
+    assert results[0][1] == [False, True]  # groups 0-1 first (lower group numbers), so 1-2 is refused
+
+
+def test_group_edges_keep_the_same_best_pair_whatever_the_order():
+    from models.linkage.probabilistic import group_edges
+    pairs = pd.DataFrame({"group_l": [0, 0, 1, 1], "group_r": [1, 1, 2, 2], "match_probability": [0.9, 0.97, 0.97, 0.97],
+                          "match_weight": [3.0, 5.0, 5.0, 5.0]})
+    one, other = group_edges(pairs), group_edges(pairs.iloc[::-1])
+    pd.testing.assert_frame_equal(one, other)
+    assert list(one["group_l"]) == [0, 1] and list(one["match_weight"]) == [5.0, 5.0]
+
+
 def test_cluster_groups_takes_the_strongest_edge_first():
     edges = pd.DataFrame({"group_l": [0, 1], "group_r": [1, 2], "match_probability": [0.96, 0.99]})
     identifiers = pd.Series({0: [("nhs", "9000000001")], 2: [("nhs", "9000000002")]})

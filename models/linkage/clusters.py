@@ -20,7 +20,9 @@ import pandas as pd
 def cluster_groups(n_groups: int, edges: pd.DataFrame, group_identifiers: pd.Series) -> tuple[np.ndarray, pd.Series]:
     """Cluster number of each deterministic group, and which edges were refused.
 
-    Edges (``group_l``, ``group_r``, ``match_probability``) are taken strongest first; an edge is
+    Edges (``group_l``, ``group_r``, ``match_probability``) are taken strongest first (equal
+    probabilities, common when two pairs agree on the same comparisons, in the order of the group
+    numbers, so the result never depends on the order the pairs arrive in); an edge is
     refused when it would put two different identifiers of one kind in a person (two NHS numbers,
     two UPNs, two LA child IDs of one authority): such a person would be two people, whatever the
     names say. ``group_identifiers``: for each group with identifiers, a set of (kind, value)
@@ -39,7 +41,8 @@ def cluster_groups(n_groups: int, edges: pd.DataFrame, group_identifiers: pd.Ser
         return g
 
     refused = pd.Series(False, index=edges.index)
-    ordered = edges.sort_values("match_probability", ascending=False, kind="stable")
+    ordered = edges.sort_values(["match_probability", "group_l", "group_r"], ascending=[False, True, True],
+                                kind="stable")
     for index, left, right in zip(ordered.index, ordered["group_l"].to_numpy(), ordered["group_r"].to_numpy()):
         a, b = root(int(left)), root(int(right))
         if a == b:

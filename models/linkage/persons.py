@@ -8,7 +8,8 @@
   joined to the person by a Splink match; probability of the best such pair) or ``single record``
   (linked to nothing; probability NULL).
 * In a cluster of several groups, the *anchor* group keeps its deterministic method: the group with
-  the most sources, then the most records. The other groups are ``probabilistic``.
+  the most sources, then the most records, then the lowest group number. The other groups are
+  ``probabilistic``.
 
 Thresholds (probabilities, from settings): a pair at or above ``match_threshold`` links; pairs in
 ``[review_threshold, match_threshold)`` are returned for clerical review and do not link.
@@ -147,7 +148,9 @@ def _methods(links: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     """``method`` and ``match_probability`` of each record (see module docstring)."""
     groups = links.groupby("det_group").agg(cluster=("cluster", "first"), sources=("source", "nunique"),
                                             records=("record_id", "size"))
-    groups = groups.sort_values(["cluster", "sources", "records"], ascending=[True, False, False])
+    groups = groups.rename_axis("group").reset_index()
+    groups = groups.sort_values(["cluster", "sources", "records", "group"], ascending=[True, False, False, True],
+                                kind="stable").set_index("group")
     anchor = groups.index[~groups["cluster"].duplicated()]
     best = pd.concat([matches[["group_l", "match_probability"]].rename(columns={"group_l": "g"}),
                       matches[["group_r", "match_probability"]].rename(columns={"group_r": "g"})])

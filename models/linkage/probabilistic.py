@@ -334,10 +334,12 @@ def with_group_pair(pairs: pd.DataFrame, det_group_of_profile: np.ndarray) -> pd
 
 def group_edges(pairs: pd.DataFrame) -> pd.DataFrame:
     """Collapse profile pairs (with :func:`with_group_pair` columns) to deterministic-group pairs:
-    (group_l, group_r, match_probability, match_weight), keeping each pair of groups' best-scoring pair."""
+    (group_l, group_r, match_probability, match_weight), keeping each pair of groups' best-scoring pair.
+    Sorted by weight, then group numbers: Splink returns pairs in no fixed order (DuckDB's threads)."""
     edges = pairs.loc[pairs["group_l"] != pairs["group_r"], ["group_l", "group_r", "match_probability", "match_weight"]]
-    return edges.sort_values("match_weight", ascending=False).drop_duplicates(["group_l", "group_r"]) \
-        .reset_index(drop=True)
+    edges = edges.sort_values(["match_weight", "match_probability", "group_l", "group_r"],
+                              ascending=[False, False, True, True], kind="stable")
+    return edges.drop_duplicates(["group_l", "group_r"]).reset_index(drop=True)
 
 
 def write_built_in_models(warehouse: Path, identity: Path) -> None:

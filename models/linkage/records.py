@@ -17,8 +17,8 @@ source                      identifiers it carries
 ``partner_<agency>``        a partner agency's concern (docs/partner-lists.md): any of NHS number,
                             names, DOB, sex, postcode
 ``annex_a_*``               LA child ID ("Child Unique ID"), DOB, sex (Ofsted Annex A lists 2-6; list 7
-                            is ``cp_list``); list 2's ID is also offered as the early-help ID (systems
-                            that keep early help apart put its ID there); only where the tables exist
+                            is ``cp_list``); list 2's ID is the early-help ID where it is one of the
+                            authority's, else the LA child ID; only where the tables exist
 ==========================  ======================================================================
 
 A child listed by the same adult client with the same name and DOB in several quarterly
@@ -107,13 +107,28 @@ def _annex_a_sql(conn: duckdb.DuckDBPyConnection) -> str:
     ids = {r[0] for r in conn.execute(f"SELECT table_name FROM information_schema.tables WHERE table_catalog = "
                                       f"'{IDENTITY_ALIAS}' AND table_schema = 'identifiers'").fetchall()}
     # list 2's child ID is the LA child ID where the early-help and social-care systems share one, else the
-    # early-help system's own ID: it is offered as both keys (each only links within its authority)
-    return "".join(f"""
+    # early-help system's own ID: an ID that is one of the authority's early-help IDs is used as that (and
+    # not as an LA child ID, which would give the child two), any other as the LA child ID
+    eh_ids = (f"SELECT DISTINCT la_code, eh_id FROM {IDENTITY_ALIAS}.identifiers.early_help WHERE eh_id IS NOT NULL"
+              if "early_help" in ids else "SELECT NULL::VARCHAR AS la_code, NULL::VARCHAR AS eh_id WHERE false")
+    parts = []
+    for t in ANNEX_A_CHILD_SOURCES:
+        if t not in raw or t not in ids:
+            continue
+        if t == "annex_a_early_help":
+            parts.append(f"""
 UNION ALL
-SELECT '{t}', i.record_id, i.la_code, i.period_end, i.child_id, {'i.child_id' if t == 'annex_a_early_help' else 'NULL'},
+SELECT '{t}', i.record_id, i.la_code, i.period_end, CASE WHEN e.eh_id IS NULL THEN i.child_id END, e.eh_id,
        NULL, NULL, NULL, NULL, NULL, i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
-FROM {IDENTITY_ALIAS}.identifiers.{t} i JOIN raw.{t} r USING (record_id)""" for t in ANNEX_A_CHILD_SOURCES
-                   if t in raw and t in ids)
+FROM {IDENTITY_ALIAS}.identifiers.{t} i JOIN raw.{t} r USING (record_id)
+LEFT JOIN ({eh_ids}) e ON e.la_code = i.la_code AND e.eh_id = i.child_id""")
+        else:
+            parts.append(f"""
+UNION ALL
+SELECT '{t}', i.record_id, i.la_code, i.period_end, i.child_id, NULL,
+       NULL, NULL, NULL, NULL, NULL, i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
+FROM {IDENTITY_ALIAS}.identifiers.{t} i JOIN raw.{t} r USING (record_id)""")
+    return "".join(parts)
 
 
 def _cleaned(select_sql: str, period_filter: str) -> str:

@@ -221,5 +221,6 @@ def build_tiers(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions
     ensure_presence_table(conn)
     conn.execute(read_sql("active_evidence.sql"))
     conn.execute(read_sql("tiers.sql", tier_case=definitions.tier_case_sql("b.kinds")))
-    replace_period_rows(conn, "marts.child_neglect_tier", TIER_COLUMNS, "SELECT * FROM tier_rows")
+    replace_period_rows(conn, "marts.child_neglect_tier", TIER_COLUMNS,
+                        "SELECT * FROM tier_rows ORDER BY period_end, measure, la_code, person_key")
     return conn.execute("SELECT count(*) FROM tier_rows").fetchall()[0][0]

@@ -268,6 +268,7 @@ def build_practice_indicators(conn: duckdb.DuckDBPyConnection, period_ends: list
     finally:
         conn.unregister("_practice_new")
     replace_period_rows(conn, TABLE, PRACTICE_COLUMNS,
-                        "SELECT * EXCLUDE (sort_order) FROM practice_indicator_rows")
+                        "SELECT * EXCLUDE (sort_order) FROM practice_indicator_rows "
+                        "ORDER BY period_end, la_code = 'partnership', la_code, sort_order")
     return conn.execute("SELECT * EXCLUDE (sort_order) FROM practice_indicator_rows "
                         "ORDER BY period_end, la_code = 'partnership', la_code, sort_order").df()

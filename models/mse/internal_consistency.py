@@ -29,7 +29,7 @@ import pandas as pd
 
 from models.capture_recapture import chapman, estimate_population
 
-from .latent_class import cell_patterns, sample_lcmcr, summarise
+from .latent_class import cell_patterns, sample_each, summarise
 
 __all__ = ["internal_consistency", "summary_text"]
 
@@ -60,7 +60,7 @@ def internal_consistency(histories: pd.DataFrame, lists: list[str], by: list[str
                              "table": table, "others": len(others)})
     latent = [p for p in problems if p["others"] >= 4 and p["observed"] >= min_observed]
     if latent:
-        draws = sample_lcmcr(np.array([p["table"] for p in latent]), seed=seed, **(sampler or {}))
+        draws = sample_each(np.array([p["table"] for p in latent]), seed=seed, **(sampler or {}))
         for p, d in zip(latent, draws):
             fit = summarise(d, p["observed"])
             p.update(method="latent class", estimate=fit.median, lower=fit.lower, upper=fit.upper)

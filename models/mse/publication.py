@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .false_positives import ListPPV, imputed_tables, imputer
-from .latent_class import DEFAULTS, as_tables, cell_patterns, sample_lcmcr, summarise
+from .latent_class import DEFAULTS, as_tables, cell_patterns, sample_lcmcr, summarise, table_seed
 from .lower_bound import chao_lower_bound
 
 __all__ = ["Publication", "publish", "publish_tables", "MIN_OVERLAP", "MIN_LISTS_FOR_ESTIMATE"]
@@ -108,16 +108,17 @@ def publish_tables(tables, names: list[str], ppvs: list[ListPPV] | list[list[Lis
     T, J = len(tables), len(names)
     per_table = ppvs if ppvs and isinstance(ppvs[0], list) else [ppvs] * T
     settings = {**DEFAULTS, **(sampler or {})}
-    rng = np.random.default_rng(seed)
     problems = [_overlap_problem(t, names) for t in tables]
     ok = [i for i in range(T) if not problems[i]]
     fits = {}
-    if ok and J >= 3:
-        draws = sample_lcmcr(tables[ok], seed=seed, impute=imputer([per_table[i] for i in ok], settings["chains"]),
-                             **settings)
-        fits = {i: summarise(draws[k], int(tables[i].sum()), confidence) for k, i in enumerate(ok)}
+    if J >= 3:
+        for i in ok:  # one table at a time, seeded by its counts: the same table gets the same figures in any refresh
+            draws = sample_lcmcr(tables[i:i + 1], seed=table_seed(seed, tables[i]),
+                                 impute=imputer([per_table[i]], settings["chains"]), **settings)
+            fits[i] = summarise(draws[0], int(tables[i].sum()), confidence)
     out = []
     for i, table in enumerate(tables):
+        rng = np.random.default_rng(table_seed(seed + 1, table))
         n = int(table.sum())
         if problems[i]:
             adjusted = float(imputed_tables(rng, table, per_table[i], LOWER_BOUND_IMPUTATIONS).sum(axis=1).mean())

@@ -8,6 +8,11 @@ every mart. For a quarter ending ``YYYY-MM-DD`` they write to ``output/dashboard
 * ``exports/neglect_tables_YYYY-MM-DD.xlsx`` and ``exports/csv/*.csv``: every published table;
 * ``exports/png/*.png``: each chart, for the latest quarter of the run only (static export needs a
   Chromium and takes a second per chart; re-materialise a partition to make its PNGs).
+
+Disclosure control is chosen once per run for everything it publishes, every quarter up to its latest
+and every earlier version (:func:`dashboards.publication.protect_refresh`), and the run is recorded in
+``marts.publication_history`` (what each pack showed; a new version when counts changed). The same
+warehouse and history give the same files, byte for byte.
 """
 from pathlib import Path
 
@@ -16,8 +21,10 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, 
 
 from dashboards.exports import write_csvs, write_pngs, write_workbook
 from dashboards.figures import geojson_of
+from dashboards.publication import protect_refresh, record_publication
 from dashboards.report import write_report
 from dashboards.tables import build_publication
+from models.marts.definitions import load_definitions
 
 from ..partitions import quarter_end, quarterly_partitions
 from ..resources import OutputFolder, WarehouseResource
@@ -55,11 +62,21 @@ def build_dashboard_assets(settings: Settings) -> list:
         can_subset=False)
     def board_pack(context: AssetExecutionContext, warehouse: WarehouseResource, output: OutputFolder):
         quarters = [quarter_end(key) for key in context.partition_keys]
-        reports, messages = [], []
+        reports, messages, written = [], [], set()
+        definitions = load_definitions()
         with warehouse.get_connection() as conn:
             geojson = geojson_of(conn)
-            for quarter in quarters:
-                publication = build_publication(conn, quarter, threshold)
+            run = protect_refresh(conn, max(quarters), threshold, definitions)
+            for text in run.dropped_relations:
+                context.log.warning(f"disclosure relation dropped (the counts do not obey it): {text}")
+            context.log.info(f"publication version {run.version} ({'new' if run.new_version else 'unchanged counts'}); "
+                             f"{int((run.cells['published'] == 'c').sum()):,} cells suppressed; "
+                             f"{run.revised:,} earlier figures revised")
+            publications = [build_publication(conn, quarter, threshold, definitions, run) for quarter in quarters]
+            for publication in publications:
+                written |= publication.cells
+            record_publication(conn, run, written)
+            for quarter, publication in zip(quarters, publications):
                 folder = report_folder(output.root, quarter)
                 figures = write_report(publication, geojson, report_path(output.root, quarter),
                                        output.root / "data_docs" / "index.html")
@@ -73,7 +90,8 @@ def build_dashboard_assets(settings: Settings) -> list:
         latest = max(reports)
         yield MaterializeResult(asset_key=BOARD_REPORT_KEY, metadata={
             "reports": len(reports), "latest_report": MetadataValue.path(str(latest)),
-            "latest_report_mb": round(latest.stat().st_size / 2**20, 2)})
+            "latest_report_mb": round(latest.stat().st_size / 2**20, 2), "publication_version": run.version,
+            "figures_revised": run.revised, "disclosure_relations_dropped": len(run.dropped_relations)})
         yield MaterializeResult(asset_key=EXPORTS_KEY, metadata={
             "exports_folder": MetadataValue.path(str(report_folder(output.root, max(quarters)) / "exports")),
             "png": messages[-1] if messages else ""})

@@ -68,12 +68,13 @@ CREATE TABLE IF NOT EXISTS marts.source_availability (
     period_end DATE NOT NULL, la_code VARCHAR NOT NULL, source VARCHAR NOT NULL, status VARCHAR NOT NULL,
     note VARCHAR);
 DELETE FROM marts.source_availability WHERE period_end IN (SELECT period_end FROM _quarters);
-INSERT INTO marts.source_availability BY NAME SELECT * FROM _availability;
+INSERT INTO marts.source_availability BY NAME SELECT * FROM _availability ORDER BY period_end, la_code, source;
 
 -- marts.authority_presence is created by models/marts/evidence.py (ensure_presence_table)
 DELETE FROM marts.authority_presence WHERE period_end IN (SELECT period_end FROM _quarters);
 INSERT INTO marts.authority_presence BY NAME
-SELECT period_end, la_code, bool_or(status = 'supplied') AS present FROM _availability GROUP BY ALL;
+SELECT period_end, la_code, bool_or(status = 'supplied') AS present FROM _availability GROUP BY ALL
+ORDER BY period_end, la_code;
 
 -- a source supplied without the column a kind needs (kind_sources.needs, the declaration's evidence_columns:
 -- an Annex A list 4 without assessment factors) cannot feed that kind: every file it sent lacks the column
@@ -130,4 +131,5 @@ FROM _authority_tiers t
 JOIN marts.authority_presence p USING (period_end, la_code)
 LEFT JOIN raw.la_codes n ON n.la_code = t.la_code
 WHERE p.present
-GROUP BY ALL;
+GROUP BY ALL
+ORDER BY period_end, la_code, tier;

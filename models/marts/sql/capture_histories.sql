@@ -26,10 +26,11 @@ WITH keyed AS (
     WHERE a.measure = '12_month' AND $membership
 ),
 children AS (
-    SELECT period_end, variant, threshold, la_code, child, list(DISTINCT kind) AS kinds, max(age) AS age
+    SELECT period_end, variant, threshold, la_code, child, list(DISTINCT kind ORDER BY kind) AS kinds,
+           max(age) AS age
     FROM keyed WHERE NOT partnership_only GROUP BY ALL
     UNION ALL
-    SELECT period_end, variant, threshold, 'partnership', child, list(DISTINCT kind), max(age)
+    SELECT period_end, variant, threshold, 'partnership', child, list(DISTINCT kind ORDER BY kind), max(age)
     FROM keyed k
     WHERE NOT EXISTS (SELECT 1 FROM marts.authority_presence p  -- an authority that supplied nothing is left out
                       WHERE p.period_end = k.period_end AND p.la_code = k.la_code AND NOT p.present)

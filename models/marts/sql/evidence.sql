@@ -144,4 +144,4 @@ SELECT DISTINCT person_key, la_code, source, kind, evidence_start, evidence_end,
 FROM evidence
 WHERE evidence_start IS NOT NULL
   AND (evidence_end IS NULL OR evidence_end >= evidence_start)
-ORDER BY person_key, la_code, kind, evidence_start;
+ORDER BY person_key, la_code, kind, evidence_start, source, source_record_id, evidence_end, person_record_id;

@@ -257,10 +257,12 @@ SELECT f.adult_key, la_code, service_file, f.service, episode_pseudonym, f.start
        coalesce(f.end_date, last_seen) AS effective_end, f.record_id
 FROM entities;
 
--- Children recorded in an adult-services episode's household list, one per (child, episode).
+-- Children recorded in an adult-services episode's household list, one per (child, episode), as the
+-- latest extract records them (ties within an extract, e.g. a child listed twice: the latest record id).
 CREATE OR REPLACE TABLE staging.adult_household_children AS
 SELECT l.person_key AS child_key, c.la_code, c.service_file, c.episode_pseudonym,
-       max_by(c.lives_with_client, c.period_end) AS lives_with_client, max(c.record_id) AS person_record_id
+       max_by(c.lives_with_client, {'period_end': c.period_end, 'record_id': c.record_id}) AS lives_with_client,
+       max(c.record_id) AS person_record_id
 FROM raw.adult_household_children c
 JOIN linkage.person_links l ON l.source = 'adult_household_children' AND l.source_record_id = c.record_id
 WHERE c.episode_pseudonym IS NOT NULL

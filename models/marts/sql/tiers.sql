@@ -11,7 +11,10 @@
 -- partnership row: all authorities'). `age_band` uses age on the quarter end (17 for a child who
 -- turned 18 during a 12-month window). Ward, LSOA and deprivation decile: where the child lived on
 -- the quarter end (a person-list address covering that date; else the latest record before it;
--- else the earliest after).
+-- else the earliest after). Records that tie (the same extract date, e.g. the person list and an
+-- early-help line of one quarter, or both authorities' person lists) are chosen by source (person
+-- list, then early help, then adult services' household lists), then by ward, LSOA and decile, so
+-- the choice never depends on the order DuckDB's threads read the rows in.
 -- The placeholder tier_case (after a dollar sign) is filled from tier_definitions.yaml by
 -- models/marts/evidence.py.
 
@@ -36,11 +39,15 @@ tiered AS (
 locations AS (
     SELECT w.period_end, r.person_key,
            max_by({'ward_code': r.ward_code, 'lsoa_code': r.lsoa_code, 'deprivation_decile': r.deprivation_decile},
-                  CASE WHEN r.address_from <= w.period_end AND (r.address_to IS NULL OR r.address_to > w.period_end)
-                           THEN 3000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
-                       WHEN r.extract_date <= w.period_end
-                           THEN 2000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
-                       ELSE 1000000 - date_diff('day', DATE '1970-01-01', r.extract_date) END) AS place
+                  {'when': CASE WHEN r.address_from <= w.period_end
+                                     AND (r.address_to IS NULL OR r.address_to > w.period_end)
+                                    THEN 3000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
+                                WHEN r.extract_date <= w.period_end
+                                    THEN 2000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
+                                ELSE 1000000 - date_diff('day', DATE '1970-01-01', r.extract_date) END,
+                   'source': CASE r.source WHEN 'person_list' THEN 3 WHEN 'early_help' THEN 2 ELSE 1 END,
+                   'ward_code': r.ward_code, 'lsoa_code': r.lsoa_code,
+                   'deprivation_decile': r.deprivation_decile}) AS place
     FROM staging.child_records r
     JOIN (SELECT DISTINCT period_end FROM periods) w ON true
     WHERE r.ward_code IS NOT NULL AND r.person_key IN (SELECT person_key FROM active_evidence)

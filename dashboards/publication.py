@@ -1,0 +1,518 @@
+"""Everything a refresh publishes, protected together, and the record of what has been published.
+
+A board keeps last quarter's paper, and every table of every quarter's pack (HTML, workbook, CSV)
+can be read side by side. So disclosure control is not applied table by table: every count a
+refresh could publish, for every quarter up to its latest, is one *cell* of one system, with every
+relation an intruder could use between them, and :func:`dashboards.disclosure.protect` chooses the
+suppression for all of them at once. Earlier refreshes' publications are part of the same system
+(the *republication rule*, below). The packs then only look their counts up
+(:class:`ProtectedRun`), and every figure derived from a count (rates, intervals, ratios,
+previous-period rates, change flags, method labels) is computed from the published values only
+(:mod:`dashboards.tables`).
+
+Cells
+-----
+A cell is a tuple of strings (dates as ``YYYY-MM-DD``), first the kind:
+
+* ``("children", quarter end, measure, la_code, breakdown, breakdown_value, tier group)``: children in
+  ``marts.neglect_prevalence``. Published: each area's ``all`` row in every tier group (Tier 1 ... Tier 6,
+  Tiers 1-2, 1-4, 1-5) and each breakdown value in Tiers 1-4, except the partnership's wards (see
+  below). Not published (*auxiliary*, only in the arithmetic): Tiers 1-3 and Tiers 1-6 of each ``all`` row;
+* ``("practice", quarter end, indicator, la_code, "numerator" | "denominator")``;
+* ``("hidden_observed", quarter end, la_code, linkage)``: children on at least one capture list;
+* ``("rows", period end, source, la_code, "read" | "loaded" | "rejected")``: extract rows (quality.summary);
+* ``("rejected_by_rule", period end, source, la_code, rule)``: rejected rows with that rule (a row can
+  break several rules);
+* ``("linkage_persons", person_type, source)``: distinct persons per source (``all``: auxiliary);
+* ``("file_rows", period end, source, la_code, file, "read" | "not_loaded")``: one file's rows (the board
+  report lists the files with rows not loaded; every other file's cells are auxiliary).
+
+A count the marts leave NULL (*not available*: its source was not supplied) is no cell: it is
+published as ``x`` and adds nothing to a sum or a union, so the relations are taken over the cells
+present (a relation the counts do not satisfy is dropped, see :class:`ProtectedRun`).
+
+Relations (all hold by construction, whatever the data; see :func:`relations_for`)
+-------------------------------------------------------------------------------
+* in each area: the tier sets are sums of the single tiers (1-2 = 1 + 2, ..., 1-6 = 1 + ... + 6); each
+  breakdown's values add up to the area's Tiers 1-4;
+* the partnership against its authorities: a partnership child is counted once, at the strongest of
+  their authorities' tiers, so only *prefix* tier sets (1, 1-2, 1-3, 1-4, 1-5, 1-6) are unions of the
+  authorities' (``Union``: max <= partnership <= sum). A single tier is not: a child at tier 2 in one
+  authority and tier 1 in the other is tier 1 in the partnership, so the partnership's tier 2 can be
+  smaller than an authority's (this is what crashed the board pack when authorities disagreed). The
+  single tiers are tied to the partnership through the sets. Breakdown values (Tiers 1-4) are unions
+  too (age, sex, ethnicity, disability and deprivation are the child's, the same in every area);
+* at the quarter end against the 12 months to it (``AtMost``): for a tier set whose rules have no
+  ``none_of`` (1 to 1-4 by default), every child counted at the quarter end is counted over the 12
+  months, in every area and breakdown value;
+* practice indicators: numerator <= denominator; partnership numerator and denominator are unions of
+  the authorities' (a plan or referral recorded by both counts once);
+* hidden prevalence: the partnership's observed children are the union of the authorities';
+* data quality: rows read = loaded + rejected; rejected rows are the union of the rows rejected by
+  each rule; persons of all sources are the union of each source's; a period's rows read are the sum
+  of its files' and its rows rejected the sum of its loaded files' rows not loaded.
+
+Wards are published by authority only
+-------------------------------------
+A partnership ward's count is its own authority's ward count plus the other authority's children living
+there, who are all in that authority's small ``Outside the authority`` row. So a partnership ward and
+its authority's ward differ by at most that small number: publishing both tells, ward by ward, how many
+of the other authority's children live there, and protecting that took hundreds of further
+suppressions, up to the headline totals. The partnership's ward rows are therefore not published; the
+partnership's ward map and ranking show each ward as its own authority counts it.
+
+Auxiliary cells, and counts no pack has shown, are unknown to the intruder but not protected
+themselves: only suppressed counts must keep a range of at least ``threshold`` values.
+
+The republication rule
+----------------------
+``marts.publication_history`` keeps, for each *version* (a refresh whose counts differ from the
+previous one's), every cell's true count, whether it is published or auxiliary, the value published
+(a number or ``c``) and whether a pack written in that version showed it. A refresh whose counts
+are all unchanged reuses the latest version's choices (so re-running gives the same packs). A
+refresh that changes any count (late data, a refused file) makes a new version and protects the new
+counts *together with every earlier version*: a cell whose count is unchanged is the same cell (an
+intruder who guesses which figures did not change loses nothing); a changed count is a new cell,
+beside the old one with the old version's relations. Cells written before as numbers are known to
+the intruder and never chosen for suppression; cells written as ``c`` stay ``c`` while their count
+is unchanged. So the intruder check covers both versions, and every revision is recorded.
+"""
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from datetime import date
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from models.marts.definitions import NeglectDefinitions, load_definitions
+
+from .disclosure import SUPPRESSED, AtMost, Sum, Union, _compile, broken_relations, protect
+
+HISTORY_TABLE = "marts.publication_history"
+HISTORY_COLUMNS = """version INTEGER NOT NULL, threshold INTEGER NOT NULL, cell VARCHAR NOT NULL, count BIGINT NOT NULL,
+    shown BOOLEAN NOT NULL, published VARCHAR, written BOOLEAN NOT NULL"""
+
+MART_SET = {"1": "Tier 1", "2": "Tier 2", "3": "Tier 3", "4": "Tier 4", "5": "Tier 5", "6": "Tier 6",
+            "1-2": "Tiers 1-2", "1-4": "Tiers 1-4", "1-5": "Tiers 1-5"}  # tier set in the mart -> tier group
+SINGLE = [f"Tier {k}" for k in range(1, 7)]
+PREFIX = {k: ("Tier 1" if k == 1 else f"Tiers 1-{k}") for k in range(1, 7)}  # the first k tiers
+BREAKDOWN_GROUP = "Tiers 1-4"  # the one tier group published for each breakdown value
+TREND_GROUPS = ("Tier 1", "Tiers 1-4", "Tiers 1-5")
+PARTNERSHIP = "partnership"
+UNPUBLISHED_PARTNERSHIP_BREAKDOWNS = ("ward",)  # see "Wards are published by authority only"
+
+
+def iso(value) -> str:
+    """A date (or Timestamp, or ISO string) as ``YYYY-MM-DD``."""
+    if isinstance(value, str):
+        return value[:10]
+    return pd.Timestamp(value).date().isoformat()
+
+
+def children_cell(quarter, measure, la_code, breakdown, value, group) -> tuple:
+    return ("children", iso(quarter), str(measure), str(la_code), str(breakdown), str(value), str(group))
+
+
+def practice_cell(quarter, indicator, la_code, part) -> tuple:
+    return ("practice", iso(quarter), str(indicator), str(la_code), str(part))
+
+
+def observed_cell(quarter, la_code, linkage) -> tuple:
+    return ("hidden_observed", iso(quarter), str(la_code), str(linkage))
+
+
+def rows_cell(period, source, la_code, kind) -> tuple:
+    return ("rows", iso(period), str(source), str(la_code), str(kind))
+
+
+def rule_cell(period, source, la_code, rule) -> tuple:
+    return ("rejected_by_rule", iso(period), str(source), str(la_code), str(rule))
+
+
+def persons_cell(person_type, source) -> tuple:
+    return ("linkage_persons", str(person_type), str(source))
+
+
+def file_rows_cell(period, source, la_code, file, kind) -> tuple:
+    return ("file_rows", iso(period), str(source), str(la_code), str(file), str(kind))
+
+
+def cell_key(cell: tuple) -> str:
+    """The cell as text (JSON), as stored in the history and in the report's ``data-cell``."""
+    return json.dumps(list(cell), ensure_ascii=False, separators=(",", ":"))
+
+
+def cell_of_key(key: str) -> tuple:
+    return tuple(json.loads(key))
+
+
+# ---------------------------------------------------------------------------------------------
+# The cells a refresh could publish, with their true counts
+# ---------------------------------------------------------------------------------------------
+
+
+def monotone_groups(definitions: NeglectDefinitions) -> set[str]:
+    """Prefix tier sets whose membership can only grow with more evidence (no ``none_of`` in any of
+    their tiers' rules): for these, every child counted at the quarter end is counted in the 12 months."""
+    rules = {rule.tier: rule for rule in definitions.tiers}
+    out = set()
+    for k, group in PREFIX.items():
+        if all(not rules[t].none_of for t in range(1, k + 1) if t in rules):
+            out.add(group)
+    return out
+
+
+def _table_exists(conn, schema: str, table: str) -> bool:
+    return bool(conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? "
+                             "AND table_name = ?", [schema, table]).fetchall()[0][0])
+
+
+def count_cells(conn: duckdb.DuckDBPyConnection, latest: date, definitions: NeglectDefinitions) -> pd.DataFrame:
+    """Every cell a refresh publishing quarters up to ``latest`` could show, and the auxiliary cells of
+    their arithmetic: ``cell`` (tuple), ``count`` (int, the truth), ``shown`` (False: auxiliary).
+    Sorted by cell."""
+    rows: list[tuple[tuple, int, bool]] = []
+    prevalence = conn.execute("""
+        SELECT period_end, measure, la_code, breakdown, breakdown_value, tier_set, children
+        FROM marts.neglect_prevalence WHERE period_end <= ? AND tier_set IN (SELECT unnest(?))
+        ORDER BY ALL""", [latest, list(MART_SET)]).fetchall()
+    singles: dict[tuple, dict[str, int]] = {}
+    for period_end, measure, la_code, breakdown, value, tier_set, children in prevalence:
+        group = MART_SET[tier_set]
+        if children is None:  # not available: published as x, no cell
+            continue
+        if la_code == PARTNERSHIP and breakdown in UNPUBLISHED_PARTNERSHIP_BREAKDOWNS:
+            continue
+        if breakdown == "all":
+            rows.append((children_cell(period_end, measure, la_code, "all", value, group), int(children), True))
+            singles.setdefault((iso(period_end), measure, la_code, value), {})[group] = int(children)
+        elif group == BREAKDOWN_GROUP:
+            rows.append((children_cell(period_end, measure, la_code, breakdown, value, group), int(children), True))
+    for (period_end, measure, la_code, value), groups in singles.items():
+        for k in (3, 6):  # a tier not available has no child: the auxiliary sums are over the tiers present
+            if any(t in groups for t in SINGLE[:k]):
+                rows.append((children_cell(period_end, measure, la_code, "all", value, PREFIX[k]),
+                             sum(groups.get(t, 0) for t in SINGLE[:k]), False))
+    for period_end, indicator, la_code, numerator, denominator in conn.execute("""
+            SELECT period_end, indicator, la_code, numerator, denominator FROM marts.practice_indicators
+            WHERE period_end <= ? ORDER BY ALL""", [latest]).fetchall():
+        if numerator is None or denominator is None:  # not available
+            continue
+        rows.append((practice_cell(period_end, indicator, la_code, "numerator"), int(numerator), True))
+        rows.append((practice_cell(period_end, indicator, la_code, "denominator"), int(denominator), True))
+    for period_end, la_code, linkage, observed in conn.execute("""
+            SELECT period_end, la_code, linkage, coalesce(observed, 0) FROM marts.hidden_prevalence
+            WHERE period_end <= ? ORDER BY ALL""", [latest]).fetchall():
+        rows.append((observed_cell(period_end, la_code, linkage), int(observed), True))
+    if _table_exists(conn, "quality", "summary"):
+        for period_end, source, la_code, read, loaded, rejected in conn.execute("""
+                SELECT period_end, source, la_code, rows_read, rows_loaded, rows_rejected FROM quality.summary
+                WHERE period_end <= ? ORDER BY ALL""", [latest]).fetchall():
+            for kind, n in (("read", read), ("loaded", loaded), ("rejected", rejected)):
+                rows.append((rows_cell(period_end, source, la_code, kind), int(n or 0), True))
+    if _table_exists(conn, "quality", "rejects"):
+        for period_end, source, la_code, rule, n in conn.execute(REJECTED_BY_RULE_SQL + " AND period_end <= ? "
+                                                                  "GROUP BY ALL ORDER BY ALL", [latest]).fetchall():
+            rows.append((rule_cell(period_end, source, la_code, rule), int(n), True))
+    if _table_exists(conn, "quality", "load_audit"):
+        rows += _file_cells(conn, latest)
+    if _table_exists(conn, "quality", "linkage_summary"):
+        for person_type, source, n in conn.execute("""
+                SELECT person_type, source, CAST(value AS BIGINT) FROM quality.linkage_summary
+                WHERE section = 'persons' AND item = 'persons' ORDER BY ALL""").fetchall():
+            rows.append((persons_cell(person_type, source), int(n), source != "all"))
+    frame = pd.DataFrame(rows, columns=["cell", "count", "shown"])
+    frame = frame.drop_duplicates("cell")
+    return frame.iloc[sorted(range(len(frame)), key=lambda i: frame["cell"].iloc[i])].reset_index(drop=True)
+
+
+def _file_cells(conn, latest: date) -> list[tuple[tuple, int, bool]]:
+    """Each file's rows read and rows not loaded (``not_loaded``: rejected rows of a file loaded;
+    ``not_read``: every row of a file that could not be read). Shown for the files the board report
+    lists (rows not loaded, or not read), auxiliary for the others."""
+    out = []
+    for period_end, source, la_code, file, failed, read, rejected in conn.execute("""
+            SELECT period_end, source, la_code, file, bool_or(status = 'failed'), sum(rows_read), sum(rows_rejected)
+            FROM quality.load_audit WHERE file IS NOT NULL AND period_end <= ? AND status <> 'not supplied'
+            GROUP BY ALL ORDER BY ALL""", [latest]).fetchall():
+        shown = bool(failed) or bool(rejected)
+        out.append((file_rows_cell(period_end, source, la_code, file, "read"), int(read or 0), shown))
+        if failed:
+            out.append((file_rows_cell(period_end, source, la_code, file, "not_read"), int(read or 0), shown))
+        else:
+            out.append((file_rows_cell(period_end, source, la_code, file, "not_loaded"), int(rejected or 0), shown))
+    return out
+
+
+# rows rejected per rule (a row rejected for two rules counts under each), before GROUP BY
+REJECTED_BY_RULE_SQL = """
+    SELECT period_end, source, la_code, rule, count(DISTINCT (file, location)) AS rows_rejected
+    FROM quality.rejects WHERE action = 'row_rejected' AND period_end IS NOT NULL"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Relations
+# ---------------------------------------------------------------------------------------------
+
+
+def relations_for(cells, monotone: set[str]) -> list:
+    """Every relation between ``cells`` (an iterable of cell tuples) that holds by construction
+    (see the module docstring). Only relations whose cells are all present are returned."""
+    present = set(cells)
+    relations: list = []
+    by_kind: dict[str, list[tuple]] = {}
+    for c in present:
+        by_kind.setdefault(c[0], []).append(c)
+
+    def add(rel_type, total, parts):
+        # a part that is no cell is a count not available (no child, no row) or one no pack shows: the
+        # relation is taken over the parts present (one the counts do not satisfy is dropped when protecting)
+        parts = [p for p in parts if p in present]
+        if total in present and parts:
+            relations.append(rel_type(total, parts))
+
+    children = sorted(by_kind.get("children", []))
+    rows_of: dict[tuple, list[tuple]] = {}  # (quarter, measure) -> its children cells
+    for c in children:
+        rows_of.setdefault((c[1], c[2]), []).append(c)
+    for (quarter, measure), group_cells in rows_of.items():
+        areas = sorted({c[3] for c in group_cells})
+        authorities = [a for a in areas if a != PARTNERSHIP]
+        cell = lambda la, b, v, g: children_cell(quarter, measure, la, b, v, g)  # noqa: E731
+        for la in areas:
+            all_row = lambda g: cell(la, "all", "All children", g)  # noqa: E731
+            for k in (2, 3, 4, 5, 6):
+                add(Sum, all_row(PREFIX[k]), [all_row(t) for t in SINGLE[:k]])
+            values: dict[str, list[str]] = {}
+            for c in group_cells:
+                if c[3] == la and c[4] != "all" and c[6] == BREAKDOWN_GROUP:
+                    values.setdefault(c[4], []).append(c[5])
+            for breakdown, members in sorted(values.items()):
+                add(Sum, all_row(BREAKDOWN_GROUP), [cell(la, breakdown, v, BREAKDOWN_GROUP) for v in sorted(members)])
+        if PARTNERSHIP in areas and authorities:
+            for k in range(1, 7):
+                add(Union, cell(PARTNERSHIP, "all", "All children", PREFIX[k]),
+                    [cell(a, "all", "All children", PREFIX[k]) for a in authorities])
+            for c in group_cells:
+                if c[3] == PARTNERSHIP and c[4] not in ("all", "ward") and c[6] == BREAKDOWN_GROUP:
+                    # the child's own value, the same in every area ("Not known" too)
+                    add(Union, c, [cell(a, c[4], c[5], BREAKDOWN_GROUP) for a in authorities])
+    # at the quarter end <= over the 12 months, for tier sets that only grow with more evidence
+    for c in children:
+        whole = (*c[:2], "12_month", *c[3:])
+        if c[2] == "point" and c[6] in monotone and whole in present:
+            relations.append(AtMost(c, whole))
+    practice: dict[tuple, set[str]] = {}
+    for c in by_kind.get("practice", []):
+        practice.setdefault((c[1], c[2]), set()).add(c[3])
+    for (quarter, indicator), areas in sorted(practice.items()):
+        authorities = sorted(areas - {PARTNERSHIP})
+        for part in ("numerator", "denominator"):
+            add(Union, practice_cell(quarter, indicator, PARTNERSHIP, part),
+                [practice_cell(quarter, indicator, a, part) for a in authorities])
+        for la in sorted(areas):
+            numerator, denominator = (practice_cell(quarter, indicator, la, p) for p in ("numerator", "denominator"))
+            if numerator in present and denominator in present:
+                relations.append(AtMost(numerator, denominator))
+    observed: dict[str, set[str]] = {}
+    for c in by_kind.get("hidden_observed", []):
+        if c[3] == "match threshold":
+            observed.setdefault(c[1], set()).add(c[2])
+    for quarter, areas in sorted(observed.items()):
+        add(Union, observed_cell(quarter, PARTNERSHIP, "match threshold"),
+            [observed_cell(quarter, a, "match threshold") for a in sorted(areas - {PARTNERSHIP})])
+    rules: dict[tuple, list[tuple]] = {}
+    for c in sorted(by_kind.get("rejected_by_rule", [])):
+        rules.setdefault(c[1:4], []).append(c)
+    for c in sorted(by_kind.get("rows", [])):
+        if c[4] == "read":
+            add(Sum, c, [rows_cell(c[1], c[2], c[3], "loaded"), rows_cell(c[1], c[2], c[3], "rejected")])
+        elif c[4] == "rejected" and rules.get(c[1:4]):
+            add(Union, c, rules[c[1:4]])
+    files: dict[tuple, list[tuple]] = {}
+    for c in sorted(by_kind.get("file_rows", [])):
+        files.setdefault(c[1:4], []).append(c)
+    for group, file_cells in sorted(files.items()):
+        add(Sum, rows_cell(*group, "read"), [c for c in file_cells if c[5] == "read"])
+        add(Sum, rows_cell(*group, "rejected"), [c for c in file_cells if c[5] == "not_loaded"])
+        for c in file_cells:
+            if c[5] != "read":
+                relations.append(AtMost(c, (*c[:5], "read")))
+    persons: dict[str, list[tuple]] = {}
+    for c in sorted(by_kind.get("linkage_persons", [])):
+        if c[2] != "all":
+            persons.setdefault(c[1], []).append(c)
+    for person_type, parts in sorted(persons.items()):
+        add(Union, persons_cell(person_type, "all"), parts)
+    return relations
+
+
+# ---------------------------------------------------------------------------------------------
+# Protecting a refresh, with the earlier versions
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ProtectedRun:
+    """The published value of every cell a refresh could show.
+
+    ``cells``: ``cell``, ``count`` (the truth: never publish it), ``shown``, ``published`` (int or
+    ``"c"``; None for auxiliary cells). ``version``: its version in the history; ``new_version``:
+    whether this refresh made it (counts changed) or reused the latest one. ``dropped_relations``:
+    relations the counts broke (a relation that does not hold is not one an intruder can use; on
+    correct data there are none, and the tests check that)."""
+
+    version: int
+    threshold: int
+    cells: pd.DataFrame
+    new_version: bool
+    dropped_relations: list[str] = field(default_factory=list)
+    revised: int = 0  # cells written before whose count has changed since
+
+    def __post_init__(self) -> None:
+        shown = self.cells[self.cells["shown"]]
+        self._values = dict(zip(shown["cell"], shown["published"]))
+
+    def value(self, cell: tuple, default=None):
+        """The published value of ``cell`` (int or ``"c"``), or ``default`` when it is not a shown cell."""
+        return self._values.get(cell, default)
+
+    def published(self, cell: tuple) -> bool:
+        """True when ``cell`` is shown as a number."""
+        value = self._values.get(cell)
+        return value is not None and value != SUPPRESSED
+
+
+def read_history(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """``marts.publication_history`` (empty frame when there is none yet), cells as tuples."""
+    if not _table_exists(conn, *HISTORY_TABLE.split(".")):
+        return pd.DataFrame(columns=["version", "threshold", "cell", "count", "shown", "published", "written"])
+    history = conn.execute(f"SELECT version, threshold, cell, count, shown, published, written FROM {HISTORY_TABLE} "
+                           "ORDER BY version, cell").df()
+    history["cell"] = history["cell"].map(cell_of_key)
+    return history
+
+
+def _published_value(text):
+    if text is None or (isinstance(text, float) and np.isnan(text)):
+        return None
+    return SUPPRESSED if text == SUPPRESSED else int(text)
+
+
+def revisions(history: pd.DataFrame, current: pd.DataFrame) -> int:
+    """How many cells written in ``history`` (earlier versions) now have a count they were never
+    written with: figures an earlier pack showed that this refresh revises."""
+    written = history[history["written"].astype(bool)]
+    if written.empty:
+        return 0
+    nodes = set(zip(written["cell"], written["count"].astype("int64")))
+    cells = {c for c, _ in nodes}
+    return sum(1 for c, n in zip(current["cell"], current["count"]) if c in cells and (c, int(n)) not in nodes)
+
+
+def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: int,
+                    definitions: NeglectDefinitions | None = None) -> ProtectedRun:
+    """Choose what a refresh publishing quarters up to ``latest`` shows, given every earlier version
+    (see the module docstring). Reads the history; :func:`record_publication` writes it."""
+    definitions = definitions or load_definitions()
+    current = count_cells(conn, latest, definitions)
+    history = read_history(conn)
+    if len(history):
+        last = int(history["version"].max())
+        previous = history[history["version"] == last]
+        same_threshold = int(previous["threshold"].iloc[0]) == int(threshold)
+        before = dict(zip(previous["cell"], zip(previous["count"], previous["shown"], previous["published"])))
+        unchanged = same_threshold and all(
+            before.get(c) is not None and before[c][0] == n and bool(before[c][1]) == bool(s)
+            for c, n, s in zip(current["cell"], current["count"], current["shown"]))
+        if unchanged:
+            cells = current.assign(published=[_published_value(before[c][2]) for c in current["cell"]])
+            return ProtectedRun(last, int(threshold), cells, new_version=False,
+                                revised=revisions(history[history["version"] < last], current))
+        version = last + 1
+    else:
+        version = 1
+    monotone = monotone_groups(definitions)
+
+    node = lambda cell, count: (cell, int(count))  # noqa: E731  (a cell with its count at one version)
+    counts: dict[tuple, int] = {}
+    auxiliary, known, hidden_before = set(), set(), set()
+    relations: dict = {}
+    dropped: list[str] = []
+
+    def add_version(frame: pd.DataFrame, is_current: bool) -> None:
+        nodes = {c: node(c, n) for c, n in zip(frame["cell"], frame["count"])}
+        for c, n in zip(frame["cell"], frame["count"]):
+            counts[nodes[c]] = int(n)
+        rels = [type(r)(nodes[r.total], [nodes[p] for p in r.parts]) if not isinstance(r, AtMost)
+                else AtMost(nodes[r.part], nodes[r.whole]) for r in relations_for(frame["cell"], monotone)]
+        if rels:
+            ordered = sorted(set(nodes.values()))
+            system = _compile(ordered, rels)
+            values = np.array([counts[n] for n in ordered])
+            broken = set(broken_relations(system, values))
+            for r in sorted(broken):  # cells only, no counts: this goes to the run's log
+                rel = rels[r]
+                dropped.append(("current: " if is_current else "earlier version: ") + f"{type(rel).__name__} of "
+                               f"{rel.total[0]!r} over {[p[0] for p in rel.parts]!r}")
+            rels = [r for i, r in enumerate(rels) if i not in broken]
+        relations.update(dict.fromkeys(rels))
+
+    for v, frame in history.groupby("version", sort=True):
+        add_version(frame, is_current=False)
+        written = frame[frame["written"].astype(bool)]
+        for c, n, text in zip(written["cell"], written["count"], written["published"]):
+            (hidden_before if text == SUPPRESSED else known).add(node(c, n))
+        for c, n in zip(frame.loc[~frame["shown"].astype(bool), "cell"], frame.loc[~frame["shown"].astype(bool), "count"]):
+            auxiliary.add(node(c, n))
+    old_nodes = set(counts)
+    add_version(current, is_current=True)
+    current_nodes = {node(c, n) for c, n in zip(current["cell"], current["count"])}
+    for c, n, shown in zip(current["cell"], current["count"], current["shown"]):
+        if not shown:
+            auxiliary.add(node(c, n))
+    # earlier counts no pack showed are unknown to the intruder, like the auxiliary cells
+    written_nodes = known | hidden_before
+    auxiliary |= {n for n in old_nodes - current_nodes if n not in written_nodes}
+    revised = revisions(history, current)
+    for text in dropped:
+        warnings.warn(f"disclosure relation dropped, the counts do not obey it: {text}", stacklevel=2)
+    hidden_before -= known
+    order = sorted(counts)
+    result = protect(pd.Series([counts[n] for n in order], index=pd.Index(order, tupleize_cols=False, dtype=object)),
+                     list(relations), threshold=threshold, auxiliary=sorted(auxiliary - known),
+                     known=sorted(known), suppressed_before=sorted(hidden_before))
+    published = dict(zip(result["cell"], result["published"]))
+    cells = current.assign(published=[published[node(c, n)] if s else None
+                                      for c, n, s in zip(current["cell"], current["count"], current["shown"])])
+    return ProtectedRun(version, int(threshold), cells, new_version=True, dropped_relations=dropped,
+                        revised=revised)
+
+
+def record_publication(conn: duckdb.DuckDBPyConnection, run: ProtectedRun, written: set) -> None:
+    """Add ``run`` to ``marts.publication_history`` (a new version), or mark the cells ``written`` by
+    this refresh's packs in the version it reused."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} ({HISTORY_COLUMNS})")
+    keys = [cell_key(c) for c in run.cells["cell"]]
+    flags = [c in written for c in run.cells["cell"]]
+    if run.new_version:
+        frame = pd.DataFrame({
+            "version": run.version, "threshold": run.threshold, "cell": keys,
+            "count": run.cells["count"].astype("int64").to_numpy(), "shown": run.cells["shown"].astype(bool).to_numpy(),
+            "published": [None if v is None else str(v) for v in run.cells["published"]], "written": flags})
+        conn.register("_history_rows", frame)
+        try:
+            conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = ?", [run.version])
+            conn.execute(f"INSERT INTO {HISTORY_TABLE} BY NAME SELECT * FROM _history_rows ORDER BY cell")
+        finally:
+            conn.unregister("_history_rows")
+        return
+    marked = sorted(k for k, f in zip(keys, flags) if f)
+    if marked:
+        conn.execute(f"UPDATE {HISTORY_TABLE} SET written = true WHERE version = ? AND cell IN (SELECT unnest(?)) "
+                     "AND NOT written", [run.version, marked])

@@ -1,0 +1,167 @@
+"""Helpers for tests that refresh a partnership again: copy a refreshed project's state, re-run the jobs
+(or only what follows the extracts) in it, and compare two states table by table and file by file."""
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import duckdb
+from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
+
+from pipelines.definitions import build_definitions
+from pipelines.partitions import census_partition_key, partition_key_for_quarter_end
+from pipelines.runs import PlannedRun, execute_range
+from pipelines.settings import Settings
+
+# everything that follows the extracts: quality summary, linkage, marts, board packs (not the scoring of the
+# linkage against the synthetic truth, which no figure uses); or only the marts and board packs
+DOWNSTREAM = "after_the_extracts"
+DOWNSTREAM_GROUPS = ("quality", "linkage", "marts", "dashboards")
+MARTS_GROUPS = ("marts", "dashboards")
+LINKAGE_EVALUATION_KEY = AssetKey(["quality", "linkage_evaluation"])
+
+
+def copy_state(settings: Settings, project: Path, incoming: Path | None = None, packs: bool = True) -> Settings:
+    """A new project in ``project`` starting from ``settings``' state: warehouse, identity store,
+    pseudonym key and output folder copied (without the board packs unless ``packs``; the Data Docs
+    the reports link to are kept). Dagster's run history is not copied: no asset reads it.
+    ``incoming``: another incoming folder (default: the same one)."""
+    project.mkdir(parents=True, exist_ok=True)
+    new = replace(settings, project_root=project, incoming_dir=incoming or settings.incoming_dir,
+                  warehouse_path=project / "warehouse" / "neglect.duckdb",
+                  identity_path=project / "warehouse" / "identity.duckdb",
+                  pseudonym_key_path=project / "secrets" / "pseudonym.key", output_dir=project / "output",
+                  dagster_home=project, clerical_review_dir=project / "warehouse" / "clerical_review")
+    for source, target in ((settings.warehouse_path, new.warehouse_path), (settings.identity_path, new.identity_path),
+                           (settings.pseudonym_key_path, new.pseudonym_key_path)):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(source, target)
+    if settings.output_dir.exists():
+        shutil.copytree(settings.output_dir, new.output_dir,
+                        ignore=None if packs else shutil.ignore_patterns("dashboards"))
+    return new
+
+
+def linked_incoming(source: Path, target: Path, replaced: dict[str, Path] | None = None,
+                    left_out: tuple[str, ...] = ()) -> Path:
+    """An incoming folder of hard links to ``source``'s files (copies across file systems), except
+    ``replaced`` (relative path -> file to copy in its place) and the period folders named in
+    ``left_out`` (e.g. ``2026-03-31``). Not symbolic links: the readers resolve a file's path and then
+    name it relative to the incoming folder."""
+    replaced = replaced or {}
+    for path in sorted(source.rglob("*")):
+        rel = path.relative_to(source)
+        if path.is_dir() or any(part in left_out for part in rel.parts):
+            continue
+        out = target / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if rel.as_posix() in replaced:
+            shutil.copyfile(replaced[rel.as_posix()], out)
+        else:
+            try:
+                os.link(path, out)
+            except OSError:
+                shutil.copyfile(path, out)
+    return target
+
+
+def refresh(settings: Settings, quarters: tuple[date, date], census_years: tuple[int, int] | None = None,
+            downstream: tuple[str, ...] | None = None) -> dict:
+    """Run the refresh jobs in ``settings``' project: the CIN census for ``census_years`` (first, last), then
+    ``quarterly_refresh`` over ``quarters`` (first, last quarter end), or, given ``downstream`` (asset
+    groups, e.g. :data:`DOWNSTREAM_GROUPS`), only those groups as the job ``DOWNSTREAM``. Returns job name
+    -> result."""
+    defs = build_definitions(settings)
+    if downstream:
+        selection = AssetSelection.groups(*downstream)
+        if defs.resolve_asset_graph().has(LINKAGE_EVALUATION_KEY):
+            selection = selection - AssetSelection.assets(LINKAGE_EVALUATION_KEY)
+        if "quality" not in downstream:  # the quality summary still follows the extracts
+            selection = selection | AssetSelection.assets(AssetKey(["quality", "summary"]))
+        defs = Definitions.merge(defs, Definitions(jobs=[define_asset_job(DOWNSTREAM, selection=selection)]))
+    plan = []
+    if census_years:
+        plan.append(PlannedRun("cin_census_refresh", census_partition_key(census_years[0]),
+                               census_partition_key(census_years[1]), "census"))
+    plan.append(PlannedRun(DOWNSTREAM if downstream else "quarterly_refresh",
+                           partition_key_for_quarter_end(quarters[0]), partition_key_for_quarter_end(quarters[1]),
+                           "quarters"))
+    storage = settings.dagster_home / ".dagster"
+    storage.mkdir(parents=True, exist_ok=True)
+    results = {}
+    with DagsterInstance.local_temp(str(storage), overrides={"telemetry": {"enabled": False}}) as instance:
+        for planned in plan:
+            results[planned.job_name] = execute_range(defs, instance, planned)
+    return results
+
+
+def step_failures(result) -> dict[str, str]:
+    out = {}
+    for event in result.all_events:
+        if event.event_type_value == "STEP_FAILURE":
+            data = event.step_failure_data
+            out[event.step_key] = data.user_failure_data.description if data.user_failure_data else data.error.message
+    return out
+
+
+def materialisation_metadata(result, asset: str) -> dict:
+    """The metadata of the last materialisation of ``asset`` (e.g. ``dashboards/board_report``) in a run."""
+    found = {}
+    for event in result.get_asset_materialization_events():
+        materialization = event.materialization
+        if materialization.asset_key.to_user_string() == asset:
+            found = {k: v.value for k, v in materialization.metadata.items()}
+    return found
+
+
+def table_differences(a: Path, b: Path, skip: tuple[str, ...] = (), ordered: tuple[str, ...] = ("marts",),
+                      only: tuple[str, ...] | None = None) -> dict:
+    """Tables of warehouse ``a`` whose rows differ in warehouse ``b``, with what differs: compared as
+    multisets of rows (a sum of row hashes), and for the schemas in ``ordered`` also in the order a plain
+    ``SELECT *`` returns them, i.e. by row id (a sum of hashes of position and row: the marts are written
+    in a fixed order; staging tables are not). ``skip``: "schema.table"; ``only``: schemas or "schema.table" names
+    to compare (default: every table)."""
+    conn = duckdb.connect()
+    conn.execute(f"ATTACH '{a}' AS a (READ_ONLY)")
+    conn.execute(f"ATTACH '{b}' AS b (READ_ONLY)")
+    differences = {}
+    tables = conn.execute("SELECT database_name, schema_name, table_name FROM duckdb_tables() "
+                          "WHERE database_name IN ('a', 'b') ORDER BY ALL").fetchall()
+    for schema, table in sorted({(s, t) for _, s, t in tables}):
+        name = f"{schema}.{table}"
+        if name in skip or (only is not None and schema not in only and name not in only):
+            continue
+        present = {d for d, s, t in tables if (s, t) == (schema, table)}
+        if present != {"a", "b"}:
+            differences[name] = f"only in {sorted(present)}"
+            continue
+        prints = [conn.execute(f"SELECT count(*), sum(hash(t))::HUGEINT, sum(hash(position, t))::HUGEINT FROM "
+                               f"(SELECT t, row_number() OVER (ORDER BY rowid) AS position FROM {db}.{name} t)"
+                               ).fetchall()[0] for db in ("a", "b")]
+        if prints[0][:2] != prints[1][:2]:
+            only_a = conn.execute(f"SELECT count(*) FROM (SELECT * FROM a.{name} EXCEPT ALL "
+                                  f"SELECT * FROM b.{name})").fetchall()[0][0]
+            differences[name] = f"{prints[0][0]} and {prints[1][0]} rows, {only_a} only in the first"
+        elif schema in ordered and prints[0][2] != prints[1][2]:
+            differences[name] = "same rows in another order"
+    conn.close()
+    return differences
+
+
+NOT_EXPORTS = ("screenshot.png",)  # written next to a report by the browser test, not by the pipeline
+
+
+def file_digests(root: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``root`` the pipeline wrote (relative path -> digest)."""
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name not in NOT_EXPORTS}
+
+
+def file_differences(a: Path, b: Path) -> list[str]:
+    """Files under ``a`` and ``b`` that are missing from one or differ byte for byte."""
+    da, db = file_digests(a), file_digests(b)
+    return sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
