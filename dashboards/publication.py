@@ -28,8 +28,11 @@ A cell is a tuple of strings (dates as ``YYYY-MM-DD``), first the kind:
   report lists the files with rows not loaded; every other file's cells are auxiliary).
 
 A count the marts leave NULL (*not available*: its source was not supplied) is no cell: it is
-published as ``x`` and adds nothing to a sum or a union, so the relations are taken over the cells
-present (a relation the counts do not satisfy is dropped, see :class:`ProtectedRun`).
+published as ``x``. An authority not available adds no child to the partnership, so the unions are
+taken over the authorities present. A tier set with a tier not available still counts the children its
+other evidence puts there, so it is no sum of the tiers shown; the intruder's knowledge that it is at
+least their sum is *not* modelled (a known gap: it matters only where a set and all but one of its tiers
+are published and the set exceeds their sum by few children).
 
 Relations (all hold by construction, whatever the data; see :func:`relations_for`)
 -------------------------------------------------------------------------------
@@ -285,8 +288,9 @@ def relations_for(cells, monotone: set[str]) -> list:
         cell = lambda la, b, v, g: children_cell(quarter, measure, la, b, v, g)  # noqa: E731
         for la in areas:
             all_row = lambda g: cell(la, "all", "All children", g)  # noqa: E731
-            for k in (2, 3, 4, 5, 6):
-                add(Sum, all_row(PREFIX[k]), [all_row(t) for t in SINGLE[:k]])
+            for k in (2, 3, 4, 5, 6):  # only where every tier of the set is available (see the module docstring)
+                if all(all_row(t) in present for t in SINGLE[:k]):
+                    add(Sum, all_row(PREFIX[k]), [all_row(t) for t in SINGLE[:k]])
             values: dict[str, list[str]] = {}
             for c in group_cells:
                 if c[3] == la and c[4] != "all" and c[6] == BREAKDOWN_GROUP:

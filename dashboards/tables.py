@@ -349,14 +349,14 @@ def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.D
             SELECT source, file, rule, count(DISTINCT location) AS n FROM quality.rejects
             WHERE action IN ('row_rejected', 'child_rejected') GROUP BY ALL
         ),
-        commonest AS (SELECT source, file, arg_max(rule, n) AS rule FROM rules GROUP BY ALL)
+        commonest AS (SELECT source, file, first(rule ORDER BY n DESC, rule) AS rule FROM rules GROUP BY ALL)  -- ties: by name
         SELECT f.period_end, f.file, f.sheet, f.source, f.source AS source_name, f.status = 'failed' AS failed, f.la_code,
                f.rows_read, f.rows_not_loaded,
                CASE WHEN f.status = 'failed' THEN 'not read: ' || f.message
                     ELSE 'rejected, mostly ' || r.rule END AS reason
         FROM files f LEFT JOIN commonest r ON r.source = f.source AND r.file = f.file
         WHERE f.status = 'failed' OR f.rows_not_loaded > 0
-        ORDER BY f.file, f.source""", [quarter_end, quarter_end]).df()
+        ORDER BY f.file, f.source, f.la_code, f.period_end""", [quarter_end, quarter_end]).df()
     frame["source"] = frame["source"].map(lambda s: labels.get(s, s))
     frame["sheet"] = frame["sheet"].fillna("")
     frame["period_end"] = frame["period_end"].map(iso)

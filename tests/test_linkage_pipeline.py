@@ -120,6 +120,7 @@ def test_review_file_is_beside_the_identity_store_and_private(ingested):
     assert (review["match_probability"] >= ingested.settings.linkage_review_threshold).all()
 
 
+@pytest.mark.slow  # slow: links the partnership twice more (about 50 s)
 def test_person_keys_survive_the_next_quarter(ingested, tmp_path):
     """Link everything up to the previous quarter, then everything: >= 99.5 % of the earlier keys stay."""
     copy = tmp_path / "warehouse.duckdb"

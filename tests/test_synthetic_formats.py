@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from lxml import etree
 
 from synthetic_fixtures import XSD, read_extract
@@ -25,6 +26,7 @@ def test_latest_cin_census_validates_against_the_2026_xsd(partnership):
         assert doc.getroot().find("Header/CollectionDetails/ReferenceDate").text == "2026-03-31"
 
 
+@pytest.mark.slow  # slow: reads every extract and workbook sheet of the default partnership (about 45 s)
 def test_every_extract_row_maps_to_exactly_one_true_person_and_back(partnership):
     folder, _ = partnership
     records = _truth(folder, "source_records.csv")
