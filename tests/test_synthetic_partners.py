@@ -248,6 +248,7 @@ def _hashes(folder) -> dict:
             for p in sorted((folder / "incoming").rglob("*")) if p.is_file()}
 
 
+@pytest.mark.slow  # slow: generates four small partnerships (about 12 s)
 def test_knobs_for_validation(tmp_path):
     """No agencies; agencies whose draws leave every other file alone; detection and false-positive scales."""
     small = GeneratorConfig(children=4_000, seed=11)
