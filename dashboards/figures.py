@@ -54,14 +54,19 @@ def ladder_figure(pub: Publication, la_code: str) -> go.Figure:
                      f"{fmt_rate(row['rate_per_10k'])} ({fmt_count(row['children'])})")
         hovers.append(f"{label}<br>{fmt_count(row['children'])} children, {fmt_rate(row['rate_per_10k'])} per 10,000")
     measures = ["absolute"] + ["relative"] * (len(LADDER) - 1)
-    if len(hidden) and hidden["status"].iloc[0] == "estimated" and population > 0:
-        unseen = float(hidden["unobserved"].iloc[0])
-        labels.append("+ estimated, not yet identified (model)")
-        values.append(unseen / population * 1e4)
-        texts.append(f"{unseen / population * 1e4:,.0f} (about {unseen:,.0f})")
-        hovers.append("Capture-recapture estimate of children on none of the lists<br>"
-                      f"about {unseen:,.0f} children, {unseen / population * 1e4:,.0f} per 10,000 (model, see Methods)")
-        measures.append("relative")
+    # the last bar takes the ladder (tiers 1-5) up to the publication rule's central estimate of all neglected
+    # children, when there is one and it is higher (both published figures: rates from rounded or protected values)
+    top = overall.loc["Tiers 1-5", "rate_per_10k"] if "Tiers 1-5" in overall.index else np.nan
+    if len(hidden) and hidden["status"].iloc[0] == "estimate" and population > 0 and pd.notna(top):
+        unseen_rate = float(hidden["estimate_rate_per_10k"].iloc[0]) - float(top)
+        if unseen_rate > 0:
+            unseen = unseen_rate * population / 1e4
+            labels.append("+ estimated, not yet identified (model)")
+            values.append(unseen_rate)
+            texts.append(f"{unseen_rate:,.0f} (about {round(unseen, -1):,.0f})")
+            hovers.append("The model's estimate of all neglected children, less the children in tiers 1-5<br>"
+                          f"about {round(unseen, -1):,.0f} children, {unseen_rate:,.0f} per 10,000 (see Methods)")
+            measures.append("relative")
     figure = go.Figure(go.Waterfall(
         orientation="h", y=labels, x=values, measure=measures, text=texts, textposition="outside",
         hovertext=hovers, hoverinfo="text", connector={"line": {"color": GREY}},

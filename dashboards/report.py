@@ -16,7 +16,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from . import figures as F
-from .tables import Publication
+from .tables import VALIDATION_NOTE, Publication
 
 CSS = """
 body { font-family: Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1180px; padding: 0 16px 40px; }
@@ -107,9 +107,10 @@ def headline(pub: Publication, la_code: str) -> dict:
         "identified_cell": identified["_cell_children"], "cp_cell": cp["_cell_children"],
         "cp_rate": cp["rate_per_10k"], "cp_children": cp["children"],
         "hidden_rate": hidden["estimate_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
+        "hidden_at_least": hidden["at_least_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
         "hidden_lower": hidden["ci95_lower_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
         "hidden_upper": hidden["ci95_upper_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
-        "hidden_status": hidden["status"].iloc[0] if len(hidden) else "not estimable",
+        "hidden_status": hidden["status"].iloc[0] if len(hidden) else "observed only",
         "hidden_message": hidden["message"].iloc[0] if len(hidden) else "",
         "change_quarter": latest["change_since_previous_quarter"].iloc[0] if len(latest) else None,
         "change_year": latest["change_since_year_ago"].iloc[0] if len(latest) else None,
@@ -128,11 +129,17 @@ def headline_html(pub: Publication, la_code: str) -> str:
                 "supplied (see Sources below).</p>")
     partial = (" (<b>at least</b>: some tiers could not be counted because their source was not supplied; see "
                "Sources below)" if h["identified_availability"] == "incomplete" else "")
-    hidden = (f"an estimated <b data-headline='hidden_rate'>{F.fmt_rate(h['hidden_rate'], 0)}</b> per 10,000 "
-              f"({F.fmt_rate(h['hidden_lower'], 0)} to {F.fmt_rate(h['hidden_upper'], 0)}) including children no "
-              "service has yet identified (a model estimate: read its caveats in Methods)"
-              if h["hidden_status"] == "estimated" else
-              f"no estimate of unidentified children can be made this quarter ({_esc(h['hidden_message'])})")
+    if h["hidden_status"] == "estimate":
+        hidden = (f"an estimated <b data-headline='hidden_rate'>{F.fmt_rate(h['hidden_rate'], 0)}</b> per 10,000 "
+                  f"({F.fmt_rate(h['hidden_lower'], 0)} to {F.fmt_rate(h['hidden_upper'], 0)}; at least "
+                  f"{F.fmt_rate(h['hidden_at_least'], 0)}) including children no service has yet identified (a model "
+                  "estimate, likelier too low than too high: read its caveats in Methods)")
+    elif h["hidden_status"] == "lower bound and range":
+        hidden = (f"at least <b data-headline='hidden_at_least'>{F.fmt_rate(h['hidden_at_least'], 0)}</b> per 10,000 "
+                  f"(possibly up to {F.fmt_rate(h['hidden_upper'], 0)}) including children no service has yet "
+                  "identified (too few lists for a central estimate: see Methods)")
+    else:
+        hidden = f"no estimate of unidentified children can be made this quarter: {_esc(h['hidden_message'])}"
     change = lambda c: {"higher": "higher than", "lower": "lower than"}.get(c, "no clear change from")  # noqa: E731
     return (f'<p class="headline"><b data-headline="identified_rate">{F.fmt_rate(h["identified_rate"])}</b> children '
             f"per 10,000 ({F.fmt_rate(h['identified_lower'])} to {F.fmt_rate(h['identified_upper'])}; "
@@ -185,7 +192,7 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
         f'<section class="area" id="area-{la_code}"><h2>{_esc(name)}</h2>',
         "<h3>1. Headline</h3>", headline_html(pub, la_code), sources_html(pub, la_code),
         "<h3>2. The tier ladder</h3><p class='note'>Each bar adds children whose strongest evidence is the next tier; "
-        "the last bar is the capture-recapture estimate of children no list holds.</p>",
+        "the last bar takes the ladder up to the model's estimate of all neglected children (the publication rule: see Methods).</p>",
         chart(key("tier_ladder"), F.ladder_figure(pub, la_code)),
         "<h3>3. Trend</h3>", chart(key("trend"), F.trend_figure(pub, la_code)),
         "<p class='note'>Hollow, dotted points: fewer than 12 months of extracts before the window, so evidence "
@@ -254,13 +261,18 @@ def methods_section(pub: Publication) -> str:
         '<section class="methods" id="methods"><h2>9. Methods and caveats</h2>',
         html_table(pub.tables["methods"], {"topic": "", "item": "", "text": ""}, text=("topic", "item", "text")),
         "<h3>Hidden prevalence: how sure is it?</h3>",
-        "<p>Tested on simulated partnerships whose truth is known, this estimate came out too high: services "
-        "record neglect for some children who were not neglected, and early help and social care see different "
-        "children (less and more severe). Treat it as an upper marker of scale, not a count.</p>",
-        html_table(partnership, {"linkage": "linkage", "linkage_threshold": "threshold", "observed": "on a list",
+        "<p>The estimate of children no service has yet identified comes from how often the same children appear "
+        "on several lists (social care, early help, adult services and each partner agency's concerns), by a "
+        "latent-class model that lets children differ in how likely they are to be on each list, after an "
+        "allowance for entries that were not neglect. With four or more lists it is published with a 95 % interval "
+        "and an 'at least' figure; with two or three lists only the 'at least' figure and a range, because every "
+        "model tried was biased in some situations; where lists overlap too little, nothing. "
+        f"{_esc(VALIDATION_NOTE)} Estimates are rounded to the nearest 10. The same figures at the lower and upper "
+        "linkage thresholds show how much depends on who is taken to be the same child.</p>",
+        html_table(partnership, {"linkage": "linkage", "linkage_threshold": "threshold", "status": "published as",
                                  "estimate": "estimated total", "ci95_lower": "95 % from", "ci95_upper": "95 % to",
-                                 "chosen_model": "model"},
-                   counts=("observed",), text=("linkage", "chosen_model"), digits=0),
+                                 "at_least": "at least", "lists": "lists"},
+                   text=("linkage", "status", "lists"), digits=0),
         "</section>"])
 
 

@@ -114,10 +114,15 @@ def test_headline_numbers_are_the_marts_rows(report, warehouse):
                                        [QUARTER, la_code]).fetchall())
         assert shown["identified_rate"] == f"{rates['1-4']:,.1f}"
         assert shown["cp_rate"] == f"{rates['1']:,.1f}"
-        hidden = warehouse.execute("""
-            SELECT estimate, population FROM marts.hidden_prevalence WHERE period_end = ? AND la_code = ?
-              AND linkage = 'match threshold'""", [QUARTER, la_code]).fetchall()[0]
-        assert shown["hidden_rate"] == f"{round(hidden[0] / 10) * 10 / hidden[1] * 1e4:,.0f}"
+        status, central, floor, population = warehouse.execute("""
+            SELECT published_status, published_central, lower_bound, population FROM marts.hidden_prevalence
+            WHERE period_end = ? AND la_code = ? AND linkage = 'match threshold'""", [QUARTER, la_code]).fetchall()[0]
+        if status == "estimate":  # the publication rule's figure, rounded to 10, per 10,000
+            assert shown["hidden_rate"] == f"{round(central / 10) * 10 / population * 1e4:,.0f}"
+        elif status == "lower bound and range":
+            assert shown["hidden_at_least"] == f"{round(floor / 10) * 10 / population * 1e4:,.0f}"
+        else:
+            assert "hidden_rate" not in shown and "hidden_at_least" not in shown
         ratio = warehouse.execute("""SELECT identified_per_cp_neglect_child FROM marts.identification_ratio
                                      WHERE period_end = ? AND la_code = ? AND measure = '12_month'""",
                                   [QUARTER, la_code]).fetchall()[0][0]
@@ -220,12 +225,15 @@ def test_figures_made_from_counts_are_blank_when_a_count_is_suppressed(ingested,
             assert pd.isna(row.rate_pct) and pd.isna(row.ci95_lower_pct)
             assert row.direction_of_travel is None or pd.isna(row.direction_of_travel)
         hidden = pub.tables["hidden"]
-        for row in hidden[hidden["status"] == "estimated"].itertuples():
-            assert row.estimate % 10 == 0 and row.estimate_rate_per_10k * row.population / 1e4 == pytest.approx(
-                row.estimate)
+        for row in hidden[hidden["status"] != "observed only"].itertuples():
+            assert row.at_least % 10 == 0 and row.at_least_rate_per_10k * row.population / 1e4 == pytest.approx(
+                row.at_least)
+            if row.status == "estimate":
+                assert row.estimate % 10 == 0 and row.estimate_rate_per_10k * row.population / 1e4 == pytest.approx(
+                    row.estimate)
             numbers = {float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*", row.message)}
-            allowed = {row.estimate, row.ci95_lower, row.ci95_upper, row.unobserved, 95.0}
-            allowed |= set() if row.observed == SUPPRESSED else {float(row.observed)}
+            allowed = {row.estimate, row.ci95_lower, row.ci95_upper, row.at_least, 95.0, 5.0, 15.0, 20.0,
+                       float(len(row.lists.split(", ")))}  # the figures, the validation's percentages, the lists
             assert numbers <= allowed, row.message
             checked["hidden"] += 1
         quality = pub.tables["data_quality"]
