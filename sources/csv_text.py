@@ -263,8 +263,8 @@ def _careful(path, text: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray,
             row = row[:width]
         cells.append(row + [""] * (width - len(row)))
         lines.append(line)
-    frame = pd.DataFrame(cells, columns=_unique(names), dtype=object).astype(str) if cells else \
-        pd.DataFrame({h: pd.Series(dtype=str) for h in _unique(names)})
+    frame = pd.DataFrame(cells, columns=unique_headers(names), dtype=object).astype(str) if cells else \
+        pd.DataFrame({h: pd.Series(dtype=str) for h in unique_headers(names)})
     return frame, np.asarray(lines, dtype=np.int64), _reject_frame(rejects)
 
 
@@ -276,7 +276,7 @@ def _unclosed(exc) -> str:
     return f"not a well-formed CSV line ({exc}); reading resumed on the next line"
 
 
-def _unique(headers: list[str]) -> list[str]:
+def unique_headers(headers: list[str]) -> list[str]:
     """Repeated headers as 'X', 'X.1', 'X.2' (as pandas names them): match_headers refuses a repeated column."""
     seen: dict[str, int] = {}
     out = []

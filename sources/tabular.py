@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .csv_text import empty_line_rejects, read_csv_cells, sniff_delimiter, utf16_variant
+from .csv_text import empty_line_rejects, read_csv_cells, sniff_delimiter, unique_headers, utf16_variant
 from .errors import SourceFileError
 from .limits import check_xlsx, read_regular
 from .quoting import MAX_DISTINCT_SHOWN, code_map_words, quotable
@@ -292,7 +292,7 @@ def _read_xlsx(path: Path, raw: bytes, sheets: tuple[str, ...] = ()) -> tuple[pd
         width -= 1
     header = header[:width]
     body = [(r + [""] * width)[:width] for r in cells[1:]]
-    names = _unique(header)
+    names = unique_headers(header)
     frame = pd.DataFrame(body, columns=names, dtype=object).astype(str) if body else \
         pd.DataFrame({h: pd.Series(dtype=str) for h in names})
     lines = start + 1 + np.arange(len(body), dtype=np.int64)
@@ -311,16 +311,6 @@ def _column_letters(index: int) -> str:
         index, rest = divmod(index - 1, 26)
         letters = chr(65 + rest) + letters
     return letters
-
-
-def _unique(headers: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for h in headers:
-        n = seen.get(h, 0)
-        out.append(h if n == 0 else f"{h}.{n}")
-        seen[h] = n + 1
-    return out
 
 
 def match_headers(path: Path, headers: list[str], schema: TabularSchema) -> dict[str, str]:

@@ -23,9 +23,6 @@ carry them). Every row's place (file, sheet, line) goes to ``truth/source_record
 """
 from __future__ import annotations
 
-import io
-import re
-import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +33,7 @@ from openpyxl.cell import WriteOnlyCell
 
 from ..population import age_on
 from ..simulate import EPOCH, NEVER
-from .common import FIXED_TIMESTAMP
+from .common import save_workbook
 from .extracts import CATEGORY_STYLES
 
 FILE_NAME = "ofsted_annex_a.xlsx"
@@ -316,18 +313,4 @@ def _cell(ws, column: str, value):
 
 
 def _save(wb: Workbook, path: Path) -> None:
-    """Save byte-identically for identical input (fixed timestamps in the zip and the properties)."""
-    wb.properties.created = FIXED_TIMESTAMP
-    wb.properties.modified = FIXED_TIMESTAMP
-    wb.properties.creator = "Case management system Annex A report"
-    raw = io.BytesIO()
-    wb.save(raw)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=(2026, 4, 30, 9, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            data = src.read(item.filename)
-            if item.filename == "docProps/core.xml":
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-04-30T09:00:00Z", data)
-            dst.writestr(info, data)
+    save_workbook(wb, path, "Case management system Annex A report")

@@ -124,20 +124,7 @@ def write_xlsx(frame: pd.DataFrame, path: Path, sheet: str, date_columns: set[st
         for cell in ws.iter_cols(min_col=col + 1, max_col=col + 1, min_row=2):
             for c in cell:
                 c.number_format = "DD/MM/YYYY"
-    wb.properties.created = FIXED_TIMESTAMP
-    wb.properties.modified = FIXED_TIMESTAMP
-    wb.properties.creator = "Case management system export"
-    raw = io.BytesIO()
-    wb.save(raw)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
-        for item in src.infolist():
-            info = zipfile.ZipInfo(item.filename, date_time=(2026, 4, 30, 9, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            data = src.read(item.filename)
-            if item.filename == "docProps/core.xml":  # openpyxl stamps the save time here
-                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-04-30T09:00:00Z", data)
-            dst.writestr(info, data)
+    save_workbook(wb, path, "Case management system export")
 
 
 def record_locations(df: pd.DataFrame) -> pd.DataFrame:
@@ -162,3 +149,22 @@ def write_rows(df: pd.DataFrame, columns: dict[str, str], incoming: Path, date_c
         else:
             write_csv(frame, path, encoding or "utf-8")
     return record_locations(df)
+
+
+def save_workbook(wb, path: Path, creator: str) -> None:
+    """Save ``wb`` byte-identically for identical input: fixed timestamps in the zip and the properties
+    (openpyxl stamps the save time in docProps/core.xml)."""
+    wb.properties.created = FIXED_TIMESTAMP
+    wb.properties.modified = FIXED_TIMESTAMP
+    wb.properties.creator = creator
+    raw = io.BytesIO()
+    wb.save(raw)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(raw) as src, zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for item in src.infolist():
+            info = zipfile.ZipInfo(item.filename, date_time=(2026, 4, 30, 9, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            data = src.read(item.filename)
+            if item.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>2026-04-30T09:00:00Z", data)
+            dst.writestr(info, data)
