@@ -72,7 +72,7 @@ def linked_incoming(source: Path, target: Path, replaced: dict[str, Path] | None
 def refresh(settings: Settings, quarters: tuple[date, date], census_years: tuple[int, int] | None = None,
             downstream: tuple[str, ...] | None = None) -> dict:
     """Run the refresh jobs in ``settings``' project: the CIN census for ``census_years`` (first, last), then
-    ``quarterly_refresh`` over ``quarters`` (first, last quarter end), or, given ``downstream`` (asset
+    ``quarterly_refresh`` and ``board_report`` over ``quarters`` (first, last quarter end), or, given ``downstream`` (asset
     groups, e.g. :data:`DOWNSTREAM_GROUPS`), only those groups as the job ``DOWNSTREAM``. Returns job name
     -> result."""
     defs = build_definitions(settings)
@@ -90,6 +90,9 @@ def refresh(settings: Settings, quarters: tuple[date, date], census_years: tuple
     plan.append(PlannedRun(DOWNSTREAM if downstream else "quarterly_refresh",
                            partition_key_for_quarter_end(quarters[0]), partition_key_for_quarter_end(quarters[1]),
                            "quarters"))
+    if not downstream:  # the board packs are their own job (neglect run builds the latest quarter's): every quarter
+        plan.append(PlannedRun("board_report", partition_key_for_quarter_end(quarters[0]),
+                               partition_key_for_quarter_end(quarters[1]), "quarters"))
     storage = settings.dagster_home / ".dagster"
     storage.mkdir(parents=True, exist_ok=True)
     results = {}

@@ -95,7 +95,7 @@ def test_the_second_refresh_twice_from_the_same_state_gives_the_same_marts_and_p
 def test_late_data_make_a_second_version_and_both_are_safe_together(first_refreshes, second_refreshes):
     first, _ = first_refreshes[0]
     second, results = second_refreshes[0]
-    board = materialisation_metadata(results["quarterly_refresh"], "dashboards/board_report")
+    board = materialisation_metadata(results["board_report"], "dashboards/board_report")
     assert board["publication_version"] == 2 and board["figures_revised"] > 0
     assert board["disclosure_relations_dropped"] == 0
     with duckdb.connect(str(second.warehouse_path), read_only=True) as conn:

@@ -111,7 +111,7 @@ def test_the_board_pack_is_produced_when_one_authoritys_cin_file_is_refused(refu
     refused, results = refused_cin_run
     assert set(_failures(results["cin_census_refresh"])) == {"raw__cin_census"}
     assert _failures(results["quarterly_refresh"]) == {}
-    board = materialisation_metadata(results["quarterly_refresh"], "dashboards/board_report")
+    board = materialisation_metadata(results["board_report"], "dashboards/board_report")
     assert board["reports"] == 6 and board["disclosure_relations_dropped"] == 0
     report = refused.output_dir / "dashboards" / "2026-03-31" / "neglect_board_report_2026-03-31.html"
     assert report.exists() and (report.parent / "exports" / "csv" / "prevalence.csv").exists()
