@@ -23,21 +23,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from sources.spreadsheet_text import neutralise
+
 from .tables import Publication
 
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
-
-
-def neutralise(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells that start like a formula, prefixed with ``'``; numbers untouched."""
-    out = frame.copy()
-    for column in out.columns:
-        values = out[column].astype("object")
-        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
-        if risky.any():
-            out[column] = values.where(~risky, "'" + values.astype(str))
-    return out
 
 
 def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:

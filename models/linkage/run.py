@@ -166,10 +166,11 @@ def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Pa
 
     The file is created 0600 (never readable by others, not even for a moment) and text that a spreadsheet
     would run as a formula (starting ``=``, ``+``, ``-``, ``@``, tab or carriage return: a name typed as
-    ``=HYPERLINK(...)``) is prefixed with ``'``, as in the board exports (:func:`dashboards.exports.neutralise`):
+    ``=HYPERLINK(...)``) is prefixed with ``'``, as in the board exports
+    (:func:`sources.spreadsheet_text.neutralise`):
     the reviewer opens it in Excel.
     """
-    from dashboards.exports import neutralise
+    from sources.spreadsheet_text import neutralise
 
     pairs = [r.review_pairs.assign(person_type=t) for t, r in (("child", result.children), ("adult", result.adults))
              if len(r.review_pairs)]
