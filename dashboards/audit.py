@@ -29,6 +29,7 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from .disclosure import SUPPRESSED, AtMost, attack
+from .tables import NOT_AVAILABLE
 from .publication import (cell_of_key, children_cell, iso, observed_cell, persons_cell, practice_cell,
                           relations_for, rows_cell, rule_cell)
 
@@ -55,13 +56,13 @@ _DATA_CELL = re.compile(r'data-count="([^"]*)" data-cell="([^"]*)"')
 
 
 def _value(raw):
-    """A published count as read from a file: int, ``"c"``, or None (blank)."""
+    """A published count as read from a file: int, ``"c"``, or None (blank, or ``x``: not available, no cell)."""
     if raw is None or (isinstance(raw, float) and pd.isna(raw)):
         return None
     if isinstance(raw, (int, float)):
         return int(raw)
     text = str(raw).strip().replace(",", "")
-    if text == "":
+    if text in ("", NOT_AVAILABLE):
         return None
     return SUPPRESSED if text == SUPPRESSED else int(float(text))
 
@@ -108,8 +109,9 @@ def read_published(output_root: Path, workbooks: bool = True) -> pd.DataFrame:
         for path in sorted(folder.glob("*.html")):
             text = path.read_text(encoding="utf-8")
             for shown, key in _DATA_CELL.findall(text):
-                rows.append((cell_of_key(html.unescape(key)), _value(html.unescape(shown)),
-                             str(path.relative_to(output_root))))
+                value = _value(html.unescape(shown))
+                if value is not None:  # x: not available, no cell
+                    rows.append((cell_of_key(html.unescape(key)), value, str(path.relative_to(output_root))))
     return pd.DataFrame(rows, columns=["cell", "published", "file"])
 
 

@@ -28,11 +28,12 @@ A cell is a tuple of strings (dates as ``YYYY-MM-DD``), first the kind:
   report lists the files with rows not loaded; every other file's cells are auxiliary).
 
 A count the marts leave NULL (*not available*: its source was not supplied) is no cell: it is
-published as ``x``. An authority not available adds no child to the partnership, so the unions are
-taken over the authorities present. A tier set with a tier not available still counts the children its
-other evidence puts there, so it is no sum of the tiers shown; the intruder's knowledge that it is at
-least their sum is *not* modelled (a known gap: it matters only where a set and all but one of its tiers
-are published and the set exceeds their sum by few children).
+published as ``x``, and a relation is made only where all its cells are present. An authority that
+supplied nothing for a quarter has no cell in it and is left out of the partnership's unions (the
+partnership leaves it out too). A tier not available may still hold children its set counts (from
+other evidence), so the set is no sum of the tiers shown; what an intruder can still infer there (the
+set is at least the sum of the tiers shown, the partnership at least each authority) is *not*
+modelled: a known gap, which matters only where few children separate those figures.
 
 Relations (all hold by construction, whatever the data; see :func:`relations_for`)
 -------------------------------------------------------------------------------
@@ -196,10 +197,10 @@ def count_cells(conn: duckdb.DuckDBPyConnection, latest: date, definitions: Negl
         elif group == BREAKDOWN_GROUP:
             rows.append((children_cell(period_end, measure, la_code, breakdown, value, group), int(children), True))
     for (period_end, measure, la_code, value), groups in singles.items():
-        for k in (3, 6):  # a tier not available has no child: the auxiliary sums are over the tiers present
-            if any(t in groups for t in SINGLE[:k]):
+        for k in (3, 6):  # auxiliary sets, only where every tier is available (x: no cell, see above)
+            if all(t in groups for t in SINGLE[:k]):
                 rows.append((children_cell(period_end, measure, la_code, "all", value, PREFIX[k]),
-                             sum(groups.get(t, 0) for t in SINGLE[:k]), False))
+                             sum(groups[t] for t in SINGLE[:k]), False))
     for period_end, indicator, la_code, numerator, denominator in conn.execute("""
             SELECT period_end, indicator, la_code, numerator, denominator FROM marts.practice_indicators
             WHERE period_end <= ? ORDER BY ALL""", [latest]).fetchall():
@@ -272,10 +273,10 @@ def relations_for(cells, monotone: set[str]) -> list:
         by_kind.setdefault(c[0], []).append(c)
 
     def add(rel_type, total, parts):
-        # a part that is no cell is a count not available (no child, no row) or one no pack shows: the
-        # relation is taken over the parts present (one the counts do not satisfy is dropped when protecting)
-        parts = [p for p in parts if p in present]
-        if total in present and parts:
+        # only with every part a cell: a part not available (x) may still hold children the total counts. An
+        # authority that supplied nothing has no cell at all for the quarter and is in no list of parts
+        parts = [p for p in parts]
+        if total in present and parts and all(p in present for p in parts):
             relations.append(rel_type(total, parts))
 
     children = sorted(by_kind.get("children", []))

@@ -109,7 +109,11 @@ def test_the_board_pack_is_produced_when_one_authoritys_cin_file_is_refused(refu
     once assumed, and the board pack stopped with 'counts break 1 relation(s)'. (This small partnership
     has no such child; test_publication.py simulates many, and the default partnership has some.)"""
     refused, results = refused_cin_run
-    assert set(_failures(results["cin_census_refresh"])) == {"raw__cin_census"}
+    # a refused file fails its source's files_readable check (error, not blocking), not the step (issue 12)
+    assert _failures(results["cin_census_refresh"]) == {}
+    readable = {e.asset_key.to_user_string(): e.passed for e in results["cin_census_refresh"].get_asset_check_evaluations()
+                if e.check_name == "files_readable"}
+    assert readable["raw/cin_census"] is False
     assert _failures(results["quarterly_refresh"]) == {}
     board = materialisation_metadata(results["board_report"], "dashboards/board_report")
     assert board["reports"] == 6 and board["disclosure_relations_dropped"] == 0
