@@ -275,7 +275,7 @@ def relations_for(cells, monotone: set[str]) -> list:
     def add(rel_type, total, parts):
         # only with every part a cell: a part not available (x) may still hold children the total counts. An
         # authority that supplied nothing has no cell at all for the quarter and is in no list of parts
-        parts = [p for p in parts]
+        parts = list(parts)
         if total in present and parts and all(p in present for p in parts):
             relations.append(rel_type(total, parts))
 
@@ -289,9 +289,8 @@ def relations_for(cells, monotone: set[str]) -> list:
         cell = lambda la, b, v, g: children_cell(quarter, measure, la, b, v, g)  # noqa: E731
         for la in areas:
             all_row = lambda g: cell(la, "all", "All children", g)  # noqa: E731
-            for k in (2, 3, 4, 5, 6):  # only where every tier of the set is available (see the module docstring)
-                if all(all_row(t) in present for t in SINGLE[:k]):
-                    add(Sum, all_row(PREFIX[k]), [all_row(t) for t in SINGLE[:k]])
+            for k in (2, 3, 4, 5, 6):  # add() skips a set with a tier not available (see the module docstring)
+                add(Sum, all_row(PREFIX[k]), [all_row(t) for t in SINGLE[:k]])
             values: dict[str, list[str]] = {}
             for c in group_cells:
                 if c[3] == la and c[4] != "all" and c[6] == BREAKDOWN_GROUP:

@@ -22,6 +22,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from process_helpers import processes_with
+
 REPO = Path(__file__).resolve().parents[1]
 TIME_LIMIT = 900
 # stage -> (a line of `neglect run`'s output that says the stage has begun, seconds to wait before the kill)
@@ -60,18 +62,6 @@ def _marts(root: Path) -> dict[str, list]:
         tables = [t for (t,) in conn.execute("SELECT table_name FROM information_schema.tables "
                                              "WHERE table_schema = 'marts' ORDER BY 1").fetchall()]
         return {t: conn.execute(f"SELECT * FROM marts.{t} ORDER BY ALL").fetchall() for t in tables}
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.fixture(scope="module")
@@ -116,9 +106,9 @@ def test_kill_9_then_rerun_gives_the_marts_of_an_uninterrupted_run(stage, partne
         if proc.poll() is None:
             proc.kill()
     deadline = time.monotonic() + 20
-    while _processes_with(marker) and time.monotonic() < deadline:  # readers see their parent gone and end
+    while processes_with(marker) and time.monotonic() < deadline:  # readers see their parent gone and end
         time.sleep(0.5)
-    assert not _processes_with(marker), "reader processes outlived the killed run"
+    assert not processes_with(marker), "reader processes outlived the killed run"
     with duckdb.connect(str(root / "warehouse" / "neglect.duckdb"), read_only=True) as conn:  # it opens
         conn.execute("SELECT count(*) FROM information_schema.tables").fetchall()
 

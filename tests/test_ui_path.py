@@ -17,20 +17,10 @@ from pathlib import Path
 
 import pytest
 
+from process_helpers import processes_with
+
 REPO = Path(__file__).resolve().parents[1]
 TIME_LIMIT = 420  # seconds; the run takes well under a minute
-
-
-def _processes_with(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "environ").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
 
 
 @pytest.mark.slow
@@ -66,6 +56,6 @@ def test_one_extract_partition_through_the_multiprocess_executor_finishes(tmp_pa
     assert proc.returncode == 0 and "SUCCESS" in proc.stdout, proc.stderr[-3000:]
     assert time.monotonic() - started < TIME_LIMIT
     deadline = time.monotonic() + 10
-    while _processes_with(marker) and time.monotonic() < deadline:  # every process of the run has ended
+    while processes_with(marker) and time.monotonic() < deadline:  # every process of the run has ended
         time.sleep(0.5)
-    assert not _processes_with(marker)
+    assert not processes_with(marker)
