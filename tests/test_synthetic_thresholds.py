@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from sources.synthetic.config import GeneratorConfig
 from sources.synthetic.generate import generate_partnership
@@ -36,6 +37,7 @@ def _files(folder) -> dict[str, str]:
     return json.loads((folder / "manifest.json").read_text())["files"]
 
 
+@pytest.mark.slow  # two generations, about 30 s
 def test_threshold_stream_changes_nothing_else(tmp_path):
     off = GeneratorConfig(children=3_000, seed=11, section47_lower_threshold={})
     on = GeneratorConfig(children=3_000, seed=11)
