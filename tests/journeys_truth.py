@@ -28,8 +28,20 @@ def quarter_number(days) -> np.ndarray:
     return (4 * days.dt.year + days.dt.quarter).to_numpy()
 
 
-def point_tiers(truth_dir: Path, quarter_ends: list[str], visible_from: str, evidence, dob) -> pd.DataFrame:
-    """(period_end, qn, la_code, person_id, tier) for every quarter end, measure 'point'."""
+QUARTERLY_SOURCES = ("early_help", "adult_services")  # sources only in the quarterly extracts, not the census
+
+
+def point_tiers(truth_dir: Path, quarter_ends: list[str], visible_from: str, evidence, dob,
+                extracts_from: str | None = None) -> pd.DataFrame:
+    """(period_end, qn, la_code, person_id, tier) for every quarter end, measure 'point'.
+
+    ``visible_from``: see :func:`marts_truth.truth_tiers` (assessments before the first census year are in no
+    extract). ``extracts_from``: the first day the quarterly extracts cover; early-help and adult-services
+    evidence that ended before it is in no extract either (an extract lists the episodes open at any time in its
+    quarter), so it is left out."""
+    if extracts_from is not None:
+        gone = evidence["source"].isin(QUARTERLY_SOURCES) & (evidence["end_date"] < pd.Timestamp(extracts_from))
+        evidence = evidence[~gone]
     parts = []
     for end in quarter_ends:
         tiers = truth_tiers(truth_dir, end, visible_from, evidence, dob)
