@@ -98,7 +98,7 @@ def build_cohort_outcomes(conn: duckdb.DuckDBPyConnection, period_ends: list[dat
     same quarters, built first); returns them."""
     _prepare(conn, period_ends)
     conn.execute(read_sql("cohort_outcomes.sql"))
-    cohorts = cohort_intervals(conn.sql("SELECT * FROM cohort_rows").df())
+    cohorts = cohort_intervals(conn.sql("SELECT * FROM cohort_rows ORDER BY ALL").df())
     replace_period_frame(conn, "marts.cohort_outcomes", COHORT_COLUMNS, cohorts)
     return cohorts
 

@@ -93,7 +93,7 @@ def build_threshold_profile(conn: duckdb.DuckDBPyConnection, definitions: Neglec
                             period_ends: list[date]) -> pd.DataFrame:
     """Replace the rows of ``marts.threshold_profile`` for ``period_ends``; returns them."""
     _prepare(conn, definitions, period_ends, "thresholds.sql")
-    profile = threshold_profile(conn.sql("SELECT * FROM threshold_entries").df(), period_ends)
+    profile = threshold_profile(conn.sql("SELECT * FROM threshold_entries ORDER BY ALL").df(), period_ends)
     replace_period_frame(conn, "marts.threshold_profile", PROFILE_COLUMNS, profile)
     return profile
 
@@ -102,7 +102,7 @@ def build_conversion_rates(conn: duckdb.DuckDBPyConnection, definitions: Neglect
                            period_ends: list[date]) -> pd.DataFrame:
     """Replace the rows of ``marts.conversion_rates`` for ``period_ends``; returns them."""
     _prepare(conn, definitions, period_ends, "thresholds.sql", "conversion_episodes.sql")
-    conversion = conversion_rates(conn.sql("SELECT * FROM conversion_episodes").df(), period_ends)
+    conversion = conversion_rates(conn.sql("SELECT * FROM conversion_episodes ORDER BY ALL").df(), period_ends)
     replace_period_frame(conn, "marts.conversion_rates", CONVERSION_COLUMNS, conversion)
     return conversion
 

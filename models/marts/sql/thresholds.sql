@@ -23,9 +23,9 @@ WITH versions AS (
     WHERE s.s47_actual_start_date IS NOT NULL
 )
 SELECT person_key, la_code, start_date,
-       max_by(referral_date, extract_date) AS referral_date,
-       max_by(icpc_date, {'has': icpc_date IS NOT NULL, 'extract': extract_date}) AS icpc_date,
-       max_by(icpc_not_required, extract_date) AS icpc_not_required
+       max_by(referral_date, {'extract': extract_date, 'value': referral_date}) AS referral_date,
+       max_by(icpc_date, {'has': icpc_date IS NOT NULL, 'extract': extract_date, 'value': icpc_date}) AS icpc_date,
+       max_by(icpc_not_required, {'extract': extract_date, 'value': icpc_not_required}) AS icpc_not_required
 FROM versions GROUP BY person_key, la_code, start_date;
 
 CREATE OR REPLACE TEMP TABLE threshold_entries AS
@@ -55,7 +55,8 @@ in_quarter AS (
     SELECT q.period_end, r.*
     FROM raw_entries r JOIN quarters q ON r.entry_date > q.after AND r.entry_date <= q.period_end
     QUALIFY row_number() OVER (PARTITION BY q.period_end, r.service_level, r.la_code, r.person_key
-                               ORDER BY r.entry_date, r.entry_ref NULLS LAST) = 1
+                               ORDER BY r.entry_date, r.entry_ref NULLS LAST, CAST(r.factors AS VARCHAR),
+                                        r.primary_need_code, r.neglect_category) = 1  -- a total order: repeatable
 ),
 with_assessment AS (  -- section 47 and plans: the factors of the child's latest assessment here started by then
     SELECT i.* REPLACE (coalesce(i.factors, a.factors) AS factors,
@@ -65,11 +66,12 @@ with_assessment AS (  -- section 47 and plans: the factors of the child's latest
                              AND a.la_code = i.la_code AND a.start_date <= i.entry_date
                              AND a.start_date > i.entry_date - INTERVAL 12 MONTH
     QUALIFY row_number() OVER (PARTITION BY i.period_end, i.service_level, i.la_code, i.person_key
-                               ORDER BY a.start_date DESC NULLS LAST) = 1
+                               ORDER BY a.start_date DESC NULLS LAST, a.referral_date DESC,
+                                        CAST(a.factors AS VARCHAR), a.primary_need_code) = 1
 ),
 gcp2 AS (  -- the latest early-help GCP2 (highest domain score, 1-5) assessed in the 12 months to entry, any authority
     SELECT w.period_end, w.service_level, w.la_code, w.person_key,
-           max_by(h.gcp2_max, h.assessment_date) AS gcp2_max
+           max_by(h.gcp2_max, {'date': h.assessment_date, 'score': h.gcp2_max}) AS gcp2_max
     FROM with_assessment w
     JOIN staging.early_help_episodes h ON h.person_key = w.person_key AND h.gcp2_max >= 1
                                       AND h.assessment_date <= w.entry_date
