@@ -82,7 +82,7 @@ class _Issues:
         mask = np.asarray(mask, dtype=bool)
         if not mask.any():
             return
-        location = frame["_location"].to_numpy(dtype=object)[mask]
+        location = frame["_location"][mask].to_numpy(dtype=object)  # the failing rows only: a string column
         if element not in (".", ""):
             location = location + ("/" + element)
         if callable(message):
@@ -129,8 +129,13 @@ def _raw_frame(table: _Table, rows: list) -> pd.DataFrame:
     return pd.DataFrame(data)
 
 
-def _locations(schema: CinSchema, table: _Table, frame: pd.DataFrame) -> np.ndarray:
-    """Element paths such as Child[12]/CINdetails[2]/Assessments[1], one per row (object array)."""
+def _locations(schema: CinSchema, table: _Table, frame: pd.DataFrame):
+    """Element paths such as Child[12]/CINdetails[2]/Assessments[1], one per row.
+
+    A pandas string array (pyarrow), so the output's ``source_location`` needs no conversion
+    (going through Python str objects cost about a tenth of the reader's time); an object
+    array without pyarrow.
+    """
     chain = []
     t = table
     while t is not None:
@@ -152,7 +157,7 @@ def _locations(schema: CinSchema, table: _Table, frame: pd.DataFrame) -> np.ndar
             out = out + (part if isinstance(part, str) else pd.Series(part, index=frame.index).astype(str).astype(object))
         return out.to_numpy(dtype=object)
     parts = [p if isinstance(p, str) else pc.cast(pa.array(p), pa.string()) for p in parts]
-    return np.asarray(pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False), dtype=object)
+    return pd.array(pc.binary_join_element_wise(*parts, ""), dtype="string")
 
 
 def _element_name(element: str, table: _Table) -> str:
@@ -381,6 +386,7 @@ def _build(path: Path, schema: CinSchema, parsed: _Parsed, header: CinCensusHead
     is_duplicate = np.zeros(n, dtype=bool)
     ordinals = children_out["child_ordinal"].to_numpy()
     la_child_id[ordinals] = children_out["la_child_id"].to_numpy(dtype=object)
+    la_child_id = pd.array(la_child_id, dtype="string")  # by child ordinal; taken per table without Python str
     is_duplicate[ordinals] = dup
 
     tables = {}
@@ -388,7 +394,7 @@ def _build(path: Path, schema: CinSchema, parsed: _Parsed, header: CinCensusHead
         df = out[name]
         co = df["child_ordinal"].to_numpy()
         if name != "cin_child":
-            df["la_child_id"] = pd.array(la_child_id[co], dtype="string")
+            df["la_child_id"] = la_child_id.take(co)
         df["is_duplicate"] = is_duplicate[co]
         order = [*COMMON_COLUMNS[:6], *table.keys[1:], *COMMON_COLUMNS[6:],
                  *(c.name for c in table.columns if c.name not in COMMON_COLUMNS)]
