@@ -1,0 +1,120 @@
+"""The journey and threshold marts (issue 21): each a quarterly asset that builds its table and recounts it.
+
+Every one of them is the same thing: build ``marts.<name>`` for the run's quarters with a function of
+:mod:`models.marts.journeys` or :mod:`models.marts.thresholds`, then run one blocking check of
+:mod:`checks.journeys` that recounts it from the tier table or ``staging``. :class:`RecountedMart`
+declares one; :func:`recounted_mart_asset` makes the asset. Metadata: the rows written, plus what
+``extra_metadata`` adds (counts only).
+"""
+
+from dataclasses import dataclass
+from typing import Callable
+
+from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
+
+from checks import journeys as journey_checks
+from models.marts.journeys import build_cohort_outcomes, build_neglect_episodes, build_tier_transitions
+from models.marts.thresholds import build_conversion_rates, build_threshold_profile
+
+from ..resources import WarehouseResource
+
+TRANSITIONS_KEY = AssetKey(["marts", "tier_transitions"])
+EPISODES_KEY = AssetKey(["marts", "neglect_episodes"])
+COHORT_KEY = AssetKey(["marts", "cohort_outcomes"])
+PROFILE_KEY = AssetKey(["marts", "threshold_profile"])
+CONVERSION_KEY = AssetKey(["marts", "conversion_rates"])
+
+
+@dataclass(frozen=True)
+class RecountedMart:
+    """One mart: ``build(conn, definitions, quarters)`` writes it (returns rows written or the frame);
+    ``recount(conn, definitions, quarters)`` is its blocking check (a checks.RuleOutcome)."""
+
+    key: AssetKey
+    upstream: str  # "tier" or "evidence": what it is built from
+    check: str
+    check_description: str
+    description: str
+    build: Callable
+    recount: Callable
+    extra_metadata: Callable | None = None  # (conn, quarters, built) -> dict of counts
+
+
+def _latest_spells(conn, quarters, built) -> dict:
+    status = conn.execute("SELECT status, count(*) FROM marts.neglect_episodes WHERE period_end = ? "
+                          "AND la_code = 'partnership' GROUP BY ALL ORDER BY status", [max(quarters)]).fetchall()
+    return {"latest_partnership_spells": MetadataValue.json(dict(status))}
+
+
+def _differing_steps(conn, quarters, frame) -> dict:
+    partnership = frame[frame["la_code"] == "partnership"]
+    return {"steps_where_authorities_differ": int(partnership["authorities_differ"].sum()), "steps": len(partnership)}
+
+
+JOURNEY_MARTS = [
+    RecountedMart(
+        TRANSITIONS_KEY, "tier", "flows_recount",
+        "Blocking: the children flowing into (out of) each tier equal the children in it on the quarter end (the "
+        "previous one), recounted from the tier table.",
+        "marts.tier_transitions: children by tier at the previous quarter end x tier at this one (tiers 1-6, none, "
+        "moved away/aged out), per authority and partnership (models/marts/journeys.py).",
+        lambda conn, d, q: build_tier_transitions(conn, q),
+        lambda conn, d, q: journey_checks.transitions_recount(conn, q)),
+    RecountedMart(
+        EPISODES_KEY, "tier", "spells_recount",
+        "Blocking: open spells = children in tiers 1-4 on the quarter end, one open spell per child, quarters "
+        "identified = child-quarters in tiers 1-4 up to it (recounted from the tier table).",
+        "marts.neglect_episodes: spells of identified neglect (tiers 1-4) per pseudonymised child and area as known "
+        "at each quarter end: start, end or open, strongest tier, services, time in neglect, resolution (no evidence "
+        "for 2 quarter ends), escalation, re-entry within 12 months.",
+        lambda conn, d, q: build_neglect_episodes(conn, q),
+        lambda conn, d, q: journey_checks.episodes_recount(conn, q), _latest_spells),
+    RecountedMart(
+        COHORT_KEY, "episodes", "cohorts_recount",
+        "Blocking: each cohort's outcomes add up to the cohort, and the cohort = the children first in tiers 1-4 on "
+        "its quarter end (recounted from the tier table).",
+        "marts.cohort_outcomes: children first identified on a quarter end, followed 4 and 8 quarters (resolved, "
+        "lower / same / higher tier, escalated to a CP plan, moved away/aged out) with Wilson intervals.",
+        lambda conn, d, q: build_cohort_outcomes(conn, q),
+        lambda conn, d, q: journey_checks.cohort_outcomes_recount(conn, q)),
+    RecountedMart(
+        PROFILE_KEY, "evidence", "entrants_recount",
+        "Blocking: CP plan entrants per quarter and authority = children with a plan starting in the quarter "
+        "(staging.cp_plans).",
+        "marts.threshold_profile: the evidence of the children entering early help, CIN assessment, section 47 and "
+        "CP plans per authority and quarter (GCP2, parental factors, number of factors, prior early help, age), with "
+        "intervals (models/marts/thresholds.py).",
+        build_threshold_profile,
+        lambda conn, d, q: journey_checks.profile_entrants_recount(conn, q)),
+    RecountedMart(
+        CONVERSION_KEY, "evidence", "stages_nested",
+        "Blocking: each step's numerator <= its denominator, the stages nest, and the referrals equal the "
+        "neglect-related episodes recounted from staging.",
+        "marts.conversion_rates: neglect-related CIN episodes from referral to assessment, section 47, initial "
+        "conference and CP plan per authority and quarter, Wilson intervals, and the steps where the authorities' "
+        "95 % intervals do not overlap.",
+        build_conversion_rates,
+        lambda conn, d, q: journey_checks.conversion_nested(conn, q, d.abuse_or_neglect_need_code,
+                                                            d.neglect_factor_codes),
+        _differing_steps),
+]
+
+
+def recounted_mart_asset(mart: RecountedMart, deps: list[AssetKey], quarterly: dict, definitions: Callable,
+                         quarters: Callable, check_result: Callable):
+    """The asset of ``mart``; ``quarterly``, ``definitions``, ``quarters`` and ``check_result`` are the mart
+    assets' shared settings and helpers (:mod:`pipelines.assets.marts`)."""
+
+    @asset(key=mart.key, deps=deps, **quarterly, description=mart.description,
+           check_specs=[AssetCheckSpec(mart.check, asset=mart.key, blocking=True, description=mart.check_description)])
+    def _mart(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        loaded, periods = definitions(), quarters(context)
+        with warehouse.get_connection() as conn:
+            built = mart.build(conn, loaded, periods)
+            outcome = mart.recount(conn, loaded, periods)
+            extra = mart.extra_metadata(conn, periods, built) if mart.extra_metadata else {}
+        rows = built if isinstance(built, int) else len(built)
+        return MaterializeResult(metadata={"dagster/row_count": rows, **extra},
+                                 check_results=[check_result(mart.key, mart.check, outcome)])
+
+    return _mart
