@@ -432,6 +432,10 @@ class _EventPrinter:
         self._cursor = conn.cursor
         for record in conn.records:
             event = record.event_log_entry.dagster_event
+            message = record.event_log_entry.user_message or ""
+            if event is None and message.startswith((waits.HELD_PREFIX, waits.FORMAT_PREFIX)):
+                # a step waiting for a process that holds the warehouse, or the warehouse's storage format
+                print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
             if event is not None:
                 line = self._describe(event)
                 if line:
