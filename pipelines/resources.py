@@ -21,10 +21,11 @@ from .settings import Settings, load_settings
 from .waits import FORMAT_PREFIX
 
 
-# DuckDB's storage version number (the file header) -> the oldest DuckDB release that opens the file
+# DuckDB's storage version number (the file header) -> the oldest DuckDB release that opens the warehouse
 # (measured with DuckDB 2.0.0 writing under each storage_compatibility_version; every later release opens
-# older files). 999 is what DuckDB 2.0 writes by default.
-STORAGE_OPENED_FROM = {64: "0.10", 65: "1.2", 66: "1.3", 67: "1.4", 68: "1.5", 999: "2.0"}
+# older files). 64 is read from 0.10 on, but the primary-key index of linkage.key_sequence written by 2.0
+# only from 1.1 (1.0: "Serialization Error: Failed to deserialize"). 999 is what DuckDB 2.0 writes by default.
+STORAGE_OPENED_FROM = {64: "1.1", 65: "1.2", 66: "1.3", 67: "1.4", 68: "1.5", 999: "2.0"}
 # storage_compatibility_version (its start) -> the storage version number DuckDB 2.0 then writes
 STORAGE_SETTING_WRITES = {"v0.10": 64, "v1.0": 64, "v1.1": 64, "v1.2": 65, "v1.3": 66, "v1.4": 67, "v1.5": 68}
 _WARNED: set[str] = set()
@@ -51,7 +52,7 @@ class WarehouseResource(DuckDBResource):
     file (an analyst's open connection) is waited for out loud, naming its program and PID, for up to
     ``wait_minutes`` (:func:`pipelines.waits.connect_when_free`); then the step fails saying what to do.
 
-    ``storage_version`` (setting ``warehouse_storage_version``, e.g. ``v1.0.0``) is DuckDB's
+    ``storage_version`` (setting ``warehouse_storage_version``, e.g. ``v1.1.0``) is DuckDB's
     ``storage_compatibility_version``: a warehouse *created* by this resource is written in that storage
     format, so older DuckDB releases (and the ODBC drivers and BI connectors built on them) can open it.
     A file keeps the format it was created with: an existing warehouse in a newer format is used as it is,

@@ -77,18 +77,18 @@ def test_the_resource_fails_the_step_with_the_holder_named(tmp_path):
     assert f"(PID {pid}" in caught.value.description and "wait_minutes" in caught.value.description
 
 
-def test_a_new_warehouse_is_written_for_duckdb_1_and_an_old_one_keeps_its_format(tmp_path, caplog):
-    new = WarehouseResource(database=str(tmp_path / "new.duckdb"), storage_version="v1.0.0")
+def test_a_new_warehouse_is_written_for_duckdb_1_1_and_an_old_one_keeps_its_format(tmp_path, caplog):
+    new = WarehouseResource(database=str(tmp_path / "new.duckdb"), storage_version="v1.1.0")
     with new.get_connection() as conn:
         conn.execute("CREATE TABLE t AS SELECT 1 AS x")
     assert storage_version_of(tmp_path / "new.duckdb") == 64
     duckdb.connect(str(tmp_path / "old.duckdb")).close()  # DuckDB 2.0's own format
     assert storage_version_of(tmp_path / "old.duckdb") > 68
     with caplog.at_level("WARNING"):
-        with WarehouseResource(database=str(tmp_path / "old.duckdb"), storage_version="v1.0.0").get_connection():
+        with WarehouseResource(database=str(tmp_path / "old.duckdb"), storage_version="v1.1.0").get_connection():
             pass
     assert "warehouse format:" in caplog.text and "warehouse_storage_version" in caplog.text
 
 
 def test_the_session_warehouse_opens_in_duckdb_1(ingested):
-    assert storage_version_of(ingested.settings.warehouse_path) == 64  # DuckDB 0.10 / 1.0 and every later one
+    assert storage_version_of(ingested.settings.warehouse_path) == 64  # DuckDB 1.1 and every later release
