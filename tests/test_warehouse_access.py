@@ -11,7 +11,6 @@ from contextlib import contextmanager
 
 import duckdb
 import pytest
-from dagster import Failure
 
 from pipelines.resources import WarehouseResource, storage_version_of
 from pipelines.waits import HELD_PREFIX, WarehouseHeld, connect_when_free, lock_holder
@@ -67,16 +66,6 @@ def test_the_warehouse_is_used_as_soon_as_the_holder_lets_go(tmp_path):
     connected[0].close()
 
 
-def test_the_resource_fails_the_step_with_the_holder_named(tmp_path):
-    path = tmp_path / "neglect.duckdb"
-    resource = WarehouseResource(database=str(path), wait_minutes=0.01)
-    with held(path) as pid:
-        with pytest.raises(Failure) as caught:
-            with resource.get_connection():
-                pass
-    assert f"(PID {pid}" in caught.value.description and "wait_minutes" in caught.value.description
-
-
 def test_a_new_warehouse_is_written_for_duckdb_1_1_and_an_old_one_keeps_its_format(tmp_path, caplog):
     new = WarehouseResource(database=str(tmp_path / "new.duckdb"), storage_version="v1.1.0")
     with new.get_connection() as conn:
@@ -92,3 +81,29 @@ def test_a_new_warehouse_is_written_for_duckdb_1_1_and_an_old_one_keeps_its_form
 
 def test_the_session_warehouse_opens_in_duckdb_1(ingested):
     assert storage_version_of(ingested.settings.warehouse_path) == 64  # DuckDB 1.1 and every later release
+
+
+def test_neglect_run_prints_what_holds_the_warehouse_while_a_step_waits(tmp_path, capsys):
+    """A step's wait reaches Dagster's event log, and `neglect run`'s printer shows it as it comes; the step then
+    fails with a message naming the holder and what to do."""
+    from dagster import DagsterInstance, asset, materialize
+
+    from pipelines.cli import _EventPrinter
+
+    @asset
+    def touches_the_warehouse(warehouse: WarehouseResource) -> None:
+        with warehouse.get_connection() as conn:
+            conn.execute("SELECT 1")
+
+    path = tmp_path / "neglect.duckdb"
+    with DagsterInstance.ephemeral() as instance, held(path) as pid:
+        result = materialize([touches_the_warehouse], instance=instance, raise_on_error=False,
+                             resources={"warehouse": WarehouseResource(database=str(path), wait_minutes=0.01)})
+        printer = _EventPrinter(instance, result.run_id, time.monotonic(), set())
+        printer._poll()
+    printed = capsys.readouterr().out
+    assert f"{HELD_PREFIX} waiting for" in printed and f"(PID {pid}" in printed
+    failures = [e.step_failure_data.user_failure_data.description for e in result.all_events
+                if e.event_type_value == "STEP_FAILURE"]  # a Failure: `neglect run` prints its description
+    assert not result.success and len(failures) == 1
+    assert f"(PID {pid}" in failures[0] and "gave up after" in failures[0] and "wait_minutes" in failures[0]
