@@ -84,7 +84,8 @@ def cells_of_table(name: str, frame: pd.DataFrame, where: str) -> list[tuple]:
         marker = count_column + MARKER  # the exports' "c" / "x", beside an empty number (dashboards.exports)
         for record in frame.to_dict("records"):
             row = {k: _text(v) for k, v in record.items()}
-            shown = _text(record.get(marker)).strip()
+            mark = record.get(marker)
+            shown = "" if mark is None or (isinstance(mark, float) and pd.isna(mark)) else str(mark).strip()
             value = _value(shown if shown else record[count_column])
             if value is not None:
                 out.append((cell_of(row), value, where))
