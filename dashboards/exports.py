@@ -170,6 +170,9 @@ def notes_frame(pub: Publication) -> pd.DataFrame:
             ("Suppression", f"Counts from 1 to {pub.threshold - 1} are shown as c, with further cells suppressed where "
                             "they could be worked out from any table of this or another quarter's pack, or of an "
                             "earlier version of it; every figure made from a suppressed count is blank."),
+            ("Markers", "A count that is not shown is an empty cell, and the column beside it ('...: marker' in the "
+                        "workbook, '<column>_marker' in the CSV files) says why: c = suppressed, x = not available "
+                        "(its source was not supplied). So every number column holds numbers only."),
             ("Source", "Produced by the neglect-prevalence pipeline from the partnership's extracts; no names, "
                        "identifiers or dates of birth are in this workbook.")]
     if meta.get("revised"):
