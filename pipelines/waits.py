@@ -84,7 +84,8 @@ def wait_for_other_runs(instance, minutes: float, out=None, err=None) -> bool:
 
 HELD_PREFIX = "warehouse held:"  # log lines `neglect run` prints as they come (see cli._EventPrinter)
 FORMAT_PREFIX = "warehouse format:"  # the warehouse file's storage format (pipelines.resources)
-_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)(?: by user (?P<user>\S+?)\.?(?:\s|$))?")
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.+?) \(PID (?P<pid>\d+)\)"
+                     r"(?: by user (?P<user>\S+?)\.?(?:\s|$))?")
 
 
 class WarehouseHeld(Exception):

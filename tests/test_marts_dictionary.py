@@ -35,8 +35,8 @@ def test_every_mart_and_published_column_has_a_comment(warehouse):
     assert {"marts.neglect_prevalence", "published.prevalence", "published.practice"} <= tables
     stale = [f"{table}.{column}" for table, spec in load_columns()["tables"].items() if table in tables
              for column in (spec or {}).get("columns") or {}
-             if not warehouse.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name || '.' || table_name = ? "
-                                      "AND column_name = ?", [table, column]).fetchall()[0][0]]
+             if not warehouse.execute("SELECT count(*) FROM duckdb_columns() WHERE schema_name || '.' || table_name "
+                                      "= ? AND column_name = ?", [table, column]).fetchall()[0][0]]
     assert stale == [], f"entries in columns.yaml for columns that do not exist: {stale}"
 
 

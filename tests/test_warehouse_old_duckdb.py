@@ -8,8 +8,9 @@ opens the session's warehouse (or the one named by ``NEGLECT_CHECK_WAREHOUSE``, 
 with each old ``duckdb`` wheel in a subprocess, reads every mart and published table and their column
 comments, and compares them with what DuckDB 2.0 reads::
 
-    .venv/bin/python -m pytest -m slow tests/test_warehouse_old_duckdb.py                   # with a refresh
-    NEGLECT_CHECK_WAREHOUSE=warehouse/neglect.duckdb .venv/bin/python -m pytest -m slow tests/test_warehouse_old_duckdb.py
+    .venv/bin/python -m pytest -m slow tests/test_warehouse_old_duckdb.py      # on a fresh refresh
+    NEGLECT_CHECK_WAREHOUSE=warehouse/neglect.duckdb \
+        .venv/bin/python -m pytest -m slow tests/test_warehouse_old_duckdb.py   # on the warehouse of `make run`
 """
 from __future__ import annotations
 
