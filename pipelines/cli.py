@@ -285,6 +285,9 @@ def _print_outputs(settings: Settings) -> None:
     data_docs = settings.output_dir / "data_docs" / "index.html"
     if data_docs.exists():
         print(f"  data docs  {data_docs}")
+    marts = settings.output_dir / "marts"
+    if (marts / "data_dictionary.csv").exists():
+        print(f"  marts      {marts} (published/, analyst_only_unsuppressed/: never publish, data_dictionary.csv)")
     reports = sorted((settings.output_dir / "dashboards").glob("*/neglect_board_report_*.html"))
     if reports:
         print(f"  exports    {reports[-1].parent / 'exports'}")
