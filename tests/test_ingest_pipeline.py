@@ -236,26 +236,51 @@ def _state(path) -> dict:
     return state
 
 
-def test_rerunning_a_quarter_replaces_its_rows_without_duplicates(ingested):
+def _rerun_quarter_extracts(ingested) -> set[str]:
+    """Re-run the quarter ending 31 March 2026 of every quarterly source; returns their names."""
     from dagster import DagsterInstance
 
     from pipelines.assets.extracts import source_key
     from pipelines.definitions import build_definitions
     from sources.registry import load_registry
 
-    before = _state(ingested.settings.warehouse_path)
-    identity_before = _state_identity(ingested.settings.identity_path)
     defs = build_definitions(ingested.settings)
-    quarterly = [source_key(s.name) for s in load_registry().partitioned() if s.partitioning == "quarter"]
+    names = {s.name for s in load_registry().partitioned() if s.partitioning == "quarter"}
     with DagsterInstance.local_temp(str(ingested.dagster_dir), overrides={"telemetry": {"enabled": False}}) as instance:
         # the quarter's extracts only: linkage and the marts are rebuilt from every period, not by partition
         result = defs.resolve_job_def("quarterly_refresh").execute_in_process(
-            instance=instance, partition_key="2026-01-01", asset_selection=quarterly, raise_on_error=False)
+            instance=instance, partition_key="2026-01-01", asset_selection=[source_key(n) for n in sorted(names)],
+            raise_on_error=False)
     assert result.success, [e.step_failure_data.error for e in result.all_events
                             if e.event_type_value == "STEP_FAILURE"]
+    return names
+
+
+def _audit_runs(path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return dict(conn.execute("SELECT source, list(DISTINCT run_id) FROM quality.load_audit "
+                                 "WHERE period_end = DATE '2026-03-31' GROUP BY source").fetchall())
+
+
+def test_rerunning_an_unchanged_quarter_reads_nothing_again(ingested):
+    before, runs_before = _state(ingested.settings.warehouse_path), _audit_runs(ingested.settings.warehouse_path)
+    _rerun_quarter_extracts(ingested)
+    assert _state(ingested.settings.warehouse_path) == before
+    assert _audit_runs(ingested.settings.warehouse_path) == runs_before  # no audit row rewritten: nothing re-read
+
+
+def test_rerunning_a_quarter_replaces_its_rows_without_duplicates(ingested, monkeypatch):
+    before = _state(ingested.settings.warehouse_path)
+    identity_before = _state_identity(ingested.settings.identity_path)
+    runs_before = _audit_runs(ingested.settings.warehouse_path)
+    monkeypatch.setenv("NEGLECT_READ_ALL", "1")  # read the quarter's files again although they did not change
+    rerun = _rerun_quarter_extracts(ingested)
     assert _state(ingested.settings.warehouse_path) == before
     assert _state_identity(ingested.settings.identity_path) == identity_before
     assert before["raw.cp_list"] == before["distinct cp_list record ids"]
+    after = _audit_runs(ingested.settings.warehouse_path)
+    assert after.keys() == runs_before.keys() and rerun <= after.keys()
+    assert all(after[s] != runs_before[s] for s in rerun) and all(after[s] == runs_before[s] for s in after.keys() - rerun)
 
 
 def _state_identity(path) -> dict:

@@ -66,6 +66,7 @@ from models.capture_recapture import estimate_population
 from models.mse.false_positives import ListPPV
 from models.mse.internal_consistency import internal_consistency, summary_text
 from models.mse.publication import publish_tables
+from models.mse.sampling import DrawCache
 
 from sources.registry import Registry
 
@@ -138,7 +139,8 @@ def collapse_lists(table: pd.DataFrame, kept: list[str]) -> pd.DataFrame:
 
 
 def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, keys: pd.DataFrame,
-                      seed: int = 20261201, availability: pd.DataFrame | None = None) -> pd.DataFrame:
+                      seed: int = 20261201, availability: pd.DataFrame | None = None,
+                      cache: DrawCache | None = None) -> pd.DataFrame:
     """The publication rule's columns for each row of ``keys`` (period_end, la_code, linkage), from
     capture histories by recorded-in-window membership. Tables with the same lists (a list whose source an
     area did not supply is left out, see :func:`usable_lists`) go to the sampler in one batch."""
@@ -150,7 +152,7 @@ def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, 
     rows: dict[int, dict] = {}
     for kept in sorted({tuple(k) for k in kept_by_key}):
         positions = [i for i, k in enumerate(kept_by_key) if tuple(k) == kept]
-        rows.update(_published_rows(histories, keys.iloc[positions], list(kept), lists, seed, positions))
+        rows.update(_published_rows(histories, keys.iloc[positions], list(kept), lists, seed, positions, cache))
     out = pd.DataFrame([rows[i] for i in range(len(keys))], index=keys.index)
     for column in ("published_central", "published_lower", "published_upper", "lower_bound", "latent_class_median",
                    "latent_class_lower", "latent_class_upper", "latent_class_rhat"):
@@ -158,7 +160,7 @@ def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, 
     return out
 
 
-def _published_rows(histories, keys, names, lists, seed, positions) -> dict[int, dict]:
+def _published_rows(histories, keys, names, lists, seed, positions, cache) -> dict[int, dict]:
     """:func:`published_columns` for keys that all use the lists ``names`` (position -> row)."""
     J = len(names)
     ppvs = [ListPPV(lists[n].ppv, lists[n].audit_checked, lists[n].audit_confirmed) for n in names]
@@ -173,7 +175,8 @@ def _published_rows(histories, keys, names, lists, seed, positions) -> dict[int,
         tables.append(table)
         sizes.append(json.dumps({n: int(part.loc[part[n] == 1, "children"].sum()) for n in names}))
     usable = [i for i, t in enumerate(tables) if t.sum() > 0] if J >= 2 else []
-    results = dict(zip(usable, publish_tables(np.array([tables[i] for i in usable]), names, ppvs, seed=seed))) \
+    results = dict(zip(usable, publish_tables(np.array([tables[i] for i in usable]), names, ppvs, seed=seed,
+                                                 cache=cache))) \
         if usable else {}
     rows = {}
     for i, (position, table) in enumerate(zip(positions, tables)):
@@ -201,13 +204,14 @@ CONSISTENCY_SAMPLER = {"chains": 4, "burn": 300, "draws": 300, "thin": 2}
 
 
 def consistency_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, keys: pd.DataFrame,
-                        availability: pd.DataFrame | None = None) -> pd.DataFrame:
+                        availability: pd.DataFrame | None = None, cache: DrawCache | None = None) -> pd.DataFrame:
     """Internal consistency (each list estimated from the others within it) per row of ``keys``,
     for the pipeline's own linkage ('match threshold') where every list was supplied; other rows get none."""
     names = [c.name for c in definitions.capture_lists]
     own = histories[histories["variant"] == "match threshold"].rename(columns={"children": "count"})
     own = own.groupby(["period_end", "la_code", *names], as_index=False)["count"].sum()
-    result = internal_consistency(own, names, by=["period_end", "la_code"], sampler=CONSISTENCY_SAMPLER) \
+    result = internal_consistency(own, names, by=["period_end", "la_code"], sampler=CONSISTENCY_SAMPLER,
+                                  cache=cache) \
         if len(own) else pd.DataFrame()
     json_col, text_col = [], []
     for key in keys.itertuples():
@@ -315,7 +319,9 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     # the lists hold tiers 1-4 evidence: as much history as tiers 1-4 have
     frame = history_columns(frame, first_day_by_tier_set(conn, definitions).get("1-4"))
     keys = frame[["period_end", "la_code", "linkage"]]
-    frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability),
-                       consistency_columns(recorded, definitions, keys, availability=availability)], axis=1)
+    cache = DrawCache(conn)  # latent-class draws of tables seen before are reused, not sampled again
+    frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability, cache=cache),
+                       consistency_columns(recorded, definitions, keys, availability=availability, cache=cache)],
+                      axis=1)
     replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
     return frame

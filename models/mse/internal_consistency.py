@@ -17,7 +17,7 @@ available without a truth. On real multi-list data Binette & Steorts found mean 
 Estimator for each sub-problem: with two other lists Chapman (``models.capture_recapture.chapman``);
 with three, the log-linear models (``models.capture_recapture.estimate_population``: the
 latent-class model is not identified from three lists); with four or more, the latent-class
-estimator (:mod:`.latent_class`), all such sub-problems in one batch. Sub-problems with fewer than ``min_observed`` children observed are skipped (as in the
+estimator (:mod:`.latent_class`), all such sub-problems on every core (:mod:`.sampling`). Sub-problems with fewer than ``min_observed`` children observed are skipped (as in the
 paper, 30).
 
 Reference: Binette & Steorts (2022) J. R. Stat. Soc. A 185(2):640-676.
@@ -29,7 +29,8 @@ import pandas as pd
 
 from models.capture_recapture import chapman, estimate_population
 
-from .latent_class import cell_patterns, sample_each, summarise
+from .latent_class import cell_patterns, summarise
+from .sampling import DrawCache, SamplerJob, draw_tables
 
 __all__ = ["internal_consistency", "summary_text"]
 
@@ -41,7 +42,8 @@ def _table(rows: pd.DataFrame, lists: list[str]) -> np.ndarray:
 
 
 def internal_consistency(histories: pd.DataFrame, lists: list[str], by: list[str] | None = None, *,
-                         min_observed: int = 30, seed: int = 0, sampler: dict | None = None) -> pd.DataFrame:
+                         min_observed: int = 30, seed: int = 0, sampler: dict | None = None,
+                         cache: DrawCache | None = None) -> pd.DataFrame:
     """One row per group and target list: ``known`` (n_L), ``observed`` (on L and another list),
     ``estimate``, ``lower``, ``upper`` (95 %), ``log_ratio``, ``covered``, ``method``.
 
@@ -60,7 +62,7 @@ def internal_consistency(histories: pd.DataFrame, lists: list[str], by: list[str
                              "table": table, "others": len(others)})
     latent = [p for p in problems if p["others"] >= 4 and p["observed"] >= min_observed]
     if latent:
-        draws = sample_each(np.array([p["table"] for p in latent]), seed=seed, **(sampler or {}))
+        draws = draw_tables([SamplerJob(p["table"], seed, None, dict(sampler or {})) for p in latent], cache)
         for p, d in zip(latent, draws):
             fit = summarise(d, p["observed"])
             p.update(method="latent class", estimate=fit.median, lower=fit.lower, upper=fit.upper)

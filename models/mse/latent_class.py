@@ -25,7 +25,8 @@ Two samplers, one model
 -----------------------
 :func:`sample_lcmcr` is the one the pipeline uses: the blocked Gibbs sampler of LCMCR on the
 *aggregated* table (class memberships are drawn as counts per cell and class, never per child),
-with every table and chain of a run advanced together in numpy. (The same sampler written in JAX,
+with the chains of a table advanced together in numpy; :mod:`.sampling` runs many tables on every
+core and keeps their draws. (The same sampler written in JAX,
 jit-compiled and vmapped, was 13 times slower on 2 CPU cores: its multinomial and beta draws are
 rejection loops that vmap runs to the slowest lane.) Class labels may switch between iterations;
 that does not matter because only N is reported, which does not depend on labels. :func:`nuts_lcmcr` is the same model in NumPyro with the classes summed out of the
@@ -122,14 +123,6 @@ def table_seed(seed: int, table) -> int:
     tables are estimated in the same refresh (so re-running some quarters repeats their figures exactly)."""
     counts = np.ascontiguousarray(np.asarray(table, dtype=np.float64)).tobytes()
     return (int(seed) * 1_000_003 + zlib.crc32(counts)) % 2**32
-
-
-def sample_each(tables, *, seed: int = 0, impute=None, **settings) -> np.ndarray:
-    """:func:`sample_lcmcr` table by table, each with :func:`table_seed` (the sampler costs the same per
-    table either way: it does not gain from batching). Returns [T, chains, draws]."""
-    tables = as_tables(tables)
-    return np.stack([sample_lcmcr(tables[i:i + 1], seed=table_seed(seed, tables[i]), impute=impute, **settings)[0]
-                     for i in range(len(tables))]) if len(tables) else np.empty((0, 0, 0))
 
 
 def sample_lcmcr(tables, *, chains: int = DEFAULTS["chains"], burn: int = DEFAULTS["burn"],

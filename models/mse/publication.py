@@ -3,8 +3,8 @@
 :func:`publish` takes capture histories and the lists' false-positive settings and returns a
 :class:`Publication`: a status, the method, a central figure *only when validation supports one*,
 an interval or range, a lower bound, and the reason in words. :func:`publish_tables` does the same
-for many tables at once (every quarter and area of a run share one batch of the latent-class
-sampler).
+for many tables at once (the latent-class sampler runs them on every core, and reuses draws it
+has kept: :mod:`.sampling`).
 
 The rule (see README, "Hidden prevalence: methods, publication rule and validation", for the
 figures it rests on). Everything is computed after the false-positive allowance
@@ -37,8 +37,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .false_positives import ListPPV, imputed_tables, imputer
-from .latent_class import DEFAULTS, as_tables, cell_patterns, sample_lcmcr, summarise, table_seed
+from .false_positives import ListPPV, imputed_tables
+from .latent_class import DEFAULTS, as_tables, cell_patterns, summarise, table_seed
+from .sampling import DrawCache, SamplerJob, draw_tables
 from .lower_bound import chao_lower_bound
 
 __all__ = ["Publication", "publish", "publish_tables", "MIN_OVERLAP", "MIN_LISTS_FOR_ESTIMATE"]
@@ -101,9 +102,11 @@ def _pooled_lower_bound(rng, table, ppvs, confidence):
 
 
 def publish_tables(tables, names: list[str], ppvs: list[ListPPV] | list[list[ListPPV]], *,
-                   confidence: float = 0.95, seed: int = 0, sampler: dict | None = None) -> list[Publication]:
+                   confidence: float = 0.95, seed: int = 0, sampler: dict | None = None,
+                   cache: DrawCache | None = None) -> list[Publication]:
     """The rule for T tables [T, 2^J] with the same lists ``names``; ``ppvs``: one ListPPV per list,
-    or one such list per table. ``sampler``: overrides of the latent-class sampler's settings."""
+    or one such list per table. ``sampler``: overrides of the latent-class sampler's settings;
+    ``cache``: where draws computed before are kept (:mod:`.sampling`)."""
     tables = as_tables(tables)
     T, J = len(tables), len(names)
     per_table = ppvs if ppvs and isinstance(ppvs[0], list) else [ppvs] * T
@@ -111,11 +114,10 @@ def publish_tables(tables, names: list[str], ppvs: list[ListPPV] | list[list[Lis
     problems = [_overlap_problem(t, names) for t in tables]
     ok = [i for i in range(T) if not problems[i]]
     fits = {}
-    if J >= 3:
-        for i in ok:  # one table at a time, seeded by its counts: the same table gets the same figures in any refresh
-            draws = sample_lcmcr(tables[i:i + 1], seed=table_seed(seed, tables[i]),
-                                 impute=imputer([per_table[i]], settings["chains"]), **settings)
-            fits[i] = summarise(draws[0], int(tables[i].sum()), confidence)
+    if J >= 3:  # each table seeded by its counts: the same table gets the same figures in any refresh
+        jobs = [SamplerJob(tables[i], seed, tuple(per_table[i]), settings) for i in ok]
+        for i, draws in zip(ok, draw_tables(jobs, cache)):
+            fits[i] = summarise(draws, int(tables[i].sum()), confidence)
     out = []
     for i, table in enumerate(tables):
         rng = np.random.default_rng(table_seed(seed + 1, table))

@@ -90,7 +90,8 @@ def build_source_asset(source: Source, max_reject_share: float = MAX_FILE_REJECT
         metadata, checks = ingest(
             context, source=source, periods=periods, load_file=partial(read_file, source, incoming, problems=problems),
             warehouse=warehouse, identity_store=identity_store, key=pseudonym_key.key(),
-            authorities=sorted(scan.authorities), output_dir=output.root, max_reject_share=max_reject_share,
+            authorities=sorted(scan.authorities), output_dir=output.root, incoming=incoming, problems=problems,
+            max_reject_share=max_reject_share,
             on_crash=partial(refused_load, source, incoming))
         return MaterializeResult(metadata=metadata, check_results=checks)
 

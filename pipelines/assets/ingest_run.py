@@ -9,6 +9,9 @@ period, or a range when a backfill runs many in one go):
 3. periods are written with :func:`pipelines.ingest.load.write_loads` in batches of up to
    ``BATCH_ROWS`` rows, each replacing what those periods held before; an authority that
    sent no file of the source for a period gets a ``not supplied`` row in ``quality.load_audit``;
+   a period whose files were all loaded before, unchanged, by the same loading code and settings
+   is not read again: its audit, rejects and findings are read back from the warehouse for the
+   checks (:mod:`pipelines.ingest.unchanged`);
 4. a source never supplied still gets its (empty) ``raw.*`` tables, so everything downstream
    runs on any subset of sources;
 5. the Great Expectations suites run once over the rows now stored for the run's periods;
@@ -35,6 +38,7 @@ from checks import ingest as ingest_rules
 from pipelines.ingest.files import FileLoad, empty_load, not_supplied
 from pipelines.ingest.load import write_loads
 from pipelines.ingest.parallel import read_in_order
+from pipelines.ingest.unchanged import loading_fingerprint, unchanged_periods
 from pipelines.ingest.write import audit_frame, table_names
 from sources.registry import Source
 
@@ -55,24 +59,33 @@ class IngestOutcome:
 
 def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tuple[date, list[Path]]],
            load_file: Callable[[Path, date], FileLoad], warehouse, identity_store, key: bytes, authorities: list[str],
-           output_dir: Path, on_crash: Callable[[Path, date, str], FileLoad] | None = None,
+           output_dir: Path, incoming: Path, problems: dict | None = None,
+           on_crash: Callable[[Path, date, str], FileLoad] | None = None,
            max_reject_share: float = ingest_rules.MAX_FILE_REJECT_SHARE
            ) -> tuple[dict, list[AssetCheckResult]]:
     """Load ``periods`` (period end, files) of ``source``; return (metadata, check results).
 
     ``authorities``: the LA numbers of the incoming folder; one without a file for a period is
-    recorded as not supplied. ``on_crash``: the refusal of a file whose reading killed its worker.
+    recorded as not supplied. ``incoming``: that folder; ``problems``: what its scan said about files
+    (path -> message). ``on_crash``: the refusal of a file whose reading killed its worker.
     ``max_reject_share``: a file with more of its rows rejected fails the blocking ``structure`` check
-    (setting ``max_file_reject_share``).
+    (setting ``max_file_reject_share``). Periods whose files were loaded before, unchanged, with the same
+    loading fingerprint are not read again (:mod:`pipelines.ingest.unchanged`).
     """
     out = IngestOutcome()
     tables = list(source.tables)
+    fingerprint = loading_fingerprint(source, key, authorities, problems or {}, max_reject_share)
+    with warehouse.get_connection() as conn:
+        unchanged = unchanged_periods(conn, source.name, periods, incoming, fingerprint)
+    if unchanged:
+        context.log.info(f"{source.name}: {len(unchanged)} of {len(periods)} period(s) unchanged since they were "
+                         "loaded (same files, same loading code and settings): not read again")
     expectations.preload_in_background()  # overlaps with the reading, which happens in other processes
-    reads = read_in_order(load_file, [(path, period_end) for period_end, files in periods for path in files],
-                          on_crash)
+    reads = read_in_order(load_file, [(path, period_end) for period_end, files in periods if period_end not in unchanged
+                                      for path in files], on_crash)
     try:
         metadata, checks, audit = _load_all(context, out, source, periods, reads, warehouse, identity_store, key,
-                                            authorities, tables, max_reject_share)
+                                            authorities, tables, max_reject_share, unchanged, fingerprint)
     finally:
         reads.close()  # the reader processes end here, with the step (see pipelines.ingest.parallel)
     docs = quality_runs.write_data_docs(out.validations, output_dir, source.name)
@@ -82,10 +95,14 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
 
 
 def _load_all(context, out: IngestOutcome, source: Source, periods, reads, warehouse, identity_store, key,
-              authorities, tables, max_reject_share):
+              authorities, tables, max_reject_share, unchanged: set[date], fingerprint: str):
     with warehouse.get_connection() as wconn, identity_store.get_connection() as iconn:
+        if unchanged:
+            _report_stored(wconn, out, source, sorted(unchanged))
         batch: list[tuple[date, list[FileLoad]]] = []
-        for number, (period_end, files) in enumerate(periods, start=1):
+        for period_end, files in periods:
+            if period_end in unchanged:
+                continue
             loads = [_checked(next(reads), period_end, out.errors) for _ in files]
             supplied = {l.la_code for l in loads}
             loads += [not_supplied(source.name, la, period_end) for la in authorities if la not in supplied]
@@ -96,9 +113,11 @@ def _load_all(context, out: IngestOutcome, source: Source, periods, reads, wareh
                                  f"{sum(l.rows_rejected for l in loads):,} rejected, "
                                  f"{sum(1 for l in loads if l.error)} unreadable")
             rows_waiting = sum(l.rows_loaded for _, period_loads in batch for l in period_loads)
-            if rows_waiting >= BATCH_ROWS or number == len(periods):
-                _write_batch(context, out, batch, wconn, iconn, source, key)
+            if rows_waiting >= BATCH_ROWS:
+                _write_batch(context, out, batch, wconn, iconn, source, key, fingerprint)
                 batch = []
+        if batch:
+            _write_batch(context, out, batch, wconn, iconn, source, key, fingerprint)
         _ensure_tables(context, wconn, iconn, source, key)
         if periods:
             out.validations = quality_runs.validate_periods(wconn, source.name, [f"raw.{t}" for t in tables],
@@ -144,7 +163,21 @@ def _checked(load: FileLoad, period_end: date, errors: list[str]) -> FileLoad:
     return load
 
 
-def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source: Source, key) -> None:
+def _report_stored(conn, out: IngestOutcome, source: Source, periods: list[date]) -> None:
+    """What the unchanged ``periods`` loaded before (audit, rejects, rule findings), read back for the checks."""
+    where = "WHERE source = ? AND period_end IN (SELECT unnest(?::DATE[]))"
+    out.audit.append(conn.execute(f"SELECT * FROM quality.load_audit {where}", [source.name, periods]).df())
+    out.rejects.append(conn.execute(f"SELECT * FROM quality.rejects {where}", [source.name, periods]).df())
+    if source.dfe_rules:
+        out.findings.append(conn.execute(f"SELECT * EXCLUDE (source) FROM quality.rule_findings {where}",
+                                         [source.name, periods]).df())
+    for table in source.tables:
+        rows = conn.execute(f"SELECT count(*) FROM raw.{table} WHERE period_end IN (SELECT unnest(?::DATE[]))",
+                            [periods]).fetchall()[0][0]
+        out.rows[f"raw.{table}"] = out.rows.get(f"raw.{table}", 0) + int(rows)
+
+
+def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source: Source, key, fingerprint) -> None:
     """Write several periods' loads at once (fewer, larger transactions than one per period)."""
     loads = [l for _, period_loads in batch for l in period_loads]
     findings = [l.findings for l in loads if l.findings is not None]
@@ -152,7 +185,7 @@ def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source: Sourc
     if all_findings is None and source.dfe_rules:
         all_findings = pd.DataFrame(columns=quality_runs.FINDING_COLUMNS)  # clear earlier findings of these periods
     written = write_loads(wconn, iconn, source.name, list(source.tables), loads, [p for p, _ in batch], key,
-                          context.run.run_id, source.geography, all_findings)
+                          context.run.run_id, source.geography, all_findings, fingerprint=fingerprint)
     for w in written.tables:
         out.rows[w.table] = out.rows.get(w.table, 0) + w.rows
     out.audit.append(written.audit)

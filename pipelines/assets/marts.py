@@ -13,6 +13,11 @@ marts/hidden_prevalence                quarter       capture-recapture estimate 
 marts/practice_indicators              quarter       plans 2+ years, repeat plans, re-referrals, step-up/down,
                                                      45-day assessments, with Wilson intervals
 marts/prevalence_trend                 -             change since last quarter and a year ago; trend tests
+marts/tier_transitions                 quarter       children by tier at the previous quarter end x this one
+marts/neglect_episodes                 quarter       spells of identified neglect per child, as known at the quarter
+marts/cohort_outcomes                  quarter       children first identified 4 and 8 quarters earlier: outcomes
+marts/threshold_profile                quarter       the evidence of children entering each service level
+marts/conversion_rates                 quarter       referral -> assessment -> s47 -> conference -> plan, compared
 =====================================  ============  ==========================================================
 
 Quarterly assets read the trailing four quarters of evidence for their 12-month measures through
@@ -26,14 +31,17 @@ warehouse as ``COMMENT ON`` (:func:`models.marts.comments.apply_comments`): a re
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset)
 
+from checks import journeys as journey_checks
 from checks import marts as mart_checks
 from models.marts.availability import build_availability
 from models.marts.comments import apply_comments
 from models.marts.definitions import DefinitionsError, is_partner_kind, load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
 from models.marts.hidden_prevalence import build_hidden_prevalence
+from models.marts.journeys import build_cohort_outcomes, build_neglect_episodes, build_tier_transitions
 from models.marts.practice_indicators import build_practice_indicators
 from models.marts.prevalence import build_identification_ratio, build_prevalence
+from models.marts.thresholds import build_conversion_rates, build_threshold_profile
 from models.marts.trend import prevalence_change, prevalence_trend
 from models.linkage.run import replace_table
 
@@ -52,6 +60,11 @@ IDENTIFICATION_KEY = AssetKey(["marts", "identification_ratio"])
 HIDDEN_KEY = AssetKey(["marts", "hidden_prevalence"])
 PRACTICE_KEY = AssetKey(["marts", "practice_indicators"])
 TREND_KEY = AssetKey(["marts", "prevalence_trend"])
+TRANSITIONS_KEY = AssetKey(["marts", "tier_transitions"])
+EPISODES_KEY = AssetKey(["marts", "neglect_episodes"])
+COHORT_KEY = AssetKey(["marts", "cohort_outcomes"])
+PROFILE_KEY = AssetKey(["marts", "threshold_profile"])
+CONVERSION_KEY = AssetKey(["marts", "conversion_rates"])
 QUARTERLY = {"partitions_def": quarterly_partitions, "backfill_policy": BackfillPolicy.single_run(),
              "pool": WAREHOUSE_POOL, "group_name": "marts", "kinds": {"duckdb"}}
 
@@ -204,6 +217,95 @@ def build_mart_assets(settings: Settings) -> list:
         return MaterializeResult(metadata={"dagster/row_count": len(trend),
                                            "trends": MetadataValue.json({k: int(v) for k, v in counts.items()})})
 
+    @asset(key=TRANSITIONS_KEY, deps=[TIER_KEY], **QUARTERLY,
+           check_specs=[AssetCheckSpec("flows_recount", asset=TRANSITIONS_KEY, blocking=True,
+                                       description="Blocking: the children flowing into (out of) each tier equal the "
+                                                   "children in it on the quarter end (the previous one), recounted "
+                                                   "from the tier table.")],
+           description="marts.tier_transitions: children by tier at the previous quarter end x tier at this one "
+                       "(tiers 1-6, none, moved away/aged out), per authority and partnership (models/marts/journeys.py).")
+    def tier_transitions(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        quarters = _quarters(context)
+        with warehouse.get_connection() as conn:
+            rows = build_tier_transitions(conn, quarters)
+            outcome = journey_checks.transitions_recount(conn, quarters)
+        return MaterializeResult(metadata={"dagster/row_count": rows},
+                                 check_results=[_check(TRANSITIONS_KEY, "flows_recount", outcome)])
+
+    @asset(key=EPISODES_KEY, deps=[TIER_KEY], **QUARTERLY,
+           check_specs=[AssetCheckSpec("spells_recount", asset=EPISODES_KEY, blocking=True,
+                                       description="Blocking: open spells = children in tiers 1-4 on the quarter end, "
+                                                   "one open spell per child, quarters identified = child-quarters in "
+                                                   "tiers 1-4 up to it (recounted from the tier table).")],
+           description="marts.neglect_episodes: spells of identified neglect (tiers 1-4) per pseudonymised child and "
+                       "area as known at each quarter end: start, end or open, strongest tier, services, time in "
+                       "neglect, resolution (no evidence for 2 quarter ends), escalation, re-entry within 12 months.")
+    def neglect_episodes(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        quarters = _quarters(context)
+        with warehouse.get_connection() as conn:
+            rows = build_neglect_episodes(conn, quarters)
+            outcome = journey_checks.episodes_recount(conn, quarters)
+            status = conn.execute(f"""SELECT status, count(*) FROM marts.neglect_episodes
+                                      WHERE period_end = DATE '{max(quarters).isoformat()}' AND la_code = 'partnership'
+                                      GROUP BY ALL ORDER BY status""").fetchall()
+        return MaterializeResult(metadata={"dagster/row_count": rows,
+                                           "latest_partnership_spells": MetadataValue.json(dict(status))},
+                                 check_results=[_check(EPISODES_KEY, "spells_recount", outcome)])
+
+    @asset(key=COHORT_KEY, deps=[EPISODES_KEY], **QUARTERLY,
+           check_specs=[AssetCheckSpec("cohorts_recount", asset=COHORT_KEY, blocking=True,
+                                       description="Blocking: each cohort's outcomes add up to the cohort, and the "
+                                                   "cohort = the children first in tiers 1-4 on its quarter end "
+                                                   "(recounted from the tier table).")],
+           description="marts.cohort_outcomes: children first identified on a quarter end, followed 4 and 8 quarters "
+                       "(resolved, lower / same / higher tier, escalated to a CP plan, moved away/aged out) with "
+                       "Wilson intervals.")
+    def cohort_outcomes(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        quarters = _quarters(context)
+        with warehouse.get_connection() as conn:
+            frame = build_cohort_outcomes(conn, quarters)
+            outcome = journey_checks.cohort_outcomes_recount(conn, quarters)
+        return MaterializeResult(metadata={"dagster/row_count": len(frame)},
+                                 check_results=[_check(COHORT_KEY, "cohorts_recount", outcome)])
+
+    @asset(key=PROFILE_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
+           check_specs=[AssetCheckSpec("entrants_recount", asset=PROFILE_KEY, blocking=True,
+                                       description="Blocking: CP plan entrants per quarter and authority = children "
+                                                   "with a plan starting in the quarter (staging.cp_plans).")],
+           description="marts.threshold_profile: the evidence of the children entering early help, CIN assessment, "
+                       "section 47 and CP plans per authority and quarter (GCP2, parental factors, number of factors, "
+                       "prior early help, age), with intervals (models/marts/thresholds.py).")
+    def threshold_profile(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        definitions = _definitions()
+        quarters = _quarters(context)
+        with warehouse.get_connection() as conn:
+            frame = build_threshold_profile(conn, definitions, quarters)
+            outcome = journey_checks.profile_entrants_recount(conn, quarters)
+        return MaterializeResult(metadata={"dagster/row_count": len(frame)},
+                                 check_results=[_check(PROFILE_KEY, "entrants_recount", outcome)])
+
+    @asset(key=CONVERSION_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
+           check_specs=[AssetCheckSpec("stages_nested", asset=CONVERSION_KEY, blocking=True,
+                                       description="Blocking: each step's numerator <= its denominator, the stages "
+                                                   "nest, and the referrals equal the neglect-related episodes "
+                                                   "recounted from staging.")],
+           description="marts.conversion_rates: neglect-related CIN episodes from referral to assessment, section 47, "
+                       "initial conference and CP plan per authority and quarter, Wilson intervals, and the steps "
+                       "where the authorities' 95 % intervals do not overlap.")
+    def conversion_rates(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        definitions = _definitions()
+        quarters = _quarters(context)
+        with warehouse.get_connection() as conn:
+            frame = build_conversion_rates(conn, definitions, quarters)
+            outcome = journey_checks.conversion_nested(conn, quarters, definitions.abuse_or_neglect_need_code,
+                                                       definitions.neglect_factor_codes)
+        partnership = frame[frame["la_code"] == "partnership"]
+        return MaterializeResult(metadata={"dagster/row_count": len(frame),
+                                           "steps_where_authorities_differ": int(partnership["authorities_differ"].sum()),
+                                           "steps": len(partnership)},
+                                 check_results=[_check(CONVERSION_KEY, "stages_nested", outcome)])
+
     return [child_neglect_evidence, child_neglect_tier, neglect_prevalence, identification_ratio,
-            hidden_prevalence, practice_indicators, prevalence_trend_asset]
+            hidden_prevalence, practice_indicators, prevalence_trend_asset, tier_transitions, neglect_episodes,
+            cohort_outcomes, threshold_profile, conversion_rates]
 

@@ -55,9 +55,11 @@ def combined_tables(loads: list[FileLoad]) -> dict[str, pd.DataFrame]:
 
 def write_loads(warehouse: duckdb.DuckDBPyConnection, identity: duckdb.DuckDBPyConnection, source: str,
                 tables: list[str], loads: list[FileLoad], periods: list[date], key: bytes, run_id: str,
-                with_geography: bool, findings: pd.DataFrame | None = None, write_audit: bool = True) -> WrittenLoads:
+                with_geography: bool, findings: pd.DataFrame | None = None, write_audit: bool = True,
+                fingerprint: str | None = None) -> WrittenLoads:
     """Replace ``periods`` of ``source`` in raw.<tables>, the identity store and (unless ``write_audit`` is
-    False: an empty template load that only creates the tables) the quality tables."""
+    False: an empty template load that only creates the tables) the quality tables. ``fingerprint``: the
+    loading fingerprint recorded in the audit (:mod:`.unchanged`)."""
     frames = combined_tables(loads)
     ensure_quality_tables(warehouse)
     written = []
@@ -66,7 +68,7 @@ def write_loads(warehouse: duckdb.DuckDBPyConnection, identity: duckdb.DuckDBPyC
         # no readable file this time: the periods' rows are still replaced (by none), if the table exists
         if frame is not None or table_columns(warehouse, f"raw.{name}") is not None:
             written.append(_write_table(warehouse, identity, name, frame, periods, key, with_geography))
-    audit, rejects = audit_frame(loads, run_id), rejects_frame(loads)
+    audit, rejects = audit_frame(loads, run_id, fingerprint), rejects_frame(loads)
     if not write_audit:
         return WrittenLoads(written, audit, rejects)
     warehouse.execute("BEGIN TRANSACTION")

@@ -15,7 +15,9 @@ Quality tables (schema ``quality``):
   rejected, the file's SHA-256 and size, its encoding, ``loaded`` or ``failed`` with
   the reason; for a workbook the ``sheet`` read (one workbook can be read by several
   sources, a row each), and ``columns_missing``: optional columns of the source the
-  file does not have (an Annex A list 4 without assessment factors cannot show neglect).
+  file does not have (an Annex A list 4 without assessment factors cannot show neglect); ``loaded_with``:
+  the loading fingerprint (:mod:`pipelines.ingest.unchanged`: a period loaded with the same one, from the
+  same files, is not read again).
 * ``quality.rule_findings``: DfE-style validation rule failures, by record_id.
 * ``quality.expectation_results``: failed Great Expectations rules, per source and range
   of periods validated together (no data values).
@@ -37,7 +39,7 @@ QUALITY_TABLES = {
         source VARCHAR NOT NULL, la_code VARCHAR, period_end DATE, file VARCHAR, file_sha256 VARCHAR,
         file_bytes BIGINT, encoding VARCHAR, rows_read BIGINT, rows_loaded BIGINT, rows_rejected BIGINT,
         rows_flagged BIGINT, status VARCHAR, message VARCHAR, loaded_at TIMESTAMP, run_id VARCHAR, sheet VARCHAR,
-        columns_missing VARCHAR""",
+        columns_missing VARCHAR, loaded_with VARCHAR""",
     "quality.rule_findings": """
         source VARCHAR NOT NULL, period_end DATE, la_code VARCHAR, table_name VARCHAR, record_id VARCHAR,
         rule_code VARCHAR, rule_name VARCHAR, severity VARCHAR, message VARCHAR""",
@@ -124,11 +126,12 @@ def rejects_frame(loads: list[FileLoad]) -> pd.DataFrame:
 
 AUDIT_COLUMNS = ["source", "la_code", "period_end", "file", "file_sha256", "file_bytes", "encoding", "rows_read",
                  "rows_loaded", "rows_rejected", "rows_flagged", "status", "message", "loaded_at", "run_id", "sheet",
-                 "columns_missing"]
+                 "columns_missing", "loaded_with"]
 
 
-def audit_frame(loads: list[FileLoad], run_id: str) -> pd.DataFrame:
+def audit_frame(loads: list[FileLoad], run_id: str, fingerprint: str | None = None) -> pd.DataFrame:
     """One ``quality.load_audit`` row per file, and per authority and period with no file (``not supplied``).
+    ``fingerprint``: the loading fingerprint (:mod:`.unchanged`), kept as ``loaded_with``.
 
     Always has the audit's columns, even with no rows (a run with no file at all)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
@@ -137,4 +140,4 @@ def audit_frame(loads: list[FileLoad], run_id: str) -> pd.DataFrame:
         "file_sha256": l.sha256, "file_bytes": l.size_bytes, "encoding": l.encoding, "rows_read": l.rows_read,
         "rows_loaded": l.rows_loaded, "rows_rejected": l.rows_rejected, "rows_flagged": l.rows_flagged,
         "status": l.status, "message": l.error, "loaded_at": now, "run_id": run_id, "sheet": l.sheet,
-        "columns_missing": ",".join(l.columns_missing) or None} for l in loads] or None)
+        "columns_missing": ",".join(l.columns_missing) or None, "loaded_with": fingerprint} for l in loads] or None)

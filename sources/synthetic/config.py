@@ -206,6 +206,15 @@ class GeneratorConfig:
     early_help_other: float = 0.010
     step_up_hazard: float = 0.06  # extra CSC hazard for a neglected child in early help
     detection_age_factor: tuple[float, float, float, float] = (1.25, 1.0, 0.85, 0.5)
+    # Thresholds differ between the authorities (issue 21): LEA -> the extra chance, for a neglected child of
+    # low / moderate / severe severity whose assessment did not lead to a section 47 enquiry, that the
+    # authority opens one all the same. Such an enquiry ends without an initial conference (ICPC not required:
+    # the case does not meet the threshold for a plan), so the authority steps up to child protection
+    # enquiries at lower severity, converts more assessments into enquiries and fewer enquiries into
+    # conferences. The draws come from their own generator (seed + 23), and the enquiries change nothing
+    # else the simulation draws (episode dates, plans, closures), so the rest of the partnership is the one
+    # generated before this setting existed. {} = the same threshold everywhere.
+    section47_lower_threshold: dict = field(default_factory=lambda: {"991": (0.30, 0.20, 0.0)})
 
     # Partner agencies (partners.py): their own lists of concerns, one file per agency, authority and
     # quarter. () = none (the partnership of the three children's/adult lists only; with the same seed

@@ -12,7 +12,9 @@ happens; their dates may run past the last extract (the writers cut at each
 extract date, so open episodes look open). Partner agencies (health visiting,
 schools, police, emergency departments: ``partners.py``) record concerns each
 quarter, more often about children known to social care; a police concern raises
-the child's referral hazard in the next quarter.
+the child's referral hazard in the next quarter. Thresholds differ between the authorities
+(``GeneratorConfig.section47_lower_threshold``): one opens section 47 enquiries for neglected
+children of lower severity, enquiries that end without a conference (their own random stream).
 """
 from __future__ import annotations
 
@@ -158,6 +160,7 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
     from .partners import PartnerSimulation  # here: partners imports this module
     partners = PartnerSimulation(cfg, kids["person_id"].to_numpy(), dob, e18, risk["domestic_abuse"], severity, neglect)
     police_before = np.zeros(n, dtype=bool)  # a police concern last quarter (raises the referral hazard)
+    threshold_rng = np.random.default_rng(cfg.seed + 23)  # section 47 at a lower threshold (own stream)
 
     def lea_and_move(idx, days):
         rows = people.address_index(hh[idx], _dates(days))
@@ -204,7 +207,8 @@ def simulate(rng: np.random.Generator, cfg: GeneratorConfig, people: People, pro
             out = _csc_episodes(rng, cfg, idx, ref_day[idx], neg[idx], severity[idx], risk, e18, n_prev_cp,
                                 kids["person_id"].to_numpy(), lea_and_move, next_episode, next_plan,
                                 from_early_help=np.isin(idx, stepped),
-                                from_police=partners.referred_by_police(idx, police_before, h_csc[idx]))
+                                from_police=partners.referred_by_police(idx, police_before, h_csc[idx]),
+                                threshold_rng=threshold_rng)
             next_episode += idx.size
             next_plan += len(out["cp_plans"])
             for k in parts:
@@ -260,7 +264,7 @@ def _factor_key(code: str) -> tuple[int, str]:
 
 
 def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids, lea_and_move,
-                  first_episode, first_plan, from_early_help, from_police=None):
+                  first_episode, first_plan, from_early_help, from_police=None, threshold_rng=None):
     m = idx.size
     lea, move = lea_and_move(idx, ref)
     episode_id = first_episode + np.arange(m)
@@ -282,6 +286,14 @@ def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids
     s47 = ~nfa & (rng.random(m) < p_s47)
     s_start = a_start + rng.integers(0, 16, m)
     icpc_needed = s47 & (rng.random(m) < 0.7)
+    # a lower threshold for enquiries (cfg.section47_lower_threshold): extra enquiries, no conference, drawn
+    # from their own stream so that nothing else drawn here changes
+    lowered = np.zeros(m, dtype=bool)
+    if threshold_rng is not None and cfg.section47_lower_threshold:
+        extra = np.zeros(m)
+        for lea_code, by_severity in cfg.section47_lower_threshold.items():
+            extra = np.where(lea == lea_code, np.asarray(by_severity, dtype=float)[sev], extra)
+        lowered = ~nfa & ~s47 & neg & (threshold_rng.random(m) < extra)
     icpc = s_start + rng.integers(8, 36, m)
     cp = icpc_needed & (rng.random(m) < np.where(neg, 0.6, 0.42))
     cp_start = icpc
@@ -322,11 +334,12 @@ def _csc_episodes(rng, cfg, idx, ref, neg, sev, risk, e18, n_prev_cp, person_ids
     keep_p = has_cin_plan & (plan_start <= closure)
     cin_plans = pd.DataFrame({"episode_id": episode_id[keep_p], "start_day": plan_start[keep_p],
                               "end_day": np.minimum(plan_end[keep_p], closure[keep_p])})
-    keep_s = s47 & (s_start <= closure)
+    keep_s = (s47 | lowered) & (s_start <= closure)
     section47 = pd.DataFrame({"episode_id": episode_id[keep_s], "start_day": s_start[keep_s],
                               "icpc_target_day": s_start[keep_s] + 21,
                               "icpc_day": np.where(icpc_needed[keep_s] & (icpc[keep_s] <= closure[keep_s]), icpc[keep_s], NEVER),
-                              "icpc_not_required": ~icpc_needed[keep_s]})
+                              "icpc_not_required": ~icpc_needed[keep_s],
+                              "lowered_threshold": lowered[keep_s]})
     keep_c = cp & (cp_start <= closure)
     c_idx = idx[keep_c]
     k = int(keep_c.sum())

@@ -14,6 +14,8 @@ Files (CSV, UTF-8, ISO dates):
                           supplied or not (and why), data rows; a file not supplied has no source records
   cin_code_history.csv    codes the CIN census did not have in earlier years and what those returns carry
   identity_defects.csv    errors a system made in a person's identity (system, person, field, defect)
+  section47.csv           section 47 enquiries as simulated (episode, start, ICPC day or blank, ICPC not required,
+                          lowered_threshold: opened only because the authority's threshold is lower, issue 21)
   cin_episodes.csv, cp_plans.csv, early_help_episodes.csv, adult_episodes.csv  services as simulated
                           (cin_episodes: referral_source and reason_for_closure in today's codes, and
                           stepped_up_from_early_help / stepped_down_to_early_help whatever the year's codes)
@@ -80,6 +82,7 @@ def write_truth(truth_dir: Path, cfg, people, sim, observed_quarters, source_rec
         stepped_down_to_early_help=sim.episodes["reason_for_closure"] == "RC9")
     csv(day_cols(episodes), "cin_episodes.csv")
     csv(day_cols(sim.cp_plans.drop(columns=["child_index"])), "cp_plans.csv")
+    csv(day_cols(sim.section47), "section47.csv")
     csv(day_cols(sim.early_help.drop(columns=["child"])), "early_help_episodes.csv")
     csv(day_cols(sim.adult_episodes.drop(columns=["postcode_row"])), "adult_episodes.csv")
     csv(recorded_evidence(sim), "recorded_evidence.csv")

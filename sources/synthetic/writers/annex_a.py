@@ -148,6 +148,9 @@ def _people(ident: pd.DataFrame, person_ids: np.ndarray, period_end, decimal_age
 def annex_a_rows(sim, cfg, csc_ids, csc_ident, eh_ids, eh_ident, csc_first, workers, half_years, folder) -> dict:
     """{(lea, half-year quarter index): {sheet: DataFrame of its rows (internal columns)}}."""
     rng = np.random.default_rng(cfg.seed + 17)
+    # the enquiries opened at a lower threshold (simulate.py, cfg.section47_lower_threshold) draw their team
+    # and worker from their own stream, so every other row keeps the values drawn before they existed
+    lowered_rng = np.random.default_rng(cfg.seed + 29)
     ep, a, s47, cin, cp = sim.episodes, sim.assessments, sim.section47, sim.cin_plans, sim.cp_plans
     ep_of = ep.set_index("episode_id")
     reviews = sim.reviews
@@ -201,12 +204,19 @@ def annex_a_rows(sim, cfg, csc_ids, csc_ident, eh_ids, eh_ident, csc_first, work
             icpc = np.where(s["icpc_day"].to_numpy() <= D, s["icpc_day"].to_numpy(), NEVER)
             plan_days = set(zip(cp["episode_id"], cp["start_day"]))
             to_plan = np.array([(e, d) in plan_days for e, d in zip(s["episode_id"], s["icpc_day"])], dtype=bool)
+            lowered = s["lowered_threshold"].to_numpy(dtype=bool) if "lowered_threshold" in s else np.zeros(len(s), bool)
+            s47_team, s47_worker = np.empty(len(s), dtype=object), np.empty(len(s), dtype=object)
+            s47_team[~lowered] = team(int((~lowered).sum()), "Child Protection")
+            s47_worker[~lowered] = worker(int((~lowered).sum()))
+            s47_team[lowered] = lowered_rng.choice([f"{la.name} Child Protection Team {i}" for i in (1, 2, 3)],
+                                                   int(lowered.sum()))
+            s47_worker[lowered] = lowered_rng.choice(workers, int(lowered.sum()))
             sheets["List 5"] = pd.DataFrame({"id": ids.loc[s["person_id"]].to_numpy(), **people,
                                              "disabled": _yes_no(people["_disabled"]), "start": s["start_day"].to_numpy(),
                                              "not_required": _yes_no(s["icpc_not_required"]), "icpc": icpc,
                                              "plan": np.where(icpc < NEVER, _yes_no(to_plan), ""), "n_s47": 1,
                                              "n_icpc": (icpc < NEVER).astype(int),
-                                             "team": team(len(s), "Child Protection"), "worker": worker(len(s)),
+                                             "team": s47_team, "worker": s47_worker,
                                              "_person_id": s["person_id"].to_numpy()})
 
             open_ = mine[(mine["referral_day"] <= D) & (mine["closure_day"] >= S) & ~mine["referral_nfa"]]

@@ -1,0 +1,115 @@
+"""Benchmark: `neglect run` on a partnership three times - from an empty warehouse, again with nothing
+changed, and after one row of one file changed - with wall time, CPU seconds, peak memory and the time
+of each step.
+
+Run by hand (not in CI), after `make run` has built the synthetic partnership:
+
+    .venv/bin/python bench/refresh_run.py --out /tmp/refresh_bench
+
+Everything happens in ``--out`` (a copy of the incoming folder as hard links, its own warehouse, identity
+store, pseudonym key, outputs and Dagster state), so the project's own warehouse is not touched. Each run
+is ``/usr/bin/time -v neglect run --no-generate``; a step's time is from the CLI's "started" line to the
+next step's. The changed file is the latest quarter's early-help extract of the first authority: one data
+row has one character of its last field changed. Record the results, with the date and the machine, in
+the README.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+STEP = re.compile(r"^\[\s*([\d.]+)s\] started (\S+)")
+END = re.compile(r"^\[\s*([\d.]+)s\] (materialised|check) ")
+
+
+def copy_incoming(source: Path, target: Path) -> None:
+    for path in sorted(source.rglob("*")):
+        out = target / path.relative_to(source)
+        if path.is_dir():
+            out.mkdir(parents=True, exist_ok=True)
+            continue
+        out.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(path, out)
+        except OSError:
+            shutil.copy2(path, out)
+
+
+def change_one_row(incoming: Path) -> Path:
+    """Rewrite the latest quarter's early-help CSV of the first authority with one character changed."""
+    files = sorted(incoming.glob("*/*/early_help*.csv"))
+    latest = max(p.parent.name for p in files)
+    path = [p for p in files if p.parent.name == latest][0]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    row = lines[1].rstrip("\r\n")
+    changed = row[:-1] + ("1" if row[-1] != "1" else "2")
+    lines[1] = changed + lines[1][len(row):]
+    path.unlink()  # a hard link: write a new file, not the original's content
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def run(out: Path, label: str) -> dict:
+    env = {**os.environ, "DAGSTER_HOME": str(out), "NEGLECT_PROJECT_ROOT": str(ROOT),
+           "NEGLECT_INCOMING_DIR": str(out / "incoming"),
+           "NEGLECT_WAREHOUSE_PATH": str(out / "warehouse" / "neglect.duckdb"),
+           "NEGLECT_IDENTITY_PATH": str(out / "warehouse" / "identity.duckdb"),
+           "NEGLECT_PSEUDONYM_KEY_PATH": str(out / "secrets" / "pseudonym.key"),
+           "NEGLECT_OUTPUT_DIR": str(out / "output"), "NEGLECT_DAGSTER_HOME": str(out),
+           "NEGLECT_CLERICAL_REVIEW_DIR": str(out / "warehouse" / "clerical_review")}
+    shutil.copy2(ROOT / "dagster.yaml", out / "dagster.yaml")
+    done = subprocess.run(["/usr/bin/time", "-v", str(ROOT / ".venv" / "bin" / "neglect"), "run", "--no-generate"],
+                          cwd=out, env=env, capture_output=True, text=True)  # dagster.yaml's paths: from cwd
+    log = done.stdout.splitlines() + done.stderr.splitlines()
+    (out / f"{label}.log").write_text("\n".join(log), encoding="utf-8")
+
+    def measure(name):
+        return next((line.split(": ", 1)[1] for line in done.stderr.splitlines() if name in line), "?")
+
+    steps, current, last = {}, None, 0.0
+    for line in done.stdout.splitlines():
+        if m := STEP.match(line):
+            if current:
+                steps[current] = steps.get(current, 0.0) + float(m.group(1)) - last
+            current, last = m.group(2), float(m.group(1))
+        elif (m := END.match(line)) and current:
+            end = float(m.group(1))
+    if current:
+        steps[current] = steps.get(current, 0.0) + end - last
+    cpu = float(measure("User time (seconds)")) + float(measure("System time (seconds)"))
+    return {"label": label, "exit": done.returncode, "wall": measure("Elapsed (wall clock)"), "cpu_s": round(cpu, 1),
+            "peak_rss_gib": round(int(measure("Maximum resident set size")) / 2**20, 2), "steps": steps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--incoming", type=Path, default=ROOT / "data" / "synthetic" / "incoming")
+    parser.add_argument("--out", type=Path, default=Path("/tmp/refresh_bench"))
+    args = parser.parse_args()
+    if args.out.exists():
+        shutil.rmtree(args.out)
+    args.out.mkdir(parents=True)
+    copy_incoming(args.incoming, args.out / "incoming")
+    results = [run(args.out, "full")]
+    results.append(run(args.out, "unchanged"))
+    changed = change_one_row(args.out / "incoming")
+    results.append(run(args.out, "one_changed_file"))
+    print(f"changed file: {changed.relative_to(args.out / 'incoming')}")
+    names = sorted({s for r in results for s in r["steps"]}, key=lambda s: -results[0]["steps"].get(s, 0))
+    print("| step | " + " | ".join(r["label"] for r in results) + " |")
+    print("|---|" + "---|" * len(results))
+    for key in ("exit", "wall", "cpu_s", "peak_rss_gib"):
+        print(f"| {key} | " + " | ".join(str(r[key]) for r in results) + " |")
+    for name in names:
+        print(f"| {name} | " + " | ".join(f"{r['steps'].get(name, 0):.1f}" for r in results) + " |")
+    sys.exit(max(r["exit"] for r in results))
+
+
+if __name__ == "__main__":
+    main()

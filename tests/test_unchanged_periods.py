@@ -1,0 +1,79 @@
+"""Which periods a refresh does not read again (pipelines/ingest/unchanged.py): only those whose files were
+all loaded before, unchanged, with the same loading fingerprint."""
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from pipelines.ingest.files import FileLoad, file_digest, not_supplied
+from pipelines.ingest.unchanged import loading_fingerprint, unchanged_periods
+from pipelines.ingest.write import audit_frame, ensure_quality_tables, replace_frame
+
+PERIOD, OTHER = date(2026, 3, 31), date(2025, 12, 31)
+
+
+@pytest.fixture
+def loaded(tmp_path):
+    """An incoming folder with one CSV for each of two periods, both recorded as loaded with fingerprint 'F'
+    (and an authority that sent nothing for the first)."""
+    incoming = tmp_path / "incoming"
+    paths = {}
+    for period in (PERIOD, OTHER):
+        path = incoming / "999_Eastmere" / period.isoformat() / "early_help.csv"
+        path.parent.mkdir(parents=True)
+        path.write_text(f"child_id,start_date\nA1,{period.isoformat()}\n", encoding="utf-8")
+        paths[period] = path
+    conn = duckdb.connect()
+    ensure_quality_tables(conn)
+    loads = [FileLoad("early_help", p.relative_to(incoming).as_posix(), "999", period, file_digest(p)[0], 10)
+             for period, p in paths.items()] + [not_supplied("early_help", "998", PERIOD)]
+    replace_frame(conn, "quality.load_audit", audit_frame(loads, "run-1", "F"), [PERIOD, OTHER], "early_help")
+    return conn, incoming, paths
+
+
+def _periods(paths):
+    return [(period, [path]) for period, path in paths.items()]
+
+
+def test_periods_loaded_from_the_same_files_with_the_same_fingerprint_are_unchanged(loaded):
+    conn, incoming, paths = loaded
+    assert unchanged_periods(conn, "early_help", _periods(paths), incoming, "F") == {PERIOD, OTHER}
+    assert unchanged_periods(conn, "cp_list", _periods(paths), incoming, "F") == set()  # never loaded
+
+
+def test_a_changed_file_an_added_file_or_another_fingerprint_reads_again(loaded, monkeypatch):
+    conn, incoming, paths = loaded
+    assert unchanged_periods(conn, "early_help", _periods(paths), incoming, "G") == set()
+    paths[OTHER].write_text("child_id,start_date\nA2,2025-12-01\n", encoding="utf-8")
+    assert unchanged_periods(conn, "early_help", _periods(paths), incoming, "F") == {PERIOD}
+    extra = paths[PERIOD].with_name("early_help_2.csv")
+    extra.write_text("child_id,start_date\n", encoding="utf-8")
+    assert unchanged_periods(conn, "early_help", [(PERIOD, [paths[PERIOD], extra])], incoming, "F") == set()
+    assert unchanged_periods(conn, "early_help", [(PERIOD, [])], incoming, "F") == set()  # the file was removed
+    monkeypatch.setenv("NEGLECT_READ_ALL", "1")
+    assert unchanged_periods(conn, "early_help", [(PERIOD, [paths[PERIOD]])], incoming, "F") == set()
+
+
+def test_a_period_with_a_refused_file_or_loaded_before_fingerprints_is_read_again(loaded):
+    conn, incoming, paths = loaded
+    conn.execute("UPDATE quality.load_audit SET status = 'failed' WHERE period_end = ? AND la_code = '999'", [PERIOD])
+    conn.execute("UPDATE quality.load_audit SET loaded_with = NULL WHERE period_end = ?", [OTHER])
+    assert unchanged_periods(conn, "early_help", _periods(paths), incoming, "F") == set()
+
+
+def test_the_fingerprint_changes_with_what_decides_the_loading():
+    class Source:  # stands in for a registry declaration: its repr is what counts
+        def __init__(self, columns):
+            self.columns = columns
+
+        def __repr__(self):
+            return f"Source({self.columns})"
+
+    base = dict(source=Source("a,b"), key=b"k" * 32, authorities=["998", "999"], problems={}, max_reject_share=0.5)
+    fingerprint = loading_fingerprint(**base)
+    assert loading_fingerprint(**base) == fingerprint
+    for change in (dict(source=Source("a,b,c")), dict(key=b"j" * 32), dict(authorities=["999"]),
+                   dict(problems={"x.xlsx": "list 7 came as its own file"}), dict(max_reject_share=0.4)):
+        assert loading_fingerprint(**{**base, **change}) != fingerprint, change
