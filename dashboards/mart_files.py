@@ -9,8 +9,9 @@ Each board-report run writes, after disclosure control:
   available): :func:`dashboards.exports.export_frame`. No second suppression: these are the packs' values.
 * ``output/marts/analyst_only_unsuppressed/<table>.parquet`` and ``.csv``: the aggregate marts as the
   warehouse holds them (every quarter, **no suppression**), for the partnership's analyst only, with a
-  README.txt saying so. The child-level marts (``child_neglect_tier``, ``child_neglect_evidence``) and
-  the disclosure record (``publication_history``) stay in the warehouse.
+  README.txt saying so. The child-level marts (``child_neglect_tier``, ``child_neglect_evidence``,
+  ``neglect_episodes``) and the disclosure record (``publication_history``) stay in the warehouse. List
+  columns (``VARCHAR[]``) are written to the CSV files joined with "; ".
 * ``output/marts/data_dictionary.csv``: ``folder``, ``table``, ``column``, ``type`` (DuckDB's),
   ``meaning``, ``unit``, ``example``, generated from the warehouse's column comments
   (``models/marts/columns.yaml`` applied by :func:`models.marts.comments.apply_comments`). Examples are
@@ -40,8 +41,8 @@ PUBLISHED_FOLDER, ANALYST_FOLDER = "published", "analyst_only_unsuppressed"
 PUBLISHED_FROM = {"neglect_prevalence": "prevalence", "identification_ratio": "identification",
                   "hidden_prevalence": "hidden", "practice_indicators": "practice", "prevalence_change": "trend"}
 ANALYST_TABLES = ("neglect_prevalence", "identification_ratio", "hidden_prevalence", "practice_indicators",
-                  "prevalence_change", "prevalence_trend", "source_availability", "tier_availability",
-                  "authority_presence", "source_kinds")
+                  "prevalence_change", "prevalence_trend", "tier_transitions", "cohort_outcomes", "threshold_profile",
+                  "conversion_rates", "source_availability", "tier_availability", "authority_presence", "source_kinds")
 DATE_COLUMNS = ("quarter_end", "period_end", "previous_period_end")
 ANALYST_README = """FOR THE PARTNERSHIP'S ANALYST ONLY - NEVER PUBLISH OR SHARE THESE FILES
 
@@ -108,9 +109,11 @@ def _write(conn: duckdb.DuckDBPyConnection, relation: str, folder: Path, name: s
     types = conn.execute(f"SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {relation})").fetchall()
     starts = ", ".join(f"'{ch}'" for ch in FORMULA_START)
     apostrophe = "''''"  # SQL for the one-character string '
-    safe = ", ".join(
-        f'CASE WHEN left("{c}", 1) IN ({starts}) THEN {apostrophe} || "{c}" ELSE "{c}" END AS "{c}"'
-        if t == "VARCHAR" else f'"{c}"' for c, t in types)
+    def text(c: str, t: str) -> str:
+        value = f"array_to_string(\"{c}\", '; ')" if t.endswith("[]") else f'"{c}"'  # a list: "a; b"
+        return f'CASE WHEN left({value}, 1) IN ({starts}) THEN {apostrophe} || {value} ELSE {value} END AS "{c}"'
+
+    safe = ", ".join(text(c, t) if t == "VARCHAR" or t.endswith("[]") else f'"{c}"' for c, t in types)
     conn.execute(f"COPY (SELECT * FROM {relation}) TO '{(folder / f'{name}.parquet').as_posix()}' (FORMAT parquet)")
     csv = folder / f"{name}.csv"
     conn.execute(f"COPY (SELECT {safe} FROM {relation}) TO '{csv.as_posix()}' (FORMAT csv, HEADER)")

@@ -228,6 +228,7 @@ def build_mart_assets(settings: Settings) -> list:
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
             rows = build_tier_transitions(conn, quarters)
+            apply_comments(conn, ("marts",))
             outcome = journey_checks.transitions_recount(conn, quarters)
         return MaterializeResult(metadata={"dagster/row_count": rows},
                                  check_results=[_check(TRANSITIONS_KEY, "flows_recount", outcome)])
@@ -244,6 +245,7 @@ def build_mart_assets(settings: Settings) -> list:
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
             rows = build_neglect_episodes(conn, quarters)
+            apply_comments(conn, ("marts",))
             outcome = journey_checks.episodes_recount(conn, quarters)
             status = conn.execute(f"""SELECT status, count(*) FROM marts.neglect_episodes
                                       WHERE period_end = DATE '{max(quarters).isoformat()}' AND la_code = 'partnership'
@@ -264,6 +266,7 @@ def build_mart_assets(settings: Settings) -> list:
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
             frame = build_cohort_outcomes(conn, quarters)
+            apply_comments(conn, ("marts",))
             outcome = journey_checks.cohort_outcomes_recount(conn, quarters)
         return MaterializeResult(metadata={"dagster/row_count": len(frame)},
                                  check_results=[_check(COHORT_KEY, "cohorts_recount", outcome)])
@@ -280,6 +283,7 @@ def build_mart_assets(settings: Settings) -> list:
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
             frame = build_threshold_profile(conn, definitions, quarters)
+            apply_comments(conn, ("marts",))
             outcome = journey_checks.profile_entrants_recount(conn, quarters)
         return MaterializeResult(metadata={"dagster/row_count": len(frame)},
                                  check_results=[_check(PROFILE_KEY, "entrants_recount", outcome)])
@@ -297,6 +301,7 @@ def build_mart_assets(settings: Settings) -> list:
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
             frame = build_conversion_rates(conn, definitions, quarters)
+            apply_comments(conn, ("marts",))
             outcome = journey_checks.conversion_nested(conn, quarters, definitions.abuse_or_neglect_need_code,
                                                        definitions.neglect_factor_codes)
         partnership = frame[frame["la_code"] == "partnership"]
