@@ -29,6 +29,7 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from .disclosure import SUPPRESSED, AtMost, attack
+from .exports import MARKER, column_of_label
 from .tables import NOT_AVAILABLE
 from .publication import (cell_of_key, children_cell, iso, observed_cell, persons_cell, practice_cell,
                           relations_for, rows_cell, rule_cell)
@@ -80,9 +81,12 @@ def cells_of_table(name: str, frame: pd.DataFrame, where: str) -> list[tuple]:
     for count_column, cell_of in TABLE_CELLS.get(name, []):
         if count_column not in frame:
             raise KeyError(f"{where}: no column {count_column!r}")
+        marker = count_column + MARKER  # the exports' "c" / "x", beside an empty number (dashboards.exports)
         for record in frame.to_dict("records"):
             row = {k: _text(v) for k, v in record.items()}
-            value = _value(record[count_column])
+            mark = record.get(marker)
+            shown = "" if mark is None or (isinstance(mark, float) and pd.isna(mark)) else str(mark).strip()
+            value = _value(shown if shown else record[count_column])
             if value is not None:
                 out.append((cell_of(row), value, where))
     return out
@@ -102,8 +106,8 @@ def read_published(output_root: Path, workbooks: bool = True) -> pd.DataFrame:
             book = load_workbook(path, read_only=True)
             for sheet in book.worksheets:
                 values = list(sheet.iter_rows(values_only=True))
-                if values and sheet.title in TABLE_CELLS:
-                    frame = pd.DataFrame(values[1:], columns=values[0])
+                if values and sheet.title in TABLE_CELLS:  # friendly headings back to column names
+                    frame = pd.DataFrame(values[1:], columns=[column_of_label(h) for h in values[0]])
                     rows += cells_of_table(sheet.title, frame, f"{path.relative_to(output_root)}[{sheet.title}]")
             book.close()
         for path in sorted(folder.glob("*.html")):

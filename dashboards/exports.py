@@ -7,6 +7,15 @@
   Debian's ``chromium``, found through ``BROWSER_PATH`` or ``/usr/bin/chromium``). Without one the
   PNGs are skipped with a message saying how to get them, and nothing fails.
 
+Every table is exported as :func:`export_frame` gives it: a ``quarter_end`` and an ``area`` column first;
+counts as whole numbers, and where a count is not shown the cell is *empty* and the column
+``<count>_marker`` beside it says why: ``c`` suppressed, ``x`` not available (DfE's symbols, in a column
+of their own so that every number column stays numeric for sorting, sums and pivot tables). The
+workbook has friendly headings (:data:`LABELS`), bold, frozen and filtered, and number formats: counts
+whole (``#,##0``), rates per 10,000 to 1 decimal place, percentages (stored 0-100) to 1 decimal place
+with a % sign, ratios to 1 decimal place. The CSV files keep the column names of the data dictionary
+(``output/marts/data_dictionary.csv``).
+
 Text that a spreadsheet would run as a formula (starting with ``=``, ``+``, ``-``, ``@``, a tab or a
 carriage return) is prefixed with ``'`` in both the workbook and the CSV files (OWASP's advice on
 CSV injection), so opening an export never runs anything.
@@ -25,18 +34,136 @@ import pandas as pd
 
 from sources.spreadsheet_text import neutralise
 
-from .tables import Publication
+from .disclosure import SUPPRESSED
+from .tables import NOT_AVAILABLE, Publication
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
 
 
-def _sheet_frame(frame: pd.DataFrame) -> pd.DataFrame:
+MARKER = "_marker"  # suffix of the column that says why a count is blank
+MARKERS = {SUPPRESSED: "suppressed (a count from 1 to the threshold - 1, or one that would reveal one)",
+           NOT_AVAILABLE: "not available (its source was not supplied for the area and quarter)"}
+PNG_SCALE = 2  # PNGs at twice their layout size: 2,200 px wide, about 190 dpi across an A4 landscape page
+
+# Friendly headings of the workbook (the report's words where it has them); the CSV files keep the
+# column names of the data dictionary (output/marts/data_dictionary.csv), which analysts' code relies on.
+LABELS = {
+    "quarter_end": "Quarter ending", "area": "Area", "period_end": "Period ending", "measure": "Measure code",
+    "measure_label": "Measure", "la_code": "LA code", "la_name": "Authority", "breakdown": "Breakdown code",
+    "breakdown_name": "Breakdown", "breakdown_value": "Breakdown value code", "breakdown_label": "Breakdown value",
+    "tier_group": "Tier group", "tier_set": "Tier set code", "children": "Children", "population": "Population 0-17",
+    "rate_per_10k": "Per 10,000", "ci95_lower": "95 % from", "ci95_upper": "95 % to", "ci998_lower": "99.8 % from",
+    "ci998_upper": "99.8 % to", "method": "Interval method", "england_rate_per_10k": "England per 10,000",
+    "vs_england": "vs England", "research_rate_per_10k": "Research (1 in 10) per 10,000", "vs_research": "vs research",
+    "other_la_rate_per_10k": "Other authority per 10,000", "vs_other_la": "vs other authority",
+    "history_complete": "12 months of history", "availability": "Availability",
+    "availability_note": "Availability note",
+    "population_note": "Population note", "change_since_previous_quarter": "Change since previous quarter",
+    "change_since_year_ago": "Change since a year ago", "linkage": "Linkage", "linkage_threshold": "Match threshold",
+    "status": "Published as", "observed": "Children on the lists", "estimate": "Estimated total",
+    "at_least": "At least", "assumptions": "Assumptions", "lists": "Lists",
+    "estimate_rate_per_10k": "Estimated total per 10,000", "ci95_lower_rate_per_10k": "95 % from per 10,000",
+    "ci95_upper_rate_per_10k": "95 % to per 10,000", "at_least_rate_per_10k": "At least per 10,000",
+    "message": "In words", "identified_per_cp_neglect_child": "Identified per CP-neglect child",
+    "identified_per_cp_neglect_child_ci95_lower": "Identified per CP-neglect child, 95 % from",
+    "identified_per_cp_neglect_child_ci95_upper": "Identified per CP-neglect child, 95 % to",
+    "cp_neglect_share_pct": "On a CP plan under neglect %",
+    "cp_neglect_share_ci95_lower_pct": "On a CP plan %, 95 % from",
+    "cp_neglect_share_ci95_upper_pct": "On a CP plan %, 95 % to", "cp_neglect_children": "CP-neglect children (tier 1)",
+    "identified_children": "Identified children (tiers 1-4)", "indicator": "Indicator code",
+    "indicator_label": "Indicator", "definition": "Definition", "numerator": "Children / plans",
+    "denominator": "Out of", "rate_pct": "%", "ci95_lower_pct": "95 % from (%)", "ci95_upper_pct": "95 % to (%)",
+    "ci998_lower_pct": "99.8 % from (%)", "ci998_upper_pct": "99.8 % to (%)", "data_complete": "Data complete",
+    "note": "Note", "previous_period_end": "A year earlier", "previous_rate_pct": "A year earlier (%)",
+    "direction_of_travel": "vs a year ago", "source": "Source", "source_label": "Source name", "files": "Files",
+    "rows_read": "Rows read", "rows_loaded": "Rows loaded", "rows_rejected": "Rows rejected",
+    "rows_not_loaded": "Rows not loaded", "nhs_number_pct": "NHS number %", "upn_pct": "UPN %",
+    "dob_pct": "Date of birth %", "postcode_pct": "Postcode %", "postcode_matched_pct": "Postcode found %",
+    "validity_pct": "Valid %", "rule": "Rule", "person_type": "Person", "linked_pct": "Records linked %",
+    "persons": "Persons", "file": "File", "sheet": "Sheet", "reason": "Why",
+    "authority_present": "Authority supplied data",
+    "topic": "Topic", "item": "Item", "text": "Text",
+}
+# number formats of the workbook, by the kind of figure a column holds (see :func:`number_format`)
+FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00"}
+_COUNTS = {"children", "population", "observed", "numerator", "denominator", "files", "rows_read", "rows_loaded",
+           "rows_rejected", "rows_not_loaded", "persons", "cp_neglect_children", "identified_children", "estimate",
+           "at_least"}
+
+
+def label(column: str) -> str:
+    """The workbook heading of ``column`` (a count's marker column: '<heading>: marker')."""
+    if column.endswith(MARKER):
+        return f"{label(column[:-len(MARKER)])}: marker"
+    return LABELS.get(column, column.replace("_", " ").capitalize())
+
+
+def column_of_label(heading: str, columns=None) -> str:
+    """The column name of a workbook heading (the inverse of :func:`label`)."""
+    names = list(columns) if columns is not None else list(LABELS)
+    for name in names + [n + MARKER for n in names]:
+        if label(name) == heading:
+            return name
+    return heading
+
+
+def number_format(table: str, column: str) -> str | None:
+    """The Excel number format of a numeric column: counts whole (estimates of hidden prevalence are counts
+    rounded to 10, their interval too), rates per 10,000 to 1 decimal place, percentages (0-100) to 1 decimal
+    place with a % sign, ratios to 1 decimal place, linkage thresholds to 2; None: not a number."""
+    if column in _COUNTS or (table == "hidden" and column in ("ci95_lower", "ci95_upper")):
+        return FORMATS["count"]
+    if column.endswith("_pct") or column == "rate_pct":
+        return FORMATS["percent"]
+    if column.startswith("identified_per"):
+        return FORMATS["ratio"]
+    if column == "linkage_threshold":
+        return FORMATS["threshold"]
+    if "rate" in column or column.startswith(("ci95", "ci998")):
+        return FORMATS["rate"]
+    return None
+
+
+def _area_column(pub: Publication, frame: pd.DataFrame) -> pd.Series:
+    if "la_name" in frame:
+        return frame["la_name"].astype("object")
+    if "la_code" in frame:
+        names = dict(pub.areas)
+        return frame["la_code"].map(lambda code: names.get(code, code)).astype("object")
+    return pd.Series(dict(pub.areas)["partnership"], index=frame.index, dtype=object)
+
+
+def export_frame(pub: Publication, name: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A published table as the exports and the published marts hold it (DataFrame, column names of the
+    data dictionary):
+
+    * first ``quarter_end`` (the pack's quarter, ISO date) and ``area`` (the authority's name, or the
+      partnership's for tables of the whole partnership), so every file says what it covers;
+    * every count column numeric (whole numbers, empty where not published) with a ``<count>_marker``
+      column beside it: ``c`` suppressed, ``x`` not available, empty when the number is shown. One
+      convention for the CSV files, the workbook and the published marts; the ``<count>_suppressed``
+      flags of the report are replaced by the marker;
+    * dates as dates, lists joined with "; ", the report's ``_cell_*`` keys left out, and text a
+      spreadsheet would run as a formula prefixed with ``'``.
+    """
     out = frame.drop(columns=[c for c in frame.columns if str(c).startswith("_")])  # _cell_*: for the HTML only
+    for column in [c for c in out.columns if f"{c}_suppressed" in out.columns] + \
+            [c for c in out.columns if c in _COUNTS and out[c].dtype == object and f"{c}_suppressed" not in out]:
+        values = out[column].astype("object")
+        marker = values.map(lambda v: v if isinstance(v, str) and v in MARKERS else "")
+        numbers = values.where(marker == "", None).map(lambda v: None if v is None or pd.isna(v) else int(v))
+        out[column] = pd.array(numbers.tolist(), dtype="Int64")
+        out.insert(out.columns.get_loc(column) + 1, column + MARKER, marker.astype(object))
+        out = out.drop(columns=[f"{column}_suppressed"], errors="ignore")
     for column in out.columns:
         if out[column].dtype.kind == "M":
             out[column] = out[column].dt.date
         elif out[column].dtype == "object" and out[column].map(lambda v: isinstance(v, list)).any():
             out[column] = out[column].map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v)
+    area = _area_column(pub, out)
+    out = out.drop(columns=[c for c in ("quarter_end", "area", "la_name") if c in out])
+    out.insert(0, "area", area)
+    out.insert(0, "quarter_end", pub.quarter_end.isoformat())
     return neutralise(out)
 
 
@@ -46,6 +173,9 @@ def notes_frame(pub: Publication) -> pd.DataFrame:
             ("Suppression", f"Counts from 1 to {pub.threshold - 1} are shown as c, with further cells suppressed where "
                             "they could be worked out from any table of this or another quarter's pack, or of an "
                             "earlier version of it; every figure made from a suppressed count is blank."),
+            ("Markers", "A count that is not shown is an empty cell, and the column beside it ('...: marker' in the "
+                        "workbook, '<column>_marker' in the CSV files) says why: c = suppressed, x = not available "
+                        "(its source was not supplied). So every number column holds numbers only."),
             ("Source", "Produced by the neglect-prevalence pipeline from the partnership's extracts; no names, "
                        "identifiers or dates of birth are in this workbook.")]
     if meta.get("revised"):
@@ -57,13 +187,32 @@ def notes_frame(pub: Publication) -> pd.DataFrame:
 
 
 def write_workbook(pub: Publication, path: Path) -> Path:
-    """The workbook; the same tables always give the same bytes (:func:`make_reproducible`)."""
+    """The workbook: a Notes sheet, then one sheet per published table (:func:`export_frame`), each with
+    bold friendly headings (:data:`LABELS`), the heading row frozen, a filter on every column, number formats
+    by column (:func:`number_format`) and a marker column beside each count. The same tables always give the
+    same bytes (:func:`make_reproducible`)."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    sheets = {"Notes": export_frame(pub, "notes", notes_frame(pub))}
+    sheets |= {name[:31]: export_frame(pub, name, frame) for name, frame in pub.tables.items() if name != "methods"}
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        neutralise(notes_frame(pub)).to_excel(writer, sheet_name="Notes", index=False)
-        for name, frame in pub.tables.items():
-            if name != "methods":
-                _sheet_frame(frame).to_excel(writer, sheet_name=name[:31], index=False)
+        for title, frame in sheets.items():
+            frame.rename(columns=label).to_excel(writer, sheet_name=title, index=False)
+            sheet = writer.sheets[title]
+            for cell in sheet[1]:
+                cell.font = Font(bold=True)
+            sheet.freeze_panes = "A2"
+            sheet.auto_filter.ref = sheet.dimensions
+            for index, column in enumerate(frame.columns, start=1):
+                letter = get_column_letter(index)
+                width = max([len(label(column))] + [len(str(v)) for v in frame[column].head(200)])
+                sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
+                fmt = number_format(title, column) if frame[column].dtype.kind in "iuf" else None
+                if fmt:
+                    for (cell,) in sheet.iter_rows(min_row=2, min_col=index, max_col=index):
+                        cell.number_format = fmt
     make_reproducible(path, pub.quarter_end)
     return path
 
@@ -89,11 +238,14 @@ def make_reproducible(path: Path, when: date) -> None:
 
 
 def write_csvs(pub: Publication, folder: Path) -> list[Path]:
+    """Each published table (and the notes) as ``<table>.csv``: UTF-8 with a byte-order mark (so Excel reads
+    it), the columns of :func:`export_frame` (a ``quarter_end`` and an ``area`` column in every file; counts
+    numeric with a ``<count>_marker`` column)."""
     folder.mkdir(parents=True, exist_ok=True)
     paths = []
     for name, frame in {"notes": notes_frame(pub), **pub.tables}.items():
         path = folder / f"{name}.csv"
-        _sheet_frame(frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
+        export_frame(pub, name, frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\r\n")
         paths.append(path)
     return paths
 
@@ -110,7 +262,8 @@ def find_chromium() -> str | None:
 
 
 def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | None = None) -> tuple[list[Path], str]:
-    """Each figure as ``<name>.png`` in ``folder``. Returns (paths, message); no Chromium -> ([], why)."""
+    """Each figure as ``<name>.png`` in ``folder``, laid out ``width`` px wide and drawn at :data:`PNG_SCALE`
+    times that (print resolution). Returns (paths, message); no Chromium -> ([], why)."""
     browser = find_chromium()
     if browser is None:
         return [], ("PNG charts skipped: no Chromium found. Install Debian's chromium (apt-get install chromium) "
@@ -121,7 +274,7 @@ def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | Non
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"{name}.png" for name in figures]
     try:
-        pio.write_images(list(figures.values()), paths, format="png", width=width,
+        pio.write_images(list(figures.values()), paths, format="png", width=width, scale=PNG_SCALE,
                          height=[f.layout.height or height or 450 for f in figures.values()])
     except Exception as exc:  # a broken browser must not stop the board pack
         return [], f"PNG charts skipped: the static export failed ({type(exc).__name__}: {exc})"

@@ -285,6 +285,9 @@ def _print_outputs(settings: Settings) -> None:
     data_docs = settings.output_dir / "data_docs" / "index.html"
     if data_docs.exists():
         print(f"  data docs  {data_docs}")
+    marts = settings.output_dir / "marts"
+    if (marts / "data_dictionary.csv").exists():
+        print(f"  marts      {marts} (published/, analyst_only_unsuppressed/: never publish, data_dictionary.csv)")
     reports = sorted((settings.output_dir / "dashboards").glob("*/neglect_board_report_*.html"))
     if reports:
         print(f"  exports    {reports[-1].parent / 'exports'}")
@@ -432,6 +435,10 @@ class _EventPrinter:
         self._cursor = conn.cursor
         for record in conn.records:
             event = record.event_log_entry.dagster_event
+            message = record.event_log_entry.user_message or ""
+            if event is None and message.startswith((waits.HELD_PREFIX, waits.FORMAT_PREFIX)):
+                # a step waiting for a process that holds the warehouse, or the warehouse's storage format
+                print(f"[{time.monotonic() - self.started:6.1f}s] {message}", flush=True)
             if event is not None:
                 line = self._describe(event)
                 if line:

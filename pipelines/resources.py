@@ -18,24 +18,91 @@ from sources.registry import Registry, load_registry
 from .partitions import EARLIEST_PERIOD_END
 from .pseudonyms import load_key
 from .settings import Settings, load_settings
+from .waits import FORMAT_PREFIX
+
+
+# DuckDB's storage version number (the file header) -> the oldest DuckDB release that opens the warehouse
+# (measured with DuckDB 2.0.0 writing under each storage_compatibility_version; every later release opens
+# older files). 64 is read from 0.10 on, but the primary-key index of linkage.key_sequence written by 2.0
+# only from 1.1 (1.0: "Serialization Error: Failed to deserialize"). 999 is what DuckDB 2.0 writes by default.
+STORAGE_OPENED_FROM = {64: "1.1", 65: "1.2", 66: "1.3", 67: "1.4", 68: "1.5", 999: "2.0"}
+# storage_compatibility_version (its start) -> the storage version number DuckDB 2.0 then writes
+STORAGE_SETTING_WRITES = {"v0.10": 64, "v1.0": 64, "v1.1": 64, "v1.2": 65, "v1.3": 66, "v1.4": 67, "v1.5": 68}
+_WARNED: set[str] = set()
+
+
+def storage_version_of(path: Path) -> int | None:
+    """The storage version number in a DuckDB file's header (bytes 12-19 after the magic ``DUCK`` at 8);
+    None when the file is missing or not a DuckDB database."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(20)
+    except OSError:
+        return None
+    if len(head) < 20 or head[8:12] != b"DUCK":
+        return None
+    return int.from_bytes(head[12:20], "little")
 
 
 class WarehouseResource(DuckDBResource):
     """The DuckDB warehouse (``DuckDBResource``) that creates its parent folder on first use.
 
     DuckDB allows one writing process per file: assets that write it use the
-    ``duckdb_warehouse`` concurrency pool (limit 1, see dagster.yaml).
+    ``duckdb_warehouse`` concurrency pool (limit 1, see dagster.yaml). Another *process* holding the
+    file (an analyst's open connection) is waited for out loud, naming its program and PID, for up to
+    ``wait_minutes`` (:func:`pipelines.waits.connect_when_free`); then the step fails saying what to do.
+
+    ``storage_version`` (setting ``warehouse_storage_version``, e.g. ``v1.1.0``) is DuckDB's
+    ``storage_compatibility_version``: a warehouse *created* by this resource is written in that storage
+    format, so older DuckDB releases (and the ODBC drivers and BI connectors built on them) can open it.
+    A file keeps the format it was created with: an existing warehouse in a newer format is used as it is,
+    with a warning saying how to convert it (README, Analyst access).
     """
+
+    wait_minutes: float = 10.0
+    storage_version: str = ""
+
+    def _config(self) -> dict:
+        config = {"custom_user_agent": "dagster", **self.connection_config}
+        if self.storage_version:
+            config.setdefault("storage_compatibility_version", self.storage_version)
+        return config
+
+    def _warn_if_newer_storage(self, log) -> None:
+        """Say once per process when the existing warehouse file is in a newer format than the setting."""
+        target = next((n for prefix, n in STORAGE_SETTING_WRITES.items() if self.storage_version.startswith(prefix)),
+                      None)
+        found = storage_version_of(Path(self.database))
+        if target is None or found is None or found <= target or self.database in _WARNED:
+            return
+        _WARNED.add(self.database)
+        log(f"{FORMAT_PREFIX} the warehouse {self.database} is in DuckDB storage version {found} (opened by DuckDB "
+            f"{STORAGE_OPENED_FROM.get(found, 'newer than 1.5')} and later only), not {self.storage_version} "
+            "(setting warehouse_storage_version): it was created before that setting or by another DuckDB, and a "
+            "file keeps the format it was created with. To convert it, see the README (Analyst access).")
 
     @contextmanager
     def get_connection(self):
+        import duckdb
+        from dagster import Failure, get_dagster_logger
+
+        from .waits import WarehouseHeld, connect_when_free
+
+        log = get_dagster_logger().warning
         if self.database != ":memory:":
             Path(self.database).parent.mkdir(parents=True, exist_ok=True)
-        with super().get_connection() as conn:
-            try:
-                yield conn
-            finally:
-                conn.close()  # DuckDBResource does not close the connection when the body raises
+            if self.storage_version:
+                self._warn_if_newer_storage(log)
+        config = self._config()
+        try:
+            conn = connect_when_free(lambda: duckdb.connect(self.database, read_only=False, config=config),
+                                     self.database, self.wait_minutes, log)
+        except WarehouseHeld as exc:
+            raise Failure(description=str(exc)) from None
+        try:
+            yield conn
+        finally:
+            conn.close()  # also when the body raises
 
 
 class IncomingExtracts(ConfigurableResource):
@@ -128,10 +195,12 @@ class PseudonymKeyResource(ConfigurableResource):
 def build_resources(settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     return {
-        "warehouse": WarehouseResource(database=str(settings.warehouse_path)),
+        "warehouse": WarehouseResource(database=str(settings.warehouse_path), wait_minutes=settings.wait_minutes,
+                                       storage_version=settings.warehouse_storage_version),
         "extracts": IncomingExtracts(incoming_dir=str(settings.incoming_dir),
                                      registry_dirs=os.pathsep.join(settings.registry_dirs)),
-        "identity_store": IdentityStoreResource(database=str(settings.identity_path)),
+        "identity_store": IdentityStoreResource(database=str(settings.identity_path),
+                                                wait_minutes=settings.wait_minutes),
         "pseudonym_key": PseudonymKeyResource(key_path=str(settings.pseudonym_key_path)),
         "output": OutputFolder(output_dir=str(settings.output_dir)),
     }

@@ -43,7 +43,8 @@ class Settings:
     synthetic_seed: int = 20261123
     synthetic_children: int = 105_000
     source_registry_dirs: str = ""  # extra source declarations (folders, separated by os.pathsep)
-    wait_minutes: float = 10.0  # how long `neglect run` waits for another run using the warehouse
+    wait_minutes: float = 10.0  # how long `neglect run` waits for another run (or process) using the warehouse
+    warehouse_storage_version: str = "v1.1.0"  # DuckDB storage_compatibility_version of a new warehouse
 
     @property
     def registry_dirs(self) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ One run serves every test here (they read its output and its warehouse).
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import re
 import shutil
@@ -277,6 +278,28 @@ def test_the_board_report_says_which_sources_fed_each_figure(real_run):
     assert ("tier 4 (Early help: neglect identified) not available: Northbrook: Early help assessments (Ofsted "
             "Annex A list 2) not supplied, Early help episodes not supplied") in text
     assert "<b>at least</b>" in text
+
+
+def test_counts_not_available_are_an_empty_number_marked_x_in_the_exports_and_published_marts(real_run):
+    """Northbrook's early help was not supplied: its tier 4 is x (not available), never 0, and the number
+    column stays numeric (dashboards.exports: the marker column)."""
+    import pyarrow.parquet as pq
+    from openpyxl import load_workbook
+
+    root, *_ = real_run
+    exports = root / "output" / "dashboards" / "2026-03-31" / "exports"
+    with (exports / "csv" / "prevalence.csv").open(encoding="utf-8-sig", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["children_marker"] == "x"]
+    assert rows and all(r["children"] == "" for r in rows)
+    sheet = load_workbook(exports / "neglect_tables_2026-03-31.xlsx", read_only=True)["prevalence"]
+    values = list(sheet.iter_rows(values_only=True))
+    children, marker = values[0].index("Children"), values[0].index("Children: marker")
+    assert {row[children] for row in values[1:] if row[marker] == "x"} == {None}
+    path = root / "output" / "marts" / "published" / "prevalence.parquet"
+    assert str(pq.read_schema(path).field("children").type) == "int64"  # a number column, with nulls
+    published = pq.read_table(path).to_pandas()
+    assert published.loc[published["children_marker"] == "x", "children"].isna().all()
+    assert (published["children_marker"] == "x").sum() == len(rows)
 
 
 # ----------------------------------------------------------------------------- Ofsted Annex A (tests/fixtures/annex_a)

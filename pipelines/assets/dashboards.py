@@ -9,6 +9,10 @@ every mart. For a quarter ending ``YYYY-MM-DD`` they write to ``output/dashboard
 * ``exports/png/*.png``: each chart, for the latest quarter of the run only (static export needs a
   Chromium and takes a second per chart; re-materialise a partition to make its PNGs).
 
+and ``dashboards/mart_files`` writes ``output/marts/`` (:mod:`dashboards.mart_files`): the published
+tables of the run's packs (also the warehouse schema ``published``), the unsuppressed aggregate marts
+for the analyst only, as Parquet and CSV, and the data dictionary from the warehouse's column comments.
+
 Disclosure control is chosen once per run for everything it publishes, every quarter up to its latest
 and every earlier version (:func:`dashboards.publication.protect_refresh`), and the run is recorded in
 ``marts.publication_history`` (what each pack showed; a new version when counts changed). The same
@@ -20,10 +24,12 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, 
     multi_asset
 
 from dashboards.exports import write_csvs, write_pngs, write_workbook
+from dashboards.mart_files import ANALYST_FOLDER, PUBLISHED_FOLDER, write_mart_files, write_published_tables
 from dashboards.figures import geojson_of
 from dashboards.publication import protect_refresh, record_publication
 from dashboards.report import write_report
 from dashboards.tables import build_publication
+from models.marts.comments import apply_comments
 from models.marts.definitions import load_definitions
 
 from ..partitions import quarter_end, quarterly_partitions
@@ -35,6 +41,7 @@ from .population import WAREHOUSE_POOL
 
 BOARD_REPORT_KEY = AssetKey(["dashboards", "board_report"])
 EXPORTS_KEY = AssetKey(["dashboards", "exports"])
+MART_FILES_KEY = AssetKey(["dashboards", "mart_files"])
 UPSTREAM = [PREVALENCE_KEY, HIDDEN_KEY, PRACTICE_KEY, IDENTIFICATION_KEY, TREND_KEY, LINKAGE_SUMMARY_KEY,
             AssetKey(["quality", "summary"]), AssetKey(["raw", "ward_boundaries"])]
 
@@ -57,7 +64,13 @@ def build_dashboard_assets(settings: Settings) -> list:
                                      "methods), with small counts suppressed."),
                AssetSpec(EXPORTS_KEY, group_name="dashboards", kinds={"excel", "csv"}, deps=[BOARD_REPORT_KEY],
                          description="Every published table as an .xlsx workbook (with a notes sheet) and CSV "
-                                     "files, and PNG charts for board papers.")],
+                                     "files, and PNG charts for board papers."),
+               AssetSpec(MART_FILES_KEY, group_name="dashboards", kinds={"parquet", "csv"}, deps=[EXPORTS_KEY],
+                         description="The marts for analysts: output/marts/published/ (the packs' tables after "
+                                     "disclosure control, also warehouse schema published), "
+                                     "output/marts/analyst_only_unsuppressed/ (the aggregate marts, unsuppressed: "
+                                     "for the analyst only) as Parquet and CSV, and output/marts/data_dictionary.csv "
+                                     "from the warehouse's column comments (models/marts/columns.yaml).")],
         partitions_def=quarterly_partitions, backfill_policy=BackfillPolicy.single_run(), pool=WAREHOUSE_POOL,
         can_subset=False)
     def board_pack(context: AssetExecutionContext, warehouse: WarehouseResource, output: OutputFolder):
@@ -87,6 +100,9 @@ def build_dashboard_assets(settings: Settings) -> list:
                     messages.append(message)
                     context.log.info(message)
                 reports.append(report_path(output.root, quarter))
+            published = write_published_tables(conn, publications)
+            apply_comments(conn)  # marts.* (publication_history was rewritten) and published.*
+            mart_files = write_mart_files(conn, output.root / "marts")
         latest = max(reports)
         yield MaterializeResult(asset_key=BOARD_REPORT_KEY, metadata={
             "reports": len(reports), "latest_report": MetadataValue.path(str(latest)),
@@ -95,5 +111,9 @@ def build_dashboard_assets(settings: Settings) -> list:
         yield MaterializeResult(asset_key=EXPORTS_KEY, metadata={
             "exports_folder": MetadataValue.path(str(report_folder(output.root, max(quarters)) / "exports")),
             "png": messages[-1] if messages else ""})
+        yield MaterializeResult(asset_key=MART_FILES_KEY, metadata={
+            "marts_folder": MetadataValue.path(str(output.root / "marts")),
+            "published_tables": mart_files[PUBLISHED_FOLDER], "analyst_only_tables": mart_files[ANALYST_FOLDER],
+            "published_rows": sum(published.values())})
 
     return [board_pack]

@@ -13,6 +13,7 @@ from typing import Callable
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
 from checks import journeys as journey_checks
+from models.marts.comments import apply_comments
 from models.marts.journeys import build_cohort_outcomes, build_neglect_episodes, build_tier_transitions
 from models.marts.thresholds import build_conversion_rates, build_threshold_profile
 
@@ -111,6 +112,7 @@ def recounted_mart_asset(mart: RecountedMart, deps: list[AssetKey], quarterly: d
         loaded, periods = definitions(), quarters(context)
         with warehouse.get_connection() as conn:
             built = mart.build(conn, loaded, periods)
+            apply_comments(conn, ("marts",))  # the column meanings (models/marts/columns.yaml): a rebuilt table loses them
             outcome = mart.recount(conn, loaded, periods)
             extra = mart.extra_metadata(conn, periods, built) if mart.extra_metadata else {}
         rows = built if isinstance(built, int) else len(built)

@@ -24,12 +24,16 @@ Quarterly assets read the trailing four quarters of evidence for their 12-month 
 the evidence windows (``marts.child_neglect_evidence`` covers every period). The definitions
 (``models/marts/tier_definitions.yaml``) are read when the evidence asset runs, so editing them and
 re-running the refresh rebuilds everything from them. Metadata and logs hold counts only.
+
+After each build the marts' column meanings (``models/marts/columns.yaml``) are written into the
+warehouse as ``COMMENT ON`` (:func:`models.marts.comments.apply_comments`): a rebuilt table loses them.
 """
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset)
 
 from checks import marts as mart_checks
 from models.marts.availability import build_availability
+from models.marts.comments import apply_comments
 from models.marts.definitions import DefinitionsError, is_partner_kind, load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
 from models.marts.hidden_prevalence import build_hidden_prevalence
@@ -105,6 +109,7 @@ def build_mart_assets(settings: Settings) -> list:
         with warehouse.get_connection() as conn:
             build_staging(conn)
             build_evidence(conn, definitions, partner_sources(registry))
+            apply_comments(conn, ("marts",))
             by_kind = conn.execute("""
                 SELECT kind, count(*), count(DISTINCT person_key) FROM marts.child_neglect_evidence
                 GROUP BY kind ORDER BY kind""").fetchall()
@@ -123,6 +128,7 @@ def build_mart_assets(settings: Settings) -> list:
         with warehouse.get_connection() as conn:
             build_availability(conn, registry, definitions, _quarters(context))
             rows = build_tiers(conn, definitions, _quarters(context))
+            apply_comments(conn, ("marts",))
         return MaterializeResult(metadata={"dagster/row_count": rows, "quarters": len(context.partition_keys)})
 
     @asset(key=PREVALENCE_KEY, deps=[TIER_KEY], **QUARTERLY,
@@ -136,6 +142,7 @@ def build_mart_assets(settings: Settings) -> list:
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
             frame = build_prevalence(conn, definitions, quarters)
+            apply_comments(conn, ("marts",))
             checks = [_check(PREVALENCE_KEY, name, rule(conn, quarters))
                       for name, (rule, _) in PREVALENCE_CHECKS.items()]
         latest = frame[(frame["period_end"] == frame["period_end"].max()) & (frame["breakdown"] == "all")
@@ -152,6 +159,7 @@ def build_mart_assets(settings: Settings) -> list:
     def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         with warehouse.get_connection() as conn:
             frame = build_identification_ratio(conn, _quarters(context))
+            apply_comments(conn, ("marts",))
         return MaterializeResult(metadata={"dagster/row_count": len(frame)})
 
     @asset(key=HIDDEN_KEY, deps=[TIER_KEY, PREVALENCE_KEY], **QUARTERLY,
@@ -168,6 +176,7 @@ def build_mart_assets(settings: Settings) -> list:
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
             frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry)
+            apply_comments(conn, ("marts",))
             outcome = mart_checks.hidden_estimate_at_least_observed(  # the log-linear (legacy) lists
                 conn, quarters, {c.name: c.any_of for c in definitions.capture_lists
                                  if not any(is_partner_kind(k) for k in c.any_of)})
@@ -183,6 +192,7 @@ def build_mart_assets(settings: Settings) -> list:
     def practice_indicators(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         with warehouse.get_connection() as conn:
             frame = build_practice_indicators(conn, _quarters(context))
+            apply_comments(conn, ("marts",))
         return MaterializeResult(metadata={"dagster/row_count": len(frame)})
 
     @asset(key=TREND_KEY, deps=[PREVALENCE_KEY], group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
@@ -195,6 +205,7 @@ def build_mart_assets(settings: Settings) -> list:
             change, trend = prevalence_change(prevalence), prevalence_trend(prevalence)
             replace_table(conn, "marts.prevalence_change", change)
             replace_table(conn, "marts.prevalence_trend", trend)
+            apply_comments(conn, ("marts",))
         counts = trend["trend"].value_counts().to_dict()
         return MaterializeResult(metadata={"dagster/row_count": len(trend),
                                            "trends": MetadataValue.json({k: int(v) for k, v in counts.items()})})
