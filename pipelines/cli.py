@@ -196,7 +196,6 @@ def _execute(settings: Settings) -> int:
     from sources.registry import load_registry
 
     from .definitions import build_definitions
-    from .jobs import QUARTER_END_TAG
     from .runs import execute_range, plan_runs, scan_for_run
 
     registry = load_registry(settings.registry_dirs)
@@ -212,7 +211,6 @@ def _execute(settings: Settings) -> int:
     lock = _warehouse_lock(settings)
     if lock is None:
         return EXIT_FAILED
-    latest = max(f.period_end for f in scan.files)
     check_names = {key.name for key in defs.resolve_asset_graph().asset_check_keys}
     started = time.monotonic()
     failures: list[str] = []
@@ -230,8 +228,8 @@ def _execute(settings: Settings) -> int:
             watcher = _EventPrinter(instance, run_id, started, check_names, give_up_after=60 * settings.wait_minutes)
             watcher.start()
             try:
-                result = execute_range(defs, instance, planned, run_id, tags={
-                    QUARTER_END_TAG: latest.isoformat(), LAUNCHED_BY_TAG: LAUNCHED_BY})
+                # execute_range tags the run with the quarter ITS data end at (runs.data_end)
+                result = execute_range(defs, instance, planned, run_id, tags={LAUNCHED_BY_TAG: LAUNCHED_BY})
             except KeyboardInterrupt:
                 if watcher.gave_up:  # the watcher interrupted the run: a step waited too long for the warehouse
                     print(f"error: {watcher.gave_up}", file=sys.stderr)

@@ -1,11 +1,14 @@
 """The code location: ``dagster dev -m pipelines.definitions`` or ``dg dev`` load ``defs``.
 
 Which source assets exist comes from the source registry (``sources/registry/`` plus the
-folders of the setting ``source_registry_dirs``).
+folders of the setting ``source_registry_dirs``). Every asset gets its owner and, for a warehouse
+table, ``dagster/table_name`` here (:mod:`pipelines.assets.tables`).
 """
 from __future__ import annotations
 
-from dagster import Definitions
+import warnings
+
+from dagster import Definitions, PreviewWarning
 
 from sources.registry import load_registry
 
@@ -16,6 +19,7 @@ from .assets.marts import build_mart_assets
 from .assets.population import population_denominators
 from .assets.quality import build_quality_summary
 from .assets.reference import build_reference_assets
+from .assets.tables import with_owner_and_table
 from .checks import population_checks
 from .jobs import QUARTERLY_JOB, build_jobs
 from .resources import build_resources
@@ -32,7 +36,8 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     source_keys = [source_key(s.name) for s in registry.partitioned()]
     jobs = build_jobs(registry)
     quarterly = next(j for j in jobs if j.name == QUARTERLY_JOB)
-    return Definitions(
+    multi_table = {f"raw/{s.name}" for s in registry.sources.values() if s.tables != (s.name,)}
+    defs = Definitions(
         assets=[population_denominators, *build_reference_assets(registry), *source_assets,
                 build_quality_summary(source_keys), *build_linkage_assets(settings, source_keys),
                 *build_mart_assets(settings), *build_dashboard_assets(settings)],
@@ -42,6 +47,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         sensors=[build_incoming_files_sensor([j for j in jobs if j.name != "board_report"])],
         jobs=jobs,
     )
+    with warnings.catch_warnings():  # map_asset_specs is "preview" in Dagster 1.13; tests/test_definitions.py checks it
+        warnings.simplefilter("ignore", PreviewWarning)
+        return defs.map_asset_specs(func=lambda spec: with_owner_and_table(spec, multi_table))
 
 
 defs = build_definitions()

@@ -90,3 +90,12 @@ def last_quarter_end_before(day: date) -> date:
 def collection_year(day: date) -> int:
     """The CIN census year (1 April to 31 March) containing ``day``, named by the year it ends."""
     return day.year + 1 if day.month >= 4 else day.year
+
+
+def quarters_label(partition_keys) -> str:
+    """The quarter ends a run covers, for metadata: ``2026-03-31`` for one quarter, ``2023-06-30..2026-03-31``
+    for a range (every quarter in between included, as a run over a partition range does)."""
+    ends = sorted(quarter_end(k) for k in partition_keys)
+    if not ends:
+        return ""
+    return ends[0].isoformat() if len(ends) == 1 else f"{ends[0].isoformat()}..{ends[-1].isoformat()}"

@@ -13,7 +13,8 @@ placed by registered source, authority and period) and returns, in order:
 Periods that have not ended yet, or that come before the first collection year the readers
 support, are left out (the scan says so). :func:`execute_range` runs a job over a range of
 partition keys as ONE Dagster run (the assets have a single-run backfill policy), which is much
-faster than one run per quarter.
+faster than one run per quarter, and tags it ``neglect/quarter_end`` with :func:`data_end`: the day
+the run's data end at (its last partition), not the latest quarter of the folder nor today's.
 """
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from pathlib import Path
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
 
-from .jobs import BOARD_REPORT_JOB, CIN_CENSUS_JOB, QUARTERLY_JOB
-from .partitions import EARLIEST_PERIOD_END, census_partition_key, partition_key_for_quarter_end
+from .jobs import BOARD_REPORT_JOB, CIN_CENSUS_JOB, QUARTER_END_TAG, QUARTERLY_JOB
+from .partitions import (EARLIEST_PERIOD_END, census_partition_key, census_reference_date,
+                         partition_key_for_quarter_end, quarter_end)
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
@@ -37,6 +39,14 @@ class PlannedRun:
     first_key: str
     last_key: str
     label: str  # for people: "quarters ending 30 Jun 2023 to 31 Mar 2026"
+
+
+def data_end(planned: PlannedRun) -> date:
+    """The day ``planned``'s data end at: the quarter end of its last quarter, or the census reference date
+    (31 March) of its last collection year."""
+    if planned.job_name == CIN_CENSUS_JOB:
+        return census_reference_date(planned.last_key)
+    return quarter_end(planned.last_key)
 
 
 def scan_for_run(incoming: Path, today: date, registry: Registry | None = None) -> IncomingScan:
@@ -77,7 +87,8 @@ def execute_range(defs, instance, planned: PlannedRun, run_id: str | None = None
     """
     from .ingest.parallel import shared_pool, warm_up
 
-    run_tags = {**(tags or {}), RANGE_START_TAG: planned.first_key, RANGE_END_TAG: planned.last_key}
+    run_tags = {**(tags or {}), QUARTER_END_TAG: data_end(planned).isoformat(),
+                RANGE_START_TAG: planned.first_key, RANGE_END_TAG: planned.last_key}
     config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}} if quiet else None
     with shared_pool():
         warm_up()

@@ -1,4 +1,5 @@
-"""The incoming-files sensor: one run per (asset, period) with files, keyed by their content."""
+"""The incoming-files sensor: the census years and the quarters (with everything downstream) that new or changed
+files affect, one refresh per change, keyed by the files' content."""
 from __future__ import annotations
 
 import json
@@ -34,22 +35,58 @@ def _incoming(tmp_path: Path) -> Path:
     return incoming
 
 
-def test_one_request_per_asset_and_period_with_the_right_partition(tmp_path):
+def _summary(requests):
+    return {(r.job_name, r.partition_key, r.tags.get("dagster/asset_partition_range_start"),
+             r.tags.get("dagster/asset_partition_range_end"), r.tags["neglect/quarter_end"])
+            for r in requests.values()}
+
+
+def test_first_tick_loads_the_census_years_then_refreshes_every_affected_quarter_downstream(tmp_path):
     requests, cursor = _tick(_incoming(tmp_path))
-    by_asset = {(r.asset_selection[0].to_user_string(), r.partition_key, r.job_name) for r in requests.values()}
-    assert by_asset == {("raw/cp_list", "2025-10-01", "quarterly_refresh"),
-                        ("raw/cin_census", "2025-04-01", "cin_census_refresh"),
-                        ("raw/person_list", "2025-07-01", "quarterly_refresh")}
-    assert len(json.loads(cursor)) == 3  # a cached hash per file
+    # census 2025-26 (key 2025-04-01) and extracts for quarters ending 30 Sep and 31 Dec 2025: the census run,
+    # then the whole quarterly job (extracts, linkage, marts) from the first affected quarter to the latest
+    assert _summary(requests) == {("cin_census_refresh", "2025-04-01", None, None, "2026-03-31"),
+                                  ("quarterly_refresh", None, "2025-04-01", "2026-01-01", "2026-03-31")}
+    assert all(r.asset_selection is None for r in requests.values())  # the job's selection: downstream included
+    assert len(json.loads(cursor)["files"]) == 3  # a cached hash per file
 
 
-def test_run_keys_stay_while_files_are_unchanged_and_change_with_content(tmp_path):
+def test_unchanged_folder_starts_nothing_and_a_changed_file_refreshes_from_its_quarter(tmp_path):
     incoming = _incoming(tmp_path)
     first, cursor = _tick(incoming)
     again, cursor = _tick(incoming, cursor)
-    assert set(again) == set(first)  # Dagster skips run keys it has seen: nothing new starts
+    assert again == {}
     path = incoming / "992_eastmere/2025-12-31/annex_a_list_7_child_protection.csv"
     path.write_bytes(path.read_bytes() + b"\n")
-    changed, _ = _tick(incoming, cursor)
-    new = set(changed) - set(first)
-    assert len(new) == 1 and next(iter(new)).startswith("raw/cp_list:2025-10-01:")
+    changed, cursor = _tick(incoming, cursor)
+    # one refresh, quarterly only, from the changed quarter (ending 31 Dec 2025) to the latest with files
+    assert _summary(changed) == {("quarterly_refresh", None, "2025-10-01", "2026-01-01", "2026-03-31")}
+    assert not set(changed) & set(first)
+    assert _tick(incoming, cursor)[0] == {}
+
+
+def test_a_new_latest_quarter_is_one_quarterly_run_for_that_quarter(tmp_path):
+    incoming = _incoming(tmp_path)
+    _, cursor = _tick(incoming)
+    rel = "992_eastmere/2026-03-31/csc_person_list.csv"
+    (incoming / rel).parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(BAD / "992_eastmere/2025-09-30/csc_person_list.csv", incoming / rel)
+    requests, _ = _tick(incoming, cursor)
+    assert _summary(requests) == {("quarterly_refresh", "2026-01-01", None, None, "2026-03-31")}
+
+
+def test_cursor_of_the_older_sensor_is_kept_as_the_file_cache(tmp_path):
+    incoming = _incoming(tmp_path)
+    _, cursor = _tick(incoming)
+    old = json.dumps(json.loads(cursor)["files"])  # the sensor before this change kept only the file hashes
+    requests, upgraded = _tick(incoming, old)
+    assert len(requests) == 2 and json.loads(upgraded)["files"] == json.loads(old)
+
+
+def test_requests_are_valid_for_the_jobs_of_the_code_location(tmp_path):
+    """Evaluated as the daemon does (with the repository): partition keys and ranges resolve against the jobs."""
+    with DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}}) as instance:
+        context = build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
+                                       resources={"extracts": IncomingExtracts(incoming_dir=str(_incoming(tmp_path)))})
+        result = incoming_files_sensor.evaluate_tick(context)
+    assert {r.job_name for r in result.run_requests} == {"cin_census_refresh", "quarterly_refresh"}

@@ -3,7 +3,8 @@
 Every one of them is the same thing: build ``marts.<name>`` for the run's quarters with a function of
 :mod:`models.marts.journeys` or :mod:`models.marts.thresholds`, then run one blocking check of
 :mod:`checks.journeys` that recounts it from the tier table or ``staging``. :class:`RecountedMart`
-declares one; :func:`recounted_mart_asset` makes the asset. Metadata: the rows written, plus what
+declares one; :func:`recounted_mart_asset` makes the asset. Metadata: the quarters covered, rows written,
+the table's rows and column schema (:func:`pipelines.assets.tables.quarterly_metadata`), plus what
 ``extra_metadata`` adds (counts only).
 """
 
@@ -18,6 +19,7 @@ from models.marts.journeys import build_cohort_outcomes, build_neglect_episodes,
 from models.marts.thresholds import build_conversion_rates, build_threshold_profile
 
 from ..resources import WarehouseResource
+from .tables import quarterly_metadata
 
 TRANSITIONS_KEY = AssetKey(["marts", "tier_transitions"])
 EPISODES_KEY = AssetKey(["marts", "neglect_episodes"])
@@ -115,8 +117,9 @@ def recounted_mart_asset(mart: RecountedMart, deps: list[AssetKey], quarterly: d
             apply_comments(conn, ("marts",))  # the column meanings (models/marts/columns.yaml): a rebuilt table loses them
             outcome = mart.recount(conn, loaded, periods)
             extra = mart.extra_metadata(conn, periods, built) if mart.extra_metadata else {}
-        rows = built if isinstance(built, int) else len(built)
-        return MaterializeResult(metadata={"dagster/row_count": rows, **extra},
+            rows = built if isinstance(built, int) else len(built)
+            metadata = quarterly_metadata(context.partition_keys, conn, f"marts.{mart.key.path[-1]}", rows)
+        return MaterializeResult(metadata={**metadata, **extra},
                                  check_results=[check_result(mart.key, mart.check, outcome)])
 
     return _mart

@@ -23,7 +23,9 @@ marts/conversion_rates                 quarter       referral -> assessment -> s
 Quarterly assets read the trailing four quarters of evidence for their 12-month measures through
 the evidence windows (``marts.child_neglect_evidence`` covers every period). The definitions
 (``models/marts/tier_definitions.yaml``) are read when the evidence asset runs, so editing them and
-re-running the refresh rebuilds everything from them. Metadata and logs hold counts only.
+re-running the refresh rebuilds everything from them. Metadata and logs hold counts only; a quarterly
+asset's metadata names the quarters it covers (a run over a range is recorded on every partition of the
+range: :mod:`pipelines.assets.tables`), and every mart carries its column schema from the YAML below.
 
 After each build the marts' column meanings (``models/marts/columns.yaml``) are written into the
 warehouse as ``COMMENT ON`` (:func:`models.marts.comments.apply_comments`): a rebuilt table loses them.
@@ -50,6 +52,7 @@ from ..settings import Settings
 from .journey_marts import EPISODES_KEY, JOURNEY_MARTS, recounted_mart_asset
 from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY, partner_sources
 from .population import WAREHOUSE_POOL
+from .tables import column_schema_metadata, quarterly_metadata
 
 EVIDENCE_KEY = AssetKey(["marts", "child_neglect_evidence"])
 TIER_KEY = AssetKey(["marts", "child_neglect_tier"])
@@ -110,13 +113,14 @@ def build_mart_assets(settings: Settings) -> list:
             build_staging(conn)
             build_evidence(conn, definitions, partner_sources(registry))
             apply_comments(conn, ("marts",))
+            schema = column_schema_metadata(conn, "marts.child_neglect_evidence")
             by_kind = conn.execute("""
                 SELECT kind, count(*), count(DISTINCT person_key) FROM marts.child_neglect_evidence
                 GROUP BY kind ORDER BY kind""").fetchall()
         table = ["| kind | evidence rows | children |", "|---|---:|---:|"] + \
             [f"| {k} | {n:,} | {c:,} |" for k, n, c in by_kind]
         return MaterializeResult(metadata={"dagster/row_count": sum(n for _, n, _ in by_kind),
-                                           "by_kind": MetadataValue.md("\n".join(table))})
+                                           "by_kind": MetadataValue.md("\n".join(table)), **schema})
 
     @asset(key=TIER_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
            description="marts.child_neglect_tier: each child with evidence current in the quarter (point) or the "
@@ -129,7 +133,8 @@ def build_mart_assets(settings: Settings) -> list:
             build_availability(conn, registry, definitions, _quarters(context))
             rows = build_tiers(conn, definitions, _quarters(context))
             apply_comments(conn, ("marts",))
-        return MaterializeResult(metadata={"dagster/row_count": rows, "quarters": len(context.partition_keys)})
+            metadata = quarterly_metadata(context.partition_keys, conn, "marts.child_neglect_tier", rows)
+        return MaterializeResult(metadata=metadata)
 
     @asset(key=PREVALENCE_KEY, deps=[TIER_KEY], **QUARTERLY,
            check_specs=[AssetCheckSpec(name, asset=PREVALENCE_KEY, blocking=True, description=text)
@@ -145,12 +150,13 @@ def build_mart_assets(settings: Settings) -> list:
             apply_comments(conn, ("marts",))
             checks = [_check(PREVALENCE_KEY, name, rule(conn, quarters))
                       for name, (rule, _) in PREVALENCE_CHECKS.items()]
+            metadata = quarterly_metadata(context.partition_keys, conn, "marts.neglect_prevalence", len(frame))
         latest = frame[(frame["period_end"] == frame["period_end"].max()) & (frame["breakdown"] == "all")
                        & (frame["measure"] == "12_month")]
-        table = ["| area | tier set | children | per 10,000 |", "|---|---|---:|---:|"] + \
+        table = [f"Quarter ending {max(quarters):%d %B %Y} (the latest of the run)", "",
+                 "| area | tier set | children | per 10,000 |", "|---|---|---:|---:|"] + \
             [f"| {r.la_name} | {r.tier_set} | {r.children:,} | {r.rate_per_10k:.1f} |" for r in latest.itertuples()]
-        return MaterializeResult(metadata={"dagster/row_count": len(frame),
-                                           "latest_12_month": MetadataValue.md("\n".join(table))},
+        return MaterializeResult(metadata={**metadata, "latest_12_month": MetadataValue.md("\n".join(table))},
                                  check_results=checks)
 
     @asset(key=IDENTIFICATION_KEY, deps=[PREVALENCE_KEY], **QUARTERLY,
@@ -160,7 +166,8 @@ def build_mart_assets(settings: Settings) -> list:
         with warehouse.get_connection() as conn:
             frame = build_identification_ratio(conn, _quarters(context))
             apply_comments(conn, ("marts",))
-        return MaterializeResult(metadata={"dagster/row_count": len(frame)})
+            metadata = quarterly_metadata(context.partition_keys, conn, "marts.identification_ratio", len(frame))
+        return MaterializeResult(metadata=metadata)
 
     @asset(key=HIDDEN_KEY, deps=[TIER_KEY, PREVALENCE_KEY], **QUARTERLY,
            check_specs=[AssetCheckSpec("estimate_at_least_observed", asset=HIDDEN_KEY,
@@ -180,8 +187,9 @@ def build_mart_assets(settings: Settings) -> list:
             outcome = mart_checks.hidden_estimate_at_least_observed(  # the log-linear (legacy) lists
                 conn, quarters, {c.name: c.any_of for c in definitions.capture_lists
                                  if not any(is_partner_kind(k) for k in c.any_of)})
+            metadata = quarterly_metadata(context.partition_keys, conn, "marts.hidden_prevalence", len(frame))
         estimated = int((frame["status"] == "estimated").sum())
-        return MaterializeResult(metadata={"dagster/row_count": len(frame), "estimated_rows": estimated,
+        return MaterializeResult(metadata={**metadata, "estimated_rows": estimated,
                                            "not_estimable_rows": len(frame) - estimated},
                                  check_results=[_check(HIDDEN_KEY, "estimate_at_least_observed", outcome)])
 
@@ -193,7 +201,8 @@ def build_mart_assets(settings: Settings) -> list:
         with warehouse.get_connection() as conn:
             frame = build_practice_indicators(conn, _quarters(context))
             apply_comments(conn, ("marts",))
-        return MaterializeResult(metadata={"dagster/row_count": len(frame)})
+            metadata = quarterly_metadata(context.partition_keys, conn, "marts.practice_indicators", len(frame))
+        return MaterializeResult(metadata=metadata)
 
     @asset(key=TREND_KEY, deps=[PREVALENCE_KEY], group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
            description="marts.prevalence_change (each figure against the previous quarter and a year ago, flagged "
@@ -206,9 +215,10 @@ def build_mart_assets(settings: Settings) -> list:
             replace_table(conn, "marts.prevalence_change", change)
             replace_table(conn, "marts.prevalence_trend", trend)
             apply_comments(conn, ("marts",))
+            schema = column_schema_metadata(conn, "marts.prevalence_trend")
         counts = trend["trend"].value_counts().to_dict()
         return MaterializeResult(metadata={"dagster/row_count": len(trend),
-                                           "trends": MetadataValue.json({k: int(v) for k, v in counts.items()})})
+                                           "trends": MetadataValue.json({k: int(v) for k, v in counts.items()}), **schema})
 
     upstream = {"tier": [TIER_KEY], "evidence": [EVIDENCE_KEY], "episodes": [EPISODES_KEY]}
     journeys = [recounted_mart_asset(m, upstream[m.upstream], QUARTERLY, _definitions, _quarters, _check)
