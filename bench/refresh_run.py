@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 STEP = re.compile(r"^\[\s*([\d.]+)s\] started (\S+)")
-END = re.compile(r"^\[\s*([\d.]+)s\] (materialised|check) ")
+STAMP = re.compile(r"^\[\s*([\d.]+)s\] ")
 
 
 def copy_incoming(source: Path, target: Path) -> None:
@@ -72,16 +72,14 @@ def run(out: Path, label: str) -> dict:
     def measure(name):
         return next((line.split(": ", 1)[1] for line in done.stderr.splitlines() if name in line), "?")
 
-    steps, current, last = {}, None, 0.0
+    steps, current, last = {}, None, 0.0  # a step lasts from its "started" line to the next step's (or the last line)
     for line in done.stdout.splitlines():
-        if m := STEP.match(line):
-            if current:
-                steps[current] = steps.get(current, 0.0) + float(m.group(1)) - last
-            current, last = m.group(2), float(m.group(1))
-        elif (m := END.match(line)) and current:
-            end = float(m.group(1))
-    if current:
-        steps[current] = steps.get(current, 0.0) + end - last
+        if not (m := STAMP.match(line)):
+            continue
+        now = max(float(m.group(1)), last)  # a check reported late carries an earlier time: ignore the step back
+        if current:
+            steps[current] = steps.get(current, 0.0) + now - last
+        current, last = (s.group(2), now) if (s := STEP.match(line)) else (current, now)
     cpu = float(measure("User time (seconds)")) + float(measure("System time (seconds)"))
     return {"label": label, "exit": done.returncode, "wall": measure("Elapsed (wall clock)"), "cpu_s": round(cpu, 1),
             "peak_rss_gib": round(int(measure("Maximum resident set size")) / 2**20, 2), "steps": steps}

@@ -30,7 +30,7 @@ from pathlib import Path
 import duckdb
 
 from .files import file_digest
-from .write import table_names
+from .write import table_columns
 
 PROJECT = Path(__file__).resolve().parents[2]
 LOADING_CODE = ["sources", "checks", "pipelines/ingest", "pipelines/quality_runs.py", "pipelines/pseudonyms.py",
@@ -64,11 +64,9 @@ def unchanged_periods(conn: duckdb.DuckDBPyConnection, source: str, periods: lis
                       incoming: Path, fingerprint: str) -> set[date]:
     """The period ends of ``periods`` (period end, files) whose files were all loaded before, unchanged,
     with ``fingerprint`` (and whose raw tables still exist)."""
-    if os.environ.get("NEGLECT_READ_ALL") == "1" or "load_audit" not in table_names(conn, "quality") or not periods:
+    if os.environ.get("NEGLECT_READ_ALL") == "1" or not periods:
         return set()
-    columns = {r[0] for r in conn.execute("SELECT column_name FROM information_schema.columns WHERE "
-                                          "table_schema = 'quality' AND table_name = 'load_audit'").fetchall()}
-    if "loaded_with" not in columns:
+    if "loaded_with" not in (table_columns(conn, "quality.load_audit") or []):  # never loaded, or loaded before fingerprints
         return set()
     rows = conn.execute("""
         SELECT period_end, file, file_sha256, status, loaded_with, run_id FROM quality.load_audit
