@@ -118,7 +118,6 @@ __all__ = [
     "counts_from_table",
     "check_no_identifiers",
     "round_count",
-    "threshold_from_settings",
 ]
 
 SUPPRESSED = "c"
@@ -781,15 +780,6 @@ def _relation_rule(system: _System, counts: np.ndarray, unknown: np.ndarray,
 # ---------------------------------------------------------------------------------------------
 # Public API
 # ---------------------------------------------------------------------------------------------
-
-
-def threshold_from_settings(settings=None) -> int:
-    """The ``suppression_threshold`` setting (``settings.toml`` / ``NEGLECT_SUPPRESSION_THRESHOLD``)."""
-    if settings is None:
-        from pipelines.settings import load_settings
-
-        settings = load_settings()
-    return int(settings.suppression_threshold)
 
 
 def _as_counts(counts: pd.Series) -> tuple[list, np.ndarray]:

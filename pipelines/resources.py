@@ -12,11 +12,11 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
+from ingest.pseudonyms import load_key
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
 
 from .partitions import EARLIEST_PERIOD_END
-from .pseudonyms import load_key
 from .settings import Settings, load_settings
 from .waits import FORMAT_PREFIX
 
@@ -184,7 +184,7 @@ def secure_file(path: Path) -> None:
 
 
 class PseudonymKeyResource(ConfigurableResource):
-    """Where the HMAC key of the pseudonyms lives (see :mod:`pipelines.pseudonyms`)."""
+    """Where the HMAC key of the pseudonyms lives (see :mod:`ingest.pseudonyms`)."""
 
     key_path: str
 

@@ -21,8 +21,8 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from models.linkage.evaluation import evaluate_linkage
 from models.linkage.persons import LinkageThresholds
 from models.linkage.records import ANNEX_A_CHILD_SOURCES, attach_identity_store, household_adult_records
-from models.linkage.run import (link_partnership, previous_person_links, replace_table, write_linkage_tables,
-                                write_review_file)
+from ingest.write import replace_table
+from models.linkage.run import link_partnership, previous_person_links, write_linkage_tables, write_review_file
 
 from sources.registry import Registry, load_registry
 

@@ -42,7 +42,7 @@ from models.marts.hidden_prevalence import build_hidden_prevalence
 from models.marts.practice_indicators import build_practice_indicators
 from models.marts.prevalence import build_identification_ratio, build_prevalence
 from models.marts.trend import prevalence_change, prevalence_trend
-from models.linkage.run import replace_table
+from ingest.write import replace_table
 
 from sources.registry import load_registry
 
