@@ -44,8 +44,10 @@ def ensure_presence_table(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def read_sql(name: str, **values) -> str:
-    """The SQL file ``name`` with its ``$placeholders`` filled (every one must be given)."""
-    return Template((SQL_DIR / name).read_text(encoding="utf-8")).substitute(values)
+    """The SQL file ``name`` with its ``$placeholders`` filled (every one must be given), after the shared
+    macros (``macros.sql``: age band, ethnicity group, effective end) it may use."""
+    text = (SQL_DIR / "macros.sql").read_text(encoding="utf-8") + "\n" + (SQL_DIR / name).read_text(encoding="utf-8")
+    return Template(text).substitute(values)
 
 
 # The Annex A tables staging.sql reads, with the columns it reads: created empty when a warehouse has never
