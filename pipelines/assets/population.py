@@ -7,7 +7,6 @@ Rows that break a rule are written to ``quality.rejects``; a file that cannot be
 at all fails the run with the reader's message. Metadata holds aggregates only.
 """
 
-import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
