@@ -15,7 +15,8 @@ Run by hand from a checkout with its venv (it takes two full pipeline runs, abou
     .venv/bin/python bench/figures_identical.py main HEAD --out /tmp/figures_identical
 
 Each revision is checked out with ``git worktree add --detach`` under ``--out`` and run with this venv's
-Python and ``PYTHONPATH`` pointing at the checkout, so both use the same installed libraries. The
+Python and ``PYTHONPATH`` pointing at the checkout, so both use the same installed libraries. A revision
+already run there (same commit) is reused, so comparing a new commit with the same base runs only it. The
 partnership is generated once, by the first revision's generator, unless ``--partnership`` names one.
 Exit status 0 when nothing differs; the differences are printed otherwise.
 """
@@ -34,6 +35,20 @@ sys.path.insert(0, str(ROOT / "tests"))
 KEY = "5e" * 32  # a fixed pseudonym key (64 hex characters), the same for both runs
 COMPARED_SCHEMAS = ("marts", "published")
 COMPARED_OUTPUTS = ("dashboards", "marts")
+
+
+DONE = ".figures_identical_run"  # written in a checkout after its run succeeded: the commit it ran
+
+
+def commit_of(revision: str, where: Path = ROOT) -> str:
+    return subprocess.run(["git", "-C", str(where), "rev-parse", revision], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def already_run(revision: str, folder: Path) -> bool:
+    """``folder`` is a checkout of ``revision`` whose run finished (its warehouse and outputs can be reused)."""
+    marker = folder / DONE
+    return marker.exists() and marker.read_text().strip() == commit_of(revision)
 
 
 def checkout(revision: str, folder: Path) -> Path:
@@ -69,14 +84,20 @@ def main(argv: list[str] | None = None) -> int:
     from refresh_helpers import file_differences, table_differences
 
     args.out.mkdir(parents=True, exist_ok=True)
-    runs = {label: checkout(rev, args.out / label) for label, rev in (("before", args.before), ("after", args.after))}
+    revisions = {"before": args.before, "after": args.after}
+    runs = {label: args.out / label if already_run(rev, args.out / label) else checkout(rev, args.out / label)
+            for label, rev in revisions.items()}
     partnership = args.partnership
     if partnership is None:
         partnership = args.out / "partnership"
         if not (partnership / "manifest.json").exists():
             neglect(runs["before"], partnership, "generate")
     for label, code in runs.items():
+        if already_run(revisions[label], code):
+            print(f"{label}: reusing the run of {revisions[label]} in {code}")
+            continue
         print(f"{label}: neglect run in {neglect(code, partnership, 'run', '--no-generate'):.0f} s")
+        (code / DONE).write_text(commit_of(revisions[label]) + "\n")
 
     warehouses = [code / "warehouse" / "neglect.duckdb" for code in runs.values()]
     tables = table_differences(*warehouses, only=COMPARED_SCHEMAS)
