@@ -25,8 +25,8 @@ from datetime import date
 
 import pandas as pd
 
-from pipelines.ingest.pseudonymise import IDENTIFIER_COLUMNS
-from pipelines.ingest.write import table_columns
+from ingest.pseudonymise import IDENTIFIER_COLUMNS
+from ingest.write import table_columns
 
 from .population import RuleOutcome
 

@@ -45,12 +45,44 @@ class RuleOutcome:
 
 
 def denominators_complete(conn, table: str = TABLE) -> RuleOutcome:
+    """The population table is a full grid of denominators: every ward has 36 rows per mid-year (ages 0-17 x
+    sexes 1, 2), counts are present and non-negative, every authority's total is positive, no ward is under
+    two authorities, and no row aged 0-17 was rejected by the reader (each would be a missing cell)."""
     total_rows = conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     if total_rows == 0:
         return RuleOutcome(False, f"{table} is empty: no population rows were loaded",
                            {"rows": 0, "failing_rows": 0})
+    grid = _ward_grid(conn, table)
+    values = _value_checks(conn, table)
+    rejected_rows, first_reject = _rejected_rows(conn)
+    problems = _problems(grid, values, rejected_rows, first_reject)
+    metadata = {
+        "rows": int(total_rows),
+        "ward_years": int(grid["ward_years"]),
+        "incomplete_ward_years": int(grid["incomplete"]),
+        "missing_cells": int(grid["missing_cells"]),
+        "duplicate_rows": int(grid["duplicate_rows"]),
+        "off_grid_rows": int(grid["off_grid_rows"]),
+        "negative_counts": int(values["negative"]),
+        "null_values": int(values["null"]),
+        "authority_years_not_positive": len(values["la_zero"]),
+        "wards_in_several_authorities": len(values["split_wards"]),
+        "failing_rows": int(values["failing_rows"]) + rejected_rows,
+        "rejected_rows": rejected_rows,
+    }
+    shown = (list(grid["examples"] or [])[:EXAMPLES] + values["la_zero"][:EXAMPLES]
+             + values["split_wards"][:EXAMPLES])
+    if shown:
+        metadata["examples (mid-year and area code)"] = ", ".join(shown)
+    description = ("every ward has 36 rows per mid-year, counts are whole and non-negative, "
+                   "every authority total is positive") if not problems else "; ".join(problems)
+    return RuleOutcome(not problems, description, metadata)
 
-    wards = conn.execute(f"""
+
+def _ward_grid(conn, table: str) -> dict:
+    """Per ward and mid-year, whether it has exactly its 36 cells: ward-years, incomplete ones, missing,
+    duplicated and off-grid rows, and the incomplete ward-years as 'mid-year ward' examples."""
+    row = conn.execute(f"""
         WITH per_ward AS (
             SELECT mid_year, ward_code,
                    count(*) AS n_rows,
@@ -68,26 +100,27 @@ def denominators_complete(conn, table: str = TABLE) -> RuleOutcome:
                    FILTER (WHERE n_rows <> {CELLS_PER_WARD} OR n_cells <> {CELLS_PER_WARD}) AS examples
         FROM per_ward
     """).fetchone()
-    ward_years, incomplete, missing_cells, duplicate_rows, off_grid_rows, examples = wards
+    return dict(zip(("ward_years", "incomplete", "missing_cells", "duplicate_rows", "off_grid_rows", "examples"), row))
 
+
+def _value_checks(conn, table: str) -> dict:
+    """Negative and null counts, authority-years totalling zero or less, wards under two authorities, and
+    the rows that fail any check (of the ward grid too)."""
     negative, null = conn.execute(f"""
         SELECT count(*) FILTER (WHERE population < 0), count(*) FILTER (WHERE population IS NULL
                OR ward_code IS NULL OR la_code IS NULL OR mid_year IS NULL)
         FROM {table}
     """).fetchone()
-
     la_zero = conn.execute(f"""
         SELECT list(mid_year || ' ' || la_code ORDER BY mid_year, la_code) FROM (
             SELECT mid_year, la_code, sum(population) AS total FROM {table}
             GROUP BY mid_year, la_code HAVING coalesce(sum(population), 0) <= 0)
     """).fetchone()[0] or []
-
     split_wards = conn.execute(f"""
         SELECT list(mid_year || ' ' || ward_code ORDER BY mid_year, ward_code) FROM (
             SELECT mid_year, ward_code FROM {table} GROUP BY mid_year, ward_code
             HAVING count(DISTINCT la_code) > 1)
     """).fetchone()[0] or []
-
     failing_rows = conn.execute(f"""
         WITH bad_wards AS (
             SELECT mid_year, ward_code FROM {table} GROUP BY mid_year, ward_code
@@ -101,46 +134,29 @@ def denominators_complete(conn, table: str = TABLE) -> RuleOutcome:
         WHERE b.ward_code IS NOT NULL OR t.population < 0 OR t.population IS NULL
            OR t.ward_code IS NULL OR t.la_code IS NULL
     """).fetchone()[0]
+    return {"negative": negative, "null": null, "la_zero": la_zero, "split_wards": split_wards,
+            "failing_rows": failing_rows}
 
-    rejected_rows, first_reject = _rejected_rows(conn)
 
+def _problems(grid: dict, values: dict, rejected_rows: int, first_reject: str | None) -> list[str]:
+    """What is wrong, in words (empty when the denominators are complete)."""
     problems = []
     if rejected_rows:
         problems.append(f"{rejected_rows} rows aged 0-17 were rejected by the reader, so their cells are "
                         f"missing (see quality.rejects; the first: {first_reject})")
-    if incomplete:
-        problems.append(f"{incomplete} of {ward_years} ward-years do not have exactly {CELLS_PER_WARD} rows "
-                        f"(ages 0-17 x sexes 1, 2): {missing_cells} missing, {duplicate_rows} duplicated, "
-                        f"{off_grid_rows} outside the grid")
-    if negative:
-        problems.append(f"{negative} negative counts")
-    if null:
-        problems.append(f"{null} rows with a null count, ward, authority or mid-year")
-    if la_zero:
-        problems.append(f"{len(la_zero)} authority-years with a total of zero or less")
-    if split_wards:
-        problems.append(f"{len(split_wards)} ward-years recorded under more than one authority")
-    passed = not problems
-    metadata = {
-        "rows": int(total_rows),
-        "ward_years": int(ward_years),
-        "incomplete_ward_years": int(incomplete),
-        "missing_cells": int(missing_cells),
-        "duplicate_rows": int(duplicate_rows),
-        "off_grid_rows": int(off_grid_rows),
-        "negative_counts": int(negative),
-        "null_values": int(null),
-        "authority_years_not_positive": len(la_zero),
-        "wards_in_several_authorities": len(split_wards),
-        "failing_rows": int(failing_rows) + rejected_rows,
-        "rejected_rows": rejected_rows,
-    }
-    shown = list(examples or [])[:EXAMPLES] + la_zero[:EXAMPLES] + split_wards[:EXAMPLES]
-    if shown:
-        metadata["examples (mid-year and area code)"] = ", ".join(shown)
-    description = ("every ward has 36 rows per mid-year, counts are whole and non-negative, "
-                   "every authority total is positive") if passed else "; ".join(problems)
-    return RuleOutcome(passed, description, metadata)
+    if grid["incomplete"]:
+        problems.append(f"{grid['incomplete']} of {grid['ward_years']} ward-years do not have exactly "
+                        f"{CELLS_PER_WARD} rows (ages 0-17 x sexes 1, 2): {grid['missing_cells']} missing, "
+                        f"{grid['duplicate_rows']} duplicated, {grid['off_grid_rows']} outside the grid")
+    if values["negative"]:
+        problems.append(f"{values['negative']} negative counts")
+    if values["null"]:
+        problems.append(f"{values['null']} rows with a null count, ward, authority or mid-year")
+    if values["la_zero"]:
+        problems.append(f"{len(values['la_zero'])} authority-years with a total of zero or less")
+    if values["split_wards"]:
+        problems.append(f"{len(values['split_wards'])} ward-years recorded under more than one authority")
+    return problems
 
 
 def _rejected_rows(conn) -> tuple[int, str | None]:

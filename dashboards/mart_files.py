@@ -29,6 +29,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingest.write import replace_table
 from models.marts.comments import column_comments, split_comment
 from sources.spreadsheet_text import FORMULA_START, neutralise
 
@@ -81,12 +82,7 @@ def write_published_tables(conn: duckdb.DuckDBPyConnection, publications: list[P
                 select.append(f"CAST({quoted} AS VARCHAR) AS {quoted}")
             else:
                 select.append(quoted)
-        conn.register("published_frame", frame)
-        try:
-            conn.execute(f"CREATE OR REPLACE TABLE {PUBLISHED_SCHEMA}.{name} AS SELECT {', '.join(select)} "
-                         "FROM published_frame")
-        finally:
-            conn.unregister("published_frame")
+        replace_table(conn, f"{PUBLISHED_SCHEMA}.{name}", frame, select=", ".join(select))
         rows[name] = len(frame)
     return rows
 

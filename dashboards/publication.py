@@ -94,7 +94,7 @@ import pandas as pd
 
 from models.marts.definitions import NeglectDefinitions, load_definitions
 
-from .disclosure import SUPPRESSED, AtMost, Sum, Union, _compile, broken_relations, protect
+from .disclosure import SUPPRESSED, AtMost, Sum, Union, broken_relations, compile_relations, protect
 
 HISTORY_TABLE = "marts.publication_history"
 HISTORY_COLUMNS = """version INTEGER NOT NULL, threshold INTEGER NOT NULL, cell VARCHAR NOT NULL, count BIGINT NOT NULL,
@@ -456,7 +456,7 @@ def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: in
                 else AtMost(nodes[r.part], nodes[r.whole]) for r in relations_for(frame["cell"], monotone)]
         if rels:
             ordered = sorted(set(nodes.values()))
-            system = _compile(ordered, rels)
+            system = compile_relations(ordered, rels)
             values = np.array([counts[n] for n in ordered])
             broken = set(broken_relations(system, values))
             for r in sorted(broken):  # cells only, no counts: this goes to the run's log

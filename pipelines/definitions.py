@@ -15,7 +15,7 @@ from sources.registry import load_registry
 from .assets.dashboards import build_dashboard_assets
 from .assets.extracts import build_source_assets, source_key
 from .assets.linkage import build_linkage_assets
-from .assets.marts import build_mart_assets
+from .assets.marts import MART_ASSETS
 from .assets.population import population_denominators
 from .assets.quality import build_quality_summary
 from .assets.reference import build_reference_assets
@@ -40,7 +40,7 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     defs = Definitions(
         assets=[population_denominators, *build_reference_assets(registry), *source_assets,
                 build_quality_summary(source_keys), *build_linkage_assets(settings, source_keys),
-                *build_mart_assets(settings), *build_dashboard_assets(settings)],
+                *MART_ASSETS, *build_dashboard_assets(settings)],
         asset_checks=population_checks,
         resources=build_resources(settings),
         schedules=[build_quarterly_schedule(quarterly)],

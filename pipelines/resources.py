@@ -12,11 +12,11 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
+from ingest.pseudonyms import load_key
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
 
 from .partitions import EARLIEST_PERIOD_END
-from .pseudonyms import load_key
 from .settings import Settings, load_settings
 from .waits import FORMAT_PREFIX
 
@@ -127,6 +127,26 @@ class IncomingExtracts(ConfigurableResource):
         return scan_incoming(self.root, self.registry(), earliest=EARLIEST_PERIOD_END)
 
 
+class LinkageSettings(ConfigurableResource):
+    """How records are linked (settings ``linkage_match_threshold``, ``linkage_review_threshold``,
+    ``linkage_upper_threshold``: match probabilities 0-1; ``linkage_model_file``: a saved Splink model,
+    empty to train on every run; ``clerical_review_dir``: where pairs for clerical review are written)."""
+
+    match_threshold: float = 0.95
+    review_threshold: float = 0.50
+    upper_threshold: float = 0.99
+    model_file: str = ""
+    clerical_review_dir: str = ""
+
+    def thresholds(self) -> tuple[float, float, float]:
+        """(match, review, upper): the hidden-prevalence sensitivity re-counts at each."""
+        return (self.match_threshold, self.review_threshold, self.upper_threshold)
+
+    @property
+    def model_path(self) -> Path | None:
+        return Path(self.model_file) if self.model_file else None
+
+
 class OutputFolder(ConfigurableResource):
     """Where published outputs go (``output/``): Data Docs, dashboards, exports."""
 
@@ -184,7 +204,7 @@ def secure_file(path: Path) -> None:
 
 
 class PseudonymKeyResource(ConfigurableResource):
-    """Where the HMAC key of the pseudonyms lives (see :mod:`pipelines.pseudonyms`)."""
+    """Where the HMAC key of the pseudonyms lives (see :mod:`ingest.pseudonyms`)."""
 
     key_path: str
 
@@ -203,4 +223,8 @@ def build_resources(settings: Settings | None = None) -> dict:
                                                 wait_minutes=settings.wait_minutes),
         "pseudonym_key": PseudonymKeyResource(key_path=str(settings.pseudonym_key_path)),
         "output": OutputFolder(output_dir=str(settings.output_dir)),
+        "linkage_settings": LinkageSettings(
+            match_threshold=settings.linkage_match_threshold, review_threshold=settings.linkage_review_threshold,
+            upper_threshold=settings.linkage_upper_threshold,
+            model_file=str(settings.linkage_model_path or ""), clerical_review_dir=str(settings.clerical_review_dir)),
     }

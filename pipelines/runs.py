@@ -83,14 +83,14 @@ def execute_range(defs, instance, planned: PlannedRun, run_id: str | None = None
     """Run ``planned.job_name`` over its partition range in this process; returns the ExecuteInProcessResult.
 
     Every asset of the run reads its files with one pool of reader processes, started now (while Dagster
-    sets the run up) and ended when the run ends (:func:`pipelines.ingest.parallel.shared_pool`).
+    sets the run up) and ended when the run ends (:func:`ingest.parallel.shared_pool`).
     """
-    from .ingest.parallel import shared_pool, warm_up
+    from ingest.parallel import shared_pool, warm_up
 
     run_tags = {**(tags or {}), QUARTER_END_TAG: data_end(planned).isoformat(),
                 RANGE_START_TAG: planned.first_key, RANGE_END_TAG: planned.last_key}
     config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}} if quiet else None
     with shared_pool():
-        warm_up()
+        warm_up(preload=("checks.file_worker",))  # the module every read runs (checks.file_worker.read_file)
         return defs.resolve_job_def(planned.job_name).execute_in_process(
             instance=instance, run_id=run_id, raise_on_error=False, tags=run_tags, run_config=config)

@@ -32,7 +32,8 @@ from pathlib import Path
 
 from dagster import DefaultSensorStatus, RunRequest, SensorEvaluationContext, SensorResult, sensor
 
-from .ingest.files import file_digest
+from ingest.files import file_digest
+
 from .jobs import CIN_CENSUS_JOB, QUARTER_END_TAG, QUARTERLY_JOB
 from .partitions import census_partition_key, partition_key_for_quarter_end
 from .runs import RANGE_END_TAG, RANGE_START_TAG, PlannedRun, data_end

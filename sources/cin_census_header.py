@@ -100,43 +100,11 @@ def resolve_header(path: Path, schema: CinSchema, raw: dict, la_code: str | None
                               "ReferenceDate) is needed to choose the year's code lists, and no folder year was given")
     if raw.get("collection") is not None and raw["collection"] != "CIN":
         raise SourceFileError(path, where, f"Collection is '{raw['collection'][:20]}', expected 'CIN'")
-
-    year_text, ref_text = raw.get("year"), raw.get("reference_date")
-    year = ref = None
-    if year_text is not None:
-        found = _GYEAR.fullmatch(year_text)
-        year = int(found.group(1)) if found else None
-    if ref_text is not None:
-        text = re.sub(_TIMEZONE, "", ref_text)
-        parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce") if re.fullmatch(_DATE_SHAPE, text) else pd.NaT
-        ref = None if pd.isna(parsed) else pd.Timestamp(parsed)
-    ref_year = ref.year if ref is not None else None
-
-    if year is not None and expected_year in (None, year):
-        chosen, basis = year, "Year"
-    elif ref_year is not None and ref_year == expected_year:
-        chosen, basis = ref_year, "ReferenceDate"
-    elif year is not None:
-        chosen, basis = year, "Year"
-    elif ref_year is not None:
-        chosen, basis = ref_year, "ReferenceDate"
-    elif expected_year is not None:
-        chosen, basis = expected_year, "folder"
-    else:
-        if year_text is None and ref_text is None:
-            problem = "no Year and no ReferenceDate in Header/CollectionDetails"
-        else:
-            problem = " and ".join((_year_problem(year_text), _reference_date_problem(ref_text)))
-        raise SourceFileError(path, where, f"{problem}: the collection year is needed to choose the year's code "
-                              "lists, and no folder year was given")
-    if not schema.first_year <= chosen <= schema.last_year:
-        raise SourceFileError(path, where, f"collection year {chosen} is outside the years the CIN schema describes "
-                              f"({schema.first_year}-{schema.last_year}); add it to sources/schemas/cin_census.yaml")
+    year, ref = _header_year(raw.get("year")), _header_reference_date(raw.get("reference_date"))
+    chosen, basis = _collection_year(path, where, schema, raw, year, ref, expected_year)
     reference_date = pd.Timestamp(year=chosen, month=3, day=31)
-    if chosen == expected_year:
-        because = "the folder's year"
-    else:
-        because = {"Year": "the header's Year", "ReferenceDate": "the year of ReferenceDate"}[basis]
+    because = ("the folder's year" if chosen == expected_year else
+               {"Year": "the header's Year", "ReferenceDate": "the year of ReferenceDate"}[basis])
     used = f"the return was read as collection year {chosen} ({because}), reference date {reference_date.date()}"
 
     findings: list[tuple] = []
@@ -144,42 +112,8 @@ def resolve_header(path: Path, schema: CinSchema, raw: dict, la_code: str | None
     def add(code: str, location: str, line, message: str) -> None:
         findings.append((code, *HEADER_RULES[code], location, line, message))
 
-    header_line, details_line = raw.get("line"), raw.get("collection_details_line")
-    if not raw:
-        add("CIN-100", "Header", None, f"the return has no Header (no Year, ReferenceDate or LEA); {used}")
-    elif details_line is None:
-        add("CIN-100", "Header/CollectionDetails", header_line,
-            f"the Header has no CollectionDetails (no Year or ReferenceDate); {used}")
-    else:
-        year_line = raw.get("year_line") or details_line
-        ref_line = raw.get("reference_date_line") or details_line
-        year_problem, ref_problem = _year_problem(year_text), _reference_date_problem(ref_text)
-        if year_problem:
-            add("CIN-100", YEAR_PATH, year_line, f"{year_problem}; {used}")
-        if ref_problem:
-            add("CIN-100", REFERENCE_DATE_PATH, ref_line, f"{ref_problem}; {used}")
-        if year is not None and ref is not None and ref.year != year:
-            # located at the element that was set aside
-            location, line = (REFERENCE_DATE_PATH, ref_line) if basis == "Year" else (YEAR_PATH, year_line)
-            add("CIN-100", location, line, f"Header Year {year} does not match ReferenceDate {ref.date()}; {used}")
-        if ref is not None and (ref.month, ref.day) != (3, 31):
-            add("CIN-100", REFERENCE_DATE_PATH, ref_line, f"Header ReferenceDate {ref.date()} is not 31 March; {used}")
-        if expected_year is not None and chosen != expected_year:
-            location, line = (YEAR_PATH, year_line) if basis == "Year" else (REFERENCE_DATE_PATH, ref_line)
-            add("NEG-02", location, line, f"the Header gives collection year {chosen} but the file is in the folder "
-                f"of collection year {expected_year}; {used}")
-
-    lea = raw.get("lea")
-    lea_valid = lea is not None and re.fullmatch(r"\d{3}", lea) is not None
-    if lea_valid and la_code is not None and lea != la_code:
-        raise SourceFileError(path, where, f"the Header's LEA is {lea} but the file was expected for LA {la_code}")
-    if not lea_valid:
-        taken = f"the folder's LA number {la_code} was used" if la_code is not None else "no LA number is recorded"
-        line = raw.get("lea_line") or raw.get("source_element_line") or header_line
-        said = "is missing" if lea is None else f"'{lea[:20]}' is not a 3-digit LA number"
-        add("NEG-01", LEA_PATH, line, f"Header LEA {said}; {taken}")
-        lea = la_code
-
+    _year_findings(raw, year, ref, chosen, basis, expected_year, used, add)
+    lea = _header_lea(path, where, raw, la_code, add)
     header = CinCensusHeader(
         collection_year=chosen, reference_date=reference_date, lea=lea,
         reference_date_derived=ref is None or ref != reference_date,
@@ -191,6 +125,98 @@ def resolve_header(path: Path, schema: CinSchema, raw: dict, la_code: str | None
     frame = pd.DataFrame(findings, columns=list(HEADER_FINDING_COLUMNS))
     frame["source_line"] = frame["source_line"].astype("float").astype("Int64")
     return header, frame.astype(HEADER_FINDING_DTYPES)
+
+
+def _header_year(text: str | None) -> int | None:
+    """Header/CollectionDetails/Year as a number (an xs:gYear, e.g. 2024), None if absent or not one."""
+    found = _GYEAR.fullmatch(text) if text is not None else None
+    return int(found.group(1)) if found else None
+
+
+def _header_reference_date(text: str | None) -> pd.Timestamp | None:
+    """Header/CollectionDetails/ReferenceDate (yyyy-mm-dd, a time zone ignored), None if absent or not a date."""
+    if text is None:
+        return None
+    text = re.sub(_TIMEZONE, "", text)
+    parsed = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce") if re.fullmatch(_DATE_SHAPE, text) else pd.NaT
+    return None if pd.isna(parsed) else pd.Timestamp(parsed)
+
+
+def _collection_year(path: Path, where: str, schema: CinSchema, raw: dict, year: int | None,
+                     ref: pd.Timestamp | None, expected_year: int | None) -> tuple[int, str]:
+    """(collection year, where it came from: 'Year', 'ReferenceDate' or 'folder'). The header's Year unless
+    it disagrees with the folder and ReferenceDate agrees; refused when no year can be found or the schema
+    does not describe it."""
+    ref_year = ref.year if ref is not None else None
+    if year is not None and expected_year in (None, year):
+        chosen, basis = year, "Year"
+    elif ref_year is not None and ref_year == expected_year:
+        chosen, basis = ref_year, "ReferenceDate"
+    elif year is not None:
+        chosen, basis = year, "Year"
+    elif ref_year is not None:
+        chosen, basis = ref_year, "ReferenceDate"
+    elif expected_year is not None:
+        chosen, basis = expected_year, "folder"
+    else:
+        year_text, ref_text = raw.get("year"), raw.get("reference_date")
+        if year_text is None and ref_text is None:
+            problem = "no Year and no ReferenceDate in Header/CollectionDetails"
+        else:
+            problem = " and ".join((_year_problem(year_text), _reference_date_problem(ref_text)))
+        raise SourceFileError(path, where, f"{problem}: the collection year is needed to choose the year's code "
+                              "lists, and no folder year was given")
+    if not schema.first_year <= chosen <= schema.last_year:
+        raise SourceFileError(path, where, f"collection year {chosen} is outside the years the CIN schema describes "
+                              f"({schema.first_year}-{schema.last_year}); add it to sources/schemas/cin_census.yaml")
+    return chosen, basis
+
+
+def _year_findings(raw: dict, year: int | None, ref: pd.Timestamp | None, chosen: int, basis: str,
+                   expected_year: int | None, used: str, add) -> None:
+    """CIN-100 (a missing, malformed or inconsistent Year or ReferenceDate) and NEG-02 (a header year other
+    than the folder's) findings, each at the element concerned."""
+    header_line, details_line = raw.get("line"), raw.get("collection_details_line")
+    if not raw:
+        add("CIN-100", "Header", None, f"the return has no Header (no Year, ReferenceDate or LEA); {used}")
+        return
+    if details_line is None:
+        add("CIN-100", "Header/CollectionDetails", header_line,
+            f"the Header has no CollectionDetails (no Year or ReferenceDate); {used}")
+        return
+    year_line = raw.get("year_line") or details_line
+    ref_line = raw.get("reference_date_line") or details_line
+    year_problem, ref_problem = _year_problem(raw.get("year")), _reference_date_problem(raw.get("reference_date"))
+    if year_problem:
+        add("CIN-100", YEAR_PATH, year_line, f"{year_problem}; {used}")
+    if ref_problem:
+        add("CIN-100", REFERENCE_DATE_PATH, ref_line, f"{ref_problem}; {used}")
+    if year is not None and ref is not None and ref.year != year:
+        # located at the element that was set aside
+        location, line = (REFERENCE_DATE_PATH, ref_line) if basis == "Year" else (YEAR_PATH, year_line)
+        add("CIN-100", location, line, f"Header Year {year} does not match ReferenceDate {ref.date()}; {used}")
+    if ref is not None and (ref.month, ref.day) != (3, 31):
+        add("CIN-100", REFERENCE_DATE_PATH, ref_line, f"Header ReferenceDate {ref.date()} is not 31 March; {used}")
+    if expected_year is not None and chosen != expected_year:
+        location, line = (YEAR_PATH, year_line) if basis == "Year" else (REFERENCE_DATE_PATH, ref_line)
+        add("NEG-02", location, line, f"the Header gives collection year {chosen} but the file is in the folder "
+            f"of collection year {expected_year}; {used}")
+
+
+def _header_lea(path: Path, where: str, raw: dict, la_code: str | None, add) -> str | None:
+    """The return's LA number: the header's LEA, refused when it is another authority's than the folder's;
+    the folder's (with a NEG-01 finding) when the LEA is missing or not a 3-digit number."""
+    lea = raw.get("lea")
+    lea_valid = lea is not None and re.fullmatch(r"\d{3}", lea) is not None
+    if lea_valid and la_code is not None and lea != la_code:
+        raise SourceFileError(path, where, f"the Header's LEA is {lea} but the file was expected for LA {la_code}")
+    if lea_valid:
+        return lea
+    taken = f"the folder's LA number {la_code} was used" if la_code is not None else "no LA number is recorded"
+    line = raw.get("lea_line") or raw.get("source_element_line") or raw.get("line")
+    said = "is missing" if lea is None else f"'{lea[:20]}' is not a 3-digit LA number"
+    add("NEG-01", LEA_PATH, line, f"Header LEA {said}; {taken}")
+    return la_code
 
 
 def _year_problem(text: str | None) -> str | None:

@@ -309,71 +309,88 @@ def _validate_legacy_pair(issues, schema, year, table, frame, column):
 
 
 def _build(path: Path, schema: CinSchema, parsed: _Parsed, header: CinCensusHeader) -> CinCensusResult:
-    year = header.collection_year
+    """The nine tables of a parsed return, in four steps: children without a usable LAchildID rejected with
+    all their records; missing required sub-elements flagged; every column parsed and validated against the
+    year's code lists; duplicate Child elements kept, marked and flagged."""
     issues = _Issues(path.name)
     issues.add_notes(parsed.notes)
     frames = parsed.frames
     for name, frame in frames.items():
         frame["_location"] = _locations(schema, schema.tables[name], frame)
+    _reject_unusable_children(schema, frames, issues)
+    _flag_missing_required(schema, frames, issues)
+    out = {name: _validated_table(path, schema, table, frames[name], header, issues)
+           for name, table in schema.tables.items()}
+    tables = _mark_duplicates(schema, out, parsed.children_read, issues)
+    return CinCensusResult(source_file=path.name, header=header, tables=tables, rejects=issues.frame(),
+                           children_read=parsed.children_read)
 
-    # 1. Children without a usable LAchildID: nothing of theirs can be linked.
+
+def _reject_unusable_children(schema: CinSchema, frames: dict[str, pd.DataFrame], issues: _Issues) -> None:
+    """Children without a usable LAchildID: nothing of theirs can be linked, so every record of theirs is
+    dropped from ``frames`` (one reject row per child, counting its CINdetails)."""
     child_t = schema.tables["cin_child"]
     children = frames["cin_child"]
     id_column = next(c for c in child_t.columns if c.on_error == "reject_child")
     unusable = children[id_column.name].isna().to_numpy()
-    if unusable.any():
-        episodes = frames["cin_episode"]["child_ordinal"].value_counts()
-        counts = children["child_ordinal"].map(episodes).fillna(0).astype(int).astype(str)
-        issues.add("cin_child", children, unusable, id_column.name, id_column.element, "child_unusable", "row_rejected",
-                   lambda m: (f"{_element_name(id_column.element, child_t)} is missing or blank: the Child cannot be "
-                              "linked, so none of its records are read (" + counts[m] + " CINdetails)"))
+    if not unusable.any():
+        return
+    episodes = frames["cin_episode"]["child_ordinal"].value_counts()
+    counts = children["child_ordinal"].map(episodes).fillna(0).astype(int).astype(str)
+    issues.add("cin_child", children, unusable, id_column.name, id_column.element, "child_unusable", "row_rejected",
+               lambda m: (f"{_element_name(id_column.element, child_t)} is missing or blank: the Child cannot be "
+                          "linked, so none of its records are read (" + counts[m] + " CINdetails)"))
     bad_children = children.loc[unusable, "child_ordinal"].to_numpy()
-    if bad_children.size:
-        for name in frames:
-            frames[name] = frames[name].loc[~frames[name]["child_ordinal"].isin(bad_children).to_numpy()].reset_index(drop=True)
-    children = frames["cin_child"]
+    for name in frames:
+        frames[name] = frames[name].loc[~frames[name]["child_ordinal"].isin(bad_children).to_numpy()].reset_index(
+            drop=True)
 
-    # 2. Required sub-elements of a Child (CINdetails).
-    for required in child_t.required_children:
+
+def _flag_missing_required(schema: CinSchema, frames: dict[str, pd.DataFrame], issues: _Issues) -> None:
+    """A Child without a sub-element the XSD requires (CINdetails) is flagged, not rejected."""
+    children = frames["cin_child"]
+    for required in schema.tables["cin_child"].required_children:
         table = next(t for t in schema.tables.values() if t.parent == "cin_child" and t.path == (required,))
         has = children["child_ordinal"].isin(frames[table.name]["child_ordinal"]).to_numpy()
         issues.add("cin_child", children, ~has, required, "", "required_missing", "flagged",
                    f"the Child has no {required} element (the XSD requires at least one)")
 
-    # 3. Columns: parse, validate against the year's code lists, reject or null.
-    out: dict[str, pd.DataFrame] = {}
-    for name, table in schema.tables.items():
-        frame = frames[name]
-        rejected = np.zeros(len(frame), dtype=bool)
-        values = {c.name: _validate_column(issues, schema, year, table, frame, c, rejected) for c in table.columns}
-        data = pd.DataFrame(values)
-        for first, second in table.date_order:
-            wrong = (data[second] < data[first]).fillna(False).to_numpy(dtype=bool) & ~rejected
-            second_col = next(c for c in table.columns if c.name == second)
-            first_col = next(c for c in table.columns if c.name == first)
-            issues.add(name, frame, wrong, second, second_col.element, "date_order", "flagged",
-                       f"{_element_name(second_col.element, table)} is before {_element_name(first_col.element, table)}")
-        for col in table.not_after_reference_date:
-            late = (data[col] > header.reference_date).fillna(False).to_numpy(dtype=bool) & ~rejected
-            spec = next(c for c in table.columns if c.name == col)
-            issues.add(name, frame, late, col, spec.element, "after_reference_date", "flagged",
-                       f"{_element_name(spec.element, table)} is after the census reference date "
-                       f"{header.reference_date.date()}")
-        keep = ~rejected
-        result = pd.DataFrame({
-            "source_file": path.name,
-            "la_code": header.lea,
-            "collection_year": year,
-        }, index=frame.index)
-        for key in table.keys:
-            result[key] = frame[key]
-        result["source_location"] = frame["_location"]
-        result["source_line"] = frame["source_line"]
-        for c in table.columns:
-            result[c.name] = data[c.name]
-        out[name] = result.loc[keep].reset_index(drop=True)
 
-    # 4. Duplicate Child elements: same LAchildID again in this file; kept, marked, flagged.
+def _validated_table(path: Path, schema: CinSchema, table, frame: pd.DataFrame, header: CinCensusHeader,
+                     issues: _Issues) -> pd.DataFrame:
+    """One table's columns parsed and validated against the year's code lists (a value rejected or set to
+    null as its column says), dates out of order or after the reference date flagged; the rows kept."""
+    rejected = np.zeros(len(frame), dtype=bool)
+    year = header.collection_year
+    data = pd.DataFrame({c.name: _validate_column(issues, schema, year, table, frame, c, rejected)
+                         for c in table.columns})
+    for first, second in table.date_order:
+        wrong = (data[second] < data[first]).fillna(False).to_numpy(dtype=bool) & ~rejected
+        second_col = next(c for c in table.columns if c.name == second)
+        first_col = next(c for c in table.columns if c.name == first)
+        issues.add(table.name, frame, wrong, second, second_col.element, "date_order", "flagged",
+                   f"{_element_name(second_col.element, table)} is before {_element_name(first_col.element, table)}")
+    for col in table.not_after_reference_date:
+        late = (data[col] > header.reference_date).fillna(False).to_numpy(dtype=bool) & ~rejected
+        spec = next(c for c in table.columns if c.name == col)
+        issues.add(table.name, frame, late, col, spec.element, "after_reference_date", "flagged",
+                   f"{_element_name(spec.element, table)} is after the census reference date "
+                   f"{header.reference_date.date()}")
+    result = pd.DataFrame({"source_file": path.name, "la_code": header.lea, "collection_year": year},
+                          index=frame.index)
+    for key in table.keys:
+        result[key] = frame[key]
+    result["source_location"] = frame["_location"]
+    result["source_line"] = frame["source_line"]
+    for c in table.columns:
+        result[c.name] = data[c.name]
+    return result.loc[~rejected].reset_index(drop=True)
+
+
+def _mark_duplicates(schema: CinSchema, out: dict[str, pd.DataFrame], children_read: int,
+                     issues: _Issues) -> dict[str, pd.DataFrame]:
+    """Duplicate Child elements (the same LAchildID again in this file) are kept, flagged and marked
+    ``is_duplicate`` in every table; every table gets the child's ``la_child_id`` and its final column order."""
     children_out = out["cin_child"]
     dup = children_out["la_child_id"].duplicated(keep="first").to_numpy()
     if dup.any():
@@ -381,14 +398,13 @@ def _build(path: Path, schema: CinSchema, parsed: _Parsed, header: CinCensusHead
         dup_frame = children_out.rename(columns={"source_location": "_location"})
         issues.add("cin_child", dup_frame, dup, "la_child_id", "", "duplicate_child", "flagged",
                    lambda m: "the Child repeats the LAchildID of Child[" + first[m] + "]; kept and marked is_duplicate")
-    n = parsed.children_read + 1
+    n = children_read + 1
     la_child_id = np.full(n, None, dtype=object)
     is_duplicate = np.zeros(n, dtype=bool)
     ordinals = children_out["child_ordinal"].to_numpy()
     la_child_id[ordinals] = children_out["la_child_id"].to_numpy(dtype=object)
     la_child_id = pd.array(la_child_id, dtype="string")  # by child ordinal; taken per table without Python str
     is_duplicate[ordinals] = dup
-
     tables = {}
     for name, table in schema.tables.items():
         df = out[name]
@@ -401,5 +417,4 @@ def _build(path: Path, schema: CinSchema, parsed: _Parsed, header: CinCensusHead
         tables[name] = df[order].astype({"source_file": "string", "la_code": "string", "collection_year": "int64",
                                          "la_child_id": "string", "source_location": "string",
                                          "source_line": "int64", "is_duplicate": "bool"})
-    return CinCensusResult(source_file=path.name, header=header, tables=tables, rejects=issues.frame(),
-                           children_read=parsed.children_read)
+    return tables

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import SourceFileError
-from .tabular import TableRead, _collect, _Failure, read_table
+from .tabular import ColumnFailure, TableRead, collect_failures, read_table
 
 SOURCE = "deprivation"
 
@@ -42,7 +42,7 @@ def read_deprivation(path: Path | str) -> TableRead:
     rows = result.rows.drop(columns="extract_date")
     lines = rows["source_line"].to_numpy()
     repeat = rows["lsoa_code"].duplicated(keep="first").to_numpy()
-    extra = _collect([_Failure("lsoa_code", "duplicate_key", repeat,
+    extra = collect_failures([ColumnFailure("lsoa_code", "duplicate_key", repeat,
                                "lsoa_code '" + rows["lsoa_code"] + "' already on an earlier line")],
                      SOURCE, path.name, lines)
     rejects = pd.concat([result.rejects, extra], ignore_index=True) if len(extra) else result.rejects

@@ -27,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import SourceFileError
-from .tabular import TableRead, _collect, _Failure, read_table
+from .tabular import ColumnFailure, TableRead, collect_failures, read_table
 
 SOURCE = "la_codes"
 
@@ -51,8 +51,8 @@ def read_la_codes(path: Path | str) -> TableRead:
     message = ("la_code '" + lea + "' and lad_code '" + code
                + "': another line pairs one of these codes with a different code")
     repeat = rows.duplicated(["la_code", "lad_code"], keep="first").to_numpy() & ~conflict
-    extra = _collect([_Failure("lad_code", "conflicting_code", conflict, message),
-                      _Failure("la_code", "duplicate_key", repeat, "la_code '" + lea + "' already on an earlier line")],
+    extra = collect_failures([ColumnFailure("lad_code", "conflicting_code", conflict, message),
+                      ColumnFailure("la_code", "duplicate_key", repeat, "la_code '" + lea + "' already on an earlier line")],
                      SOURCE, path.name, rows["source_line"].to_numpy())
     rejects = pd.concat([result.rejects, extra], ignore_index=True) if len(extra) else result.rejects
     rejects = rejects.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)

@@ -41,7 +41,7 @@ import yaml
 from .errors import SourceFileError
 from .limits import open_regular
 from .schema import SCHEMA_DIR, ColumnSpec, load_schema
-from .tabular import TableRead, _collect, _Failure, normalise_header
+from .tabular import ColumnFailure, TableRead, collect_failures, normalise_header
 
 SOURCE = "postcode_lookup"
 log = logging.getLogger(__name__)
@@ -158,24 +158,24 @@ def read_postcode_lookup(path: Path | str) -> ReferenceRead:
     # spaces, tabs and no-break spaces removed (a character class, not \s: pyarrow runs it natively)
     key = values["postcode"].str.upper().str.replace("[ \t\u00a0]+", "", regex=True)
 
-    fails: list[_Failure] = []
+    fails: list[ColumnFailure] = []
     for col in columns:
         if col.name not in values or col.name == "date_terminated":
             continue
         s = key if col.name == "postcode" else values[col.name]
         blank = (s == "").to_numpy()
         if col.spec.required:
-            fails.append(_Failure(col.name, "blank_mandatory", blank, f"{col.name} is blank but mandatory"))
+            fails.append(ColumnFailure(col.name, "blank_mandatory", blank, f"{col.name} is blank but mandatory"))
         if col.spec.pattern is not None:
             bad = ~blank & ~s.str.fullmatch(col.spec.pattern).to_numpy(dtype=bool)
             message = ("postcode is not shaped like a UK postcode (value not shown)" if col.name == "postcode"
                        else col.name + " '" + s.str.slice(0, 40) + "' is not a 9-character ONS code")
-            fails.append(_Failure(col.name, "invalid_code", bad, message))
+            fails.append(ColumnFailure(col.name, "invalid_code", bad, message))
     rejected = np.logical_or.reduce([f.mask for f in fails])
     repeat = key.where(~rejected).duplicated(keep="first").to_numpy() & ~rejected
-    fails.append(_Failure("postcode", "duplicate_key", repeat,
+    fails.append(ColumnFailure("postcode", "duplicate_key", repeat,
                           "postcode already on an earlier line (value not shown)"))
-    rejects = _collect(fails, SOURCE, path.name, lines)
+    rejects = collect_failures(fails, SOURCE, path.name, lines)
     keep = ~(rejected | repeat)
 
     def text(name: str) -> pd.Series:

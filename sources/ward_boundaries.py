@@ -29,7 +29,7 @@ from .errors import SourceFileError
 from .limits import read_regular
 from .postcode_lookup import ReferenceRead, load_reference_columns, pick_columns
 from .schema import load_schema
-from .tabular import _collect, _Failure
+from .tabular import ColumnFailure, collect_failures
 
 SOURCE = "ward_boundaries"
 
@@ -59,26 +59,26 @@ def read_ward_boundaries(path: Path | str) -> ReferenceRead:
     geometry = [f.get("geometry") if ok else None for f, ok in zip(features, is_feature)]
     kind = pd.Series([g.get("type") if isinstance(g, dict) else None for g in geometry], index=index, dtype="string")
 
-    fails = [_Failure("", "invalid_feature", ~is_feature, "not a GeoJSON Feature object")]
+    fails = [ColumnFailure("", "invalid_feature", ~is_feature, "not a GeoJSON Feature object")]
     for col in columns:
         if col.name not in values:
             continue
         s, blank = values[col.name], (values[col.name] == "").to_numpy() & is_feature
         if col.spec.required:
-            fails.append(_Failure(col.name, "blank_mandatory", blank, f"{col.name} ({picked[col.name]}) is blank "
+            fails.append(ColumnFailure(col.name, "blank_mandatory", blank, f"{col.name} ({picked[col.name]}) is blank "
                                   "or missing but mandatory"))
         if col.spec.pattern is not None:
             bad = ~blank & is_feature & ~s.str.fullmatch(col.spec.pattern).fillna(False).to_numpy(dtype=bool)
-            fails.append(_Failure(col.name, "invalid_code", bad,
+            fails.append(ColumnFailure(col.name, "invalid_code", bad,
                                   col.name + " '" + s.str.slice(0, 40) + "' is not a 9-character ONS code"))
     bad_geometry = is_feature & ~kind.isin(allowed).fillna(False).to_numpy(dtype=bool)
-    fails.append(_Failure("geometry", "invalid_geometry", bad_geometry,
+    fails.append(ColumnFailure("geometry", "invalid_geometry", bad_geometry,
                           "geometry is " + kind.fillna("missing") + f"; expected {' or '.join(allowed)}"))
     rejected = np.logical_or.reduce([f.mask for f in fails])
     repeat = values["ward_code"].where(~rejected).duplicated(keep="first").to_numpy() & ~rejected
-    fails.append(_Failure("ward_code", "duplicate_key", repeat,
+    fails.append(ColumnFailure("ward_code", "duplicate_key", repeat,
                           "ward_code '" + values["ward_code"] + "' already on an earlier feature"))
-    rejects = _collect(fails, SOURCE, path.name, index)
+    rejects = collect_failures(fails, SOURCE, path.name, index)
     keep = ~(rejected | repeat)
 
     def text(name: str) -> pd.Series:

@@ -276,7 +276,7 @@ def test_xlsx_without_a_required_column_is_refused():
 
 def test_trailing_comma_on_every_row_keeps_values_under_their_headers():
     """Every data row ends with an extra, blank field. pandas used to take the first column as the row index,
-    moving every value one column left (fixed in tabular._without_trailing_delimiters): the blank extra field
+    moving every value one column left (fixed in sources.csv_text): the blank extra field
     is dropped and each value stays under its own header."""
     assert all(line.endswith(",,") for line in (INCOMING / TRAILING_COMMAS).read_text().splitlines()[1:])
     r = loaded(read_person_list, TRAILING_COMMAS)

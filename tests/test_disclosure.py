@@ -27,7 +27,6 @@ from dashboards.disclosure import (
     protect,
     round_count,
     suppress_rates,
-    threshold_from_settings,
 )
 
 # ---------------------------------------------------------------------------------------------
@@ -98,12 +97,11 @@ def test_threshold_is_configurable(tmp_path: Path):
     from pipelines.settings import Settings
 
     counts = pd.Series({f"x{i}": i for i in range(12)})
-    threshold = threshold_from_settings(Settings(project_root=tmp_path, suppression_threshold=10))
-    assert threshold == 10
+    threshold = Settings(project_root=tmp_path, suppression_threshold=10).suppression_threshold
     out = protect(counts, [], threshold=threshold)
     assert list(out.loc[out["suppressed"], "count"]) == list(range(1, 10))
     assert list(out["published"])[0] == 0 and list(out["published"])[10:] == [10, 11]
-    assert threshold_from_settings(Settings(project_root=tmp_path)) == 5
+    assert Settings(project_root=tmp_path).suppression_threshold == 5
     # threshold 1: nothing is small
     assert not protect(counts, [], threshold=1)["suppressed"].any()
 

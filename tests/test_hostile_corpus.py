@@ -193,7 +193,7 @@ def test_headers_rotated_into_every_position_never_put_an_identifier_in_a_messag
 
 
 def test_a_file_mostly_rejected_is_refused_with_its_commonest_reason_through_the_ingest():
-    from pipelines.ingest.files import load_file
+    from ingest.files import load_file
 
     case = hc.case("H14")
     root = hc.CASES_DIR / case.id
@@ -257,7 +257,7 @@ def test_a_named_pipe_is_refused_by_the_reader_itself_without_waiting(tmp_path):
 # ------------------------------------------------------------------------------------------ processes
 
 def test_errors_come_back_from_worker_processes_and_a_dead_worker_fails_only_its_file(monkeypatch):
-    from pipelines.ingest.parallel import read_in_order, shared_pool
+    from ingest.parallel import read_in_order, shared_pool
 
     monkeypatch.setenv("NEGLECT_READ_WORKERS", "2")
     day = date(2026, 3, 31)
@@ -276,7 +276,7 @@ def test_errors_come_back_from_worker_processes_and_a_dead_worker_fails_only_its
 def test_reader_processes_end_when_their_parent_is_killed(tmp_path):
     """kill -9 of the process that started the readers: they notice within seconds and end."""
     script = ("import os, sys, time\n"
-              "from pipelines.ingest import parallel\n"
+              "from ingest import parallel\n"
               "with parallel.shared_pool():\n"
               "    parallel.warm_up()\n"
               "    pool = parallel._get_shared(2)\n"

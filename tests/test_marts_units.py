@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from models.marts.definitions import DEFINITIONS_FILE, DefinitionsError, load_definitions
-from models.marts.evidence import build_tiers, period_windows
+from models.marts.evidence import SQL_DIR, build_tiers, period_windows
 from models.marts.prevalence import build_prevalence, compare, identification_ratio, read_benchmarks, with_benchmarks
 from models.marts.trend import prevalence_change, prevalence_trend, trend_test
 
@@ -270,3 +270,25 @@ def test_trend_test_finds_a_real_trend_and_not_a_flat_one():
     assert flat.iloc[0]["trend"] == "no significant trend"
     short = prevalence_trend(_series([100, 120]))
     assert short.iloc[0]["trend"] == "too few periods"
+
+
+# ------------------------------------------------------------------ shared SQL macros
+
+@pytest.mark.parametrize("age, band", [(None, "Not known"), (0, "0-4"), (4, "0-4"), (5, "5-9"), (9, "5-9"),
+                                       (10, "10-15"), (15, "10-15"), (16, "16-17"), (17, "16-17"), (18, "16-17")])
+def test_age_band_macro(age, band):
+    conn = duckdb.connect()
+    conn.execute((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
+    assert conn.execute("SELECT age_band(?::INTEGER)", [age]).fetchall() == [(band,)]
+
+
+@pytest.mark.parametrize("code, group", [("WBRI", "White"), ("WIRT", "White"), ("MWBC", "Mixed"),
+                                         ("AIND", "Asian or Asian British"), ("BAFR", "Black or Black British"),
+                                         ("CHNE", "Other ethnic group"), ("OOTH", "Other ethnic group"),
+                                         ("REFU", "Not known"), ("NOBT", "Not known"), (None, "Not known"),
+                                         ("XXXX", "Not known")])
+def test_ethnicity_group_macro_gives_one_of_the_published_groups(code, group):
+    conn = duckdb.connect()
+    conn.execute((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
+    assert conn.execute("SELECT ethnicity_group(?::VARCHAR), list_contains(ethnicity_groups(), ethnicity_group("
+                        "?::VARCHAR))", [code, code]).fetchall() == [(group, True)]

@@ -10,8 +10,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from pipelines.ingest.pseudonymise import identity_select, warehouse_select, whole_years_sql
-from pipelines.pseudonyms import KEY_ENV_VAR, PseudonymKeyError, hmac_sql, load_key, pseudonym
+from ingest.pseudonymise import identity_select, warehouse_select, whole_years_sql
+from ingest.pseudonyms import KEY_ENV_VAR, PseudonymKeyError, hmac_sql, load_key, pseudonym
 
 KEY = bytes.fromhex("0b" * 32)
 

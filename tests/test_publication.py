@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 
 from dashboards.audit import attack_refreshes
-from dashboards.disclosure import SUPPRESSED, Union, _compile, broken_relations
+from dashboards.disclosure import SUPPRESSED, Union, broken_relations, compile_relations
 from dashboards.publication import (HISTORY_TABLE, PREFIX, children_cell, count_cells, monotone_groups,
                                     protect_refresh, record_publication, relations_for)
 from models.marts.definitions import load_definitions
@@ -137,7 +137,7 @@ def test_every_relation_holds_when_authorities_disagree(seed):
     relations = relations_for(cells["cell"], monotone_groups(DEFINITIONS))
     kinds = {type(r).__name__ for r in relations}
     assert kinds == {"Sum", "Union", "AtMost"} and len(relations) > 100
-    system = _compile(list(cells["cell"]), relations)
+    system = compile_relations(list(cells["cell"]), relations)
     assert broken_relations(system, cells["count"].to_numpy()) == []
     # the old relation: the partnership's tier 2 as a union of the authorities' tier 2
     counts = dict(zip(cells["cell"], cells["count"]))
@@ -145,7 +145,7 @@ def test_every_relation_holds_when_authorities_disagree(seed):
     for quarter, measure, tier in itertools.product(QUARTERS, ["point", "12_month"], ["Tier 2", "Tier 3", "Tier 4"]):
         cell = lambda la: children_cell(quarter, measure, la, "all", "All children", tier)  # noqa: E731
         rel = Union(cell("partnership"), [cell("991"), cell("992")])
-        old = _compile([rel.total, *rel.parts], [rel])
+        old = compile_relations([rel.total, *rel.parts], [rel])
         broken_single += len(broken_relations(old, np.array([counts[c] for c in [rel.total, *rel.parts]])))
     assert broken_single > 0
 

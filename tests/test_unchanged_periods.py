@@ -7,9 +7,9 @@ from datetime import date
 import duckdb
 import pytest
 
-from pipelines.ingest.files import FileLoad, file_digest, not_supplied
-from pipelines.ingest.unchanged import loading_fingerprint, unchanged_periods
-from pipelines.ingest.write import audit_frame, ensure_quality_tables, replace_frame
+from ingest.files import FileLoad, file_digest, not_supplied
+from ingest.unchanged import loading_fingerprint, unchanged_periods
+from ingest.write import audit_frame, ensure_quality_tables, replace_frame
 
 PERIOD, OTHER = date(2026, 3, 31), date(2025, 12, 31)
 

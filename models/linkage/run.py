@@ -28,6 +28,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from ingest.write import replace_table
+
 from .family import family_links
 from .persons import LinkageThresholds, PersonLinkage, link_people
 from .records import adult_records, attach_identity_store, child_records
@@ -186,15 +188,6 @@ def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Pa
         if linkage.model_json:
             (folder / f"linkage_model_{name}.json").write_text(json.dumps(linkage.model_json, indent=1, default=str))
     return path
-
-
-def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame) -> None:
-    """Create or replace ``table`` (schema-qualified, the schema must exist) with the rows of ``frame``."""
-    conn.register("_frame", frame)
-    try:
-        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM _frame")
-    finally:
-        conn.unregister("_frame")
 
 
 def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult) -> None:

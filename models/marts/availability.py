@@ -24,6 +24,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
+from ingest.write import registered
 from sources.registry import Registry
 
 from .definitions import NeglectDefinitions
@@ -42,11 +43,8 @@ def register_sources(conn: duckdb.DuckDBPyConnection, registry: Registry, defini
                           for rule, members in (("all_of", r.all_of), ("any_of", r.any_of)) for k in members],
                          columns=["tier", "rule", "kind"])
     for name, frame in (("registered_sources", sources), ("kind_sources", kinds), ("tier_kinds", tiers)):
-        conn.register("_frame", frame)
-        try:
-            conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _frame")
-        finally:
-            conn.unregister("_frame")
+        with registered(conn, frame) as view:
+            conn.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM {view}")
 
 
 def build_availability(conn: duckdb.DuckDBPyConnection, registry: Registry, definitions: NeglectDefinitions,

@@ -22,6 +22,8 @@ from string import Template
 import duckdb
 import pandas as pd
 
+from ingest.write import registered, replace_period_frame, replace_period_rows  # noqa: F401 (the marts import them from here)
+
 from .definitions import NeglectDefinitions, sql_list, sql_string
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -42,8 +44,10 @@ def ensure_presence_table(conn: duckdb.DuckDBPyConnection) -> None:
 
 
 def read_sql(name: str, **values) -> str:
-    """The SQL file ``name`` with its ``$placeholders`` filled (every one must be given)."""
-    return Template((SQL_DIR / name).read_text(encoding="utf-8")).substitute(values)
+    """The SQL file ``name`` with its ``$placeholders`` filled (every one must be given), after the shared
+    macros (``macros.sql``: age band, ethnicity group, effective end) it may use."""
+    text = (SQL_DIR / "macros.sql").read_text(encoding="utf-8") + "\n" + (SQL_DIR / name).read_text(encoding="utf-8")
+    return Template(text).substitute(values)
 
 
 # The Annex A tables staging.sql reads, with the columns it reads: created empty when a warehouse has never
@@ -112,33 +116,10 @@ def period_windows(period_ends: list[date]) -> pd.DataFrame:
 
 def register_periods(conn: duckdb.DuckDBPyConnection, period_ends: list[date]) -> None:
     """The temporary table ``periods`` (see :func:`period_windows`) the period SQL joins on."""
-    conn.register("_periods", period_windows(period_ends))
-    try:
+    with registered(conn, period_windows(period_ends), "_periods"):
         conn.execute("CREATE OR REPLACE TEMP TABLE periods AS "
                      "SELECT CAST(period_end AS DATE) AS period_end, measure, "
                      "CAST(window_start AS DATE) AS window_start FROM _periods")
-    finally:
-        conn.unregister("_periods")
-
-
-def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: str, select_sql: str) -> None:
-    """Create ``table`` (schema-qualified) if needed, delete the rows of the periods in ``periods``,
-    insert the rows of ``select_sql``: re-running a quarter replaces its rows, never duplicates them.
-
-    A table made by an older version with other columns or constraints is made anew (its quarters are
-    rebuilt by the next refresh that covers them)."""
-    schema, name = table.split(".")
-    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _shape_{name} ({columns})")
-    shape = conn.execute(f"DESCRIBE _shape_{name}").fetchall()
-    conn.execute(f"DROP TABLE _shape_{name}")
-    exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                          [schema, name]).fetchall()[0][0]
-    if exists and conn.execute(f"DESCRIBE {table}").fetchall() != shape:
-        conn.execute(f"DROP TABLE {table}")
-    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-    conn.execute(f"DELETE FROM {table} WHERE period_end IN (SELECT period_end FROM periods)")
-    conn.execute(f"INSERT INTO {table} BY NAME {select_sql}")
 
 
 HISTORY_NEEDED_MONTHS = 12
@@ -204,15 +185,6 @@ def history_columns(frame: pd.DataFrame, first_day: date | dict | None) -> pd.Da
     months = ((start.dt.year - first.dt.year) * 12 + start.dt.month - first.dt.month).clip(lower=0).fillna(0)
     return frame.assign(history_months=months.to_numpy().astype("int64"),
                         history_complete=(months >= HISTORY_NEEDED_MONTHS).to_numpy())
-
-
-def replace_period_frame(conn: duckdb.DuckDBPyConnection, table: str, columns: str, frame: pd.DataFrame) -> None:
-    """:func:`replace_period_rows` with the rows of a DataFrame."""
-    conn.register("_period_rows", frame)
-    try:
-        replace_period_rows(conn, table, columns, "SELECT * FROM _period_rows")
-    finally:
-        conn.unregister("_period_rows")
 
 
 def build_tiers(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions, period_ends: list[date]) -> int:

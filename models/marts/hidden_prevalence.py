@@ -62,12 +62,12 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ingest.write import registered
 from models.capture_recapture import estimate_population
 from models.mse.false_positives import ListPPV
 from models.mse.internal_consistency import internal_consistency, summary_text
 from models.mse.publication import publish_tables
 from models.mse.sampling import DrawCache
-
 from sources.registry import Registry
 
 from .availability import list_availability
@@ -105,12 +105,9 @@ def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefin
     register_periods(conn, period_ends)
     ensure_presence_table(conn)
     conn.execute(read_sql("active_evidence.sql"))
-    conn.register("_variants", variants)
-    try:
+    with registered(conn, variants, "_variants"):
         conn.execute("CREATE OR REPLACE TEMP TABLE linkage_variants AS "
                      "SELECT variant, threshold, partnership_only FROM _variants")
-    finally:
-        conn.unregister("_variants")
     names = [c.name for c in definitions.capture_lists]
     conn.execute(read_sql("capture_histories.sql", list_columns=definitions.list_membership_sql("kinds"),
                           list_names=", ".join(names), table="capture_histories",

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ingest.parallel import end_with_parent
+
 from .false_positives import ListPPV, beta_parameters, imputer
 from .latent_class import DEFAULTS, as_tables, sample_lcmcr, table_seed
 
@@ -96,19 +98,6 @@ class DrawCache:
         self.conn.execute(f"DELETE FROM {self.TABLE} WHERE last_used < current_date - INTERVAL {KEEP_DAYS} DAY")
 
 
-def _end_with_parent(parent: int) -> None:
-    """Worker initializer: end this worker within a second when the process that started it is gone."""
-    import threading
-    import time
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
 def _cost(job: SamplerJob) -> int:
     settings = {**DEFAULTS, **job.settings}
     return settings["chains"] * (settings["burn"] + settings["draws"] * settings["thin"]) * len(job.table)
@@ -126,7 +115,7 @@ def _run_in_pool(todo: dict[str, SamplerJob], workers: int) -> dict[str, np.ndar
     done: dict[str, np.ndarray] = {}
     try:
         with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=_end_with_parent, initargs=(os.getpid(),)) as pool:
+                                 initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
             for key, draws in zip(order, pool.map(run_job, [todo[k] for k in order])):
                 done[key] = draws
     except BrokenProcessPool:

@@ -16,11 +16,11 @@ from functools import partial
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 
+from checks.file_worker import read_file
 from checks.ingest import MAX_FILE_REJECT_SHARE
+from ingest.files import refused_load
 from sources.registry import Registry, Source
 
-from ..ingest.files import refused_load
-from ..ingest.worker import read_file
 from ..partitions import census_reference_date, census_year_partitions, quarter_end, quarterly_partitions
 from ..resources import IdentityStoreResource, IncomingExtracts, OutputFolder, PseudonymKeyResource, \
     WarehouseResource

@@ -3,15 +3,15 @@
 An ingest asset calls :func:`ingest` with the files of each period in its run (one
 period, or a range when a backfill runs many in one go):
 
-1. the files are read in parallel worker processes (:mod:`pipelines.ingest.parallel`);
+1. the files are read in parallel worker processes (:mod:`ingest.parallel`);
 2. in the same workers, the DfE-style rules run on each file's rows as read (sources
-   declared with ``dfe_rules``: :func:`pipelines.quality_runs.with_rule_findings`);
-3. periods are written with :func:`pipelines.ingest.load.write_loads` in batches of up to
+   declared with ``dfe_rules``: :func:`checks.quality_runs.with_rule_findings`);
+3. periods are written with :func:`ingest.load.write_loads` in batches of up to
    ``BATCH_ROWS`` rows, each replacing what those periods held before; an authority that
    sent no file of the source for a period gets a ``not supplied`` row in ``quality.load_audit``;
    a period whose files were all loaded before, unchanged, by the same loading code and settings
    is not read again: its audit, rejects and findings are read back from the warehouse for the
-   checks (:mod:`pipelines.ingest.unchanged`);
+   checks (:mod:`ingest.unchanged`);
 4. a source never supplied still gets its (empty) ``raw.*`` tables, so everything downstream
    runs on any subset of sources;
 5. the Great Expectations suites run once over the rows now stored for the run's periods;
@@ -33,16 +33,14 @@ from typing import Callable
 import pandas as pd
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetExecutionContext, MetadataValue
 
-from checks import expectations
+from checks import expectations, quality_runs
 from checks import ingest as ingest_rules
-from pipelines.ingest.files import FileLoad, empty_load, not_supplied
-from pipelines.ingest.load import write_loads
-from pipelines.ingest.parallel import read_in_order
-from pipelines.ingest.unchanged import loading_fingerprint, unchanged_periods
-from pipelines.ingest.write import audit_frame, table_names
+from ingest.files import FileLoad, empty_load, not_supplied
+from ingest.load import write_loads
+from ingest.parallel import read_in_order
+from ingest.unchanged import loading_fingerprint, unchanged_periods
+from ingest.write import audit_frame, table_names
 from sources.registry import Source
-
-from .. import quality_runs
 
 BATCH_ROWS = 1_000_000  # rows read before the waiting periods are written to the warehouse
 
@@ -70,7 +68,7 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
     (path -> message). ``on_crash``: the refusal of a file whose reading killed its worker.
     ``max_reject_share``: a file with more of its rows rejected fails the blocking ``structure`` check
     (setting ``max_file_reject_share``). Periods whose files were loaded before, unchanged, with the same
-    loading fingerprint are not read again (:mod:`pipelines.ingest.unchanged`).
+    loading fingerprint are not read again (:mod:`ingest.unchanged`).
     """
     out = IngestOutcome()
     tables = list(source.tables)
@@ -87,7 +85,7 @@ def ingest(context: AssetExecutionContext, *, source: Source, periods: list[tupl
         metadata, checks, audit = _load_all(context, out, source, periods, reads, warehouse, identity_store, key,
                                             authorities, tables, max_reject_share, unchanged, fingerprint)
     finally:
-        reads.close()  # the reader processes end here, with the step (see pipelines.ingest.parallel)
+        reads.close()  # the reader processes end here, with the step (see ingest.parallel)
     docs = quality_runs.write_data_docs(out.validations, output_dir, source.name)
     if docs:
         metadata["data_docs"] = MetadataValue.path(str(docs))

@@ -21,12 +21,12 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from models.linkage.evaluation import evaluate_linkage
 from models.linkage.persons import LinkageThresholds
 from models.linkage.records import ANNEX_A_CHILD_SOURCES, attach_identity_store, household_adult_records
-from models.linkage.run import (link_partnership, previous_person_links, replace_table, write_linkage_tables,
-                                write_review_file)
+from ingest.write import replace_table
+from models.linkage.run import link_partnership, previous_person_links, write_linkage_tables, write_review_file
 
-from sources.registry import Registry, load_registry
+from sources.registry import Registry
 
-from ..resources import IdentityStoreResource, WarehouseResource
+from ..resources import IdentityStoreResource, IncomingExtracts, LinkageSettings, WarehouseResource
 from ..settings import Settings
 from .ingest_run import ensure_source_tables
 from .population import WAREHOUSE_POOL
@@ -60,9 +60,6 @@ def partner_sources(registry: Registry) -> tuple[str, ...]:
 
 def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> list:
     """The linkage assets (downstream of ``source_keys``); the evaluation asset only when ``truth/`` is there."""
-    thresholds = LinkageThresholds(match=settings.linkage_match_threshold, review=settings.linkage_review_threshold,
-                                   upper=settings.linkage_upper_threshold)
-    partners = partner_sources(load_registry(settings.registry_dirs))
 
     @multi_asset(
         specs=[
@@ -84,16 +81,21 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
         can_subset=False,
     )
     def person_linkage(context: AssetExecutionContext, warehouse: WarehouseResource,
-                       identity_store: IdentityStoreResource):
+                       identity_store: IdentityStoreResource, extracts: IncomingExtracts,
+                       linkage_settings: LinkageSettings):
+        registry = extracts.registry()
+        partners = partner_sources(registry)
+        match, review, upper = linkage_settings.thresholds()
+        thresholds = LinkageThresholds(match=match, review=review, upper=upper)
         with warehouse.get_connection() as conn, identity_store.get_connection() as iconn:
-            for source in load_registry(settings.registry_dirs).partitioned():  # a source never loaded: empty tables
+            for source in registry.partitioned():  # a source never loaded: empty tables
                 ensure_source_tables(conn, iconn, source, b"\0" * 32, context.run.run_id)  # no rows: no key used
         with warehouse.get_connection() as conn:
             result = link_partnership(conn, Path(identity_store.database), thresholds, partner_sources=partners,
-                                      previous=previous_person_links(conn), model_path=settings.linkage_model_path)
+                                      previous=previous_person_links(conn), model_path=linkage_settings.model_path)
             write_linkage_tables(conn, result)
             checks = _check_results(conn, result, partners)
-        review = write_review_file(result, settings.clerical_review_dir, date.today())
+        review = write_review_file(result, Path(linkage_settings.clerical_review_dir), date.today())
         context.log.info("linkage: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
         context.log.info(f"linkage model: children {result.children.model_source}; adults "
                          f"{result.adults.model_source}")

@@ -34,6 +34,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
                      BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset)
 
 from checks import marts as mart_checks
+from ingest.write import replace_table
 from models.marts.availability import build_availability
 from models.marts.comments import apply_comments
 from models.marts.definitions import DefinitionsError, is_partner_kind, load_definitions
@@ -42,13 +43,9 @@ from models.marts.hidden_prevalence import build_hidden_prevalence
 from models.marts.practice_indicators import build_practice_indicators
 from models.marts.prevalence import build_identification_ratio, build_prevalence
 from models.marts.trend import prevalence_change, prevalence_trend
-from models.linkage.run import replace_table
-
-from sources.registry import load_registry
 
 from ..partitions import quarter_end, quarterly_partitions
-from ..resources import WarehouseResource
-from ..settings import Settings
+from ..resources import IncomingExtracts, LinkageSettings, WarehouseResource
 from .journey_marts import EPISODES_KEY, JOURNEY_MARTS, recounted_mart_asset
 from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY, partner_sources
 from .population import WAREHOUSE_POOL
@@ -95,135 +92,139 @@ def _check(asset_key, name, outcome, severity=AssetCheckSeverity.ERROR) -> Asset
                             description=outcome.description, metadata=outcome.metadata)
 
 
-def build_mart_assets(settings: Settings) -> list:
-    """The mart assets; ``settings`` gives the linkage thresholds of the hidden-prevalence sensitivity."""
-    thresholds = (settings.linkage_match_threshold, settings.linkage_review_threshold,
-                  settings.linkage_upper_threshold)
-    registry = load_registry(settings.registry_dirs)
+@asset(key=EVIDENCE_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+       deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY, AssetKey(["raw", "ons_population"]),
+             AssetKey(["raw", "la_codes"])],
+       description="staging.* (each plan, episode and assessment once, keyed by person) and "
+                   "marts.child_neglect_evidence: each child's neglect evidence by authority, source and kind, "
+                   "with the dates it was current (models/marts/tier_definitions.yaml).")
+def child_neglect_evidence(context: AssetExecutionContext, warehouse: WarehouseResource,
+                           extracts: IncomingExtracts) -> MaterializeResult:
+    definitions, registry = _definitions(), extracts.registry()
+    with warehouse.get_connection() as conn:
+        build_staging(conn)
+        build_evidence(conn, definitions, partner_sources(registry))
+        apply_comments(conn, ("marts",))
+        schema = column_schema_metadata(conn, "marts.child_neglect_evidence")
+        by_kind = conn.execute("""
+            SELECT kind, count(*), count(DISTINCT person_key) FROM marts.child_neglect_evidence
+            GROUP BY kind ORDER BY kind""").fetchall()
+    table = ["| kind | evidence rows | children |", "|---|---:|---:|"] + \
+        [f"| {k} | {n:,} | {c:,} |" for k, n, c in by_kind]
+    return MaterializeResult(metadata={"dagster/row_count": sum(n for _, n, _ in by_kind),
+                                       "by_kind": MetadataValue.md("\n".join(table)), **schema})
 
-    @asset(key=EVIDENCE_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-           deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY, AssetKey(["raw", "ons_population"]),
-                 AssetKey(["raw", "la_codes"])],
-           description="staging.* (each plan, episode and assessment once, keyed by person) and "
-                       "marts.child_neglect_evidence: each child's neglect evidence by authority, source and kind, "
-                       "with the dates it was current (models/marts/tier_definitions.yaml).")
-    def child_neglect_evidence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        definitions = _definitions()
-        with warehouse.get_connection() as conn:
-            build_staging(conn)
-            build_evidence(conn, definitions, partner_sources(registry))
-            apply_comments(conn, ("marts",))
-            schema = column_schema_metadata(conn, "marts.child_neglect_evidence")
-            by_kind = conn.execute("""
-                SELECT kind, count(*), count(DISTINCT person_key) FROM marts.child_neglect_evidence
-                GROUP BY kind ORDER BY kind""").fetchall()
-        table = ["| kind | evidence rows | children |", "|---|---:|---:|"] + \
-            [f"| {k} | {n:,} | {c:,} |" for k, n, c in by_kind]
-        return MaterializeResult(metadata={"dagster/row_count": sum(n for _, n, _ in by_kind),
-                                           "by_kind": MetadataValue.md("\n".join(table)), **schema})
 
-    @asset(key=TIER_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
-           description="marts.child_neglect_tier: each child with evidence current in the quarter (point) or the "
-                       "12 months to it, per authority and partnership, with their strongest tier and breakdowns; "
-                       "marts.source_availability, marts.authority_presence, marts.tier_availability: which sources "
-                       "each authority supplied for the quarter and so which tiers can be counted.")
-    def child_neglect_tier(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        definitions = _definitions()
-        with warehouse.get_connection() as conn:
-            build_availability(conn, registry, definitions, _quarters(context))
-            rows = build_tiers(conn, definitions, _quarters(context))
-            apply_comments(conn, ("marts",))
-            metadata = quarterly_metadata(context.partition_keys, conn, "marts.child_neglect_tier", rows)
-        return MaterializeResult(metadata=metadata)
+@asset(key=TIER_KEY, deps=[EVIDENCE_KEY], **QUARTERLY,
+       description="marts.child_neglect_tier: each child with evidence current in the quarter (point) or the "
+                   "12 months to it, per authority and partnership, with their strongest tier and breakdowns; "
+                   "marts.source_availability, marts.authority_presence, marts.tier_availability: which sources "
+                   "each authority supplied for the quarter and so which tiers can be counted.")
+def child_neglect_tier(context: AssetExecutionContext, warehouse: WarehouseResource,
+                       extracts: IncomingExtracts) -> MaterializeResult:
+    definitions, registry = _definitions(), extracts.registry()
+    with warehouse.get_connection() as conn:
+        build_availability(conn, registry, definitions, _quarters(context))
+        rows = build_tiers(conn, definitions, _quarters(context))
+        apply_comments(conn, ("marts",))
+        metadata = quarterly_metadata(context.partition_keys, conn, "marts.child_neglect_tier", rows)
+    return MaterializeResult(metadata=metadata)
 
-    @asset(key=PREVALENCE_KEY, deps=[TIER_KEY], **QUARTERLY,
-           check_specs=[AssetCheckSpec(name, asset=PREVALENCE_KEY, blocking=True, description=text)
-                        for name, (_, text) in PREVALENCE_CHECKS.items()],
-           description="marts.neglect_prevalence: children per 10,000 aged 0-17 by tier set (1, 1-2, 1-4, 1-5, 6), "
-                       "point and 12-month, per authority and partnership and breakdown, with Byar/exact 95 % and "
-                       "99.8 % intervals and England / research / other-authority comparisons.")
-    def neglect_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        definitions = _definitions()
-        quarters = _quarters(context)
-        with warehouse.get_connection() as conn:
-            frame = build_prevalence(conn, definitions, quarters)
-            apply_comments(conn, ("marts",))
-            checks = [_check(PREVALENCE_KEY, name, rule(conn, quarters))
-                      for name, (rule, _) in PREVALENCE_CHECKS.items()]
-            metadata = quarterly_metadata(context.partition_keys, conn, "marts.neglect_prevalence", len(frame))
-        latest = frame[(frame["period_end"] == frame["period_end"].max()) & (frame["breakdown"] == "all")
-                       & (frame["measure"] == "12_month")]
-        table = [f"Quarter ending {max(quarters):%d %B %Y} (the latest of the run)", "",
-                 "| area | tier set | children | per 10,000 |", "|---|---|---:|---:|"] + \
-            [f"| {r.la_name} | {r.tier_set} | {r.children:,} | {r.rate_per_10k:.1f} |" for r in latest.itertuples()]
-        return MaterializeResult(metadata={**metadata, "latest_12_month": MetadataValue.md("\n".join(table))},
-                                 check_results=checks)
 
-    @asset(key=IDENTIFICATION_KEY, deps=[PREVALENCE_KEY], **QUARTERLY,
-           description="marts.identification_ratio: children with identified neglect (tiers 1-4) for each child "
-                       "on a CP plan under neglect, and the share on a plan (Wilson intervals), per authority.")
-    def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        with warehouse.get_connection() as conn:
-            frame = build_identification_ratio(conn, _quarters(context))
-            apply_comments(conn, ("marts",))
-            metadata = quarterly_metadata(context.partition_keys, conn, "marts.identification_ratio", len(frame))
-        return MaterializeResult(metadata=metadata)
+@asset(key=PREVALENCE_KEY, deps=[TIER_KEY], **QUARTERLY,
+       check_specs=[AssetCheckSpec(name, asset=PREVALENCE_KEY, blocking=True, description=text)
+                    for name, (_, text) in PREVALENCE_CHECKS.items()],
+       description="marts.neglect_prevalence: children per 10,000 aged 0-17 by tier set (1, 1-2, 1-4, 1-5, 6), "
+                   "point and 12-month, per authority and partnership and breakdown, with Byar/exact 95 % and "
+                   "99.8 % intervals and England / research / other-authority comparisons.")
+def neglect_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    definitions = _definitions()
+    quarters = _quarters(context)
+    with warehouse.get_connection() as conn:
+        frame = build_prevalence(conn, definitions, quarters)
+        apply_comments(conn, ("marts",))
+        checks = [_check(PREVALENCE_KEY, name, rule(conn, quarters))
+                  for name, (rule, _) in PREVALENCE_CHECKS.items()]
+        metadata = quarterly_metadata(context.partition_keys, conn, "marts.neglect_prevalence", len(frame))
+    latest = frame[(frame["period_end"] == frame["period_end"].max()) & (frame["breakdown"] == "all")
+                   & (frame["measure"] == "12_month")]
+    table = [f"Quarter ending {max(quarters):%d %B %Y} (the latest of the run)", "",
+             "| area | tier set | children | per 10,000 |", "|---|---|---:|---:|"] + \
+        [f"| {r.la_name} | {r.tier_set} | {r.children:,} | {r.rate_per_10k:.1f} |" for r in latest.itertuples()]
+    return MaterializeResult(metadata={**metadata, "latest_12_month": MetadataValue.md("\n".join(table))},
+                             check_results=checks)
 
-    @asset(key=HIDDEN_KEY, deps=[TIER_KEY, PREVALENCE_KEY], **QUARTERLY,
-           check_specs=[AssetCheckSpec("estimate_at_least_observed", asset=HIDDEN_KEY,
-                                       description="Every estimate >= the children observed on the lists, inside its "
-                                                   "interval; observed recounted from the tier table; no number on a "
-                                                   "not-estimable row.")],
-           description="marts.hidden_prevalence: multiple systems estimation (children's social care neglect, early "
-                       "help neglect, adult-services concern) of all children in the population the lists draw on, "
-                       "with a bootstrap interval, stratified by age band when possible, and linkage-threshold "
-                       "sensitivity.")
-    def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        definitions = _definitions()
-        quarters = _quarters(context)
-        with warehouse.get_connection() as conn:
-            frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry)
-            apply_comments(conn, ("marts",))
-            outcome = mart_checks.hidden_estimate_at_least_observed(  # the log-linear (legacy) lists
-                conn, quarters, {c.name: c.any_of for c in definitions.capture_lists
-                                 if not any(is_partner_kind(k) for k in c.any_of)})
-            metadata = quarterly_metadata(context.partition_keys, conn, "marts.hidden_prevalence", len(frame))
-        estimated = int((frame["status"] == "estimated").sum())
-        return MaterializeResult(metadata={**metadata, "estimated_rows": estimated,
-                                           "not_estimable_rows": len(frame) - estimated},
-                                 check_results=[_check(HIDDEN_KEY, "estimate_at_least_observed", outcome)])
 
-    @asset(key=PRACTICE_KEY, deps=[EVIDENCE_KEY, TIER_KEY], **QUARTERLY,
-           description="marts.practice_indicators: CP plans open 2+ years, second or subsequent plans, plans within "
-                       "2 years of a previous one, re-referrals within 12 months, step-up from early help, step-down "
-                       "(RC9), assessments within 45 working days; numerator, denominator, rate, Wilson intervals.")
-    def practice_indicators(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        with warehouse.get_connection() as conn:
-            frame = build_practice_indicators(conn, _quarters(context))
-            apply_comments(conn, ("marts",))
-            metadata = quarterly_metadata(context.partition_keys, conn, "marts.practice_indicators", len(frame))
-        return MaterializeResult(metadata=metadata)
+@asset(key=IDENTIFICATION_KEY, deps=[PREVALENCE_KEY], **QUARTERLY,
+       description="marts.identification_ratio: children with identified neglect (tiers 1-4) for each child "
+                   "on a CP plan under neglect, and the share on a plan (Wilson intervals), per authority.")
+def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.get_connection() as conn:
+        frame = build_identification_ratio(conn, _quarters(context))
+        apply_comments(conn, ("marts",))
+        metadata = quarterly_metadata(context.partition_keys, conn, "marts.identification_ratio", len(frame))
+    return MaterializeResult(metadata=metadata)
 
-    @asset(key=TREND_KEY, deps=[PREVALENCE_KEY], group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-           description="marts.prevalence_change (each figure against the previous quarter and a year ago, flagged "
-                       "only where the 95 % intervals do not overlap) and marts.prevalence_trend (quasi-Poisson test "
-                       "for a trend across all quarters), from every quarter of marts.neglect_prevalence.")
-    def prevalence_trend_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        with warehouse.get_connection() as conn:
-            prevalence = conn.sql("SELECT * FROM marts.neglect_prevalence").df()
-            change, trend = prevalence_change(prevalence), prevalence_trend(prevalence)
-            replace_table(conn, "marts.prevalence_change", change)
-            replace_table(conn, "marts.prevalence_trend", trend)
-            apply_comments(conn, ("marts",))
-            schema = column_schema_metadata(conn, "marts.prevalence_trend")
-        counts = trend["trend"].value_counts().to_dict()
-        return MaterializeResult(metadata={"dagster/row_count": len(trend),
-                                           "trends": MetadataValue.json({k: int(v) for k, v in counts.items()}), **schema})
 
-    upstream = {"tier": [TIER_KEY], "evidence": [EVIDENCE_KEY], "episodes": [EPISODES_KEY]}
-    journeys = [recounted_mart_asset(m, upstream[m.upstream], QUARTERLY, _definitions, _quarters, _check)
-                for m in JOURNEY_MARTS]
+@asset(key=HIDDEN_KEY, deps=[TIER_KEY, PREVALENCE_KEY], **QUARTERLY,
+       check_specs=[AssetCheckSpec("estimate_at_least_observed", asset=HIDDEN_KEY,
+                                   description="Every estimate >= the children observed on the lists, inside its "
+                                               "interval; observed recounted from the tier table; no number on a "
+                                               "not-estimable row.")],
+       description="marts.hidden_prevalence: multiple systems estimation (children's social care neglect, early "
+                   "help neglect, adult-services concern) of all children in the population the lists draw on, "
+                   "with a bootstrap interval, stratified by age band when possible, and linkage-threshold "
+                   "sensitivity.")
+def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource, extracts: IncomingExtracts,
+                      linkage_settings: LinkageSettings) -> MaterializeResult:
+    definitions, registry, thresholds = _definitions(), extracts.registry(), linkage_settings.thresholds()
+    quarters = _quarters(context)
+    with warehouse.get_connection() as conn:
+        frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry)
+        apply_comments(conn, ("marts",))
+        outcome = mart_checks.hidden_estimate_at_least_observed(  # the log-linear (legacy) lists
+            conn, quarters, {c.name: c.any_of for c in definitions.capture_lists
+                             if not any(is_partner_kind(k) for k in c.any_of)})
+        metadata = quarterly_metadata(context.partition_keys, conn, "marts.hidden_prevalence", len(frame))
+    estimated = int((frame["status"] == "estimated").sum())
+    return MaterializeResult(metadata={**metadata, "estimated_rows": estimated,
+                                       "not_estimable_rows": len(frame) - estimated},
+                             check_results=[_check(HIDDEN_KEY, "estimate_at_least_observed", outcome)])
 
-    return [child_neglect_evidence, child_neglect_tier, neglect_prevalence, identification_ratio,
-            hidden_prevalence, practice_indicators, prevalence_trend_asset, *journeys]
+
+@asset(key=PRACTICE_KEY, deps=[EVIDENCE_KEY, TIER_KEY], **QUARTERLY,
+       description="marts.practice_indicators: CP plans open 2+ years, second or subsequent plans, plans within "
+                   "2 years of a previous one, re-referrals within 12 months, step-up from early help, step-down "
+                   "(RC9), assessments within 45 working days; numerator, denominator, rate, Wilson intervals.")
+def practice_indicators(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.get_connection() as conn:
+        frame = build_practice_indicators(conn, _quarters(context))
+        apply_comments(conn, ("marts",))
+        metadata = quarterly_metadata(context.partition_keys, conn, "marts.practice_indicators", len(frame))
+    return MaterializeResult(metadata=metadata)
+
+
+@asset(key=TREND_KEY, deps=[PREVALENCE_KEY], group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+       description="marts.prevalence_change (each figure against the previous quarter and a year ago, flagged "
+                   "only where the 95 % intervals do not overlap) and marts.prevalence_trend (quasi-Poisson test "
+                   "for a trend across all quarters), from every quarter of marts.neglect_prevalence.")
+def prevalence_trend_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.get_connection() as conn:
+        prevalence = conn.sql("SELECT * FROM marts.neglect_prevalence").df()
+        change, trend = prevalence_change(prevalence), prevalence_trend(prevalence)
+        replace_table(conn, "marts.prevalence_change", change)
+        replace_table(conn, "marts.prevalence_trend", trend)
+        apply_comments(conn, ("marts",))
+        schema = column_schema_metadata(conn, "marts.prevalence_trend")
+    counts = trend["trend"].value_counts().to_dict()
+    return MaterializeResult(metadata={"dagster/row_count": len(trend),
+                                       "trends": MetadataValue.json({k: int(v) for k, v in counts.items()}), **schema})
+
+
+_UPSTREAM = {"tier": [TIER_KEY], "evidence": [EVIDENCE_KEY], "episodes": [EPISODES_KEY]}
+JOURNEY_ASSETS = [recounted_mart_asset(m, _UPSTREAM[m.upstream], QUARTERLY, _definitions, _quarters, _check)
+                  for m in JOURNEY_MARTS]
+
+MART_ASSETS = [child_neglect_evidence, child_neglect_tier, neglect_prevalence, identification_ratio,
+               hidden_prevalence, practice_indicators, prevalence_trend_asset, *JOURNEY_ASSETS]
 

@@ -7,15 +7,15 @@ Rows that break a rule are written to ``quality.rejects``; a file that cannot be
 at all fails the run with the reader's message. Metadata holds aggregates only.
 """
 
-import pandas as pd
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
 from dagster_duckdb import DuckDBResource
 
+from ingest.files import reject_rows
+from ingest.write import ensure_quality_tables, replace_frame
 from sources import ons_population
 from sources.errors import SourceFileError
 from sources.incoming import find_reference
 
-from ..ingest.write import ensure_quality_tables, replace_frame
 from ..resources import IncomingExtracts
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -60,23 +60,15 @@ def population_denominators(context: AssetExecutionContext, warehouse: DuckDBRes
     except SourceFileError as exc:
         raise Failure(description=str(exc)) from None
     except Exception as exc:  # noqa: BLE001 - said in words, never with a value of the file
-        from ..ingest.worker import unexpected
+        from ingest.files import unexpected
 
         raise Failure(description=f"reference/population/: {unexpected(exc)}") from None
     context.log.info(f"read {len(read.rows):,} rows from {len(files)} files; {len(read.rejects):,} rejected "
                      f"values; {read.over_17:,} rows aged 18+ dropped")
 
-    rejects = pd.DataFrame({
-        "source": ons_population.SOURCE,
-        "table_name": "ons_population",
-        "file": read.rejects["file"],
-        "location": "line " + read.rejects["line"].astype(str),
-        "source_line": read.rejects["line"].astype("Int64"),
-        "field": read.rejects["field"],
-        "rule": read.rejects["rule"],
-        "action": "row_rejected",
-        "message": read.rejects["message"],
-    })
+    rejects = reject_rows("ons_population", read.rejects["line"], read.rejects["field"], read.rejects["rule"],
+                          "row_rejected", read.rejects["message"]).assign(source=ons_population.SOURCE,
+                                                                          file=read.rejects["file"])
     rows = read.rows
     with warehouse.get_connection() as conn:
         ensure_quality_tables(conn)

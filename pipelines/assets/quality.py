@@ -9,9 +9,9 @@ import html
 
 from dagster import AssetExecutionContext, AssetKey, MaterializeResult, MetadataValue, asset
 
+from ingest.write import ensure_quality_tables, table_columns
 from models.quality_summary import summary_sql
 
-from ..ingest.write import ensure_quality_tables, table_columns
 from ..resources import IncomingExtracts, OutputFolder, WarehouseResource
 from .population import WAREHOUSE_POOL
 

@@ -21,14 +21,13 @@ import pandas as pd
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey, Failure,
                      MaterializeResult, MetadataValue, asset)
 
+from ingest.files import file_digest, reject_rows, unexpected
+from ingest.write import ensure_quality_tables, replace_frame, replace_table
 from sources.errors import SourceFileError
 from sources.incoming import find_reference
 from sources.registry import Registry, Source, resolve
 from sources.schema import load_schema
 
-from ..ingest.files import file_digest
-from ..ingest.worker import unexpected
-from ..ingest.write import ensure_quality_tables, replace_frame
 from ..resources import IncomingExtracts, WarehouseResource
 from .population import WAREHOUSE_POOL
 
@@ -41,11 +40,9 @@ def load_reference(conn, source: Source, path: Path, incoming: Path, run_id: str
     rel = path.relative_to(incoming).as_posix() if path.is_relative_to(incoming) else path.name
     sha, size = file_digest(path)
     position = getattr(read, "position", "line")
-    rejects = pd.DataFrame({
-        "source": source.name, "table_name": source.name, "file": rel,
-        "location": position + " " + read.rejects["source_line"].astype("string"),
-        "source_line": read.rejects["source_line"].astype("Int64"), "field": read.rejects["field"],
-        "rule": read.rejects["rule"], "action": "row_rejected", "message": read.rejects["message"]})
+    rejects = reject_rows(source.name, read.rejects["source_line"], read.rejects["field"], read.rejects["rule"],
+                          "row_rejected", read.rejects["message"], where=position + " ").assign(source=source.name,
+                                                                                               file=rel)
     audit = pd.DataFrame([{
         "source": source.name, "file": rel, "file_sha256": sha, "file_bytes": size, "encoding": read.encoding,
         "rows_read": read.rows_read, "rows_loaded": len(read.rows), "rows_rejected": read.rejected_lines,
@@ -66,15 +63,11 @@ def create_empty(conn, source: Source, run_id: str, file: str | None = None, mes
 
 def _replace(conn, source: Source, rejects: pd.DataFrame, audit: pd.DataFrame, rows: pd.DataFrame) -> None:
     ensure_quality_tables(conn)
-    conn.register("_rows", rows)
-    try:
-        conn.execute("BEGIN TRANSACTION")
-        conn.execute(f"CREATE OR REPLACE TABLE raw.{source.name} AS SELECT * FROM _rows")
-        replace_frame(conn, "quality.rejects", rejects, None, source.name)
-        replace_frame(conn, "quality.load_audit", audit, None, source.name)
-        conn.execute("COMMIT")
-    finally:
-        conn.unregister("_rows")
+    conn.execute("BEGIN TRANSACTION")
+    replace_table(conn, f"raw.{source.name}", rows)
+    replace_frame(conn, "quality.rejects", rejects, None, source.name)
+    replace_frame(conn, "quality.load_audit", audit, None, source.name)
+    conn.execute("COMMIT")
 
 
 def build_reference_asset(source: Source):

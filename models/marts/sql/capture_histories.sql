@@ -38,9 +38,7 @@ children AS (
 ),
 histories AS (
     SELECT period_end, variant, threshold, la_code,
-           CASE WHEN age IS NULL THEN 'Not known' WHEN least(age, 17) < 5 THEN '0-4'
-                WHEN least(age, 17) < 10 THEN '5-9' WHEN least(age, 17) < 16 THEN '10-15' ELSE '16-17' END
-               AS stratum,
+           age_band(age) AS stratum,
            $list_columns
     FROM children
 )

@@ -61,7 +61,7 @@ population AS (
     FROM people GROUP BY ALL
     UNION ALL
     SELECT period_end, mid_year, la_code, 'age_band',
-           CASE WHEN age < 5 THEN '0-4' WHEN age < 10 THEN '5-9' WHEN age < 16 THEN '10-15' ELSE '16-17' END,
+           age_band(age),
            sum(population)
     FROM people GROUP BY ALL
     UNION ALL
@@ -73,8 +73,7 @@ population AS (
 ),
 areas AS (SELECT DISTINCT la_code FROM people),
 fixed_values(breakdown, breakdown_value) AS (
-    SELECT 'ethnicity_group', unnest(['White', 'Mixed', 'Asian or Asian British', 'Black or Black British',
-                                      'Other ethnic group', 'Not known'])
+    SELECT 'ethnicity_group', unnest(ethnicity_groups())
     UNION ALL SELECT 'disability', unnest(['Disabled', 'Not disabled', 'Not known'])
     UNION ALL SELECT 'deprivation_decile', CAST(unnest(range(1, 11)) AS VARCHAR)
 ),

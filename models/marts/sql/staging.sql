@@ -52,7 +52,7 @@ entities AS (
     FROM versions GROUP BY person_key, la_code, start_date
 )
 SELECT person_key, la_code, start_date, f.closure_date, f.primary_need_code, f.reason_for_closure, last_seen,
-       coalesce(f.closure_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
+       effective_end(f.closure_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
        c.census_covered_to
 FROM entities LEFT JOIN staging.census_coverage c USING (la_code);
 
@@ -160,7 +160,7 @@ entities AS (
     GROUP BY person_key, v.la_code, start_date
 ),
 known_open AS (  -- the last day each plan is known to have been open: its end, else its last extract
-    SELECT *, coalesce(f.end_date, last_seen) AS known_to FROM entities
+    SELECT *, effective_end(f.end_date, last_seen) AS known_to FROM entities
 ),
 islands AS (
     SELECT *, sum(CASE WHEN start_date <= prev_known_to THEN 0 ELSE 1 END)
@@ -225,7 +225,7 @@ entities AS (
 )
 SELECT f.person_key, la_code, episode_pseudonym, f.start_date, f.end_date, f.end_reason, f.assessment_date,
        f.presenting_needs, f.gcp2_max, last_seen, in_latest_extract,
-       coalesce(f.end_date, last_seen) AS effective_end, f.record_id,
+       effective_end(f.end_date, last_seen) AS effective_end, f.record_id,
        f.person_record_id
 FROM entities;
 
@@ -254,7 +254,7 @@ entities AS (
 )
 SELECT f.adult_key, la_code, service_file, f.service, episode_pseudonym, f.start_date, f.end_date,
        safeguarding_concern, f.ward_code, f.lsoa_code, f.deprivation_decile, last_seen, in_latest_extract,
-       coalesce(f.end_date, last_seen) AS effective_end, f.record_id
+       effective_end(f.end_date, last_seen) AS effective_end, f.record_id
 FROM entities;
 
 -- Children recorded in an adult-services episode's household list, one per (child, episode), as the
@@ -325,7 +325,7 @@ entities AS (
     FROM versions GROUP BY person_key, la_code, start_date
 )
 SELECT person_key, la_code, start_date, f.completion_date, f.presenting_needs, f.gcp2_max, last_seen,
-       coalesce(f.completion_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
+       effective_end(f.completion_date, last_seen) AS effective_end, f.record_id, f.record_id AS person_record_id,
        x.early_help_covered_to
 FROM entities
 LEFT JOIN (SELECT la_code, max(period_end) AS early_help_covered_to FROM raw.early_help GROUP BY la_code) x
@@ -404,11 +404,7 @@ SELECT d.person_key,
        CAST(max(value) FILTER (WHERE item = 'birth_month') AS DATE) AS birth_month,
        max(value) FILTER (WHERE item = 'sex') AS sex,
        max(value) FILTER (WHERE item = 'ethnicity') AS ethnicity,
-       CASE WHEN max(value) FILTER (WHERE item = 'ethnicity') IN ('REFU', 'NOBT') THEN 'Not known'
-            ELSE CASE left(max(value) FILTER (WHERE item = 'ethnicity'), 1)
-                 WHEN 'W' THEN 'White' WHEN 'M' THEN 'Mixed' WHEN 'A' THEN 'Asian or Asian British'
-                 WHEN 'B' THEN 'Black or Black British' WHEN 'C' THEN 'Other ethnic group'
-                 WHEN 'O' THEN 'Other ethnic group' ELSE 'Not known' END END AS ethnicity_group,
+       ethnicity_group(max(value) FILTER (WHERE item = 'ethnicity')) AS ethnicity_group,
        d.disability
 FROM disability d LEFT JOIN winners w USING (person_key)
 GROUP BY d.person_key, d.disability;

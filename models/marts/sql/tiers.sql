@@ -54,9 +54,7 @@ locations AS (
     GROUP BY ALL
 )
 SELECT t.period_end, t.measure, t.la_code, t.person_key, t.tier, t.kinds,
-       CASE WHEN t.age IS NULL THEN 'Not known'
-            WHEN least(t.age, 17) < 5 THEN '0-4' WHEN least(t.age, 17) < 10 THEN '5-9'
-            WHEN least(t.age, 17) < 16 THEN '10-15' ELSE '16-17' END AS age_band,
+       age_band(t.age) AS age_band,
        CASE a.sex WHEN 'M' THEN 'Male' WHEN 'F' THEN 'Female' ELSE 'Not known' END AS sex,
        coalesce(a.ethnicity_group, 'Not known') AS ethnicity_group,
        coalesce(a.disability, 'Not known') AS disability,

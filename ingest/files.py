@@ -18,6 +18,7 @@ rule findings (:meth:`FileLoad.refuse`), so a refused file leaves nothing behind
 from __future__ import annotations
 
 import hashlib
+import traceback
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -31,6 +32,18 @@ from sources.registry import Source
 
 MAX_REJECTED_SHARE = 0.5  # a file with more of its rows rejected is refused (refuse_past_share)
 REJECT_LAYOUT = ["table_name", "location", "source_line", "field", "rule", "action", "message"]
+
+
+def reject_rows(table, source_line: pd.Series, field, rule, action, message, location=None,
+                where: str = "line ") -> pd.DataFrame:
+    """Rows of ``quality.rejects`` (without source, authority, period and file, which the writer adds) in
+    :data:`REJECT_LAYOUT`, the one place they are made. ``location`` defaults to ``where`` + the line
+    number (e.g. "line 12", "List 4 line 12"); every other argument is a value or a Series."""
+    lines = pd.Series(source_line).astype("Int64")
+    if location is None:
+        location = where + lines.astype("string")
+    return pd.DataFrame({"table_name": table, "location": location, "source_line": lines, "field": field,
+                         "rule": rule, "action": action, "message": message}, columns=REJECT_LAYOUT)
 
 
 @dataclass
@@ -207,10 +220,8 @@ def load_tabular(source: Source, path: Path, incoming: Path, period_end: date) -
 
 
 def _tabular_rejects(table: str, frame: pd.DataFrame, action: str, where: str = "line ") -> pd.DataFrame:
-    return pd.DataFrame({
-        "table_name": table, "location": where + frame["source_line"].astype("string"),
-        "source_line": frame["source_line"].astype("Int64"), "field": frame["field"], "rule": frame["rule"],
-        "action": action, "message": frame["message"]})
+    return reject_rows(table, frame["source_line"], frame["field"], frame["rule"], action, frame["message"],
+                       where=where)
 
 
 def load_cin_census(source: Source, path: Path, incoming: Path, period_end: date) -> FileLoad:
@@ -237,12 +248,20 @@ def load_cin_census(source: Source, path: Path, incoming: Path, period_end: date
         tables[name] = _add_record_ids(frame, load.file, frame["source_location"])
     load.tables = tables
     rj = result.rejects
-    load.rejects = pd.DataFrame({
-        "table_name": rj["table"], "location": rj["location"], "source_line": rj["source_line"].astype("Int64"),
-        "field": rj["field"], "rule": rj["rule"], "action": rj["action"], "message": rj["message"]})
+    load.rejects = reject_rows(rj["table"], rj["source_line"], rj["field"], rj["rule"], rj["action"], rj["message"],
+                               location=rj["location"])
     load.header_findings = getattr(result, "header_findings", None)
     load.rows_read, load.rows_loaded = result.children_read, len(result.tables["cin_child"])
     load.rows_rejected = result.children_rejected
     load.rows_flagged = int(rj.loc[rj["action"] != "ignored", "child_ordinal"].nunique())
     load.encoding = "xml"
     return load
+
+
+def unexpected(exc: BaseException) -> str:
+    """An unexpected reader error in words, with where in the code it happened and never its message
+    (an exception's message may quote a value of the file, and this text reaches the warehouse)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return (f"the reader failed unexpectedly ({type(exc).__name__}{where}); the file was not loaded. This is a "
+            "fault in the pipeline rather than in the file: please report it with the file's name")

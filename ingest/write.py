@@ -1,4 +1,15 @@
-"""Write a period's rows: ``raw.*`` (pseudonymised), the identity store and ``quality.*``.
+"""The warehouse write API: every table the pipeline writes is written through these functions.
+
+* :func:`replace_table`       create or replace a whole table from a DataFrame (linkage tables, trend marts,
+  the published schema, a reference file's rows);
+* :func:`replace_periods`     replace some periods' rows of a table whose columns may grow (``raw.*``, the
+  identity store): a column a reader adds later is added, older rows get NULL;
+* :func:`replace_period_rows` / :func:`replace_period_frame`  replace some periods' rows of a mart with
+  declared columns (a table of an older shape is made anew);
+* :func:`replace_frame`       replace one source's rows (and periods') in a ``quality.*`` table;
+* :func:`registered`          a DataFrame visible to SQL for the length of a ``with`` block.
+
+Raw rows: ``raw.*`` (pseudonymised), the identity store and ``quality.*``.
 
 Re-running a period replaces that period's rows (``period_end``) in every table it
 writes, so a partition can be re-run any number of times without duplicates. Tables
@@ -16,7 +27,7 @@ Quality tables (schema ``quality``):
   the reason; for a workbook the ``sheet`` read (one workbook can be read by several
   sources, a row each), and ``columns_missing``: optional columns of the source the
   file does not have (an Annex A list 4 without assessment factors cannot show neglect); ``loaded_with``:
-  the loading fingerprint (:mod:`pipelines.ingest.unchanged`: a period loaded with the same one, from the
+  the loading fingerprint (:mod:`ingest.unchanged`: a period loaded with the same one, from the
   same files, is not read again).
 * ``quality.rule_findings``: DfE-style validation rule failures, by record_id.
 * ``quality.expectation_results``: failed Great Expectations rules, per source and range
@@ -24,6 +35,8 @@ Quality tables (schema ``quality``):
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, datetime, timezone
 
 import duckdb
@@ -82,6 +95,49 @@ def table_names(conn: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
                                        [schema]).fetchall()}
 
 
+@contextmanager
+def registered(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame, name: str = "_frame") -> Iterator[str]:
+    """``frame`` as the view ``name`` inside the block (DuckDB reads it in place); gone afterwards."""
+    conn.register(name, frame)
+    try:
+        yield name
+    finally:
+        conn.unregister(name)
+
+
+def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFrame, select: str = "*") -> None:
+    """Create or replace ``table`` (``schema.name``; the schema is created) with the rows of ``frame``;
+    ``select``: the column list to take from it (e.g. casts), ``*`` by default."""
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {table.split('.')[0]}")
+    with registered(conn, frame) as view:
+        conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM {view}")
+
+
+def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: str, select_sql: str) -> None:
+    """Create ``table`` (schema-qualified) with the declared ``columns`` if needed, delete the rows of the
+    periods in the temporary table ``periods`` (column ``period_end``), insert the rows of ``select_sql``:
+    re-running a quarter replaces its rows, never duplicates them.
+
+    A table made by an older version with other columns or constraints is made anew (its quarters are
+    rebuilt by the next refresh that covers them)."""
+    schema, name = table.split(".")
+    conn.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
+    conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS _shape_{name} ({columns})")
+    shape = conn.execute(f"DESCRIBE _shape_{name}").fetchall()
+    conn.execute(f"DROP TABLE _shape_{name}")
+    if table_columns(conn, table) is not None and conn.execute(f"DESCRIBE {table}").fetchall() != shape:
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
+    conn.execute(f"DELETE FROM {table} WHERE period_end IN (SELECT period_end FROM periods)")
+    conn.execute(f"INSERT INTO {table} BY NAME {select_sql}")
+
+
+def replace_period_frame(conn: duckdb.DuckDBPyConnection, table: str, columns: str, frame: pd.DataFrame) -> None:
+    """:func:`replace_period_rows` with the rows of a DataFrame."""
+    with registered(conn, frame, "_period_rows") as view:
+        replace_period_rows(conn, table, columns, f"SELECT * FROM {view}")
+
+
 def replace_periods(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, periods: list[date],
                     period_column: str = "period_end") -> int:
     """Replace the rows of ``periods`` in ``table`` by the result of ``select_sql``; returns rows inserted.
@@ -110,9 +166,8 @@ def replace_frame(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
         conn.execute(f"DELETE FROM {table} WHERE source = ? AND period_end IN (SELECT unnest(?::DATE[]))",
                      [source, periods])
     if len(frame):
-        conn.register("_frame", frame)
-        conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _frame")
-        conn.unregister("_frame")
+        with registered(conn, frame) as view:
+            conn.execute(f"INSERT INTO {table} BY NAME SELECT * FROM {view}")
 
 
 def rejects_frame(loads: list[FileLoad]) -> pd.DataFrame:

@@ -27,6 +27,7 @@ overrides it; 1 reads in this process, without a pool).
 """
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
 import threading
@@ -37,8 +38,10 @@ from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .files import FileLoad
+if TYPE_CHECKING:  # annotations only: the sampler's workers import this module without the readers
+    from .files import FileLoad
 
 MAX_WORKERS = 4
 SMALL_BYTES = 2 * 1024 * 1024  # files adding up to less are read without starting a pool (NEGLECT_SMALL_READ_BYTES)
@@ -54,21 +57,31 @@ def worker_count() -> int:
     return max(1, min(os.cpu_count() or 1, MAX_WORKERS))
 
 
-def _watch_parent(parent: int) -> None:
-    """Worker initializer: end this worker when the process that started it has gone."""
+def end_with_parent(parent: int, preload: tuple[str, ...] = ()) -> None:
+    """Worker initializer: end this worker within a second when the process that started it has gone,
+    and import ``preload`` (module names: what every task of the pool needs) once, now."""
     def watch():
-        while True:
+        while os.getppid() == parent:
             time.sleep(1.0)
-            if os.getppid() != parent:
-                os._exit(1)
+        os._exit(1)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-    import pipelines.ingest.worker  # noqa: F401  (what every read needs, imported once per worker)
+    for module in preload:
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            pass  # the task that needs it imports it again and reports the error as its own
 
 
-def _new_pool(workers: int) -> ProcessPoolExecutor:
+def _module_of(function: Callable) -> tuple[str, ...]:
+    """The module a (possibly ``functools.partial``) function comes from, for the workers to import early."""
+    module = getattr(getattr(function, "func", function), "__module__", None)
+    return (module,) if module else ()
+
+
+def _new_pool(workers: int, preload: tuple[str, ...] = ()) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_watch_parent, initargs=(os.getpid(),))
+                               initializer=end_with_parent, initargs=(os.getpid(), preload))
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -101,22 +114,22 @@ def shared_pool():
             _stop(pool)
 
 
-def _get_shared(workers: int, renew: bool = False) -> ProcessPoolExecutor:
+def _get_shared(workers: int, renew: bool = False, preload: tuple[str, ...] = ()) -> ProcessPoolExecutor:
     global _shared
     if renew and _shared is not None:
         _stop(_shared)
         _shared = None
     if _shared is None:
-        _shared = _new_pool(workers)
+        _shared = _new_pool(workers, preload)
     return _shared
 
 
-def warm_up() -> None:
-    """Start the shared pool's workers and their imports now (about 1.5 s), e.g. while Dagster starts a run.
-    Does nothing outside :func:`shared_pool`."""
+def warm_up(preload: tuple[str, ...] = ()) -> None:
+    """Start the shared pool's workers and their imports of ``preload`` (module names) now (about 1.5 s),
+    e.g. while Dagster starts a run. Does nothing outside :func:`shared_pool`."""
     workers = worker_count()
     if workers > 1 and _sharing:
-        pool = _get_shared(workers)
+        pool = _get_shared(workers, preload=preload)
         for _ in range(workers):
             pool.submit(int)
 
@@ -142,13 +155,14 @@ def read_in_order(load_file: Callable[[Path, date], FileLoad], jobs: list[tuple[
         for path, period_end in jobs:
             yield load_file(path, period_end)
         return
-    pool = _new_pool(workers) if owned else _get_shared(workers)
+    preload = _module_of(load_file)
+    pool = _new_pool(workers, preload) if owned else _get_shared(workers, preload=preload)
 
     def renew() -> ProcessPoolExecutor:
         if owned:
             _stop(pool)
-            return _new_pool(workers)
-        return _get_shared(workers, renew=True)
+            return _new_pool(workers, preload)
+        return _get_shared(workers, renew=True, preload=preload)
 
     futures = [pool.submit(load_file, path, period_end) for path, period_end in jobs]
     try:

@@ -1,6 +1,6 @@
 """How one file is read, in a module worker processes can import cheaply.
 
-Reading runs in spawned worker processes (:mod:`pipelines.ingest.parallel`), which import
+Reading runs in spawned worker processes (:mod:`ingest.parallel`), which import
 the function they run. Keeping it out of the Dagster asset modules saves each worker the
 two seconds of importing Dagster.
 
@@ -10,14 +10,13 @@ fail only its own source and period, never the process pool or the run.
 """
 from __future__ import annotations
 
-import traceback
 from datetime import date
 from pathlib import Path
 
+from ingest.files import FileLoad, load_file, refused_load, unexpected
 from sources.registry import Source
 
-from ..quality_runs import with_rule_findings
-from .files import FileLoad, load_file, refused_load
+from .quality_runs import with_rule_findings
 
 
 def read_file(source: Source, incoming: Path, path: Path, period_end: date,
@@ -40,12 +39,3 @@ def read_file(source: Source, incoming: Path, path: Path, period_end: date,
                             "right file)")
     except Exception as exc:  # noqa: BLE001 - one file's fault must stay that file's
         return refused_load(source, incoming, path, period_end, f"file: {unexpected(exc)}")
-
-
-def unexpected(exc: BaseException) -> str:
-    """An unexpected reader error in words, with where in the code it happened and never its message
-    (an exception's message may quote a value of the file, and this text reaches the warehouse)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
-    return (f"the reader failed unexpectedly ({type(exc).__name__}{where}); the file was not loaded. This is a "
-            "fault in the pipeline rather than in the file: please report it with the file's name")

@@ -18,8 +18,8 @@ from checks import expectations
 from checks.dfe_rules.runner import run_rules
 from checks.population import RuleOutcome
 
-from .ingest.files import FileLoad
-from .ingest.write import ensure_quality_tables, table_names
+from ingest.files import FileLoad
+from ingest.write import ensure_quality_tables, table_names
 
 FINDING_COLUMNS = ["period_end", "la_code", "table_name", "record_id", "rule_code", "rule_name", "severity", "message"]
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..pseudonyms import hmac_sql
+from .pseudonyms import hmac_sql
 
 PSEUDONYM_PREFIX = {"child_pseudonym": "child", "eh_pseudonym": "eh", "adult_pseudonym": "adult",
                     "episode_pseudonym": "episode", "concern_pseudonym": "concern"}
