@@ -13,7 +13,8 @@
 -- * Services: 'early help', 'children''s social care' (each over that service's assessments) and 'all'.
 -- * Areas: each authority (its own assessments) and 'partnership' (every assessment, each child once).
 -- * Only where supplied: an authority's rows for a quarter end only when its GCP2 file of that quarter loaded
---   (quality.load_audit); the partnership's only when every authority with any GCP2 file loaded that quarter's.
+--   (quality.load_audit); the partnership's only when every authority of the partnership (any file in the load
+--   audit) loaded that quarter's: a partnership figure from some authorities only would not be the partnership's.
 
 CREATE OR REPLACE TEMP TABLE gcp2_supplied AS
 WITH quarters AS (SELECT DISTINCT period_end FROM periods),
@@ -21,7 +22,9 @@ loaded AS (
     SELECT DISTINCT la_code, period_end FROM quality.load_audit
     WHERE source = 'gcp2_assessments' AND status = 'loaded' AND la_code IS NOT NULL
 ),
-authorities AS (SELECT DISTINCT la_code FROM loaded)
+authorities AS (  -- every authority of the partnership (any source, any status)
+    SELECT DISTINCT la_code FROM quality.load_audit WHERE la_code IS NOT NULL AND la_code <> '000'
+)
 SELECT q.period_end, l.la_code FROM quarters q JOIN loaded l USING (period_end)
 UNION ALL
 SELECT q.period_end, 'partnership' FROM quarters q
