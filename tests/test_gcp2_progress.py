@@ -60,8 +60,9 @@ def test_rescoring_follows_the_latent_state_and_loads_as_the_truth_says(partners
     _loads_what_the_truth_says(folder)
 
 
+@pytest.mark.slow
 def test_on_another_seed_and_size(tmp_path):
-    """Not tuned to the default: another seed and a smaller partnership behave the same way."""
+    """Not tuned to the default: another seed and a smaller partnership behave the same way (30-80 s)."""
     generate_partnership(GeneratorConfig(children=20_000, seed=5), tmp_path)
     print(_follows_the_latent_state(tmp_path / "truth", LATEST, least=20).to_string())
     _loads_what_the_truth_says(tmp_path)
