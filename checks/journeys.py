@@ -13,6 +13,8 @@ it checks, and fails when there is nothing to check (an empty mart is not a corr
 - :func:`conversion_nested`: every step's numerator is at most its denominator, the stages nest (a step's
   denominator is the previous step's numerator) and the referral counts equal the neglect-related episodes
   recounted from ``staging.cin_episodes`` / ``staging.cin_assessments``.
+- :func:`gcp2_progress_recount`: GCP2 progress adds up and its four domains recount from ``raw.gcp2_assessments``
+  (passes, saying *not supplied*, where no authority sent GCP2 assessments for the quarters).
 - :func:`profile_entrants_recount`: CP plan entrants per quarter and authority equal the children with a plan
   starting in the quarter in ``staging.cp_plans``.
 """
@@ -167,3 +169,70 @@ def profile_entrants_recount(conn, period_ends: list[date]) -> RuleOutcome:
         FROM published p LEFT JOIN expected e USING (period_end, la_code)""")[0]
     return _outcome(checked, wrong, examples, "quarter x authority CP plan entrant counts",
                     "differ from the plans starting in the quarter in staging.cp_plans")
+
+
+def gcp2_progress_recount(conn, period_ends: list[date]) -> RuleOutcome:
+    """``marts.gcp2_progress``: improved + unchanged + worse = children, the share inside its interval, and, for
+    the four domains by service and area, the counts recounted from ``raw.gcp2_assessments`` with window
+    functions (first and latest assessment by row number), not the mart's grouping. Passes, saying so, when no
+    authority supplied GCP2 assessments for the quarters (the mart then has no rows: *not supplied*)."""
+    loaded = _rows(conn, f"""SELECT count(*) FROM quality.load_audit WHERE source = 'gcp2_assessments'
+                             AND status = 'loaded' AND period_end IN {_periods_sql(period_ends)}""")[0][0]
+    if not loaded:
+        return RuleOutcome(True, "GCP2 assessments not supplied for these quarters: marts.gcp2_progress has no rows "
+                                 "for them (not supplied)", {"checked": 0})
+    checked, wrong, examples = _rows(conn, f"""
+        WITH mart AS (
+            SELECT * FROM marts.gcp2_progress WHERE quarter_end IN {_periods_sql(period_ends)}
+        ),
+        assessed AS (
+            SELECT DISTINCT l.person_key, g.la_code, g.service, CAST(g.assessment_date AS DATE) AS day, d.domain,
+                   CASE d.domain WHEN 'physical care' THEN g.gcp2_physical_care WHEN 'safety' THEN g.gcp2_safety
+                        WHEN 'love and care' THEN g.gcp2_love_and_care ELSE g.gcp2_stimulation END AS score
+            FROM raw.gcp2_assessments g
+            JOIN linkage.person_links l ON l.source = 'gcp2_assessments' AND l.source_record_id = g.record_id
+            CROSS JOIN (VALUES ('physical care'), ('safety'), ('love and care'), ('stimulation')) d(domain)
+        ),
+        scoped AS (
+            SELECT q.quarter_end, q.la_code, s.service AS scope, a.* EXCLUDE (la_code)
+            FROM (SELECT DISTINCT quarter_end, la_code FROM mart) q
+            CROSS JOIN (VALUES ('early help'), ('children''s social care'), ('all')) s(service)
+            JOIN assessed a ON a.day <= q.quarter_end AND a.score IS NOT NULL
+                           AND (q.la_code = 'partnership' OR a.la_code = q.la_code)
+                           AND (s.service = 'all' OR a.service = s.service)
+        ),
+        ordered AS (
+            SELECT *, row_number() OVER w AS n_from_first, row_number() OVER (
+                          PARTITION BY quarter_end, la_code, scope, domain, person_key ORDER BY day DESC, score DESC)
+                          AS n_from_latest,
+                      count(DISTINCT day) OVER (PARTITION BY quarter_end, la_code, scope, domain, person_key) AS days
+            FROM scoped
+            WINDOW w AS (PARTITION BY quarter_end, la_code, scope, domain, person_key ORDER BY day, score)
+        ),
+        per_child AS (
+            SELECT quarter_end, la_code, scope AS service, domain, person_key,
+                   sign(max(score) FILTER (WHERE n_from_latest = 1) - max(score) FILTER (WHERE n_from_first = 1))
+                       AS direction
+            FROM ordered WHERE days >= 2
+            GROUP BY ALL
+            HAVING max(day) > CAST(quarter_end - INTERVAL 12 MONTH AS DATE)
+        ),
+        expected AS (
+            SELECT quarter_end, la_code, service, domain, count(*) AS children,
+                   count(*) FILTER (WHERE direction < 0) AS improved, count(*) FILTER (WHERE direction > 0) AS worse
+            FROM per_child GROUP BY ALL
+        ),
+        judged AS (
+            SELECT m.*, m.improved + m.unchanged + m.worse <> m.children
+                        OR (m.children > 0 AND NOT (m.improved_ci95_lower <= m.share_improved
+                                                    AND m.share_improved <= m.improved_ci95_upper))
+                        OR (m.domain <> 'any domain' AND (m.children <> coalesce(e.children, 0)
+                            OR m.improved <> coalesce(e.improved, 0) OR m.worse <> coalesce(e.worse, 0))) AS bad
+            FROM mart m LEFT JOIN expected e USING (quarter_end, la_code, service, domain)
+        )
+        SELECT count(*), count(*) FILTER (WHERE bad),
+               list(strftime(quarter_end, '%Y-%m-%d') || ' ' || la_code || ' ' || service || ' ' || domain)
+                   FILTER (WHERE bad)
+        FROM judged""")[0]
+    return _outcome(checked, wrong, examples, "GCP2 progress rows (quarter end, area, service, domain)",
+                    "do not add up or differ from the assessments recounted from raw.gcp2_assessments")

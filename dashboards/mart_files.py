@@ -43,7 +43,8 @@ PUBLISHED_FROM = {"neglect_prevalence": "prevalence", "identification_ratio": "i
                   "hidden_prevalence": "hidden", "practice_indicators": "practice", "prevalence_change": "trend"}
 ANALYST_TABLES = ("neglect_prevalence", "identification_ratio", "hidden_prevalence", "practice_indicators",
                   "prevalence_change", "prevalence_trend", "tier_transitions", "cohort_outcomes", "threshold_profile",
-                  "conversion_rates", "source_availability", "tier_availability", "authority_presence", "source_kinds")
+                  "conversion_rates", "gcp2_progress", "source_availability", "tier_availability", "authority_presence",
+                  "source_kinds")
 DATE_COLUMNS = ("quarter_end", "period_end", "previous_period_end")
 ANALYST_README = """FOR THE PARTNERSHIP'S ANALYST ONLY - NEVER PUBLISH OR SHARE THESE FILES
 

@@ -51,7 +51,7 @@ def test_linkage_checks_pass(ingested):
 def test_every_loaded_record_has_one_person_key(warehouse, links_with_truth):
     loaded = sum(warehouse.execute(f"SELECT count(*) FROM raw.{t}").fetchall()[0][0] for t in
                  ["person_list", "cin_child", "cp_list", "early_help", "adult_household_children", "adult_episodes",
-                  *PARTNERS, *ANNEX_A_CHILD_SOURCES])
+                  "gcp2_assessments", *PARTNERS, *ANNEX_A_CHILD_SOURCES])
     assert len(links_with_truth) == loaded
     assert links_with_truth["source_record_id"].is_unique
     assert links_with_truth["person_id"].notna().all()  # every linked record is a real extract line
@@ -103,7 +103,7 @@ def test_linkage_summary_covers_every_source(warehouse):
     summary = warehouse.execute("SELECT person_type, section, source, item, value FROM quality.linkage_summary").df()
     sources = set(summary.loc[summary["section"] == "records", "source"])
     assert sources == {"person_list", "cin_census", "cp_list", "early_help", "adult_household_children",
-                       "adult_services", *PARTNERS, *ANNEX_A_CHILD_SOURCES}
+                       "adult_services", "gcp2_assessments", *PARTNERS, *ANNEX_A_CHILD_SOURCES}
     rate = summary[(summary["section"] == "match rate %") & (summary["source"] == "cp_list")]["value"].iloc[0]
     assert rate == 100.0  # every CP-list record shares its LA child ID with the person list
 

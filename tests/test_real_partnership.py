@@ -196,6 +196,7 @@ def test_sources_not_supplied_are_said_by_name_never_counted_as_zero(real_run):
                                         WHERE period_end = DATE '2026-03-31'""").fetchall())
         hidden = conn.execute("""SELECT status, warnings FROM marts.hidden_prevalence WHERE la_code = '991'
                                  AND period_end = DATE '2026-03-31'""").fetchone()
+        gcp2_rows = conn.execute("SELECT count(*) FROM marts.gcp2_progress").fetchone()[0]
     assert supply["early_help 991"] == "not supplied" and supply["early_help 992"] == "supplied"
     assert supply["adult_episodes 991"] == "not supplied" and supply["cp_list 991"] == "supplied"
     assert audit > 0 and summary == [("not supplied", None)]
@@ -206,6 +207,8 @@ def test_sources_not_supplied_are_said_by_name_never_counted_as_zero(real_run):
     assert tiers["992 4"].endswith(" complete")
     assert practice["991 step_up_within_12_months"] == "not available"
     assert hidden[0] == "not estimable" and "Early help: neglect" in hidden[1]
+    # no GCP2 assessments sent by either authority: not supplied, and the GCP2 progress mart has no row (never a 0)
+    assert supply["gcp2_assessments 991"] == supply["gcp2_assessments 992"] == "not supplied" and gcp2_rows == 0
 
 
 def test_an_authority_that_supplied_nothing_is_left_out_of_the_partnership(real_run):

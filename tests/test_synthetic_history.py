@@ -18,6 +18,7 @@ ADULT_SERVICES = ["mental_health", "substance_misuse", "domestic_abuse", "learni
 QUARTERLY = {"annex_a_list_7_child_protection.xlsx", "annex_a_list_7_child_protection.csv", "early_help_episodes.csv",
              "csc_person_list.csv"} | {f"adult_{s}_{k}.csv" for s in ADULT_SERVICES for k in ("episodes", "household_children")}
 QUARTERLY |= {f"partner_{a}_concerns.csv" for a in ("health_visiting", "school", "police", "emergency_department")}
+QUARTERLY |= {"gcp2_assessments.csv"}  # GCP2 rescoring: every quarter, both authorities (sources/synthetic/gcp2.py)
 EASTMERE_NO_ADULT = QUARTER_ENDS[:4]  # 2023-06-30 ... 2024-03-31: no data-sharing agreement yet
 
 

@@ -19,6 +19,8 @@ source                      identifiers it carries
 ``annex_a_*``               LA child ID ("Child Unique ID"), DOB, sex (Ofsted Annex A lists 2-6; list 7
                             is ``cp_list``); list 2's ID is the early-help ID where it is one of the
                             authority's, else the LA child ID; only where the tables exist
+``gcp2_assessments``        a GCP2 assessment: early-help ID and/or LA child ID, NHS number when
+                            recorded, DOB, sex; only where the tables exist
 ==========================  ======================================================================
 
 A child listed by the same adult client with the same name and DOB in several quarterly
@@ -131,6 +133,25 @@ FROM {IDENTITY_ALIAS}.identifiers.{t} i JOIN raw.{t} r USING (record_id)""")
     return "".join(parts)
 
 
+def _gcp2_sql(conn: duckdb.DuckDBPyConnection) -> str:
+    """The GCP2 assessments' child records, where the raw and identity tables exist (an optional source)."""
+    if not _tables_exist(conn, "gcp2_assessments"):
+        return ""
+    return f"""
+UNION ALL
+SELECT 'gcp2_assessments', i.record_id, i.la_code, i.period_end, i.la_child_id, i.eh_id, i.nhs_number, NULL, NULL,
+       NULL, NULL, i.date_of_birth, r.gender, NULL, NULL, NULL, NULL
+FROM {IDENTITY_ALIAS}.identifiers.gcp2_assessments i JOIN raw.gcp2_assessments r USING (record_id)"""
+
+
+def _tables_exist(conn: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``raw.<table>`` and its identity table both exist."""
+    return bool(conn.execute(f"""
+        SELECT count(*) = 2 FROM information_schema.tables
+        WHERE table_name = '{table}' AND ((table_schema = 'raw' AND table_catalog <> '{IDENTITY_ALIAS}')
+              OR (table_catalog = '{IDENTITY_ALIAS}' AND table_schema = 'identifiers'))""").fetchall()[0][0])
+
+
 def _cleaned(select_sql: str, period_filter: str) -> str:
     """Wrap a record query with the cleaned comparison columns."""
     return f"""
@@ -179,7 +200,7 @@ def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None,
     Columns: :data:`CHILD_COLUMNS` plus ``forename_std``, ``surname_std``, ``surname_parts``,
     ``postcode_std``, ``postcode_district``, ``nhs_std``, ``sex_std``, ``upn`` upper-cased.
     """
-    sql = _cleaned(_CHILD_SOURCES_SQL + _annex_a_sql(conn) + "".join(partner_records_sql(s) for s in partner_sources),
+    sql = _cleaned(_CHILD_SOURCES_SQL + _annex_a_sql(conn) + _gcp2_sql(conn) + "".join(partner_records_sql(s) for s in partner_sources),
                    _period_filter(up_to))
     return conn.sql(f"""
         SELECT * REPLACE (upper(trim(upn)) AS upn, upper(trim(former_upn)) AS former_upn),

@@ -88,6 +88,9 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
     adults = adult_records(conn, up_to)
     seconds["read records"] = time.monotonic() - started
     children["table"] = children["source"].map(CHILD_TABLES).fillna(children["source"])  # a partner: its own
+    gcp2 = children["source"] == "gcp2_assessments"  # the system that completed it: by the ID it carries
+    children.loc[gcp2, "table"] = children.loc[gcp2, "eh_id"].notna().map({True: "early_help",
+                                                                         False: "childrens_social_care"})
     adults["table"] = adults["service_file"].astype("string")
     for column in ("upn", "la_child_id", "household_client"):
         adults[column] = pd.Series(pd.NA, index=adults.index, dtype="string")

@@ -39,7 +39,9 @@ Referral -> assessment is high by construction (neglect is mostly known from the
 ``significantly_higher_than`` / ``significantly_lower_than``: the other authorities whose 95 % interval for the
 same quarter and step does not overlap this one's (neutral words: a higher rate is a lower threshold, not
 better or worse practice); ``authorities_differ``: any such pair for the quarter and step (the same on every
-row of it). Trend tests over quarters are not made yet.
+row of it). Trend over time (:mod:`.conversion_trend`): ``trend_windows``, ``trend_odds_ratio_per_year``,
+``trend_p_value`` and ``trend`` (rising / falling / no significant change), a logistic regression over the
+non-overlapping yearly referral windows up to the quarter end with a likelihood-ratio test.
 """
 from __future__ import annotations
 
@@ -49,8 +51,9 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .conversion_trend import with_trends
 from .definitions import NeglectDefinitions, sql_list, sql_string
-from .evidence import read_sql, register_periods, replace_period_frame
+from .evidence import first_days_by_source, read_sql, register_periods, replace_period_frame
 from .practice_indicators import with_proportion_intervals
 
 PROFILE_COLUMNS = """
@@ -62,7 +65,8 @@ CONVERSION_COLUMNS = """
     to_stage VARCHAR NOT NULL, referral_window_start DATE NOT NULL, referral_window_end DATE NOT NULL,
     numerator BIGINT NOT NULL, denominator BIGINT NOT NULL, rate_pct DOUBLE, ci95_lower_pct DOUBLE,
     ci95_upper_pct DOUBLE, ci998_lower_pct DOUBLE, ci998_upper_pct DOUBLE, significantly_higher_than VARCHAR[],
-    significantly_lower_than VARCHAR[], authorities_differ BOOLEAN NOT NULL"""
+    significantly_lower_than VARCHAR[], authorities_differ BOOLEAN NOT NULL, trend_windows INTEGER NOT NULL,
+    trend_odds_ratio_per_year DOUBLE, trend_p_value DOUBLE, trend VARCHAR NOT NULL"""
 SERVICE_LEVELS = ("early help", "CIN assessment", "section 47", "CP plan")
 SHARES = {  # indicator -> (entry column that is true, denominator column or None for every entrant)
     "neglect_factor": ("neglect_factor", None), "toxic_trio": ("toxic_trio", None),
@@ -103,8 +107,24 @@ def build_conversion_rates(conn: duckdb.DuckDBPyConnection, definitions: Neglect
     """Replace the rows of ``marts.conversion_rates`` for ``period_ends``; returns them."""
     _prepare(conn, definitions, period_ends, "thresholds.sql", "conversion_episodes.sql")
     conversion = conversion_rates(conn.sql("SELECT * FROM conversion_episodes ORDER BY ALL").df(), period_ends)
+    conversion = with_trends(conversion, _conversion_history(conn, conversion, period_ends),
+                             first_days_by_source(conn).get("cin_census"))
     replace_period_frame(conn, "marts.conversion_rates", CONVERSION_COLUMNS, conversion)
     return conversion
+
+
+def _conversion_history(conn: duckdb.DuckDBPyConnection, conversion: pd.DataFrame,
+                        period_ends: list[date]) -> pd.DataFrame:
+    """The rows being written and the table's rows of the other quarter ends (what the trend tests read)."""
+    columns = ["period_end", "la_code", "step", "referral_window_start", "numerator", "denominator"]
+    exists = conn.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'marts' "
+                          "AND table_name = 'conversion_rates'").fetchall()[0][0]
+    if not exists:
+        return conversion[columns]
+    earlier = conn.execute(f"SELECT {', '.join(columns)} FROM marts.conversion_rates "
+                           "WHERE period_end NOT IN (SELECT unnest(?::DATE[])) ORDER BY ALL", [period_ends]).df()
+    earlier["period_end"] = pd.to_datetime(earlier["period_end"]).dt.as_unit("us")
+    return pd.concat([earlier, conversion[columns]], ignore_index=True)
 
 
 def _with_partnership(frame: pd.DataFrame, keys: list[str], order: str) -> pd.DataFrame:

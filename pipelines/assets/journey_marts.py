@@ -1,7 +1,7 @@
 """The journey and threshold marts (issue 21): each a quarterly asset that builds its table and recounts it.
 
 Every one of them is the same thing: build ``marts.<name>`` for the run's quarters with a function of
-:mod:`models.marts.journeys` or :mod:`models.marts.thresholds`, then run one blocking check of
+:mod:`models.marts.journeys`, :mod:`models.marts.thresholds` or :mod:`models.marts.gcp2`, then run one blocking check of
 :mod:`checks.journeys` that recounts it from the tier table or ``staging``. :class:`RecountedMart`
 declares one; :func:`recounted_mart_asset` makes the asset. Metadata: the quarters covered, rows written,
 the table's rows and column schema (:func:`pipelines.assets.tables.quarterly_metadata`), plus what
@@ -15,6 +15,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, Materialize
 
 from checks import journeys as journey_checks
 from models.marts.comments import apply_comments
+from models.marts.gcp2 import build_gcp2_progress
 from models.marts.journeys import build_cohort_outcomes, build_neglect_episodes, build_tier_transitions
 from models.marts.thresholds import build_conversion_rates, build_threshold_profile
 
@@ -26,6 +27,7 @@ EPISODES_KEY = AssetKey(["marts", "neglect_episodes"])
 COHORT_KEY = AssetKey(["marts", "cohort_outcomes"])
 PROFILE_KEY = AssetKey(["marts", "threshold_profile"])
 CONVERSION_KEY = AssetKey(["marts", "conversion_rates"])
+GCP2_KEY = AssetKey(["marts", "gcp2_progress"])
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ def _latest_spells(conn, quarters, built) -> dict:
 def _differing_steps(conn, quarters, frame) -> dict:
     partnership = frame[frame["la_code"] == "partnership"]
     return {"steps_where_authorities_differ": int(partnership["authorities_differ"].sum()), "steps": len(partnership)}
+
+
+def _gcp2_children(conn, quarters, frame) -> dict:
+    latest = frame[(frame["la_code"] == "partnership") & (frame["service"] == "all") & (frame["domain"] == "any domain")]
+    latest = latest[latest["quarter_end"] == latest["quarter_end"].max()] if len(latest) else latest
+    return {"partnership_children_rescored": int(latest["children"].sum()) if len(latest) else 0,
+            "partnership_improved_any_domain": int(latest["improved"].sum()) if len(latest) else 0}
 
 
 JOURNEY_MARTS = [
@@ -100,6 +109,15 @@ JOURNEY_MARTS = [
         lambda conn, d, q: journey_checks.conversion_nested(conn, q, d.abuse_or_neglect_need_code,
                                                             d.neglect_factor_codes),
         _differing_steps),
+    RecountedMart(
+        GCP2_KEY, "evidence", "gcp2_recount",
+        "Blocking: improved + unchanged + worse = children, each share inside its interval, and the four domains' "
+        "counts recounted from raw.gcp2_assessments (passes as 'not supplied' where no GCP2 file was sent).",
+        "marts.gcp2_progress: children with two or more GCP2 assessments (the latest in the 12 months to the quarter "
+        "end) by service and domain, improved / unchanged / worse between the first and the latest, share improved "
+        "with its Wilson interval (models/marts/gcp2.py); no rows where GCP2 assessments were not supplied.",
+        build_gcp2_progress,
+        lambda conn, d, q: journey_checks.gcp2_progress_recount(conn, q), _gcp2_children),
 ]
 
 

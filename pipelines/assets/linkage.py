@@ -37,7 +37,7 @@ LINKAGE_SUMMARY_KEY = AssetKey(["quality", "linkage_summary"])
 LINKAGE_EVALUATION_KEY = AssetKey(["quality", "linkage_evaluation"])
 LINKED_SOURCES = {"person_list": "raw.person_list", "cin_census": "raw.cin_child", "cp_list": "raw.cp_list",
                   "early_help": "raw.early_help", "adult_household_children": "raw.adult_household_children",
-                  "adult_services": "raw.adult_episodes",
+                  "adult_services": "raw.adult_episodes", "gcp2_assessments": "raw.gcp2_assessments",
                   **{source: f"raw.{source}" for source in ANNEX_A_CHILD_SOURCES}}  # Annex A lists 2-6
 
 _CHECKS = [

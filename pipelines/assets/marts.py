@@ -17,7 +17,9 @@ marts/tier_transitions                 quarter       children by tier at the pre
 marts/neglect_episodes                 quarter       spells of identified neglect per child, as known at the quarter
 marts/cohort_outcomes                  quarter       children first identified 4 and 8 quarters earlier: outcomes
 marts/threshold_profile                quarter       the evidence of children entering each service level
-marts/conversion_rates                 quarter       referral -> assessment -> s47 -> conference -> plan, compared
+marts/conversion_rates                 quarter       referral -> assessment -> s47 -> conference -> plan, compared,
+                                                     with a trend test over the yearly referral windows
+marts/gcp2_progress                    quarter       GCP2 rescoring: first vs latest per domain and service
 =====================================  ============  ==========================================================
 
 Quarterly assets read the trailing four quarters of evidence for their 12-month measures through

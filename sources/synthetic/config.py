@@ -168,6 +168,10 @@ class GeneratorConfig:
     # An Ofsted Annex A workbook (lists 1-11) per authority per half-year (quarters ending 30 September and
     # 31 March), built from the same simulated services (sources/synthetic/writers/annex_a.py).
     annex_a_workbooks: bool = True
+    # GCP2 rescoring (sources/synthetic/gcp2.py): a gcp2_assessments.csv per authority and quarter, one row per
+    # Graded Care Profile 2 assessment completed in it (early help and social care, repeat assessments whose
+    # scores follow the latent state). Own random stream: False gives the partnership generated before it existed.
+    gcp2_rescoring: bool = True
 
     # Latent neglect (child-level Markov chain, quarterly)
     true_prevalence: float = 0.10  # mean share of children neglected at a quarter end

@@ -32,6 +32,7 @@ from .geography import build_geography
 from .identifiers import local_child_ids
 from .identity import recorded_identities
 from .names import draw_forenames, draw_surnames
+from . import gcp2 as G
 from . import partners as P
 from .population import build_people
 from .simulate import EPOCH, _days, simulate
@@ -147,6 +148,13 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
                                                                 identity_defects)
     locations.extend(partner_locations)
 
+    gcp2_truth = None
+    if cfg.gcp2_rescoring:
+        progress("writing GCP2 assessments (rescoring)")
+        gcp2_locations, gcp2_truth = G.write_gcp2(sim, cfg, csc_ids, csc_ident, eh_ids, eh_ident, extract_quarters,
+                                                  folder, incoming)
+        locations.append(gcp2_locations)
+
     progress("writing reference data (population, postcodes, deprivation, wards)")
     period_ends = [_date(ref) for _, _, ref in years] + [sim.quarter_ends[q] for q in extract_quarters]
     population_totals = write_population(people, geo, population_mid_years(period_ends), incoming)
@@ -159,6 +167,8 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
     write_truth(truth_dir, cfg, people, sim, observed_quarters, source_records, identity_defects, csc_ids, eh_ids,
                 client_ids, supplied)
     P.write_partner_truth(truth_dir, cfg, partner_truth)
+    if gcp2_truth is not None:
+        G.write_gcp2_truth(truth_dir, gcp2_truth)
     summary = headline_figures(cfg, people, sim, extract_quarters, years, source_records, supplied)
     summary["partner_agencies"] = P.partner_headlines(cfg, people, sim, extract_quarters)
     summary["population_0_17_by_mid_year"] = population_totals
@@ -243,6 +253,8 @@ def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
                 expected.append((la, end, "adult_household_children", f"{stem}adult_{service}_household_children.csv", no_dsa))
             expected.append((la, end, "person_list", f"{stem}csc_person_list.csv", ""))
             expected += [(la, end, source, file, "") for source, file in P.expected_files(cfg, stem)]
+            if cfg.gcp2_rescoring:
+                expected.append((la, end, "gcp2_assessments", f"{stem}{G.FILE_NAME}", ""))
             if cfg.annex_a_workbooks and q in A.half_year_ends(sim, extract_quarters):
                 expected.append((la, end, "annex_a", f"{stem}{A.FILE_NAME}", ""))
     frame = pd.DataFrame([{"lea": la.lea, "authority": la.name, "period_end": end, "source": source, "file": file,
