@@ -6,8 +6,7 @@ refused, with the same *loading fingerprint*. The fingerprint is a hash of every
 what loading writes:
 
 * the code that reads, checks and pseudonymises (``sources/`` except the synthetic generator,
-  ``checks/``, ``pipelines/ingest/``, ``pipelines/quality_runs.py``, ``pipelines/pseudonyms.py`` and
-  ``pipelines/assets/ingest_run.py``): any change to it reloads every period;
+  ``checks/``, ``ingest/`` and ``pipelines/assets/ingest_run.py``): any change to it reloads every period;
 * the source's declaration in the registry (its schema, columns, reader);
 * the pseudonym key (its SHA-256: the key itself is never stored);
 * the authorities of the incoming folder (they decide which *not supplied* rows there are);
@@ -32,9 +31,8 @@ import duckdb
 from .files import file_digest
 from .write import table_columns
 
-PROJECT = Path(__file__).resolve().parents[2]
-LOADING_CODE = ["sources", "checks", "pipelines/ingest", "pipelines/quality_runs.py", "pipelines/pseudonyms.py",
-                "pipelines/assets/ingest_run.py"]
+PROJECT = Path(__file__).resolve().parents[1]  # ingest/unchanged.py -> the repository
+LOADING_CODE = ["sources", "checks", "ingest", "pipelines/assets/ingest_run.py"]
 NOT_LOADING_CODE = ["sources/synthetic"]
 
 

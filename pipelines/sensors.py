@@ -13,7 +13,7 @@ any differ it asks for, at most, two runs, as ``neglect run`` does but over the 
    Later quarters are affected too: 12-month measures read the trailing four quarters, spells
    and cohorts are as known at each quarter end, and a census return is carried forward until
    the next one. Extracts that did not change are
-   not read again (``pipelines/ingest/unchanged.py``), so the run costs the linkage and the marts.
+   not read again (``ingest/unchanged.py``), so the run costs the linkage and the marts.
 
 One run at a time is allowed (``dagster.yaml``) and queued runs start in the order requested, so
 the census run ends before the quarterly run starts. Each run is tagged ``neglect/quarter_end``

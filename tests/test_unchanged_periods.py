@@ -1,4 +1,4 @@
-"""Which periods a refresh does not read again (pipelines/ingest/unchanged.py): only those whose files were
+"""Which periods a refresh does not read again (ingest/unchanged.py): only those whose files were
 all loaded before, unchanged, with the same loading fingerprint."""
 from __future__ import annotations
 
@@ -77,3 +77,15 @@ def test_the_fingerprint_changes_with_what_decides_the_loading():
     for change in (dict(source=Source("a,b,c")), dict(key=b"j" * 32), dict(authorities=["999"]),
                    dict(problems={"x.xlsx": "list 7 came as its own file"}), dict(max_reject_share=0.4)):
         assert loading_fingerprint(**{**base, **change}) != fingerprint, change
+
+
+def test_the_code_fingerprint_reads_the_loading_code_where_it_is():
+    """Every folder and file named as loading code exists (a moved module must not silently drop out of the
+    fingerprint, or a change to it would not reload anything), and the loader itself is covered."""
+    from ingest.unchanged import LOADING_CODE, PROJECT
+
+    assert (PROJECT / "pyproject.toml").is_file()
+    assert all((PROJECT / root).exists() for root in LOADING_CODE), LOADING_CODE
+    covered = {p.relative_to(PROJECT).as_posix() for root in LOADING_CODE for p in (PROJECT / root).rglob("*.py")}
+    assert {"ingest/load.py", "ingest/pseudonymise.py", "checks/file_worker.py", "sources/tabular/validate.py"} <= covered
+
