@@ -191,18 +191,18 @@ def quality_section(pub: Publication, data_docs_href: str | None) -> str:
                              "rows_rejected": "rejected", "nhs_number_pct": "NHS number %", "upn_pct": "UPN %",
                              "dob_pct": "date of birth %", "postcode_matched_pct": "postcode found %",
                              "validity_pct": "valid %"},
-                   counts=("rows_read", "rows_rejected"), text=("source", "la_code")),
+                   counts=("rows_read", "rows_rejected"), text=("source", "la_code"), css="long"),
         "<h3>Rows rejected, by rule</h3>",
         html_table(rejects, {"source": "source", "la_code": "authority", "rule": "rule", "rows_rejected": "rows"},
-                   counts=("rows_rejected",), text=("source", "la_code", "rule")),
+                   counts=("rows_rejected",), text=("source", "la_code", "rule"), css="long"),
         "<h3>Files with rows not loaded (12 months to the quarter end)</h3>",
         html_table(files, {"file": "file", "sheet": "sheet", "source": "source", "rows_read": "rows read",
                            "rows_not_loaded": "not loaded", "reason": "why"},
-                   counts=("rows_read", "rows_not_loaded"), text=("file", "sheet", "source", "reason"))
+                   counts=("rows_read", "rows_not_loaded"), text=("file", "sheet", "source", "reason"), css="long")
         if len(files) else "<p>Every row of every file of the 12 months to the quarter end was loaded.</p>",
         "<h3>Linkage</h3>",
         html_table(linkage, {"person_type": "person", "source": "source", "linked_pct": "records linked %",
-                             "persons": "persons"}, counts=("persons",), text=("person_type", "source")),
+                             "persons": "persons"}, counts=("persons",), text=("person_type", "source"), css="long"),
         "</section>"])
 
 
@@ -212,7 +212,7 @@ def methods_section(pub: Publication) -> str:
     return "\n".join([
         '<section class="methods" id="methods"><h2>9. Methods and caveats</h2>',
         html_table(pub.tables["methods"], {"topic": "topic", "item": "item", "text": "what it means"},
-                   text=("topic", "item", "text")),
+                   text=("topic", "item", "text"), css="long"),
         "<h3>Hidden prevalence: how sure is it?</h3>",
         "<p>The estimate of children no service has yet identified comes from how often the same children appear "
         "on several lists (social care, early help, adult services and each partner agency's concerns), by a "
