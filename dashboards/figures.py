@@ -244,7 +244,7 @@ def ward_map(pub: Publication, la_code: str, geojson: dict) -> go.Figure:
     figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
                                 marker=dict(colorscale=[[0, sample_colorscale("Blues", [0.15])[0]], [1, "rgb(8,48,107)"]],
                                             cmin=low, cmax=high, color=[low], showscale=True,
-                                            colorbar=dict(title="per 10,000", orientation="h", y=-0.02, len=0.5,
+                                            colorbar=dict(title="per 10,000", orientation="h", y=-0.01, yanchor="top", len=0.5,
                                                           x=0.25, thickness=12, nticks=3,
                                                           tickfont={"size": 9}))))
     names = [f"{numbers[c]} {rows.loc[c, 'breakdown_label']}" for c in sorted(numbers, key=numbers.get)]
