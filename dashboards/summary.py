@@ -36,7 +36,8 @@ def _rate_and_count(row: pd.Series, key: str) -> str:
     """'<rate> (<children>)' in one table cell, the rate marked with ``key``; 'x' when not available."""
     if row["children"] == "x":
         return f'<td>{count_html("x", None, "span")}</td>'
-    return (f'<td>{figure_html(F.fmt_rate(row["rate_per_10k"]), key, "span")} '
+    rate = "" if pd.isna(row["rate_per_10k"]) else F.fmt_rate(row["rate_per_10k"])  # blank, as the section's table
+    return (f'<td>{figure_html(rate, key, "span")} '
             f'({count_html(row["children"], row["_cell_children"], "span")})</td>')
 
 
