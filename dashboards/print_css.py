@@ -66,7 +66,8 @@ PRINT = PRINT.replace("PAGE_WIDTH", str(PAGE_WIDTH_PX))
 
 def _css_string(text: str) -> str:
     """``text`` as a CSS string literal (quotes and backslashes escaped, no line breaks)."""
-    return '"' + " ".join(str(text).split()).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    text = " ".join(str(text).split()).replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text.replace("<", "\\3c ").replace(">", "\\3e ") + '"'  # no "</style>" from a setting
 
 
 def page_css(partnership: str, quarter: str, marking: str = DEFAULT_MARKING) -> str:
