@@ -45,6 +45,13 @@ TABLE_CELLS = {
                                                         "All children", "Tier 1")),
         ("identified_children", lambda r: children_cell(r["period_end"], r["measure"], r["la_code"], "all",
                                                         "All children", "Tiers 1-4"))],
+    "identification_trend": [
+        ("cp_neglect_children", lambda r: children_cell(r["period_end"], r["measure"], r["la_code"], "all",
+                                                        "All children", "Tier 1")),
+        ("identified_children", lambda r: children_cell(r["period_end"], r["measure"], r["la_code"], "all",
+                                                        "All children", "Tiers 1-4"))],
+    "practice_trend": [(part, lambda r, part=part: practice_cell(r["period_end"], r["indicator"], r["la_code"], part))
+                       for part in ("numerator", "denominator")],
     "hidden": [("observed", lambda r: observed_cell(r["period_end"], r["la_code"], r["linkage"]))],
     "practice": [(part, lambda r, part=part: practice_cell(r["period_end"], r["indicator"], r["la_code"], part))
                  for part in ("numerator", "denominator")],

@@ -20,7 +20,8 @@ COMPARISON_COLOUR = {"higher": BLUE, "lower": LIGHT_BLUE, "similar": "#d0d0d0"}
 LADDER = [("Tier 1", "CP plan: neglect"), ("Tier 2", "+ CP plan, other category, neglect assessed"),
           ("Tier 3", "+ child in need, neglect assessed"), ("Tier 4", "+ early help, neglect identified"),
           ("Tier 5", "+ possible neglect (need code N1)")]
-LAYOUT = dict(template="plotly_white", font=dict(family="Arial, sans-serif", size=13), margin=dict(l=10, r=20, t=50, b=40))
+LAYOUT = dict(template="plotly_white", font=dict(family="Arial, sans-serif", size=12), margin=dict(l=10, r=20, t=50, b=40),
+              title_font_size=14)
 
 
 def fmt_count(value) -> str:
@@ -73,7 +74,7 @@ def ladder_figure(pub: Publication, la_code: str) -> go.Figure:
         increasing={"marker": {"color": BLUE}}, totals={"marker": {"color": DARK}}))
     figure.update_traces(cliponaxis=False)
     figure.update_layout(**LAYOUT, title="The tier ladder: children per 10,000 (number), 12 months",
-                         yaxis=dict(autorange="reversed"), height=380, showlegend=False,
+                         yaxis=dict(autorange="reversed"), height=270, showlegend=False,
                          xaxis=dict(title="children per 10,000 aged 0-17", range=[0, 1.25 * sum(values)]))
     return figure
 
@@ -106,8 +107,8 @@ def trend_figure(pub: Publication, la_code: str) -> go.Figure:
                                 axis=-1),
             hovertemplate="%{x|%d %b %Y}: %{y:,.1f} per 10,000 (%{customdata[1]} to %{customdata[2]})<br>"
                           "%{customdata[0]} children%{customdata[3]}<extra>" + group + "</extra>"))
-    figure.update_layout(**LAYOUT, title="Trend: per 10,000, 12 months to each quarter end (95 % intervals)",
-                         yaxis_title="per 10,000", height=360, legend=dict(orientation="h", y=-0.2))
+    figure.update_layout(**LAYOUT, title="Trend: per 10,000, 12 months to each quarter end (95 %)",
+                         yaxis_title="per 10,000", height=270, legend=dict(orientation="h", y=-0.25))
     return figure
 
 
@@ -130,7 +131,7 @@ def breakdown_figure(pub: Publication, la_code: str, breakdown: str, tier_group:
         bounds = count_interval(counts.fillna(0).to_numpy())
         y, lower, upper = counts, pd.Series(bounds[0], index=rows.index).where(published), \
             pd.Series(bounds[1], index=rows.index).where(published)
-        axis = "children (no population to make a rate)"
+        axis = "children (no population)"
     order = rows["breakdown_label"].astype(str)
     text = [fmt_rate(v) if has_rate and p else fmt_count(c) for v, c, p in zip(y, rows["children"], published)]
     figure = go.Figure(go.Bar(
@@ -143,14 +144,15 @@ def breakdown_figure(pub: Publication, la_code: str, breakdown: str, tier_group:
         figure.add_hline(y=float(overall["rate_per_10k"].iloc[0]), line_dash="dash", line_color=ORANGE,
                          annotation_text=f"{pub.area_name(la_code)} {overall['rate_per_10k'].iloc[0]:,.1f}",
                          annotation_position="bottom right", annotation_bgcolor="white")
-    title = {"age_band": "Age band", "sex": "Sex", "ethnicity_group": "Ethnicity group", "disability": "Disability",
-             "deprivation_decile": "Deprivation decile (1 = most deprived)"}[breakdown]
+    title = BREAKDOWN_TITLES[breakdown]
     figure.update_traces(cliponaxis=False)
-    figure.update_layout(**LAYOUT, title=f"{title}: tiers 1-4, 12 months", yaxis_title=axis, height=340,
+    figure.update_layout(**LAYOUT, title=f"{title}, tiers 1-4", yaxis_title=axis, height=230,
                          showlegend=False, xaxis=dict(type="category"))
     return figure
 
 
+BREAKDOWN_TITLES = {"age_band": "Age band", "sex": "Sex", "ethnicity_group": "Ethnicity group",
+                    "disability": "Disability", "deprivation_decile": "Deprivation (1 = most deprived)"}
 VALUE_ORDER = {"0-4": 0, "5-9": 1, "10-15": 2, "16-17": 3, "Female": 0, "Male": 1, "Disabled": 0,
                "Not disabled": 1, "Not known": 99, "Outside the authority": 98, "Outside the partnership": 98}
 
@@ -181,48 +183,93 @@ def _rings(geometry: dict) -> list[list]:
     return []
 
 
+def ward_numbers(pub: Publication, la_code: str) -> dict[str, int]:
+    """Each ward's number on the map, in its key and in the ranked chart: 1 = the highest rate (wards with
+    a suppressed count last)."""
+    rows = ward_rows(pub, la_code).iloc[::-1]
+    return {code: number for number, code in enumerate(rows["breakdown_value"], start=1)}
+
+
+def _centre(ring: list) -> tuple[float, float]:
+    """The centroid of a polygon ring (the mean of its points if it has no area)."""
+    x, y = np.array([p[0] for p in ring], dtype=float), np.array([p[1] for p in ring], dtype=float)
+    cross = x * np.roll(y, -1) - np.roll(x, -1) * y
+    area = cross.sum() / 2
+    if abs(area) < 1e-12:
+        return float(x.mean()), float(y.mean())
+    return (float(((x + np.roll(x, -1)) * cross).sum() / (6 * area)),
+            float(((y + np.roll(y, -1)) * cross).sum() / (6 * area)))
+
+
+def _key_text(names: list[str], per_column: int) -> list[str]:
+    """The map's key ('1 Ward name' lines) in columns of at most ``per_column`` lines."""
+    return ["<br>".join(names[i:i + per_column]) for i in range(0, len(names), per_column)]
+
+
 def ward_map(pub: Publication, la_code: str, geojson: dict) -> go.Figure:
     """Wards shaded by rate, drawn as filled outlines on plain axes (no base map, nothing fetched from
-    the web; longitude scaled by cos(latitude) so shapes keep their proportions)."""
+    the web; longitude scaled by cos(latitude) so shapes keep their proportions), each numbered at its
+    centre with a key of names beside the map (so print and PNG name the wards, not only the hover)."""
     from plotly.colors import sample_colorscale
 
     rows = ward_rows(pub, la_code).set_index("breakdown_value")
+    numbers = ward_numbers(pub, la_code)
     rates = rows["rate_per_10k"]
     low, high = (float(rates.min()), float(rates.max())) if rates.notna().any() else (0.0, 1.0)
     shapes = {f["properties"]["ward_code"]: f["geometry"] for f in geojson["features"]}
     latitudes = [point[1] for code in rows.index if code in shapes for ring in _rings(shapes[code]) for point in ring]
     squash = float(np.cos(np.radians(np.mean(latitudes)))) if latitudes else 1.0
     figure = go.Figure()
+    labels = {"x": [], "y": [], "text": [], "colour": []}
     for code, row in rows.iterrows():
         if code not in shapes:
             continue
         rate = row["rate_per_10k"]
-        colour = GREY if pd.isna(rate) else sample_colorscale("Blues", [0.15 + 0.85 * (rate - low) / ((high - low) or 1)])[0]
-        hover = f"{row['breakdown_label']}: {fmt_rate(rate)} per 10,000 ({fmt_count(row['children'])} children)"
-        for ring in _rings(shapes[code]):
+        shade = 0.15 + 0.85 * (rate - low) / ((high - low) or 1) if pd.notna(rate) else None
+        colour = GREY if shade is None else sample_colorscale("Blues", [shade])[0]
+        hover = f"{numbers[code]} {row['breakdown_label']}: {fmt_rate(rate)} per 10,000 ({fmt_count(row['children'])} children)"
+        rings = _rings(shapes[code])
+        for ring in rings:
             lon, lat = zip(*ring)
             figure.add_trace(go.Scatter(x=np.array(lon) * squash, y=lat, fill="toself", fillcolor=colour, mode="lines",
                                         line={"color": "white", "width": 1}, hoveron="fills", text=hover,
                                         hoverinfo="text", showlegend=False))
+        x, y = _centre(max(rings, key=len))
+        labels["x"].append(x * squash)
+        labels["y"].append(y)
+        labels["text"].append(str(numbers[code]))
+        labels["colour"].append("white" if shade is not None and shade > 0.55 else DARK)
+    figure.add_trace(go.Scatter(x=labels["x"], y=labels["y"], text=labels["text"], mode="text", hoverinfo="skip",
+                                textfont={"size": 10, "color": labels["colour"], "family": "Arial"}, showlegend=False))
     figure.add_trace(go.Scatter(x=[None], y=[None], mode="markers", hoverinfo="skip", showlegend=False,
                                 marker=dict(colorscale=[[0, sample_colorscale("Blues", [0.15])[0]], [1, "rgb(8,48,107)"]],
                                             cmin=low, cmax=high, color=[low], showscale=True,
-                                            colorbar=dict(title="per 10,000"))))
+                                            colorbar=dict(title="per 10,000", orientation="h", y=-0.01, yanchor="top", len=0.5,
+                                                          x=0.25, thickness=12, nticks=3,
+                                                          tickfont={"size": 9}))))
+    names = [f"{numbers[c]} {rows.loc[c, 'breakdown_label']}" for c in sorted(numbers, key=numbers.get)]
+    columns = _key_text(names, per_column=max(20, -(-len(names) // 2)))
+    for i, text in enumerate(columns):
+        figure.add_annotation(text=text, x=1.0, xshift=6 + 118 * i, y=1.0, xref="paper", yref="paper", showarrow=False,
+                              align="left", xanchor="left", yanchor="top", font={"size": 9.5, "color": DARK})
     figure.update_xaxes(visible=False)
     figure.update_yaxes(visible=False, scaleanchor="x", scaleratio=1)
-    title = "Wards: tiers 1-4 per 10,000, 12 months (grey: c)" + (
-        "; each ward as its own authority counts it" if la_code == "partnership" else "")
-    figure.update_layout(**LAYOUT, title=title, height=420)
+    title = "Wards: tiers 1-4 per 10,000 (number: rank; grey: c)" + (
+        "<br>each ward as its own authority counts it" if la_code == "partnership" else "")
+    figure.update_layout(**{**LAYOUT, "margin": dict(l=5, r=5 + 120 * len(columns), t=60, b=50), "title_font_size": 13},
+                         title=title, height=340)
     return figure
 
 
 def ward_ranked(pub: Publication, la_code: str) -> go.Figure:
     rows = ward_rows(pub, la_code)
+    numbers = ward_numbers(pub, la_code)
     overall = _prevalence(pub, la_code)
     overall = overall[overall["tier_group"] == "Tiers 1-4"]["rate_per_10k"]
-    y = rows["breakdown_label"] + np.where(rows["children"].map(lambda v: v == SUPPRESSED), " (c)", "")
+    y = (rows["breakdown_value"].map(numbers).astype(str) + " " + rows["breakdown_label"]
+         + np.where(rows["children"].map(lambda v: v == SUPPRESSED), " (c)", ""))
     figure = go.Figure(go.Scatter(
-        x=rows["rate_per_10k"], y=y, mode="markers", marker={"color": BLUE, "size": 9},
+        x=rows["rate_per_10k"], y=y, mode="markers", marker={"color": BLUE, "size": 7},
         error_x=dict(type="data", symmetric=False, array=rows["ci95_upper"] - rows["rate_per_10k"],
                      arrayminus=rows["rate_per_10k"] - rows["ci95_lower"], color=DARK, thickness=1),
         customdata=np.stack([rows["children"].map(fmt_count), rows["ci95_lower"].map(fmt_rate),
@@ -233,7 +280,7 @@ def ward_ranked(pub: Publication, la_code: str) -> go.Figure:
         figure.add_vline(x=float(overall.iloc[0]), line_dash="dash", line_color=ORANGE,
                          annotation_text=f"{pub.area_name(la_code)} {overall.iloc[0]:,.1f}")
     figure.update_layout(**LAYOUT, title="Wards ranked, with 95 % intervals", xaxis_title="per 10,000",
-                         height=max(360, 22 * len(rows) + 120), showlegend=False)
+                         height=max(340, 11 * len(rows) + 100), showlegend=False, yaxis=dict(tickfont={"size": 9.5}, dtick=1))
     return figure
 
 
@@ -284,7 +331,7 @@ def spine_chart(pub: Publication, la_code: str) -> go.Figure:
                                         hovertemplate="%{y}: " + name + " %{x:,.1f}<extra></extra>"))
     figure.update_layout(**LAYOUT, title="Benchmarks (per 10,000, log scale; dark blue = higher, light blue = lower "
                                          "than the comparator, grey = similar)",
-                         xaxis=dict(type="log", title="per 10,000"), yaxis=dict(autorange="reversed"), height=420,
+                         xaxis=dict(type="log", title="per 10,000"), yaxis=dict(autorange="reversed"), height=280,
                          legend=dict(orientation="h", y=-0.25))
     return figure
 

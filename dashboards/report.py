@@ -8,86 +8,27 @@ a table cell carries ``data-count`` so tests can check that none is an unsuppres
 """
 from __future__ import annotations
 
-import html
+import os
 from pathlib import Path
 
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.offline
 
+from . import chart_data as D
 from . import figures as F
+from .html_parts import Charts, count_html, esc as _esc, figure_html, html_table
+from .print_css import DEFAULT_MARKING, report_css
+from .summary import summary_section
 from .tables import VALIDATION_NOTE, Publication
+from .trend_figures import practice_trend_figure, ratio_trend_figure
 
-CSS = """
-body { font-family: Arial, sans-serif; color: #222; margin: 0 auto; max-width: 1180px; padding: 0 16px 40px; }
-h1 { font-size: 26px; margin: 18px 0 4px; } h2 { font-size: 22px; border-bottom: 3px solid #1f4e79; padding-bottom: 4px; }
-h3 { font-size: 17px; margin: 22px 0 6px; color: #1f4e79; } p, li { font-size: 15px; line-height: 1.45; }
-.headline { font-size: 19px; background: #eef4fa; border-left: 6px solid #1f4e79; padding: 12px 16px; }
-.note { color: #555; font-size: 13px; } nav a { margin-right: 14px; font-weight: bold; color: #1f4e79; }
-table { border-collapse: collapse; margin: 8px 0 14px; font-size: 13px; }
-th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; } th { background: #f2f2f2; }
-td.text, th.text { text-align: left; } .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 8px; }
-.up { color: #1f4e79; } .down { color: #5b8fc7; } .chart { break-inside: avoid; }
-@page { size: A4 landscape; margin: 10mm; }
-@media print { nav, .noprint { display: none; } section.area ~ section.area, section.quality, section.methods { break-before: page; }
-  body { max-width: none; } .grid2 { grid-template-columns: 1fr 1fr; } }
-"""
 LIBRARY_ID = "plotly-library"  # the embedded plotly.js (third-party code; privacy scans skip it)
-ARROW = {"up": "▲ up", "down": "▼ down", "no significant change": "▬ no significant change",
-         "higher": "▲ higher", "lower": "▼ lower"}
-
-
-def _esc(value) -> str:
-    return html.escape("" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value))
-
-
-def count_html(value, cell_key: str | None = None, tag: str = "td") -> str:
-    """A published count (number or c) with ``data-count`` and, when known, ``data-cell`` (the cell it
-    is, :mod:`dashboards.publication`), so a reader of the HTML can check every count it shows."""
-    shown = F.fmt_count(value)
-    cell = f' data-cell="{_esc(cell_key)}"' if isinstance(cell_key, str) else ""
-    return f'<{tag} data-count="{_esc(shown)}"{cell}>{_esc(shown)}</{tag}>'
-
-
-def html_table(frame: pd.DataFrame, columns: dict[str, str], counts: tuple[str, ...] = (),
-               text: tuple[str, ...] = (), digits: int = 1) -> str:
-    """A table of ``frame``'s ``columns`` (name -> heading). Count columns show the published value and
-    carry ``data-count`` (and ``data-cell`` from the frame's ``_cell_<column>``); numbers are formatted;
-    text columns align left."""
-    head = "".join(f'<th class="{"text" if c in text else ""}">{_esc(h)}</th>' for c, h in columns.items())
-    rows = []
-    keys = [f"_cell_{c}" for c in counts if f"_cell_{c}" in frame]
-    for record in frame[list(columns) + keys].to_dict("records"):
-        cells = []
-        for column, value in record.items():
-            if column.startswith("_cell_"):
-                continue
-            if column in counts:
-                cells.append(count_html(value, record.get(f"_cell_{column}")))
-            elif column in text:
-                cells.append(f'<td class="text">{_esc(ARROW.get(value, value) if isinstance(value, str) else value)}</td>')
-            elif isinstance(value, (int, float)) and not isinstance(value, bool):
-                cells.append(f"<td>{'' if pd.isna(value) else f'{value:,.{digits}f}'}</td>")
-            else:
-                cells.append(f"<td>{_esc(ARROW.get(value, value) if isinstance(value, str) else value)}</td>")
-        rows.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-class _Charts:
-    """Figures as HTML divs (plotly.js is embedded once, in the page head)."""
-
-    def __init__(self):
-        self.count = 0
-        self.figures: dict[str, go.Figure] = {}
-
-    def __call__(self, name: str, figure: go.Figure) -> str:
-        self.count += 1
-        self.figures[name] = figure
-        div = figure.to_html(full_html=False, include_plotlyjs=False, div_id=f"chart-{self.count}",
-                             config={"displaylogo": False, "responsive": True,
-                                     "toImageButtonOptions": {"format": "png", "filename": name}})
-        return f'<div class="chart" data-chart="{_esc(name)}">{div}</div>'
+# printing from the browser: Plotly draws in pixels, so each chart is fitted to its box before the page prints
+RESIZE_FOR_PRINT = """<script>
+window.addEventListener('beforeprint', function () {
+  document.querySelectorAll('.js-plotly-plot').forEach(function (gd) { Plotly.Plots.resize(gd); });
+});
+</script>"""
 
 
 def headline(pub: Publication, la_code: str) -> dict:
@@ -130,24 +71,24 @@ def headline_html(pub: Publication, la_code: str) -> str:
     partial = (" (<b>at least</b>: some tiers could not be counted because their source was not supplied; see "
                "Sources below)" if h["identified_availability"] == "incomplete" else "")
     if h["hidden_status"] == "estimate":
-        hidden = (f"an estimated <b data-headline='hidden_rate'>{F.fmt_rate(h['hidden_rate'], 0)}</b> per 10,000 "
+        hidden = (f"an estimated <b data-figure='{la_code}:hidden_rate' data-headline='hidden_rate'>{F.fmt_rate(h['hidden_rate'], 0)}</b> per 10,000 "
                   f"({F.fmt_rate(h['hidden_lower'], 0)} to {F.fmt_rate(h['hidden_upper'], 0)}; at least "
                   f"{F.fmt_rate(h['hidden_at_least'], 0)}) including children no service has yet identified (a model "
                   "estimate, likelier too low than too high: read its caveats in Methods)")
     elif h["hidden_status"] == "lower bound and range":
-        hidden = (f"at least <b data-headline='hidden_at_least'>{F.fmt_rate(h['hidden_at_least'], 0)}</b> per 10,000 "
+        hidden = (f"at least <b data-figure='{la_code}:hidden_at_least' data-headline='hidden_at_least'>{F.fmt_rate(h['hidden_at_least'], 0)}</b> per 10,000 "
                   f"(possibly up to {F.fmt_rate(h['hidden_upper'], 0)}) including children no service has yet "
                   "identified (too few lists for a central estimate: see Methods)")
     else:
         hidden = f"no estimate of unidentified children can be made this quarter: {_esc(h['hidden_message'])}"
     change = lambda c: {"higher": "higher than", "lower": "lower than"}.get(c, "no clear change from")  # noqa: E731
-    return (f'<p class="headline"><b data-headline="identified_rate">{F.fmt_rate(h["identified_rate"])}</b> children '
+    return (f'<p class="headline"><b data-figure="{la_code}:identified_rate" data-headline="identified_rate">{F.fmt_rate(h["identified_rate"])}</b> children '
             f"per 10,000 ({F.fmt_rate(h['identified_lower'])} to {F.fmt_rate(h['identified_upper'])}; "
             f"{count_html(h['identified_children'], h['identified_cell'], 'span')} children) had identified neglect "
             f"in the last 12 months{partial}; CP plans under neglect alone show "
-            f"<b data-headline='cp_rate'>{F.fmt_rate(h['cp_rate'])}</b> "
+            f"<b data-figure='{la_code}:cp_rate' data-headline='cp_rate'>{F.fmt_rate(h['cp_rate'])}</b> "
             f"({count_html(h['cp_children'], h['cp_cell'], 'span')} children): "
-            f"<b data-headline='ratio'>{F.fmt_rate(h['ratio'])}</b> "
+            f"<b data-figure='{la_code}:ratio' data-headline='ratio'>{F.fmt_rate(h['ratio'])}</b> "
             f"children with identified neglect for each child on a CP plan under neglect; {hidden}.</p>"
             f"<p>Identified neglect is {change(h['change_quarter'])} last quarter and {change(h['change_year'])} a "
             "year ago (a change is called only where the 95 % intervals do not overlap).</p>")
@@ -175,11 +116,15 @@ def sources_html(pub: Publication, la_code: str) -> str:
         lines.append(f"<li>{_esc(', '.join(absent))} supplied nothing for this quarter and "
                      f"{'is' if len(absent) == 1 else 'are'} left out of the partnership's figures "
                      "(children and population).</li>")
-    listed = f"<ul>{''.join(lines)}</ul>" if lines else "<p class='note'>Every figure below had all its sources.</p>"
-    table = html_table(sources, {"authority": "authority", "source_label": "source", "status": "this quarter",
-                                 "note": "note"}, text=("authority", "source_label", "status", "note"))
+    listed = f"<ul>{''.join(lines)}</ul>" if lines else ""
+    # only what was not simply supplied: the rest is one sentence (a board paper lists exceptions)
+    other = sources[sources["status"] != "supplied"]
+    table = html_table(other, {"authority": "authority", "source_label": "source", "status": "this quarter",
+                               "note": "note"}, text=("authority", "source_label", "status", "note")) if len(other) else ""
+    supplied = int((sources["status"] == "supplied").sum())
     return ("<h3>Sources this quarter</h3><p class='note'>A figure whose source was not supplied shows x (not "
-            "available), never 0.</p>" + listed + table)
+            f"available), never 0. {supplied} of {len(sources)} source returns were supplied for the quarter"
+            f"{'; the others:' if len(other) else ': every figure below had all its sources.'}</p>" + listed + table)
 
 
 def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
@@ -191,20 +136,26 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
     parts = [
         f'<section class="area" id="area-{la_code}"><h2>{_esc(name)}</h2>',
         "<h3>1. Headline</h3>", headline_html(pub, la_code), sources_html(pub, la_code),
-        "<h3>2. The tier ladder</h3><p class='note'>Each bar adds children whose strongest evidence is the next tier; "
-        "the last bar takes the ladder up to the model's estimate of all neglected children (the publication rule: see Methods).</p>",
-        chart(key("tier_ladder"), F.ladder_figure(pub, la_code)),
-        "<h3>3. Trend</h3>", chart(key("trend"), F.trend_figure(pub, la_code)),
+        "<h3>2. The tier ladder</h3><p class='note keep-with-next'>Each bar adds children whose strongest evidence is "
+        "the next tier; the last bar takes the ladder up to the model's estimate of all neglected children (the "
+        "publication rule: see Methods).</p>",
+        chart(key("tier_ladder"), F.ladder_figure(pub, la_code), D.ladder_data(pub, la_code)),
+        "<h3>3. Trend</h3><div class='grid2'>",
+        chart(key("trend"), F.trend_figure(pub, la_code), D.trend_data(pub, la_code)),
+        chart(key("identification_trend"), ratio_trend_figure(pub, la_code), D.ratio_data(pub, la_code)), "</div>",
         "<p class='note'>Hollow, dotted points: fewer than 12 months of extracts before the window, so evidence "
         "that began earlier is missing and the figure is too low; they are left out of trend tests.</p>",
-        "<h3>4. Breakdowns</h3><div class='grid2'>",
-        *[chart(key(b), F.breakdown_figure(pub, la_code, b))
+        "<h3>4. Breakdowns (tiers 1-4, 12 months)</h3><div class='grid3'>",
+        *[chart(key(b), F.breakdown_figure(pub, la_code, b), D.breakdown_data(pub, la_code, b))
           for b in ("age_band", "sex", "ethnicity_group", "disability", "deprivation_decile")],
-        "</div><p class='note'>Ethnicity, disability and deprivation have no population in the ONS estimates, so "
-        "they show numbers of children (with the interval of the count), not rates.</p>",
-        "<h3>5. Localities</h3><div class='grid2'>", chart(key("ward_map"), F.ward_map(pub, la_code, geojson)),
-        chart(key("wards_ranked"), F.ward_ranked(pub, la_code)), "</div>",
-        "<h3>6. Benchmarks</h3>", chart(key("benchmarks"), F.spine_chart(pub, la_code)),
+        "<p class='note'>Ethnicity, disability and deprivation have no population in the ONS estimates, so "
+        "they show numbers of children (with the interval of the count), not rates.</p></div>",
+        "<h3>5. Localities</h3><div class='grid2'>",
+        chart(key("ward_map"), F.ward_map(pub, la_code, geojson), D.ward_data(pub, la_code)),
+        chart(key("wards_ranked"), F.ward_ranked(pub, la_code), D.ward_data(pub, la_code)), "</div>",
+        # the spine chart is for the screen and the PNG: the printed paper has its table (every figure and verdict)
+        "<h3>6. Benchmarks</h3>", "<div class='screen-only'>",
+        chart(key("benchmarks"), F.spine_chart(pub, la_code), D.spine_data(pub, la_code)), "</div>",
         html_table(spine, {"indicator": "indicator", "children": "children", "rate_per_10k": "per 10,000",
                            "ci95_lower": "95 % from", "ci95_upper": "95 % to", "england_rate_per_10k": "England",
                            "vs_england": "vs England", "other_la_rate_per_10k": "other authority",
@@ -215,6 +166,7 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
                               "rate_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to",
                               "direction_of_travel": "vs a year ago"},
                    counts=("numerator", "denominator"), text=("indicator_label", "direction_of_travel")),
+        chart(key("practice_trend"), practice_trend_figure(pub, la_code), D.practice_data(pub, la_code)),
         "</section>",
     ]
     return "\n".join(parts)
@@ -239,18 +191,18 @@ def quality_section(pub: Publication, data_docs_href: str | None) -> str:
                              "rows_rejected": "rejected", "nhs_number_pct": "NHS number %", "upn_pct": "UPN %",
                              "dob_pct": "date of birth %", "postcode_matched_pct": "postcode found %",
                              "validity_pct": "valid %"},
-                   counts=("rows_read", "rows_rejected"), text=("source", "la_code")),
+                   counts=("rows_read", "rows_rejected"), text=("source", "la_code"), css="long"),
         "<h3>Rows rejected, by rule</h3>",
         html_table(rejects, {"source": "source", "la_code": "authority", "rule": "rule", "rows_rejected": "rows"},
-                   counts=("rows_rejected",), text=("source", "la_code", "rule")),
+                   counts=("rows_rejected",), text=("source", "la_code", "rule"), css="long"),
         "<h3>Files with rows not loaded (12 months to the quarter end)</h3>",
         html_table(files, {"file": "file", "sheet": "sheet", "source": "source", "rows_read": "rows read",
                            "rows_not_loaded": "not loaded", "reason": "why"},
-                   counts=("rows_read", "rows_not_loaded"), text=("file", "sheet", "source", "reason"))
+                   counts=("rows_read", "rows_not_loaded"), text=("file", "sheet", "source", "reason"), css="long")
         if len(files) else "<p>Every row of every file of the 12 months to the quarter end was loaded.</p>",
         "<h3>Linkage</h3>",
         html_table(linkage, {"person_type": "person", "source": "source", "linked_pct": "records linked %",
-                             "persons": "persons"}, counts=("persons",), text=("person_type", "source")),
+                             "persons": "persons"}, counts=("persons",), text=("person_type", "source"), css="long"),
         "</section>"])
 
 
@@ -259,7 +211,8 @@ def methods_section(pub: Publication) -> str:
     partnership = hidden[hidden["la_code"] == "partnership"]
     return "\n".join([
         '<section class="methods" id="methods"><h2>9. Methods and caveats</h2>',
-        html_table(pub.tables["methods"], {"topic": "", "item": "", "text": ""}, text=("topic", "item", "text")),
+        html_table(pub.tables["methods"], {"topic": "topic", "item": "item", "text": "what it means"},
+                   text=("topic", "item", "text"), css="long"),
         "<h3>Hidden prevalence: how sure is it?</h3>",
         "<p>The estimate of children no service has yet identified comes from how often the same children appear "
         "on several lists (social care, early help, adult services and each partner agency's concerns), by a "
@@ -272,39 +225,40 @@ def methods_section(pub: Publication) -> str:
         html_table(partnership, {"linkage": "linkage", "linkage_threshold": "threshold", "status": "published as",
                                  "estimate": "estimated total", "ci95_lower": "95 % from", "ci95_upper": "95 % to",
                                  "at_least": "at least", "lists": "lists"},
-                   text=("linkage", "status", "lists"), digits=0),
+                   text=("linkage", "status", "lists"), digits={"linkage_threshold": 2, "estimate": 0, "ci95_lower": 0,
+                                                                "ci95_upper": 0, "at_least": 0}),
         "</section>"])
 
 
-def render_report(pub: Publication, geojson: dict, data_docs_href: str | None = None) -> tuple[str, dict]:
-    """(HTML text, {chart name: figure}) of the board report for ``pub``."""
-    chart = _Charts()
+def render_report(pub: Publication, geojson: dict, data_docs_href: str | None = None,
+                  marking: str = DEFAULT_MARKING) -> tuple[str, dict]:
+    """(HTML text, {chart name: figure}) of the board report for ``pub``; ``marking``: the protective
+    marking printed at the head and foot of every page (setting ``protective_marking``)."""
+    chart = Charts(pub)
     areas = "\n".join(area_section(pub, la_code, chart, geojson) for la_code, _ in pub.areas)
     nav = "".join(f'<a href="#area-{code}">{_esc(name)}</a>' for code, name in pub.areas)
     meta = pub.meta
+    quarter = f"{meta['quarter_end']:%d %B %Y}"
     body = "\n".join([
-        f"<h1>Neglect: how many children, and where? {_esc(meta['partnership_name'])}</h1>",
-        f"<p class='note'>Quarter ending {meta['quarter_end']:%d %B %Y}. Extracts from "
-        f"{meta['first_extract']:%d %B %Y} to {meta['last_extract']:%d %B %Y}. Counts from 1 to "
-        f"{pub.threshold - 1} are shown as c; x means not available (its source was not supplied). Produced by the "
-        "neglect-prevalence pipeline.</p>",
-        f"<nav class='noprint'>{nav}<a href='#data-quality'>Data quality</a><a href='#methods'>Methods</a>"
-        "<a href='javascript:window.print()'>Print</a></nav>",
-        areas, quality_section(pub, data_docs_href), methods_section(pub)])
+        f"<header class='noprint'><p class='marking'>{_esc(marking or DEFAULT_MARKING)}</p>"
+        f"<nav aria-label='Sections'><a href='#summary'>Summary</a>{nav}"
+        "<a href='#data-quality'>Data quality</a><a href='#methods'>Methods</a>"
+        "<a href='javascript:window.print()'>Print</a></nav></header>",
+        "<main>", summary_section(pub, headline, headline_html),
+        areas, quality_section(pub, data_docs_href), methods_section(pub), "</main>"])
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-            f"<title>Neglect board report, quarter ending {meta['quarter_end']:%d %B %Y}</title>"
-            f"<style>{CSS}</style><script type='text/javascript' id='{LIBRARY_ID}'>{plotly.offline.get_plotlyjs()}</script>"
-            f"</head><body>{body}</body></html>")
+            f"<title>Neglect board report, quarter ending {quarter}</title>"
+            f"<style>{report_css(meta['partnership_name'], quarter, marking)}</style>"
+            f"<script type='text/javascript' id='{LIBRARY_ID}'>{plotly.offline.get_plotlyjs()}</script>"
+            f"</head><body>{body}{RESIZE_FOR_PRINT}</body></html>")
     return page, chart.figures
 
 
-def write_report(pub: Publication, geojson: dict, path: Path, data_docs: Path | None = None) -> dict:
+def write_report(pub: Publication, geojson: dict, path: Path, data_docs: Path | None = None,
+                 marking: str = DEFAULT_MARKING) -> dict:
     """Write the report to ``path``; returns the figures by name (for the PNG exports)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    href = None
-    if data_docs is not None and data_docs.exists():
-        import os
-        href = os.path.relpath(data_docs, path.parent)
-    page, figures = render_report(pub, geojson, href)
+    href = os.path.relpath(data_docs, path.parent) if data_docs is not None and data_docs.exists() else None
+    page, figures = render_report(pub, geojson, href, marking)
     path.write_text(page, encoding="utf-8")
     return figures

@@ -431,6 +431,8 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
                       definitions: NeglectDefinitions | None = None, run: ProtectedRun | None = None) -> Publication:
     """Every published table for ``quarter_end`` (see module docstring). ``run``: the refresh's protected
     cells (:func:`dashboards.publication.protect_refresh`), computed here for this quarter if not given."""
+    from .series import published_identification_trend, published_practice_trend
+
     definitions = definitions or load_definitions()
     run = run if run is not None else protect_refresh(conn, quarter_end, threshold, definitions)
     counts = _Counts(run)
@@ -449,6 +451,8 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
         "hidden": hidden,
         "identification": published_identification(prevalence, conn, quarter_end),
         "practice": published_practice(conn, quarter_end, counts),
+        "identification_trend": published_identification_trend(conn, quarter_end, counts, _blank),
+        "practice_trend": published_practice_trend(conn, quarter_end, counts, _blank),
         **published_quality(conn, quarter_end, counts),
         "sources": published_sources(conn, quarter_end),
         "methods": methods_table(definitions, hidden, meta, threshold),
@@ -465,6 +469,10 @@ TABLE_NOTES = {
               "interval (four or more lists), 'at least' figure, rounded to the nearest 10.",
     "identification": "Children with identified neglect (tiers 1-4) for each child on a CP plan under neglect.",
     "practice": "Practice indicators: numerator, denominator, % and Wilson intervals, direction of travel.",
+    "identification_trend": "Identified neglect (tiers 1-4) per child on a CP plan under neglect, 12 months, in every "
+                            "quarter to this one.",
+    "practice_trend": "Practice indicators in every quarter to this one: numerator, denominator, % and Wilson "
+                      "intervals.",
     "data_quality": "Per source and authority: rows read, loaded and rejected; completeness of linkage keys; validity.",
     "rejects": "Rows rejected in the period, by source and rule (a row breaking two rules counts under each).",
     "files_not_loaded": "Every file of the 12 months to the quarter end with rows not loaded (rejected) or not read.",

@@ -45,6 +45,7 @@ class Settings:
     source_registry_dirs: str = ""  # extra source declarations (folders, separated by os.pathsep)
     wait_minutes: float = 10.0  # how long `neglect run` waits for another run (or process) using the warehouse
     warehouse_storage_version: str = "v1.1.0"  # DuckDB storage_compatibility_version of a new warehouse
+    protective_marking: str = "OFFICIAL-SENSITIVE"  # printed at the head and foot of every page of the board report
 
     @property
     def registry_dirs(self) -> tuple[str, ...]:

@@ -311,3 +311,56 @@ def test_the_report_renders_in_headless_chromium(report):
     assert result["charts"] >= 30 and result["charts"] == result["chart_divs"]
     assert result["charts_without_data"] == [], result["charts_without_data"]
     assert screenshot.exists() and screenshot.stat().st_size > 50_000
+
+
+def test_the_summary_page_reads_the_same_figures_as_the_sections(report):
+    """One number per concept: every figure the summary page shows (headline, ladder, estimate) carries the
+    same ``data-figure`` key as its copy in the area's section, and reads the same there."""
+    text = report.read_text(encoding="utf-8")
+    summary = text[text.index('id="summary"'):text.index('<section class="area"')]
+    shown = re.findall(r"""data-figure=['"]([^'"]+)['"][^>]*>([^<]*)<""", text)
+    in_summary = dict(re.findall(r"""data-figure=['"]([^'"]+)['"][^>]*>([^<]*)<""", summary))
+    assert {"partnership:identified_rate", "partnership:cp_rate", "partnership:ratio",
+            "partnership:ladder:Tier 1", "partnership:ladder:Tiers 1-4"} <= set(in_summary)
+    for la in ("partnership", "991", "992"):
+        assert {f"{la}:ladder:{g}" for g in ("Tier 1", "Tier 2", "Tier 3", "Tier 4", "Tier 5", "Tiers 1-4")} \
+            <= set(in_summary)
+    copies = {}
+    for key, value in shown:
+        copies.setdefault(key, set()).add(value.strip())
+    for key in in_summary:
+        assert len([k for k, _ in shown if k == key]) >= 2, f"{key} is on the summary page only"
+        assert len(copies[key]) == 1, (key, copies[key])
+
+
+def test_every_chart_has_its_table_and_csv(report):
+    text = without_embedded_library(report.read_text(encoding="utf-8"))
+    charts = text.count('class="chart"')
+    assert charts >= 36
+    assert text.count("<summary>View as table</summary>") == charts
+    assert text.count('href="data:text/csv;charset=utf-8,') == charts
+    assert "OFFICIAL-SENSITIVE" in text and 'counter(pages)' in text
+
+
+@NO_CHROMIUM
+def test_the_printed_report_keeps_to_its_page_budget(report):
+    """A4 landscape, each section printed on its own: the summary on one page, the partnership on at most 6
+    and each authority on at most 4 (the board's limits are 8 and 6: room for the journeys pages)."""
+    from browser_check import print_sections
+
+    pages = print_sections(report, report.parent / "print")
+    assert pages["summary"] == 1, pages
+    assert pages["area-partnership"] <= 6, pages
+    assert all(pages[s] <= 4 for s in pages if s.startswith("area-") and s != "area-partnership"), pages
+    assert pages["whole"] <= sum(v for k, v in pages.items() if k != "whole") + 1, pages
+
+
+@NO_CHROMIUM
+def test_the_report_has_no_serious_accessibility_violation(report):
+    """axe-core (WCAG 2.1 A and AA, best practice) in Chromium: no serious or critical violation, and
+    no colour-contrast failure at all."""
+    from browser_check import axe_violations
+
+    violations = axe_violations(report)
+    bad = [v for v in violations if v["impact"] in ("serious", "critical") or v["id"] == "color-contrast"]
+    assert bad == [], bad

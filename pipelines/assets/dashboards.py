@@ -92,7 +92,7 @@ def build_dashboard_assets(settings: Settings) -> list:
             for quarter, publication in zip(quarters, publications):
                 folder = report_folder(output.root, quarter)
                 figures = write_report(publication, geojson, report_path(output.root, quarter),
-                                       output.root / "data_docs" / "index.html")
+                                       output.root / "data_docs" / "index.html", settings.protective_marking)
                 write_workbook(publication, folder / "exports" / f"neglect_tables_{quarter.isoformat()}.xlsx")
                 write_csvs(publication, folder / "exports" / "csv")
                 if quarter == max(quarters):
