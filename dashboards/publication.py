@@ -95,6 +95,7 @@ import pandas as pd
 from models.marts.definitions import NeglectDefinitions, load_definitions
 
 from .disclosure import SUPPRESSED, AtMost, Sum, Union, _compile, broken_relations, protect
+from .journey_cells import journey_cells, journey_relations
 
 HISTORY_TABLE = "marts.publication_history"
 HISTORY_COLUMNS = """version INTEGER NOT NULL, threshold INTEGER NOT NULL, cell VARCHAR NOT NULL, count BIGINT NOT NULL,
@@ -229,6 +230,7 @@ def count_cells(conn: duckdb.DuckDBPyConnection, latest: date, definitions: Negl
                 SELECT person_type, source, CAST(value AS BIGINT) FROM quality.linkage_summary
                 WHERE section = 'persons' AND item = 'persons' ORDER BY ALL""").fetchall():
             rows.append((persons_cell(person_type, source), int(n), source != "all"))
+    rows += journey_cells(conn, latest)  # flows, cohorts, spells, conversion, thresholds, GCP2 (issue 21)
     frame = pd.DataFrame(rows, columns=["cell", "count", "shown"])
     frame = frame.drop_duplicates("cell")
     return frame.iloc[sorted(range(len(frame)), key=lambda i: frame["cell"].iloc[i])].reset_index(drop=True)
@@ -352,6 +354,11 @@ def relations_for(cells, monotone: set[str]) -> list:
             persons.setdefault(c[1], []).append(c)
     for person_type, parts in sorted(persons.items()):
         add(Union, persons_cell(person_type, "all"), parts)
+
+    def at_most(part, whole):
+        if part in present and whole in present:
+            relations.append(AtMost(part, whole))
+    journey_relations(by_kind, add, at_most)  # see dashboards/journey_cells.py
     return relations
 
 
