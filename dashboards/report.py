@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 import plotly.offline
 
 from . import figures as F
+from .journeys_section import journey_section
 from .tables import VALIDATION_NOTE, Publication
 
 CSS = """
@@ -215,6 +216,7 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
                               "rate_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to",
                               "direction_of_travel": "vs a year ago"},
                    counts=("numerator", "denominator"), text=("indicator_label", "direction_of_travel")),
+        journey_section(pub, la_code, chart),  # issue 21: what happens to the children we identify
         "</section>",
     ]
     return "\n".join(parts)
