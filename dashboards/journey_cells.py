@@ -12,8 +12,10 @@ Cells (a tuple of strings, dates as ``YYYY-MM-DD``, first the kind):
 * ``("flow", quarter, la_code, from_state, to_state)``: children at ``from_state`` on the previous quarter end
   and ``to_state`` on this one (``marts.tier_transitions``); the full grid of states (``none``, ``tier 1`` ...
   ``tier 6``; ``moved away/aged out`` as a destination), 0 where the mart has no row, except none -> none;
-* ``("flow_margin", quarter, la_code, "from" | "to" | "all", state)``: the flow table's row margins (children in
-  each state on the previous quarter end), column margins (on this one) and total (``"all", "all"``);
+* ``("flow_margin", quarter, la_code, "from" | "to" | "all", state)``: the flow table's row margin of ``none``,
+  column margins of ``none`` and ``moved away/aged out``, and total (``"all", "all"``); a tier's row or column
+  margin is the prevalence cell of that tier on the previous or this quarter end (measure ``point``), the same
+  count in both tables;
 * ``("flow_entered_identified", quarter, la_code)``: children moving into tiers 1-4 from none, tier 5 or tier 6
   (auxiliary: never shown; it bounds the cohort first identified on that quarter end);
 * ``("cohort", quarter, la_code, horizon, outcome)`` and ``("cohort_children", cohort quarter, la_code)``: the
@@ -35,9 +37,7 @@ Relations (each holds whatever the data; :func:`dashboards.publication.protect_r
 the counts break):
 
 * flows: each row margin is the sum of its row, each column margin the sum of its column, the total the sum of
-  either; a tier's row margin is the prevalence count of that tier at the previous quarter end (measure
-  ``point``), its column margin the count at this one, and this quarter's column margin is next quarter's row
-  margin;
+  either (a tier's margins being prevalence cells, this quarter's column margin is next quarter's row margin);
 * cohorts: the outcomes add up to the cohort; the cohort is among the children moving into tiers 1-4 on its
   quarter end and among the children in tiers 1-4 then;
 * spells: the open spells by time in neglect add up to the open spells, which are the children in tiers 1-4 at
@@ -47,6 +47,15 @@ the counts break):
 * threshold profile: each indicator's children are among the entrants, GCP2 of concern among GCP2 recorded;
 * GCP2 progress: improved + unchanged + worse = children in each row; a service's children are among all
   services' children.
+
+Protection in two stages (:func:`protect_in_two_stages`): the journey cells are tied to the prevalence counts
+(a tier's flow margin *is* its point prevalence), so protecting everything in one system let a hidden flow
+margin pull the prevalence tables' tier counts, and through the published tier sets the trend, into secondary
+suppression (on the default partnership: three times as many prevalence counts hidden, and 14 times the time).
+So the cells of the tables that existed before are protected first, exactly as without this section; then
+everything is protected together with those choices fixed -- every count they publish is *known* to the
+intruder (never chosen again), every ``c`` stays hidden and protected -- so only journey cells are added to the
+suppression, and the intruder check of the second stage covers every cell and relation at once.
 
 Known gaps (not modelled, as in :mod:`dashboards.publication`): between the partnership and its authorities
 flows, cohorts, spells, conversion stages after referral, the neglect-related profile and GCP2 progress hold no
@@ -61,7 +70,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from .disclosure import AtMost, Sum, Union
+from .disclosure import SUPPRESSED, AtMost, Sum, Union, protect
 
 FROM_STATES = ("none", "tier 1", "tier 2", "tier 3", "tier 4", "tier 5", "tier 6")
 TO_STATES = ("tier 1", "tier 2", "tier 3", "tier 4", "tier 5", "tier 6", "none", "moved away/aged out")
@@ -92,14 +101,19 @@ def shift(quarter, quarters: int) -> str:
 
 
 def flow_cell(quarter, la_code, from_state, to_state) -> tuple:
-    """A flow, or (``from_state`` or ``to_state`` ``"all"``) one of the flow table's margins."""
+    """A flow, or (``from_state`` or ``to_state`` ``"all"``) one of the flow table's margins. A tier's margin
+    *is* the children in that tier on the quarter end (the previous one for a row): the prevalence cell
+    (:func:`dashboards.publication.children_cell`, measure ``point``), one count in both tables."""
+    from .publication import children_cell
+
     q, la = _iso(quarter), str(la_code)
     if from_state == ALL and to_state == ALL:
         return ("flow_margin", q, la, ALL, ALL)
-    if to_state == ALL:
-        return ("flow_margin", q, la, "from", str(from_state))
-    if from_state == ALL:
-        return ("flow_margin", q, la, "to", str(to_state))
+    state, day, side = (from_state, shift(q, -1), "from") if to_state == ALL else (to_state, q, "to")
+    if ALL in (from_state, to_state):
+        if str(state).startswith("tier "):
+            return children_cell(day, "point", la, "all", "All children", f"Tier {str(state)[5:]}")
+        return ("flow_margin", q, la, side, str(state))
     return ("flow", q, la, str(from_state), str(to_state))
 
 
@@ -146,11 +160,10 @@ def journey_cells(conn: duckdb.DuckDBPyConnection, latest: date) -> list[tuple[t
         rows += _cohort_cells(conn, latest)
     if table_exists(conn, "marts", "neglect_episodes"):
         rows += _spell_cells(conn, latest)
-    if table_exists(conn, "marts", "conversion_rates"):
+    if table_exists(conn, "marts", "conversion_rates"):  # a stage is one cell in every step it is part of
         for quarter, la, step, from_stage, to_stage, numerator, denominator in conn.execute("""
                 SELECT period_end, la_code, step, from_stage, to_stage, numerator, denominator
-                FROM marts.conversion_rates WHERE period_end <= ? AND step <> 'referral -> CP plan'
-                ORDER BY ALL""", [latest]).fetchall():
+                FROM marts.conversion_rates WHERE period_end <= ? ORDER BY ALL""", [latest]).fetchall():
             rows.append((stage_cell(quarter, la, from_stage), int(denominator), True))
             rows.append((stage_cell(quarter, la, to_stage), int(numerator), True))
     if table_exists(conn, "marts", "threshold_profile"):
@@ -243,26 +256,18 @@ def journey_relations(by_kind: dict[str, list[tuple]], add, at_most) -> None:
     from .publication import children_cell
 
     for c in sorted(by_kind.get("flow_margin", [])):
-        _, quarter, la, side, state = c
-        if side == "from":
-            add(Sum, c, [flow_cell(quarter, la, state, t) for t in TO_STATES if (state, t) != ("none", "none")])
-            if state.startswith("tier "):
-                tier = f"Tier {state[5:]}"
-                add(Sum, children_cell(shift(quarter, -1), "point", la, "all", "All children", tier), [c])
-        elif side == "to":
-            add(Sum, c, [flow_cell(quarter, la, f, state) for f in FROM_STATES if (f, state) != ("none", "none")])
-            if state.startswith("tier "):
-                add(Sum, children_cell(quarter, "point", la, "all", "All children", f"Tier {state[5:]}"), [c])
-        else:
-            add(Sum, c, [flow_cell(quarter, la, f, ALL) for f in FROM_STATES])
-            add(Sum, c, [flow_cell(quarter, la, ALL, t) for t in TO_STATES])
+        if c[3] == ALL:  # the total: the sum of either margin
+            add(Sum, c, [flow_cell(c[1], c[2], f, ALL) for f in FROM_STATES])
+            add(Sum, c, [flow_cell(c[1], c[2], ALL, t) for t in TO_STATES])
     for c in sorted(by_kind.get("flow_entered_identified", [])):
         _, quarter, la = c
         add(Sum, c, [flow_cell(quarter, la, f, t) for f in NOT_IDENTIFIED for t in IDENTIFIED])
-        # this quarter's column margin of a tier is next quarter's row margin (both: the tier on this quarter end)
-        after = shift(quarter, 1)
-        for state in TO_STATES[:6]:
-            add(Sum, flow_cell(quarter, la, ALL, state), [flow_cell(after, la, state, ALL)])
+        for f in FROM_STATES:  # each row and column margin (a tier's is its prevalence cell) is the sum of its flows
+            add(Sum, flow_cell(quarter, la, f, ALL), [flow_cell(quarter, la, f, t) for t in TO_STATES
+                                                      if (f, t) != ("none", "none")])
+        for t in TO_STATES:
+            add(Sum, flow_cell(quarter, la, ALL, t), [flow_cell(quarter, la, f, t) for f in FROM_STATES
+                                                      if (f, t) != ("none", "none")])
     outcomes: dict[tuple, list[tuple]] = {}
     for c in sorted(by_kind.get("cohort", [])):
         outcomes.setdefault(c[1:4], []).append(c)
@@ -307,3 +312,36 @@ def _stage_relations(by_kind, add, at_most) -> None:
     for quarter, las in sorted(areas.items()):
         add(Union, stage_cell(quarter, PARTNERSHIP, "referral"),
             [stage_cell(quarter, la, "referral") for la in sorted(las - {PARTNERSHIP})])
+
+
+JOURNEY_KINDS = frozenset({"flow", "flow_margin", "flow_entered_identified", "cohort", "cohort_children", "spells",
+                           "conversion", "profile", "gcp2"})
+
+
+def _is_journey(node) -> bool:
+    """A node is (cell, count) in :func:`dashboards.publication.protect_refresh`."""
+    return node[0][0] in JOURNEY_KINDS
+
+
+def protect_in_two_stages(counts: dict, relations: list, threshold: int, auxiliary: set, known: set,
+                          hidden_before: set) -> pd.DataFrame:
+    """:func:`dashboards.disclosure.protect` of the nodes ``counts`` (node -> count), first without the
+    journey cells, then with them and the first stage's choices fixed (see the module docstring). Returns
+    :func:`protect`'s table for every node."""
+    def run(nodes, rels, aux, seen, before):
+        series = pd.Series([counts[n] for n in nodes], index=pd.Index(nodes, tupleize_cols=False, dtype=object))
+        nodes_set = set(nodes)
+        return protect(series, rels, threshold=threshold, auxiliary=sorted((aux - seen) & nodes_set),
+                       known=sorted(seen & nodes_set), suppressed_before=sorted(before & nodes_set))
+
+    order = sorted(counts)
+    base = [n for n in order if not _is_journey(n)]
+    if len(base) == len(order):
+        return run(order, relations, auxiliary, known, hidden_before)
+    base_set = set(base)
+    first = run(base, [r for r in relations if r.total in base_set and all(p in base_set for p in r.parts)],
+                auxiliary, known, hidden_before)
+    shown = [(n, v) for n, v in zip(first["cell"], first["published"]) if n not in auxiliary]
+    fixed_known = known | {n for n, v in shown if v != SUPPRESSED}
+    fixed_hidden = (hidden_before | {n for n, v in shown if v == SUPPRESSED}) - fixed_known
+    return run(order, relations, auxiliary - fixed_hidden, fixed_known, fixed_hidden)

@@ -172,11 +172,10 @@ def published_conversion(conn: duckdb.DuckDBPyConnection, quarter_end: date, cou
     step_hidden = hidden[frame["la_code"] != "partnership"].groupby(frame["step"]).any()
     flags = frame["step"].map(step_hidden).fillna(False).astype(bool) | hidden
     frame = _blank(frame, ["significantly_higher_than", "significantly_lower_than", "authorities_differ"], flags)
-    order = {s: i for i, s in enumerate(["referral -> assessment", "assessment -> section 47",
-                                         "section 47 -> initial conference", "initial conference -> CP plan",
-                                         "referral -> CP plan"])}
-    return frame.assign(_order=frame["step"].map(order)).sort_values(["la_code", "_order"]) \
-        .drop(columns="_order").reset_index(drop=True)
+    # the funnel's steps in order, the overall step (referral to CP plan) last
+    order = [(STAGES.index(b) - STAGES.index(a) > 1, STAGES.index(a)) for a, b in zip(frame["from_stage"],
+                                                                                 frame["to_stage"])]
+    return frame.assign(_order=order).sort_values(["la_code", "_order"]).drop(columns="_order").reset_index(drop=True)
 
 
 def published_thresholds(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts) -> pd.DataFrame:

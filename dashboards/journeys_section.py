@@ -172,8 +172,10 @@ def _conversion(pub: Publication, la_code: str, chart, findings: list[str]) -> s
     if conversion.empty:
         return f"<p>From referral to CP plan: {NOT_AVAILABLE}.</p>"
     names = dict(pub.areas)
-    for step in ("assessment -> section 47", "section 47 -> initial conference"):
-        rows = conversion[(conversion["step"] == step) & (conversion["la_code"] != "partnership")]
+    for start, end in (("assessment", "section 47"), ("section 47", "initial conference")):
+        rows = conversion[(conversion["from_stage"] == start) & (conversion["to_stage"] == end)
+                          & (conversion["la_code"] != "partnership")]
+        step = f"{start} -> {end}"
         if len(rows) < 2 or rows["rate_pct"].isna().any():
             continue
         said = "; ".join(f"{names.get(r.la_code, r.la_code)} {_pct(r.rate_pct, r.ci95_lower_pct, r.ci95_upper_pct)}"

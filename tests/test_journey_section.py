@@ -116,8 +116,12 @@ def test_flow_margins_are_the_sums_of_their_rows_and_columns():
         for t in TO_STATES:
             assert cells[flow_cell(Q, la, "all", t)] == sum(cells[flow_cell(Q, la, f, t)] for f in FROM_STATES
                                                            if (f, t) != ("none", "none"))
-    sums = [r for r in relations_for(list(cells), set()) if type(r).__name__ == "Sum" and r.total[0] == "flow_margin"]
+    sums = [r for r in relations_for(list(cells), set()) if type(r).__name__ == "Sum"
+            and (r.total[0] == "flow_margin" or r.parts[0][0] == "flow") and r.total[0] != "flow_entered_identified"]
     assert len(sums) == 2 * (7 + 8 + 2)  # per authority: rows, columns, the total twice
+    # a tier's margin is its prevalence cell at the quarter end (the previous one for a row)
+    assert flow_cell(Q, "991", "all", "tier 1") == ("children", Q, "point", "991", "all", "All children", "Tier 1")
+    assert flow_cell(Q, "991", "tier 1", "all")[1] == "2025-12-31"
 
 
 def test_gcp2_progress_is_protected_through_the_same_cells():
@@ -213,8 +217,8 @@ def test_the_numbers_shown_are_the_marts(report_text, warehouse):
                 continue
             if cell[0] == "flow":
                 assert int(value) == flows.get((cell[3], cell[4]), 0), cell
-            elif cell[0] == "flow_margin" and cell[3] == "to" and cell[4].startswith("tier"):
-                assert int(value) == tiers.get(cell[4], 0), cell
+            elif cell[0] == "children" and cell[2] == "point" and cell[6].startswith("Tier "):  # a column margin
+                assert int(value) == tiers.get(cell[6].lower(), 0), cell
             elif cell[0] == "spells" and cell[3] == "open":
                 assert int(value) == sum(n for t, n in tiers.items() if t in ("tier 1", "tier 2", "tier 3", "tier 4"))
             else:
