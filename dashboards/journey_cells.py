@@ -51,7 +51,8 @@ the counts break):
 Protection in two stages (:func:`protect_in_two_stages`): the journey cells are tied to the prevalence counts
 (a tier's flow margin *is* its point prevalence), so protecting everything in one system let a hidden flow
 margin pull the prevalence tables' tier counts, and through the published tier sets the trend, into secondary
-suppression (on the default partnership: three times as many prevalence counts hidden, and 14 times the time).
+suppression (on the default partnership, all quarters to March 2026: 1,277 prevalence counts hidden instead of 687, and
+187 s instead of 87 s on a busy 2-core machine).
 So the cells of the tables that existed before are protected first, exactly as without this section; then
 everything is protected together with those choices fixed -- every count they publish is *known* to the
 intruder (never chosen again), every ``c`` stays hidden and protected -- so only journey cells are added to the

@@ -106,8 +106,10 @@ def published_flows(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts) 
     rows = [(iso(quarter_end), shift(quarter_end, -1), la, f, t) for la in areas
             for f in (*FROM_STATES, ALL) for t in (*TO_STATES, ALL) if (f, t) != ("none", "none")]
     frame = pd.DataFrame(rows, columns=columns[:-1])
-    frame["children"] = 0
-    return counts(frame, "children", [flow_cell(q, la, f, t) for q, _, la, f, t in rows])
+    cells = [flow_cell(q, la, f, t) for q, _, la, f, t in rows]
+    # a tier's margin is its prevalence cell: not available (x) where the prevalence mart has no count
+    frame["children"] = [0 if counts.run.value(c) is not None else np.nan for c in cells]
+    return counts(frame, "children", cells)
 
 
 def published_cohorts(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts) -> pd.DataFrame:

@@ -233,7 +233,9 @@ def count_cells(conn: duckdb.DuckDBPyConnection, latest: date, definitions: Negl
                 SELECT person_type, source, CAST(value AS BIGINT) FROM quality.linkage_summary
                 WHERE section = 'persons' AND item = 'persons' ORDER BY ALL""").fetchall():
             rows.append((persons_cell(person_type, source), int(n), source != "all"))
-    rows += journey_cells(conn, latest)  # flows, cohorts, spells, conversion, thresholds, GCP2 (issue 21)
+    # flows, cohorts, spells, conversion, thresholds, GCP2 (issue 21); a tier's flow margin is the prevalence cell
+    # above (not available, x: no cell, and the flow table shows x too)
+    rows += [r for r in journey_cells(conn, latest) if r[0][0] != "children"]
     frame = pd.DataFrame(rows, columns=["cell", "count", "shown"])
     frame = frame.drop_duplicates("cell")
     return frame.iloc[sorted(range(len(frame)), key=lambda i: frame["cell"].iloc[i])].reset_index(drop=True)
