@@ -71,7 +71,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from .disclosure import SUPPRESSED, AtMost, Sum, Union, protect
+from .disclosure import SUPPRESSED, Sum, Union, protect
 
 FROM_STATES = ("none", "tier 1", "tier 2", "tier 3", "tier 4", "tier 5", "tier 6")
 TO_STATES = ("tier 1", "tier 2", "tier 3", "tier 4", "tier 5", "tier 6", "none", "moved away/aged out")
@@ -161,12 +161,14 @@ def journey_cells(conn: duckdb.DuckDBPyConnection, latest: date) -> list[tuple[t
         rows += _cohort_cells(conn, latest)
     if table_exists(conn, "marts", "neglect_episodes"):
         rows += _spell_cells(conn, latest)
+    stages: dict[tuple, int] = {}
     if table_exists(conn, "marts", "conversion_rates"):  # a stage is one cell in every step it is part of
         for quarter, la, step, from_stage, to_stage, numerator, denominator in conn.execute("""
                 SELECT period_end, la_code, step, from_stage, to_stage, numerator, denominator
                 FROM marts.conversion_rates WHERE period_end <= ? ORDER BY ALL""", [latest]).fetchall():
-            rows.append((stage_cell(quarter, la, from_stage), int(denominator), True))
-            rows.append((stage_cell(quarter, la, to_stage), int(numerator), True))
+            stages[stage_cell(quarter, la, from_stage)] = int(denominator)
+            stages[stage_cell(quarter, la, to_stage)] = int(numerator)
+        rows += [(cell, n, True) for cell, n in stages.items()]
     if table_exists(conn, "marts", "threshold_profile"):
         rows += _profile_cells(conn, latest)
     if table_exists(conn, *GCP2_TABLE):

@@ -35,8 +35,8 @@ from models.intervals import wilson_interval
 from models.marts.journeys import COHORT_OUTCOMES
 
 from .journey_cells import (ALL, FROM_STATES, GCP2_PARTS, GCP2_TABLE, OPEN_BANDS, PROFILE_SCOPE, PROFILE_SHARES,
-                            TO_STATES, SPELL_ITEMS, cohort_cell, cohort_size_cell, flow_cell, gcp2_cell, profile_cell,
-                            profile_denominator, shift, spells_cell, stage_cell, table_exists)
+                            SPELL_ITEMS, STAGES, TO_STATES, cohort_cell, cohort_size_cell, flow_cell, gcp2_cell,
+                            profile_cell, profile_denominator, shift, spells_cell, stage_cell, table_exists)
 from .publication import iso
 
 JOURNEY_TABLES = ("journey_flows", "journey_cohorts", "journey_spells", "journey_conversion", "journey_thresholds",

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 
-import numpy as np
 import pandas as pd
 
 from . import journey_figures as J

@@ -72,6 +72,22 @@ def _warehouse(flows: bool = True, gcp2: bool = True) -> duckdb.DuckDBPyConnecti
         conn.execute("CREATE TABLE marts.tier_transitions AS SELECT CAST(period_end AS DATE) AS period_end, "
                      "CAST(previous_period_end AS DATE) AS previous_period_end, la_code, from_state, to_state, "
                      "CAST(children AS BIGINT) AS children FROM f")
+    if flows:  # the funnel of both authorities (a stage is one count in the two steps it is part of)
+        conn.execute("""
+            CREATE TABLE marts.conversion_rates AS
+            SELECT DATE '2026-03-31' AS period_end, la AS la_code, a || ' to ' || b AS step, a AS from_stage,
+                   b AS to_stage, DATE '2024-12-31' AS referral_window_start, DATE '2025-12-31' AS referral_window_end,
+                   CAST(num AS BIGINT) AS numerator, CAST(den AS BIGINT) AS denominator, 100.0 * num / den AS rate_pct,
+                   100.0 * num / den - 5 AS ci95_lower_pct, 100.0 * num / den + 5 AS ci95_upper_pct,
+                   CAST([] AS VARCHAR[]) AS significantly_higher_than, CAST([] AS VARCHAR[]) AS significantly_lower_than,
+                   false AS authorities_differ
+            FROM (VALUES ('991', 'referral', 'assessment', 180, 200), ('991', 'assessment', 'section 47', 60, 180),
+                         ('991', 'section 47', 'initial conference', 30, 60),
+                         ('991', 'initial conference', 'CP plan', 27, 30), ('991', 'referral', 'CP plan', 27, 200),
+                         ('992', 'referral', 'assessment', 90, 100), ('992', 'assessment', 'section 47', 30, 90),
+                         ('992', 'section 47', 'initial conference', 20, 30),
+                         ('992', 'initial conference', 'CP plan', 18, 20), ('992', 'referral', 'CP plan', 18, 100))
+                 t(la, a, b, num, den)""")
     if gcp2:
         frame = _gcp2_frame()
         conn.register("g", frame)
@@ -146,7 +162,7 @@ def test_the_section_renders_from_hand_built_tables_with_counts_as_cells():
     for la, _ in AREAS[1:]:
         chart = _Charts()
         text = journey_section(pub, la, chart)
-        assert f"{la}_journey_flows" in chart.figures and f"{la}_journey_gcp2" in chart.figures
+        assert {f"{la}_journey_{n}" for n in ("flows", "gcp2", "conversion")} <= set(chart.figures)
         assert "View as table" in text and "suppressed" in text and GCP2_MISSING not in text
         shown = re.findall(r'data-count="([^"]*)" data-cell="([^"]*)"', text)
         assert shown and all(v == SUPPRESSED or int(v.replace(",", "")) == 0 or int(v.replace(",", "")) >= 5
