@@ -115,7 +115,7 @@ def funnel_figure(conversion: pd.DataFrame, names: dict[str, str], title: str) -
     authorities differ beyond chance are marked in their label)."""
     rows = conversion[conversion["la_code"] != "partnership"]
     steps = list(dict.fromkeys(rows["step"]))
-    differ = rows.groupby("step")["authorities_differ"].agg(lambda v: any(x is True for x in v))
+    differ = rows.groupby("step")["authorities_differ"].agg(lambda v: any(pd.notna(x) and bool(x) for x in v))
     ticks = [f"{s} *" if differ.get(s, False) else s for s in steps]
     figure = go.Figure()
     for i, la in enumerate(sorted(set(rows["la_code"]))):

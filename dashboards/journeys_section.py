@@ -179,9 +179,11 @@ def _conversion(pub: Publication, la_code: str, chart, findings: list[str]) -> s
             continue
         said = "; ".join(f"{names.get(r.la_code, r.la_code)} {_pct(r.rate_pct, r.ci95_lower_pct, r.ci95_upper_pct)}"
                          for r in rows.itertuples())
-        differ = rows["authorities_differ"].iloc[0]
-        verdict = ("the authorities differ by more than chance (95 % intervals do not overlap)" if differ is True
-                   else "no clear difference between the authorities" if differ is False else "")
+        differ = rows["authorities_differ"].iloc[0]  # the mart's flag (blank where a count is c)
+        if differ is None or pd.isna(differ):
+            continue
+        verdict = ("the authorities differ by more than chance (95 % intervals do not overlap)" if bool(differ)
+                   else "no clear difference between the authorities")
         findings.append(f"Neglect-related {step.replace(' -> ', ' to ')}: {said}: {verdict}.")
     own = conversion[conversion["la_code"].isin([la_code] if la_code != "partnership" else list(names))]
     return (chart(f"{la_code}_journey_conversion", J.funnel_figure(
