@@ -30,6 +30,7 @@ from openpyxl import load_workbook
 
 from .disclosure import SUPPRESSED, AtMost, attack
 from .exports import MARKER, column_of_label
+from .journey_tables import JOURNEY_TABLE_CELLS
 from .tables import NOT_AVAILABLE
 from .publication import (cell_of_key, children_cell, iso, observed_cell, persons_cell, practice_cell,
                           relations_for, rows_cell, rule_cell)
@@ -60,6 +61,7 @@ TABLE_CELLS = {
     "rejects": [("rows_rejected", lambda r: rule_cell(r["period_end"], r["source"], r["la_code"], r["rule"]))],
     "linkage": [("persons", lambda r: persons_cell(r["person_type"], r["source"]))],
 }
+TABLE_CELLS |= JOURNEY_TABLE_CELLS  # the journeys section's tables (issue 21)
 _DATA_CELL = re.compile(r'data-count="([^"]*)" data-cell="([^"]*)"')
 
 

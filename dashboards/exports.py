@@ -35,6 +35,7 @@ import pandas as pd
 from sources.spreadsheet_text import neutralise
 
 from .disclosure import SUPPRESSED
+from .journey_tables import JOURNEY_COUNTS, JOURNEY_LABELS
 from .tables import NOT_AVAILABLE, Publication
 
 CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
@@ -84,11 +85,12 @@ LABELS = {
     "authority_present": "Authority supplied data",
     "topic": "Topic", "item": "Item", "text": "Text",
 }
+LABELS |= {k: v for k, v in JOURNEY_LABELS.items() if k not in LABELS}  # the journeys section's (issue 21)
 # number formats of the workbook, by the kind of figure a column holds (see :func:`number_format`)
 FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00"}
 _COUNTS = {"children", "population", "observed", "numerator", "denominator", "files", "rows_read", "rows_loaded",
            "rows_rejected", "rows_not_loaded", "persons", "cp_neglect_children", "identified_children", "estimate",
-           "at_least"}
+           "at_least"} | JOURNEY_COUNTS
 
 
 def label(column: str) -> str:

@@ -27,6 +27,9 @@ A cell is a tuple of strings (dates as ``YYYY-MM-DD``), first the kind:
 * ``("file_rows", period end, source, la_code, file, "read" | "not_loaded")``: one file's rows (the board
   report lists the files with rows not loaded; every other file's cells are auxiliary).
 
+and the journeys and thresholds section's cells (``flow``, ``flow_margin``, ``cohort``, ``cohort_children``,
+``spells``, ``conversion``, ``profile``, ``gcp2``), with their relations, in :mod:`dashboards.journey_cells`.
+
 A count the marts leave NULL (*not available*: its source was not supplied) is no cell: it is
 published as ``x``, and a relation is made only where all its cells are present. An authority that
 supplied nothing for a quarter has no cell in it and is left out of the partnership's unions (the
@@ -94,7 +97,8 @@ import pandas as pd
 
 from models.marts.definitions import NeglectDefinitions, load_definitions
 
-from .disclosure import SUPPRESSED, AtMost, Sum, Union, broken_relations, compile_relations, protect
+from .disclosure import SUPPRESSED, AtMost, Sum, Union, broken_relations, compile_relations
+from .journey_cells import journey_cells, journey_relations, protect_in_two_stages
 
 HISTORY_TABLE = "marts.publication_history"
 HISTORY_COLUMNS = """version INTEGER NOT NULL, threshold INTEGER NOT NULL, cell VARCHAR NOT NULL, count BIGINT NOT NULL,
@@ -229,6 +233,9 @@ def count_cells(conn: duckdb.DuckDBPyConnection, latest: date, definitions: Negl
                 SELECT person_type, source, CAST(value AS BIGINT) FROM quality.linkage_summary
                 WHERE section = 'persons' AND item = 'persons' ORDER BY ALL""").fetchall():
             rows.append((persons_cell(person_type, source), int(n), source != "all"))
+    # flows, cohorts, spells, conversion, thresholds, GCP2 (issue 21); a tier's flow margin is the prevalence cell
+    # above (not available, x: no cell, and the flow table shows x too)
+    rows += [r for r in journey_cells(conn, latest) if r[0][0] != "children"]
     frame = pd.DataFrame(rows, columns=["cell", "count", "shown"])
     frame = frame.drop_duplicates("cell")
     return frame.iloc[sorted(range(len(frame)), key=lambda i: frame["cell"].iloc[i])].reset_index(drop=True)
@@ -352,6 +359,11 @@ def relations_for(cells, monotone: set[str]) -> list:
             persons.setdefault(c[1], []).append(c)
     for person_type, parts in sorted(persons.items()):
         add(Union, persons_cell(person_type, "all"), parts)
+
+    def at_most(part, whole):
+        if part in present and whole in present:
+            relations.append(AtMost(part, whole))
+    journey_relations(by_kind, add, at_most)  # see dashboards/journey_cells.py
     return relations
 
 
@@ -487,9 +499,8 @@ def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: in
         warnings.warn(f"disclosure relation dropped, the counts do not obey it: {text}", stacklevel=2)
     hidden_before -= known
     order = sorted(counts)
-    result = protect(pd.Series([counts[n] for n in order], index=pd.Index(order, tupleize_cols=False, dtype=object)),
-                     list(relations), threshold=threshold, auxiliary=sorted(auxiliary - known),
-                     known=sorted(known), suppressed_before=sorted(hidden_before))
+    # the tables before issue 21 first, then the journey tables around them (dashboards/journey_cells.py)
+    result = protect_in_two_stages(counts, list(relations), threshold, auxiliary, known, hidden_before)
     published = dict(zip(result["cell"], result["published"]))
     cells = current.assign(published=[published[node(c, n)] if s else None
                                       for c, n, s in zip(current["cell"], current["count"], current["shown"])])

@@ -19,6 +19,7 @@ from . import figures as F
 from .html_parts import Charts, count_html, esc as _esc, figure_html, html_table
 from .print_css import DEFAULT_MARKING, report_css
 from .summary import summary_section
+from .journeys_section import journey_section
 from .tables import VALIDATION_NOTE, Publication
 from .trend_figures import practice_trend_figure, ratio_trend_figure
 
@@ -167,6 +168,7 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
                               "direction_of_travel": "vs a year ago"},
                    counts=("numerator", "denominator"), text=("indicator_label", "direction_of_travel")),
         chart(key("practice_trend"), practice_trend_figure(pub, la_code), D.practice_data(pub, la_code)),
+        journey_section(pub, la_code, chart),  # issue 21: what happens to the children we identify
         "</section>",
     ]
     return "\n".join(parts)

@@ -457,9 +457,11 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
         "sources": published_sources(conn, quarter_end),
         "methods": methods_table(definitions, hidden, meta, threshold),
     }
+    from .journey_tables import JOURNEY_NOTES, published_journeys  # issue 21 (imports this module)
+    tables |= published_journeys(conn, quarter_end, counts)
     for frame in tables.values():
         check_no_identifiers(frame)
-    return Publication(quarter_end, areas, tables, dict(TABLE_NOTES), meta, threshold, set(counts.shown))
+    return Publication(quarter_end, areas, tables, TABLE_NOTES | JOURNEY_NOTES, meta, threshold, set(counts.shown))
 
 
 TABLE_NOTES = {

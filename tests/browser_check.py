@@ -17,7 +17,8 @@ CHART_DATA = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).m
     id: gd.id,
     traces: (gd.data || []).length,
     points: (gd.data || []).reduce((n, t) => n + Math.max(
-        (t.x || []).length || 0, (t.y || []).length || 0, (t.z || []).length || 0, (t.locations || []).length || 0), 0),
+        (t.x || []).length || 0, (t.y || []).length || 0, (t.z || []).length || 0, (t.locations || []).length || 0,
+        ((t.link || {}).value || []).length || 0), 0),
     drawn: gd.querySelectorAll('.main-svg').length
 }))"""
 

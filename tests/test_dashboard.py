@@ -148,9 +148,10 @@ def test_every_pack_shows_each_count_the_same_way_in_every_file(everything_publi
 
 def test_an_intruder_with_every_pack_recovers_no_suppressed_count(ingested, warehouse, everything_published):
     """The linear programme over every count of the packs the refresh wrote (prevalence, trend, identification,
-    practice, hidden prevalence, data quality, rejects, linkage), with every relation between them:
-    tier sets, breakdowns, partnership against authorities, quarter end against 12 months, numerators
-    against denominators, rows read = loaded + rejected, rejects by rule."""
+    practice, hidden prevalence, data quality, rejects, linkage, and the journeys section's flows, cohorts, spells,
+    conversion and thresholds), with every relation between them: tier sets, breakdowns, partnership against
+    authorities, quarter end against 12 months, numerators against denominators, rows read = loaded + rejected,
+    rejects by rule, the flow table's margins (= the tiers at either quarter end), cohorts' outcomes."""
     published, truth = everything_published
     threshold = ingested.settings.suppression_threshold
     definitions = load_definitions()
@@ -159,6 +160,8 @@ def test_an_intruder_with_every_pack_recovers_no_suppressed_count(ingested, ware
     assert result.relations > 300 and (result.ranges["reason"] == "suppressed").sum() > 20
     narrowed = result.narrowed(threshold)
     assert narrowed.empty, narrowed.head(10)
+    attacked = {c[0] for c in result.ranges.loc[result.ranges["reason"] == "suppressed", "cell"]}
+    assert {"flow", "cohort"} <= attacked  # the flow and cohort tables (issue 21) are in the attack
     inside = (result.ranges["lower"] <= result.ranges["count"]) & (result.ranges["count"] <= result.ranges["upper"])
     assert inside.all()  # the truth is always a possible value: the relations hold
 
