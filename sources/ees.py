@@ -47,7 +47,7 @@ OUTPUT_COLUMNS = ["time_period", "geographic_level", "region_code", "region_name
 NEIGHBOUR_COLUMNS = ["la_code", "la_name", "region", "neighbour_rank", "neighbour_la_code", "closeness"]
 LEVELS = {"national": "National", "regional": "Regional", "local authority": "Local authority"}
 MARKERS = {"c": "c: confidential (suppressed by DfE)", "x": "x: not available", "z": "z: not applicable",
-           "k": "k: rounds to 0 but is not 0", "low": "low: rounds to 0 but is not 0", ":": ":: not available"}
+           "k": "k: rounds to 0 but is not 0", "low": "low: rounds to 0 but is not 0", ":": ": not available"}
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
 
@@ -107,7 +107,7 @@ def read_published(path: Path | str, schema_name: str) -> TableRead:
         "denominator": parsed["denominator"][0], "denominator_note": parsed["denominator"][1],
         "published_percent": parsed["published_percent"][0] if "published_percent" in parsed else missing,
         "rounded": level.isin(["National", "Regional"]).to_numpy(),
-        "source": rows["source"].fillna(options["publication"] + " " + rows["time_period"].astype("string")
+        "source": rows["source"].fillna(options["publication"] + " " + _year(rows["time_period"]).astype("string")
                                         + " (" + path.name + ")").astype("string"),
         "source_file": rows["source_file"], "source_line": rows["source_line"]})
     out = out.loc[keep].reset_index(drop=True)
