@@ -64,3 +64,15 @@ def test_built_in_the_warehouse_every_column_has_a_meaning(tmp_path):
         apply_comments(conn, ("marts",))
         assert len(frame) == 8
         assert [c for c in missing_comments(conn, ("marts",)) if "benchmark_comparison" in c] == []
+
+
+def test_the_products_own_value_is_set_beside_the_published_one():
+    published = pd.concat([_shipped(t) for t in PUBLISHED_TABLES], ignore_index=True)
+    local = pd.DataFrame({"period_end": pd.to_datetime(["2025-03-31", "2024-12-31"]), "la_code": ["841", "841"],
+                          "indicator": ["re_referrals_12_months"] * 2, "numerator": [150, 1],
+                          "denominator": [1100, 2], "rate_pct": [13.64, 50.0]})
+    mart = benchmark_comparison(published, _shipped("statistical_neighbours"), ["841"], local)
+    rows = mart.set_index("measure")
+    assert rows.loc["rereferrals_within_12_months", ["local_numerator", "local_percent"]].tolist() == [150, 13.64]
+    assert rows.loc["rereferrals_within_12_months", "local_period_end"] == pd.Timestamp("2025-03-31")
+    assert rows[["local_percent"]].drop("rereferrals_within_12_months").isna().all().all()

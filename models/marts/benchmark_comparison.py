@@ -14,7 +14,10 @@ measure, for the latest year published for that measure:
 * ``vs_england_95`` / ``vs_england_998``: ``higher`` or ``lower`` when the interval excludes England's value,
   else ``similar`` (neutral words: for detection-type measures higher may mean better identification).
 
-The product's own equivalent of each measure (``marts.practice_indicators``) is not joined here yet.
+* the product's own equivalent where it computes one (``marts.practice_indicators``: CP plans open 2+ years,
+  second or subsequent plans, re-referrals within 12 months, same definitions as DfE's) at 31 March of the
+  published year, when the marts hold that quarter end: ``local_*``. Neglect at the end of assessment has no
+  equivalent there (the tiers count children, not assessment episodes), so its ``local_*`` are empty.
 """
 from __future__ import annotations
 
@@ -31,11 +34,15 @@ MEASURE_LABELS = {
     "cp_plans_second_or_subsequent": "CP plans starting in the year that were a second or subsequent plan, %",
     "rereferrals_within_12_months": "Referrals within 12 months of a previous referral, %",
 }
+LOCAL_INDICATORS = {"cp_plans_2_years_or_more": "cp_plans_2_years_plus",
+                    "cp_plans_second_or_subsequent": "cp_second_or_subsequent",
+                    "rereferrals_within_12_months": "re_referrals_12_months"}
 COLUMNS = ["la_code", "la_name", "measure", "measure_label", "time_period", "table_id", "source", "numerator",
            "denominator", "value_percent", "value_note", "ci95_lower", "ci95_upper", "ci998_lower", "ci998_upper",
            "england_percent", "region_code", "region_name", "region_percent", "neighbours_compared",
            "neighbour_median_percent", "neighbour_values", "rank_among_neighbours", "ranked_of",
-           "quartile_among_neighbours", "vs_england_95", "vs_england_998"]
+           "quartile_among_neighbours", "vs_england_95", "vs_england_998", "local_period_end", "local_numerator",
+           "local_denominator", "local_percent"]
 
 
 def _percent(frame: pd.DataFrame) -> pd.Series:
@@ -81,9 +88,25 @@ def _one(row, latest: pd.DataFrame, neighbours: pd.DataFrame) -> dict:
     return out
 
 
-def benchmark_comparison(published: pd.DataFrame, neighbours: pd.DataFrame, authorities: list[str]) -> pd.DataFrame:
+def _local(out: dict, local: pd.DataFrame | None) -> dict:
+    """The product's own figure for the row's authority, measure and 31 March of its year (if any)."""
+    indicator = LOCAL_INDICATORS.get(out["measure"])
+    if local is None or indicator is None or not len(local):
+        return out
+    when = pd.Timestamp(f"{out['time_period']}-03-31")
+    hit = local[(local["la_code"] == out["la_code"]) & (local["indicator"] == indicator)
+                & (pd.to_datetime(local["period_end"]) == when)]
+    if len(hit):
+        h = hit.iloc[0]
+        out.update(local_period_end=when.date(), local_numerator=h["numerator"], local_denominator=h["denominator"],
+                   local_percent=h["rate_pct"])
+    return out
+
+
+def benchmark_comparison(published: pd.DataFrame, neighbours: pd.DataFrame, authorities: list[str],
+                         local: pd.DataFrame | None = None) -> pd.DataFrame:
     """The mart from the published rows (all tables, :data:`sources.ees.OUTPUT_COLUMNS`), the neighbour
-    rows and the partnership's LA codes; see the module."""
+    rows, the partnership's LA codes and (optionally) ``marts.practice_indicators``; see the module."""
     rows = []
     published = published.assign(percent=_percent(published))
     for measure, part in published.groupby("measure", sort=True):
@@ -91,10 +114,13 @@ def benchmark_comparison(published: pd.DataFrame, neighbours: pd.DataFrame, auth
                                                       "time_period"].max()]
         own = latest[(latest["geographic_level"] == "Local authority") & latest["la_code"].isin(authorities)]
         for row in own.sort_values("la_code").itertuples():
-            rows.append(_one(row, latest, neighbours))
+            rows.append(_local(_one(row, latest, neighbours), local))
     frame = pd.DataFrame(rows, columns=COLUMNS)
-    for c in ("rank_among_neighbours", "ranked_of", "quartile_among_neighbours", "neighbours_compared"):
-        frame[c] = frame[c].astype("Int64")
+    for c in ("rank_among_neighbours", "ranked_of", "quartile_among_neighbours", "neighbours_compared",
+              "local_numerator", "local_denominator"):
+        frame[c] = pd.to_numeric(frame[c], errors="coerce").astype("Int64")
+    frame["local_percent"] = pd.to_numeric(frame["local_percent"], errors="coerce").astype("Float64")
+    frame["local_period_end"] = pd.to_datetime(frame["local_period_end"]).astype("datetime64[us]")
     return frame
 
 
@@ -114,6 +140,9 @@ def build_benchmark_comparison(conn) -> pd.DataFrame:
         for c in ("numerator", "denominator"):
             published[c] = pd.to_numeric(published[c], errors="coerce")
         published["time_period"] = pd.to_numeric(published["time_period"], errors="coerce")
-        frame = benchmark_comparison(published, neighbours, authorities)
+        local = conn.sql("SELECT * FROM marts.practice_indicators").df() if conn.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
+            "AND table_name = 'practice_indicators'").fetchall() else None
+        frame = benchmark_comparison(published, neighbours, authorities, local)
     replace_table(conn, "marts.benchmark_comparison", frame)
     return frame
