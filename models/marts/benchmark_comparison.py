@@ -144,5 +144,6 @@ def build_benchmark_comparison(conn) -> pd.DataFrame:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
             "AND table_name = 'practice_indicators'").fetchall() else None
         frame = benchmark_comparison(published, neighbours, authorities, local)
+    conn.execute("CREATE SCHEMA IF NOT EXISTS marts").fetchall()  # it may be the first mart built
     replace_table(conn, "marts.benchmark_comparison", frame)
     return frame
