@@ -223,10 +223,11 @@ def build_mart_assets(settings: Settings) -> list:
                                            "trends": MetadataValue.json({k: int(v) for k, v in counts.items()}), **schema})
 
     @asset(key=BENCHMARK_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-           deps=[AssetKey(["raw", t]) for t in (*PUBLISHED_TABLES, "statistical_neighbours", "la_codes")],
+           deps=[PRACTICE_KEY, *(AssetKey(["raw", t]) for t in (*PUBLISHED_TABLES, "statistical_neighbours", "la_codes"))],
            description="marts.benchmark_comparison: each authority against England, its region and its 10 "
                        "statistical neighbours (median, rank, quartile) on DfE's published comparators, latest "
-                       "published year, with Wilson 95 % and 99.8 % intervals and neutral higher/similar/lower.")
+                       "published year, with Wilson 95 % and 99.8 % intervals and neutral higher/similar/lower, and "
+                       "the product's own practice indicator for the same measure and year beside it.")
     def benchmark_comparison_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         with warehouse.get_connection() as conn:
             frame = build_benchmark_comparison(conn)
