@@ -38,6 +38,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from checks import marts as mart_checks
 from ingest.write import replace_table
 from models.marts.availability import build_availability
+from models.marts.benchmark_comparison import PUBLISHED_TABLES, build_benchmark_comparison
 from models.marts.comments import apply_comments
 from models.marts.definitions import DefinitionsError, is_partner_kind, load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
@@ -60,6 +61,7 @@ IDENTIFICATION_KEY = AssetKey(["marts", "identification_ratio"])
 HIDDEN_KEY = AssetKey(["marts", "hidden_prevalence"])
 PRACTICE_KEY = AssetKey(["marts", "practice_indicators"])
 TREND_KEY = AssetKey(["marts", "prevalence_trend"])
+BENCHMARK_KEY = AssetKey(["marts", "benchmark_comparison"])
 QUARTERLY = {"partitions_def": quarterly_partitions, "backfill_policy": BackfillPolicy.single_run(),
              "pool": WAREHOUSE_POOL, "group_name": "marts", "kinds": {"duckdb"}}
 
@@ -223,10 +225,25 @@ def prevalence_trend_asset(context: AssetExecutionContext, warehouse: WarehouseR
                                        "trends": MetadataValue.json({k: int(v) for k, v in counts.items()}), **schema})
 
 
+@asset(key=BENCHMARK_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+       deps=[PRACTICE_KEY, *(AssetKey(["raw", t]) for t in (*PUBLISHED_TABLES, "statistical_neighbours", "la_codes"))],
+       description="marts.benchmark_comparison: each authority against England, its region and its 10 "
+                   "statistical neighbours (median, rank, quartile) on DfE's published comparators, latest "
+                   "published year, with Wilson 95 % and 99.8 % intervals and neutral higher/similar/lower, and "
+                   "the product's own practice indicator for the same measure and year beside it.")
+def benchmark_comparison_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    with warehouse.get_connection() as conn:
+        frame = build_benchmark_comparison(conn)
+        apply_comments(conn, ("marts",))
+        schema = column_schema_metadata(conn, "marts.benchmark_comparison")
+    return MaterializeResult(metadata={"dagster/row_count": len(frame), **schema})
+
+
 _UPSTREAM = {"tier": [TIER_KEY], "evidence": [EVIDENCE_KEY], "episodes": [EPISODES_KEY]}
 JOURNEY_ASSETS = [recounted_mart_asset(m, _UPSTREAM[m.upstream], QUARTERLY, _definitions, _quarters, _check)
                   for m in JOURNEY_MARTS]
 
 MART_ASSETS = [child_neglect_evidence, child_neglect_tier, neglect_prevalence, identification_ratio,
-               hidden_prevalence, practice_indicators, prevalence_trend_asset, *JOURNEY_ASSETS]
+               hidden_prevalence, practice_indicators, prevalence_trend_asset, benchmark_comparison_asset,
+               *JOURNEY_ASSETS]
 

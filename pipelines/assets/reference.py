@@ -8,6 +8,10 @@ gets an asset here that replaces one ``raw.*`` table from its file under
 data (no personal data), loaded as read; rows breaking a rule go to ``quality.rejects`` and the
 file to ``quality.load_audit`` like every extract.
 
+An optional source with a ``shipped`` copy (the published benchmarks and statistical neighbours in
+``models/marts/reference/published/``) reads that copy when ``reference/`` has no file of it: a file
+dropped there replaces it. The load audit names the file read (``shipped: <path>`` for the copy).
+
 A required reference file that is missing or unreadable fails its asset with the reader's
 message. An optional one that is missing is recorded as ``not supplied`` and its table is
 created empty (so the pipeline runs: children get no ward or deprivation decile, the report
@@ -37,7 +41,10 @@ POPULATION = "ons_population"  # has its own asset (pipelines/assets/population.
 def load_reference(conn, source: Source, path: Path, incoming: Path, run_id: str):
     """Replace raw.<name> with the file's rows; returns the read (rows, rejects, counts, notes)."""
     read = resolve(source.reader)(path)
-    rel = path.relative_to(incoming).as_posix() if path.is_relative_to(incoming) else path.name
+    if path.is_relative_to(incoming):
+        rel = path.relative_to(incoming).as_posix()
+    else:
+        rel = f"shipped: {source.shipped}" if path == source.shipped_path else path.name
     sha, size = file_digest(path)
     position = getattr(read, "position", "line")
     rejects = reject_rows(source.name, read.rejects["source_line"], read.rejects["field"], read.rejects["rule"],
@@ -86,7 +93,7 @@ def build_reference_asset(source: Source):
                                                               description="the file could be read (or none was "
                                                                           "supplied)")]
         try:
-            found = find_reference(extracts.root, source)
+            found = find_reference(extracts.root, source) or ([source.shipped_path] if source.shipped else [])
             if not found:
                 if source.required:
                     raise Failure(description=f"no {source.label} file in {extracts.root / 'reference'}: expected "

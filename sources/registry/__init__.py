@@ -33,6 +33,9 @@ Keys of a declaration
                     given to the source (one workbook can feed several sources, one sheet each); a
                     workbook without such a sheet leaves the source *not supplied* for the period
 ``tables``          the raw tables it writes (``raw.<table>``)
+``shipped``         reference sources only: a copy kept in the repository (a path from the project
+                    root, e.g. ``models/marts/reference/published/statistical_neighbours.csv``), read
+                    when ``reference/`` has no file of the source: a file dropped there replaces it
 ``required``        true: a run without it fails with a message; false: a period without it is
                     recorded as *not supplied* and the figures it would feed as *not available*
 ``dfe_rules``       run the DfE-style validation rules (``checks/dfe_rules/``) on its rows
@@ -63,6 +66,7 @@ from pathlib import Path
 import yaml
 
 REGISTRY_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = REGISTRY_DIR.parent.parent  # a declaration's ``shipped`` path is relative to it
 SCHEMA_DIR = REGISTRY_DIR.parent / "schemas"
 PARTITIONINGS = ("quarter", "census_year", "reference")
 READER_KINDS = ("tabular", "cin_census")
@@ -70,7 +74,7 @@ LINKAGE_KINDS = ("child", "adult")
 PERIOD_FILES = ("one", "several")
 _KEYS = {"name", "label", "description", "partitioning", "reader", "schema", "files", "recognise", "tables",
          "required", "dfe_rules", "geography", "linkage", "evidence_kinds", "period_files", "sheets",
-         "evidence_columns"}
+         "evidence_columns", "shipped"}
 
 
 class RegistryError(ValueError):
@@ -101,7 +105,13 @@ class Source:
     period_files: str = "one"
     evidence_columns: tuple[tuple[str, str], ...] = ()  # (kind, column): see the module docstring
     sheets: tuple[str, ...] = ()
+    shipped: str | None = None  # a repository copy read when reference/ has none (see the module docstring)
     declared_in: str = ""
+
+    @property
+    def shipped_path(self) -> Path | None:
+        """The shipped copy's path (None: the source has none)."""
+        return PROJECT_ROOT / self.shipped if self.shipped else None
 
     @property
     def evidence_column(self) -> dict[str, str]:
@@ -251,6 +261,9 @@ def _declaration(path: Path) -> Source:
     period_files = raw.get("period_files", "one")
     if period_files not in PERIOD_FILES:
         fail("period_files", f"'{period_files}' is not one of {', '.join(PERIOD_FILES)}")
+    shipped = raw.get("shipped")
+    if shipped is not None and (raw["partitioning"] != "reference" or not (PROJECT_ROOT / str(shipped)).is_file()):
+        fail("shipped", f"'{shipped}' must be a file under {PROJECT_ROOT}, for a reference source")
     return Source(
         name=name, label=str(raw["label"]), description=" ".join(str(raw.get("description", "")).split()),
         partitioning=raw["partitioning"], reader=reader, tables=tuple(str(t) for t in raw["tables"]),
@@ -261,7 +274,7 @@ def _declaration(path: Path) -> Source:
         geography=bool(raw.get("geography", False)), linkage=linkage,
         evidence_kinds=tuple(str(k) for k in raw.get("evidence_kinds") or ()), period_files=period_files,
         sheets=tuple(sheets), evidence_columns=tuple((str(k), str(v)) for k, v in columns.items()),
-        declared_in=str(path))
+        shipped=str(shipped) if shipped else None, declared_in=str(path))
 
 
 # built-in order: the census first, then the quarterly extracts, then reference data
@@ -269,7 +282,8 @@ _BUILT_IN_ORDER = ("cin_census", "cp_list", "early_help", "person_list", "adult_
                    "annex_a_early_help", "annex_a_referrals", "annex_a_assessments", "annex_a_section47",
                    "annex_a_children_in_need", "partner_health_visiting", "partner_school", "partner_police",
                    "partner_emergency_department", "ons_population", "postcode_lookup", "deprivation",
-                   "ward_boundaries", "la_codes")
+                   "ward_boundaries", "la_codes", "published_cin_factors", "published_cp_duration",
+                   "published_cp_subsequent", "published_rereferrals", "statistical_neighbours")
 
 
 @lru_cache(maxsize=8)

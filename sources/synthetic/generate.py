@@ -41,6 +41,7 @@ from .writers import annex_a as A
 from .writers import extracts as X
 from .writers.cin_census import census_years, write_cin_census
 from .writers.common import inject_row_defects, write_rows
+from .writers.published import write_published
 from .writers.reference import write_geography, write_la_codes, write_population
 
 
@@ -160,6 +161,7 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
     population_totals = write_population(people, geo, population_mid_years(period_ends), incoming)
     write_geography(geo, incoming)
     write_la_codes(geo, incoming)
+    write_published(cfg, sim, years, incoming)  # DfE-style comparators and statistical neighbours
 
     progress("writing truth")
     source_records = pd.concat(locations, ignore_index=True)
