@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SourceFileError
-from .tabular import TableRead, _collect, _Failure, load_tabular_schema, normalise_header, read_raw, read_table
+from .tabular import ColumnFailure, TableRead, collect_failures, load_tabular_schema, normalise_header, read_raw, read_table
 
 OUTPUT_COLUMNS = ["time_period", "geographic_level", "region_code", "region_name", "la_code", "lad_code", "la_name",
                   "table_id", "measure", "numerator", "numerator_note", "denominator", "denominator_note",
@@ -83,17 +83,17 @@ def read_published(path: Path | str, schema_name: str) -> TableRead:
     level = rows["geographic_level"].astype("string").str.strip().str.lower().map(LEVELS)
     roles = options["measure_columns"]
     parsed = {role: parse_values(rows[col]) for role, col in roles.items() if col in rows}
-    fails = [_Failure("geographic_level", "unknown_level", level.isna().to_numpy(dtype=bool),
+    fails = [ColumnFailure("geographic_level", "unknown_level", level.isna().to_numpy(dtype=bool),
                       "geographic_level '" + rows["geographic_level"].astype("string").fillna("")
                       + "': expected National, Regional or Local authority"),
-             _Failure("la_code", "missing_la_code",
+             ColumnFailure("la_code", "missing_la_code",
                       ((level == "Local authority") & rows["la_code"].isna()).fillna(False).to_numpy(dtype=bool),
                       "a Local authority row without its three-digit old_la_code")]
     for role, (_, _, bad) in parsed.items():
         col = roles[role]
-        fails.append(_Failure(col, "not_a_number", bad, col + " '" + rows[col].astype("string").fillna("")
+        fails.append(ColumnFailure(col, "not_a_number", bad, col + " '" + rows[col].astype("string").fillna("")
                               + "' is neither a number nor a DfE marker (c, x, z, k, :, low)"))
-    extra = _collect(fails, schema.source, path.name, rows["source_line"].to_numpy())
+    extra = collect_failures(fails, schema.source, path.name, rows["source_line"].to_numpy())
     rejects = pd.concat([result.rejects, extra], ignore_index=True) if len(extra) else result.rejects
     keep = ~rows["source_line"].isin(extra["source_line"]).to_numpy() if len(extra) else np.ones(len(rows), bool)
     missing = pd.Series(pd.NA, index=rows.index, dtype="Float64")
@@ -179,7 +179,7 @@ def read_statistical_neighbours(path: Path | str) -> TableRead:
         rows[c] = rows[c].astype("Int64" if c == "neighbour_rank" else "string")
     rows.insert(len(NEIGHBOUR_COLUMNS), "source_file", pd.Series(path.name, index=rows.index, dtype="string"))
     mask = np.ones(len(bad_lines), bool)
-    rejects = _collect([_Failure("la_code", "bad_la_code", mask, pd.Series(bad, dtype="string"))],
+    rejects = collect_failures([ColumnFailure("la_code", "bad_la_code", mask, pd.Series(bad, dtype="string"))],
                        "statistical_neighbours", path.name, np.array(bad_lines, dtype=np.int64))
     return TableRead(rows=rows, rejects=rejects, rows_read=int(rows["la_code"].nunique()) + len(bad_lines),
                      encoding=raw.encoding)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ingest.write import replace_table
 from models.intervals import wilson_interval
 
 PUBLISHED_TABLES = ("published_cin_factors", "published_cp_duration", "published_cp_subsequent",
@@ -126,8 +127,6 @@ def benchmark_comparison(published: pd.DataFrame, neighbours: pd.DataFrame, auth
 
 def build_benchmark_comparison(conn) -> pd.DataFrame:
     """Read the raw tables, write marts.benchmark_comparison; returns the frame."""
-    from models.linkage.run import replace_table
-
     present = {r[0] for r in conn.execute("SELECT table_name FROM information_schema.tables "
                                           "WHERE table_schema = 'raw'").fetchall()}
     parts = [conn.sql(f"SELECT * FROM raw.{t}").df() for t in PUBLISHED_TABLES if t in present]
@@ -144,6 +143,5 @@ def build_benchmark_comparison(conn) -> pd.DataFrame:
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' "
             "AND table_name = 'practice_indicators'").fetchall() else None
         frame = benchmark_comparison(published, neighbours, authorities, local)
-    conn.execute("CREATE SCHEMA IF NOT EXISTS marts").fetchall()  # it may be the first mart built
     replace_table(conn, "marts.benchmark_comparison", frame)
     return frame
