@@ -86,7 +86,6 @@ is unchanged. So the intruder check covers both versions, and every revision is 
 """
 from __future__ import annotations
 
-import json
 import warnings
 from dataclasses import dataclass, field
 from datetime import date
@@ -97,66 +96,16 @@ import pandas as pd
 
 from models.marts.definitions import NeglectDefinitions, load_definitions
 
-from .disclosure import SUPPRESSED, AtMost, Sum, Union, broken_relations, compile_relations
-from .journey_cells import journey_cells, journey_relations, protect_in_two_stages
+from .cells import (  # noqa: F401 (the cells and their names are re-exported: tables, audit and tests import them here)
+    BREAKDOWN_GROUP, MART_SET, PARTNERSHIP, PREFIX, SINGLE, TREND_GROUPS, UNPUBLISHED_PARTNERSHIP_BREAKDOWNS, cell_key,
+    cell_of_key, children_cell, file_rows_cell, iso, observed_cell, persons_cell, practice_cell, relations_for,
+    rows_cell, rule_cell)
+from .disclosure import SUPPRESSED, AtMost, broken_relations, compile_relations
+from .journey_cells import journey_cells, protect_in_two_stages
 
 HISTORY_TABLE = "marts.publication_history"
 HISTORY_COLUMNS = """version INTEGER NOT NULL, threshold INTEGER NOT NULL, cell VARCHAR NOT NULL, count BIGINT NOT NULL,
     shown BOOLEAN NOT NULL, published VARCHAR, written BOOLEAN NOT NULL"""
-
-MART_SET = {"1": "Tier 1", "2": "Tier 2", "3": "Tier 3", "4": "Tier 4", "5": "Tier 5", "6": "Tier 6",
-            "1-2": "Tiers 1-2", "1-4": "Tiers 1-4", "1-5": "Tiers 1-5"}  # tier set in the mart -> tier group
-SINGLE = [f"Tier {k}" for k in range(1, 7)]
-PREFIX = {k: ("Tier 1" if k == 1 else f"Tiers 1-{k}") for k in range(1, 7)}  # the first k tiers
-BREAKDOWN_GROUP = "Tiers 1-4"  # the one tier group published for each breakdown value
-TREND_GROUPS = ("Tier 1", "Tiers 1-4", "Tiers 1-5")
-PARTNERSHIP = "partnership"
-UNPUBLISHED_PARTNERSHIP_BREAKDOWNS = ("ward",)  # see "Wards are published by authority only"
-
-
-def iso(value) -> str:
-    """A date (or Timestamp, or ISO string) as ``YYYY-MM-DD``."""
-    if isinstance(value, str):
-        return value[:10]
-    return pd.Timestamp(value).date().isoformat()
-
-
-def children_cell(quarter, measure, la_code, breakdown, value, group) -> tuple:
-    return ("children", iso(quarter), str(measure), str(la_code), str(breakdown), str(value), str(group))
-
-
-def practice_cell(quarter, indicator, la_code, part) -> tuple:
-    return ("practice", iso(quarter), str(indicator), str(la_code), str(part))
-
-
-def observed_cell(quarter, la_code, linkage) -> tuple:
-    return ("hidden_observed", iso(quarter), str(la_code), str(linkage))
-
-
-def rows_cell(period, source, la_code, kind) -> tuple:
-    return ("rows", iso(period), str(source), str(la_code), str(kind))
-
-
-def rule_cell(period, source, la_code, rule) -> tuple:
-    return ("rejected_by_rule", iso(period), str(source), str(la_code), str(rule))
-
-
-def persons_cell(person_type, source) -> tuple:
-    return ("linkage_persons", str(person_type), str(source))
-
-
-def file_rows_cell(period, source, la_code, file, kind) -> tuple:
-    return ("file_rows", iso(period), str(source), str(la_code), str(file), str(kind))
-
-
-def cell_key(cell: tuple) -> str:
-    """The cell as text (JSON), as stored in the history and in the report's ``data-cell``."""
-    return json.dumps(list(cell), ensure_ascii=False, separators=(",", ":"))
-
-
-def cell_of_key(key: str) -> tuple:
-    return tuple(json.loads(key))
-
 
 # ---------------------------------------------------------------------------------------------
 # The cells a refresh could publish, with their true counts
@@ -263,108 +212,6 @@ def _file_cells(conn, latest: date) -> list[tuple[tuple, int, bool]]:
 REJECTED_BY_RULE_SQL = """
     SELECT period_end, source, la_code, rule, count(DISTINCT (file, location)) AS rows_rejected
     FROM quality.rejects WHERE action = 'row_rejected' AND period_end IS NOT NULL"""
-
-
-# ---------------------------------------------------------------------------------------------
-# Relations
-# ---------------------------------------------------------------------------------------------
-
-
-def relations_for(cells, monotone: set[str]) -> list:
-    """Every relation between ``cells`` (an iterable of cell tuples) that holds by construction
-    (see the module docstring). Only relations whose cells are all present are returned."""
-    present = set(cells)
-    relations: list = []
-    by_kind: dict[str, list[tuple]] = {}
-    for c in present:
-        by_kind.setdefault(c[0], []).append(c)
-
-    def add(rel_type, total, parts):
-        # only with every part a cell: a part not available (x) may still hold children the total counts. An
-        # authority that supplied nothing has no cell at all for the quarter and is in no list of parts
-        parts = list(parts)
-        if total in present and parts and all(p in present for p in parts):
-            relations.append(rel_type(total, parts))
-
-    children = sorted(by_kind.get("children", []))
-    rows_of: dict[tuple, list[tuple]] = {}  # (quarter, measure) -> its children cells
-    for c in children:
-        rows_of.setdefault((c[1], c[2]), []).append(c)
-    for (quarter, measure), group_cells in rows_of.items():
-        areas = sorted({c[3] for c in group_cells})
-        authorities = [a for a in areas if a != PARTNERSHIP]
-        cell = lambda la, b, v, g: children_cell(quarter, measure, la, b, v, g)  # noqa: E731
-        for la in areas:
-            all_row = lambda g: cell(la, "all", "All children", g)  # noqa: E731
-            for k in (2, 3, 4, 5, 6):  # add() skips a set with a tier not available (see the module docstring)
-                add(Sum, all_row(PREFIX[k]), [all_row(t) for t in SINGLE[:k]])
-            values: dict[str, list[str]] = {}
-            for c in group_cells:
-                if c[3] == la and c[4] != "all" and c[6] == BREAKDOWN_GROUP:
-                    values.setdefault(c[4], []).append(c[5])
-            for breakdown, members in sorted(values.items()):
-                add(Sum, all_row(BREAKDOWN_GROUP), [cell(la, breakdown, v, BREAKDOWN_GROUP) for v in sorted(members)])
-        if PARTNERSHIP in areas and authorities:
-            for k in range(1, 7):
-                add(Union, cell(PARTNERSHIP, "all", "All children", PREFIX[k]),
-                    [cell(a, "all", "All children", PREFIX[k]) for a in authorities])
-            for c in group_cells:
-                if c[3] == PARTNERSHIP and c[4] not in ("all", "ward") and c[6] == BREAKDOWN_GROUP:
-                    # the child's own value, the same in every area ("Not known" too)
-                    add(Union, c, [cell(a, c[4], c[5], BREAKDOWN_GROUP) for a in authorities])
-    # at the quarter end <= over the 12 months, for tier sets that only grow with more evidence
-    for c in children:
-        whole = (*c[:2], "12_month", *c[3:])
-        if c[2] == "point" and c[6] in monotone and whole in present:
-            relations.append(AtMost(c, whole))
-    practice: dict[tuple, set[str]] = {}
-    for c in by_kind.get("practice", []):
-        practice.setdefault((c[1], c[2]), set()).add(c[3])
-    for (quarter, indicator), areas in sorted(practice.items()):
-        authorities = sorted(areas - {PARTNERSHIP})
-        for part in ("numerator", "denominator"):
-            add(Union, practice_cell(quarter, indicator, PARTNERSHIP, part),
-                [practice_cell(quarter, indicator, a, part) for a in authorities])
-        for la in sorted(areas):
-            numerator, denominator = (practice_cell(quarter, indicator, la, p) for p in ("numerator", "denominator"))
-            if numerator in present and denominator in present:
-                relations.append(AtMost(numerator, denominator))
-    observed: dict[str, set[str]] = {}
-    for c in by_kind.get("hidden_observed", []):
-        if c[3] == "match threshold":
-            observed.setdefault(c[1], set()).add(c[2])
-    for quarter, areas in sorted(observed.items()):
-        add(Union, observed_cell(quarter, PARTNERSHIP, "match threshold"),
-            [observed_cell(quarter, a, "match threshold") for a in sorted(areas - {PARTNERSHIP})])
-    rules: dict[tuple, list[tuple]] = {}
-    for c in sorted(by_kind.get("rejected_by_rule", [])):
-        rules.setdefault(c[1:4], []).append(c)
-    for c in sorted(by_kind.get("rows", [])):
-        if c[4] == "read":
-            add(Sum, c, [rows_cell(c[1], c[2], c[3], "loaded"), rows_cell(c[1], c[2], c[3], "rejected")])
-        elif c[4] == "rejected" and rules.get(c[1:4]):
-            add(Union, c, rules[c[1:4]])
-    files: dict[tuple, list[tuple]] = {}
-    for c in sorted(by_kind.get("file_rows", [])):
-        files.setdefault(c[1:4], []).append(c)
-    for group, file_cells in sorted(files.items()):
-        add(Sum, rows_cell(*group, "read"), [c for c in file_cells if c[5] == "read"])
-        add(Sum, rows_cell(*group, "rejected"), [c for c in file_cells if c[5] == "not_loaded"])
-        for c in file_cells:
-            if c[5] != "read":
-                relations.append(AtMost(c, (*c[:5], "read")))
-    persons: dict[str, list[tuple]] = {}
-    for c in sorted(by_kind.get("linkage_persons", [])):
-        if c[2] != "all":
-            persons.setdefault(c[1], []).append(c)
-    for person_type, parts in sorted(persons.items()):
-        add(Union, persons_cell(person_type, "all"), parts)
-
-    def at_most(part, whole):
-        if part in present and whole in present:
-            relations.append(AtMost(part, whole))
-    journey_relations(by_kind, add, at_most)  # see dashboards/journey_cells.py
-    return relations
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,7 +345,6 @@ def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: in
     for text in dropped:
         warnings.warn(f"disclosure relation dropped, the counts do not obey it: {text}", stacklevel=2)
     hidden_before -= known
-    order = sorted(counts)
     # the tables before issue 21 first, then the journey tables around them (dashboards/journey_cells.py)
     result = protect_in_two_stages(counts, list(relations), threshold, auxiliary, known, hidden_before)
     published = dict(zip(result["cell"], result["published"]))
