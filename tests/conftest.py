@@ -1,4 +1,11 @@
-"""Session fixtures: the default synthetic partnership, generated once per test run."""
+"""Session fixtures (the default synthetic partnership, generated once per test run, and its refresh) and the
+``unit`` marker.
+
+``unit``: a test that needs no pipeline run (no Dagster job, no ``neglect run``), no generated partnership and no
+browser - readers on hand-written files, rules, estimators, disclosure control on small tables. Given here to
+every test that is not ``slow``, uses none of :data:`HEAVY_FIXTURES` (directly or through another fixture) and
+is not listed in :data:`NOT_UNIT`; ``pytest -m unit`` is the quick loop (README, Tests).
+"""
 from __future__ import annotations
 
 import time
@@ -10,6 +17,34 @@ import pytest
 
 from sources.synthetic.config import GeneratorConfig
 from sources.synthetic.generate import generate_partnership
+
+# fixtures that generate a partnership or run the pipeline: a test using one (even through another fixture) is not unit
+HEAVY_FIXTURES = frozenset({
+    "partnership", "ingested",  # below: the default partnership and its refresh
+    "generated", "synthetic", "sample",  # small partnerships generated in test_cin_census_reader.py,
+                                         # test_reference_readers.py, test_tabular_readers.py
+    "real_run", "hostile_run",  # `neglect run` on the hand-written partnership
+})
+# tests that run Dagster, `neglect run`, the generator or a browser without one of those fixtures
+# (a file, or file::test)
+NOT_UNIT = frozenset({
+    "test_population_asset.py",  # Dagster runs of the population asset
+    "test_run_waits.py",  # `neglect run`
+    "test_sensor.py",  # the sensor against a Dagster instance
+    "test_synthetic_determinism.py", "test_synthetic_thresholds.py",  # generate partnerships
+    "test_settings_cli.py::test_run_exits_1_with_the_message_when_the_blocking_check_fails",
+    "test_warehouse_access.py::test_neglect_run_prints_what_holds_the_warehouse_while_a_step_waits",
+    "test_source_registry.py::test_a_new_source_from_a_folder_loads",  # through Dagster
+})
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark ``unit`` every test that is not slow, uses no heavy fixture and is not listed in NOT_UNIT."""
+    for item in items:
+        if (item.get_closest_marker("slow") or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
+                or item.path.name in NOT_UNIT or f"{item.path.name}::{item.originalname}" in NOT_UNIT):
+            continue
+        item.add_marker(pytest.mark.unit)
 
 
 @pytest.fixture(scope="session")
