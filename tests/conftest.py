@@ -66,9 +66,17 @@ class IngestedPartnership:
     seconds: float  # wall time of the ingest runs
 
 
+# The session refresh's hidden-prevalence sampler keeps 100 draws per chain, not 500: a fifth of the sampling.
+# No test of the refresh judges the estimate's statistical quality (its rows, publication rule, suppression and
+# repeatability are the same code at any length); test_mse_estimators.py checks the sampler at its real settings
+# (coverage under heterogeneity) and test_real_partnership.py runs the pipeline with them.
+LATENT_CLASS_DRAWS = 100
+
+
 @pytest.fixture(scope="session")
 def ingested(partnership, tmp_path_factory) -> IngestedPartnership:
-    """Run `cin_census_refresh` and `quarterly_refresh` over every period of the default partnership."""
+    """Run `neglect run`'s plan (`cin_census_refresh`, `quarterly_refresh` over every period of the default partnership,
+    `board_report` for the latest quarter), with a shorter hidden-prevalence sampler (LATENT_CLASS_DRAWS)."""
     from dagster import DagsterInstance
 
     from pipelines.definitions import build_definitions
@@ -81,7 +89,8 @@ def ingested(partnership, tmp_path_factory) -> IngestedPartnership:
                         warehouse_path=project / "warehouse" / "neglect.duckdb",
                         identity_path=project / "warehouse" / "identity.duckdb",
                         pseudonym_key_path=project / "secrets" / "pseudonym.key",
-                        output_dir=project / "output", dagster_home=project)
+                        output_dir=project / "output", dagster_home=project,
+                        latent_class_draws=LATENT_CLASS_DRAWS)
     defs = build_definitions(settings)
     dagster_dir = project / ".dagster"
     dagster_dir.mkdir()

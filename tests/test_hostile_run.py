@@ -46,7 +46,9 @@ def hostile_run(tmp_path_factory):
         else:
             hc.build_case(case, incoming)
     shutil.copy(REPO / "dagster.yaml", root / "dagster.yaml")
-    (root / "settings.toml").write_text('incoming_dir = "incoming"\nwait_minutes = 1\n', encoding="utf-8")
+    # a shorter hidden-prevalence sampler (as the session refresh, tests/conftest.py): nothing here judges the estimate
+    (root / "settings.toml").write_text('incoming_dir = "incoming"\nwait_minutes = 1\nlatent_class_draws = 100\n',
+                                        encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEGLECT_")}
     env.update(NEGLECT_PROJECT_ROOT=str(root), DAGSTER_HOME=str(root))
     proc = subprocess.run([sys.executable, "-c", NEGLECT_RUN_WITHOUT_PNG, "run", "--no-generate"], cwd=root, env=env,

@@ -100,6 +100,8 @@ def build_mart_assets(settings: Settings) -> list:
     thresholds = (settings.linkage_match_threshold, settings.linkage_review_threshold,
                   settings.linkage_upper_threshold)
     registry = load_registry(settings.registry_dirs)
+    # the published estimate's latent-class sampler: draws kept per chain, after as many burn-in sweeps
+    sampler = {"burn": settings.latent_class_draws, "draws": settings.latent_class_draws}
 
     @asset(key=EVIDENCE_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
            deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY, AssetKey(["raw", "ons_population"]),
@@ -182,7 +184,7 @@ def build_mart_assets(settings: Settings) -> list:
         definitions = _definitions()
         quarters = _quarters(context)
         with warehouse.get_connection() as conn:
-            frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry)
+            frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry, sampler)
             apply_comments(conn, ("marts",))
             outcome = mart_checks.hidden_estimate_at_least_observed(  # the log-linear (legacy) lists
                 conn, quarters, {c.name: c.any_of for c in definitions.capture_lists
