@@ -35,6 +35,21 @@ NOT_UNIT = frozenset({
     "test_settings_cli.py::test_run_exits_1_with_the_message_when_the_blocking_check_fails",
     "test_warehouse_access.py::test_neglect_run_prints_what_holds_the_warehouse_while_a_step_waits",
     "test_source_registry.py::test_a_new_source_from_a_folder_loads",  # through Dagster
+    "test_synthetic_history.py::test_the_history_and_the_missing_extracts_follow_the_configuration",  # generates
+    # no pipeline, but seconds each (simulations, a hundred thousand rows, worker processes, Data Docs): the unit loop
+    # stays under a minute without them; `pytest` runs them
+    "test_publication.py",  # disclosure over simulated warehouses of several quarters
+    "test_mse_estimators.py::test_harness_scores_a_small_grid",
+    "test_mse_estimators.py::test_one_class_model_reproduces_the_published_independence_estimate",
+    "test_hostile_corpus.py::test_errors_come_back_from_worker_processes_and_a_dead_worker_fails_only_its_file",
+    "test_hostile_corpus.py::test_reader_processes_end_when_their_parent_is_killed",
+    "test_hostile_corpus.py::test_headers_rotated_into_every_position_never_put_an_identifier_in_a_message",
+    "test_dfe_rules.py::test_every_rule_of_its_year_runs_on_each_hand_written_return",
+    "test_dfe_rules.py::test_100k_valid_children_give_no_finding",
+    "test_disclosure.py::test_random_tables_are_protected_and_the_result_is_order_free",
+    "test_synthetic_identifiers.py::test_nhs_numbers_spill_into_the_next_test_block_for_very_large_partnerships",
+    "test_expectations.py::test_data_docs_show_only_the_validations_given",
+    "test_expectations.py::test_data_docs_hold_no_identifier_values",
 })
 
 
