@@ -147,6 +147,17 @@ class LinkageSettings(ConfigurableResource):
         return Path(self.model_file) if self.model_file else None
 
 
+class EstimationSettings(ConfigurableResource):
+    """How the published hidden-prevalence estimate is sampled (setting ``latent_class_draws``: draws kept per
+    chain by the latent-class sampler, after as many burn-in sweeps; :mod:`models.mse.latent_class`)."""
+
+    latent_class_draws: int = 500
+
+    def sampler(self) -> dict:
+        """The sampler settings the hidden-prevalence mart passes on (``burn`` and ``draws`` sweeps)."""
+        return {"burn": self.latent_class_draws, "draws": self.latent_class_draws}
+
+
 class OutputFolder(ConfigurableResource):
     """Where published outputs go (``output/``): Data Docs, dashboards, exports."""
 
@@ -223,6 +234,7 @@ def build_resources(settings: Settings | None = None) -> dict:
                                                 wait_minutes=settings.wait_minutes),
         "pseudonym_key": PseudonymKeyResource(key_path=str(settings.pseudonym_key_path)),
         "output": OutputFolder(output_dir=str(settings.output_dir)),
+        "estimation": EstimationSettings(latent_class_draws=settings.latent_class_draws),
         "linkage_settings": LinkageSettings(
             match_threshold=settings.linkage_match_threshold, review_threshold=settings.linkage_review_threshold,
             upper_threshold=settings.linkage_upper_threshold,

@@ -46,6 +46,9 @@ class Settings:
     wait_minutes: float = 10.0  # how long `neglect run` waits for another run (or process) using the warehouse
     warehouse_storage_version: str = "v1.1.0"  # DuckDB storage_compatibility_version of a new warehouse
     protective_marking: str = "OFFICIAL-SENSITIVE"  # printed at the head and foot of every page of the board report
+    # draws kept per chain (after as many burn-in sweeps) by the latent-class sampler of the published hidden-prevalence
+    # estimate (models/mse/latent_class.py DEFAULTS); fewer is faster and less precise (the tests' session refresh: 100)
+    latent_class_draws: int = 500
 
     @property
     def registry_dirs(self) -> tuple[str, ...]:

@@ -89,12 +89,26 @@ def test_collection_year_and_quarter_just_ended():
     assert last_quarter_end_before(date(2025, 4, 15)) == date(2025, 3, 31)
 
 
-def test_schedule_requests_the_quarter_that_has_just_ended():
-    assert quarterly_refresh_schedule.cron_schedule == "0 6 15 1,4,7,10 *"
+def test_the_schedule_runs_at_six_on_the_15th_after_each_quarter_for_the_quarter_just_ended():
+    """A year of ticks as Dagster computes them from the schedule (London time, across the clock changes):
+    06:00 on 15 January, April, July and October, each requesting the quarter that ended before it."""
+    from itertools import islice
+
+    from dagster._utils.schedules import schedule_execution_time_iterator
+
+    london = ZoneInfo("Europe/London")
     assert quarterly_refresh_schedule.default_status.value == "STOPPED"
+    ticks = list(islice(schedule_execution_time_iterator(
+        datetime(2025, 1, 1, tzinfo=london).timestamp(), quarterly_refresh_schedule.cron_schedule,
+        quarterly_refresh_schedule.execution_timezone), 4))
+    assert [t.astimezone(london).replace(tzinfo=None) for t in ticks] == [
+        datetime(2025, 1, 15, 6), datetime(2025, 4, 15, 6), datetime(2025, 7, 15, 6), datetime(2025, 10, 15, 6)]
+    requested = []
     with DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}}) as instance:
-        context = build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
-                                         scheduled_execution_time=datetime(2025, 7, 15, 6, tzinfo=ZoneInfo("Europe/London")))
-        request = quarterly_refresh_schedule.evaluate_tick(context).run_requests[0]
-    assert request.tags["neglect/quarter_end"] == "2025-06-30"
-    assert request.partition_key == "2025-04-01"
+        for tick in ticks:
+            context = build_schedule_context(instance=instance, repository_def=defs.get_repository_def(),
+                                             scheduled_execution_time=tick)
+            request = quarterly_refresh_schedule.evaluate_tick(context).run_requests[0]
+            requested.append((request.tags["neglect/quarter_end"], request.partition_key))
+    assert requested == [("2024-12-31", "2024-10-01"), ("2025-03-31", "2025-01-01"),
+                         ("2025-06-30", "2025-04-01"), ("2025-09-30", "2025-07-01")]

@@ -26,6 +26,7 @@ from traitlets import default
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "explore_marts.ipynb"
 CELL_TIMEOUT = 120  # seconds per cell
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+KERNEL_TAG = "test-kernel-interpreter"
 # tagged tables whose count columns must show 1-4 as '<5'
 MASKED_TABLES = {"ward-table": ["children"], "custom-age-sex": None, "custom-adult": ["children", "with_adult_services"],
                  "custom-combinations": ["children"], "capture-histories": ["count"]}
@@ -45,6 +46,8 @@ def executed(ingested) -> nbformat.NotebookNode:
     client = NotebookClient(nb, kernel_name="python3", kernel_manager_class=_ThisInterpreterKernel,
                             timeout=CELL_TIMEOUT, resources={"metadata": {"path": str(NOTEBOOK.parent)}})
     env = {**os.environ, "NEGLECT_WAREHOUSE_PATH": str(ingested.settings.warehouse_path)}
+    # a last cell, added here only, says which interpreter the kernel ran (test_the_kernel_ran_this_interpreter)
+    nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)", metadata={"tags": [KERNEL_TAG]}))
     return client.execute(env=env)  # raises CellExecutionError on the first failing cell
 
 
@@ -136,6 +139,6 @@ def test_no_identifiers_in_outputs(executed, warehouse):
     assert not keys & set(re.findall(r"\w+", joined)), "a person key"
 
 
-def test_kernel_is_this_interpreter():
-    spec = _ThisInterpreterKernel(kernel_name="python3").kernel_spec
-    assert spec.argv[0] == sys.executable
+def test_the_kernel_ran_this_interpreter(executed):
+    """The notebook ran in the project's venv (this interpreter), not a kernel registered elsewhere."""
+    assert _stdout(_tagged(executed, KERNEL_TAG)).strip() == sys.executable

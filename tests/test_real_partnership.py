@@ -73,6 +73,9 @@ def real_run(tmp_path_factory):
     for name in ("NEGLECT_INCOMING_DIR", "NEGLECT_WAREHOUSE_PATH", "NEGLECT_DAGSTER_HOME", "NEGLECT_OUTPUT_DIR"):
         patch.delenv(name, raising=False)
     _leave_a_killed_run(root)
+    # no PNG charts: nothing here looks at them, and drawing them takes a browser (test_dashboard.py and
+    # test_exports_format.py check the PNGs of the session's refresh)
+    patch.setattr("dashboards.exports.find_chromium", lambda: None)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = cli.main(["run", "--no-generate"])

@@ -38,6 +38,14 @@ def test_committed_settings_file_matches_the_documented_defaults():
     assert (s.dagster_home / "dagster.yaml").exists()
 
 
+def test_the_published_estimate_samples_at_the_samplers_own_defaults():
+    """latent_class_draws, committed and built in, is the sampler's own length: published figures do not move."""
+    from models.mse.latent_class import DEFAULTS
+    from pipelines.settings import Settings
+
+    assert load_settings({}).latent_class_draws == Settings.latent_class_draws == DEFAULTS["draws"] == DEFAULTS["burn"]
+
+
 def test_help_and_paths(capsys):
     with pytest.raises(SystemExit) as exit_:
         cli.main(["--help"])

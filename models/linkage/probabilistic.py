@@ -14,8 +14,10 @@ Comparisons (each a Splink comparison with its own m and u probabilities):
 * NHS number, UPN: equal or different when both are present; LA child ID: "different IDs in
   the same authority" is strong evidence of two children (twins in one case-management system).
 
-Training is unsupervised on every run: the prior from a strict rule (same names and DOB), u by
-random sampling (fixed seed) and m from the pairs the deterministic rules already linked. A saved
+Training, on every run, needs no hand-labelled pairs but is not unsupervised either: the prior from a
+strict rule (same names and DOB), u by random sampling (fixed seed), and m from labels the deterministic
+step supplies (Splink's ``estimate_m_from_label_column`` with the deterministic group as the label: pairs
+the deterministic rules already linked). Not expectation maximisation (see :func:`train`). A saved
 model file (``save_model_to_json``) can be used instead. A partnership with too few records to
 train on (fewer than :data:`MIN_TRAINING_PROFILES` distinct identities, or fewer than
 :data:`MIN_LABEL_GROUPS` children already linked deterministically across two records) gets the
@@ -311,7 +313,7 @@ def never_auto_linked(pairs: pd.DataFrame) -> pd.Series:
 
 
 def train(linker: Linker) -> None:
-    """Unsupervised training, no labels needed beyond the records' own identifiers.
+    """Training from the records alone (no hand-labelled pairs): the deterministic groups are the labels.
 
     * prior (probability two random profiles match) from a strict rule: same names and DOB, recall 0.7;
     * u by random sampling of pairs (fixed seed);

@@ -137,10 +137,11 @@ def collapse_lists(table: pd.DataFrame, kept: list[str]) -> pd.DataFrame:
 
 def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, keys: pd.DataFrame,
                       seed: int = 20261201, availability: pd.DataFrame | None = None,
-                      cache: DrawCache | None = None) -> pd.DataFrame:
+                      cache: DrawCache | None = None, sampler: dict | None = None) -> pd.DataFrame:
     """The publication rule's columns for each row of ``keys`` (period_end, la_code, linkage), from
     capture histories by recorded-in-window membership. Tables with the same lists (a list whose source an
-    area did not supply is left out, see :func:`usable_lists`) go to the sampler in one batch."""
+    area did not supply is left out, see :func:`usable_lists`) go to the sampler in one batch.
+    ``sampler``: overrides of the latent-class sampler's settings (None: its defaults)."""
     lists = {c.name: c for c in definitions.capture_lists}
     names = list(lists)
     labels = {c.name: c.label for c in definitions.capture_lists}
@@ -149,7 +150,8 @@ def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, 
     rows: dict[int, dict] = {}
     for kept in sorted({tuple(k) for k in kept_by_key}):
         positions = [i for i, k in enumerate(kept_by_key) if tuple(k) == kept]
-        rows.update(_published_rows(histories, keys.iloc[positions], list(kept), lists, seed, positions, cache))
+        rows.update(_published_rows(histories, keys.iloc[positions], list(kept), lists, seed, positions, cache,
+                                    sampler))
     out = pd.DataFrame([rows[i] for i in range(len(keys))], index=keys.index)
     for column in ("published_central", "published_lower", "published_upper", "lower_bound", "latent_class_median",
                    "latent_class_lower", "latent_class_upper", "latent_class_rhat"):
@@ -157,7 +159,7 @@ def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, 
     return out
 
 
-def _published_rows(histories, keys, names, lists, seed, positions, cache) -> dict[int, dict]:
+def _published_rows(histories, keys, names, lists, seed, positions, cache, sampler=None) -> dict[int, dict]:
     """:func:`published_columns` for keys that all use the lists ``names`` (position -> row)."""
     J = len(names)
     ppvs = [ListPPV(lists[n].ppv, lists[n].audit_checked, lists[n].audit_confirmed) for n in names]
@@ -173,7 +175,7 @@ def _published_rows(histories, keys, names, lists, seed, positions, cache) -> di
         sizes.append(json.dumps({n: int(part.loc[part[n] == 1, "children"].sum()) for n in names}))
     usable = [i for i, t in enumerate(tables) if t.sum() > 0] if J >= 2 else []
     results = dict(zip(usable, publish_tables(np.array([tables[i] for i in usable]), names, ppvs, seed=seed,
-                                                 cache=cache))) \
+                                                 cache=cache, sampler=sampler))) \
         if usable else {}
     rows = {}
     for i, (position, table) in enumerate(zip(positions, tables)):
@@ -294,11 +296,12 @@ def _text(value) -> str:
 
 def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions,
                             period_ends: list[date], thresholds: tuple[float, float, float],
-                            registry: Registry | None = None) -> pd.DataFrame:
+                            registry: Registry | None = None, sampler: dict | None = None) -> pd.DataFrame:
     """Replace the rows of ``marts.hidden_prevalence`` for ``period_ends``; returns them.
 
     ``thresholds``: (match, lower, upper) linkage thresholds (the settings); ``registry``: the source
-    registry, to leave out lists whose sources an area did not supply (None: use every list)."""
+    registry, to leave out lists whose sources an area did not supply (None: use every list); ``sampler``:
+    overrides of the published estimate's latent-class sampler settings (None: its defaults)."""
     variants = linkage_variants(*thresholds)
     histories = capture_histories(conn, definitions, period_ends, variants, recorded_in_window=False)
     recorded = capture_histories(conn, definitions, period_ends, variants, recorded_in_window=True)
@@ -317,7 +320,8 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     frame = history_columns(frame, first_day_by_tier_set(conn, definitions).get("1-4"))
     keys = frame[["period_end", "la_code", "linkage"]]
     cache = DrawCache(conn)  # latent-class draws of tables seen before are reused, not sampled again
-    frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability, cache=cache),
+    frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability, cache=cache,
+                                                     sampler=sampler),
                        consistency_columns(recorded, definitions, keys, availability=availability, cache=cache)],
                       axis=1)
     replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)

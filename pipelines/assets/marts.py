@@ -48,7 +48,7 @@ from models.marts.prevalence import build_identification_ratio, build_prevalence
 from models.marts.trend import prevalence_change, prevalence_trend
 
 from ..partitions import quarter_end, quarterly_partitions
-from ..resources import IncomingExtracts, LinkageSettings, WarehouseResource
+from ..resources import EstimationSettings, IncomingExtracts, LinkageSettings, WarehouseResource
 from .journey_marts import EPISODES_KEY, JOURNEY_MARTS, recounted_mart_asset
 from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY, partner_sources
 from .population import WAREHOUSE_POOL
@@ -180,11 +180,11 @@ def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseRes
                    "with a bootstrap interval, stratified by age band when possible, and linkage-threshold "
                    "sensitivity.")
 def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource, extracts: IncomingExtracts,
-                      linkage_settings: LinkageSettings) -> MaterializeResult:
+                      linkage_settings: LinkageSettings, estimation: EstimationSettings) -> MaterializeResult:
     definitions, registry, thresholds = _definitions(), extracts.registry(), linkage_settings.thresholds()
     quarters = _quarters(context)
     with warehouse.get_connection() as conn:
-        frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry)
+        frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry, estimation.sampler())
         apply_comments(conn, ("marts",))
         outcome = mart_checks.hidden_estimate_at_least_observed(  # the log-linear (legacy) lists
             conn, quarters, {c.name: c.any_of for c in definitions.capture_lists
