@@ -23,7 +23,7 @@ from dashboards.journey_cells import (FROM_STATES, TO_STATES, flow_cell, gcp2_ce
 from dashboards.journey_tables import published_journeys
 from dashboards.journeys_section import GCP2_MISSING, journey_section
 from dashboards.publication import ProtectedRun, cell_of_key, relations_for
-from dashboards.report import _Charts
+from dashboards.html_parts import Charts
 from dashboards.tables import Publication, _Counts
 
 QUARTER = date(2026, 3, 31)
@@ -160,7 +160,7 @@ def test_the_section_renders_from_hand_built_tables_with_counts_as_cells():
     pub = _publication(conn, run)
     assert set(pub.tables) >= {"journey_flows", "journey_gcp2", "journey_cohorts"}
     for la, _ in AREAS[1:]:
-        chart = _Charts()
+        chart = Charts(pub)
         text = journey_section(pub, la, chart)
         assert {f"{la}_journey_{n}" for n in ("flows", "gcp2", "conversion")} <= set(chart.figures)
         assert "View as table" in text and "suppressed" in text and GCP2_MISSING not in text
@@ -180,10 +180,10 @@ def test_not_available_without_journey_marts_or_gcp2():
     run = ProtectedRun(1, 5, empty, new_version=True)
     pub = _publication(conn, run)
     assert "journey_gcp2" not in pub.tables and pub.tables["journey_flows"].empty
-    text = journey_section(pub, "991", _Charts())
+    text = journey_section(pub, "991", Charts(pub))
     assert GCP2_MISSING in text and "not available" in text
     bare = Publication(QUARTER, AREAS, {}, {}, {}, 5)  # a publication made before the journey tables
-    assert "not available" in journey_section(bare, "partnership", _Charts())
+    assert "not available" in journey_section(bare, "partnership", Charts(bare))
 
 
 # ---------------------------------------------------------------------------------------------
