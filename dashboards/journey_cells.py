@@ -86,7 +86,8 @@ SPELL_ITEMS = ("open", *(b[0] for b in OPEN_BANDS), "begun in the 12 months", "r
 STAGES = ("referral", "assessment", "section 47", "initial conference", "CP plan")
 PROFILE_SCOPE = "neglect-related"
 PROFILE_SHARES = ("neglect_factor", "toxic_trio", "learning_disability", "prior_early_help", "gcp2_recorded",
-                  "gcp2_concern")
+                  "gcp2_concern", "factors_known")
+FACTOR_SHARES = ("neglect_factor", "toxic_trio", "learning_disability")  # of the entrants whose factors are known
 GCP2_PARTS = ("children", "improved", "unchanged", "worse")
 GCP2_TABLE = ("marts", "gcp2_progress")
 PARTNERSHIP = "partnership"
@@ -245,7 +246,9 @@ def _profile_cells(conn, latest: date) -> list[tuple[tuple, int, bool]]:
 
 def profile_denominator(indicator: str) -> str:
     """The indicator whose count is ``indicator``'s denominator (its share is of those children)."""
-    return "gcp2_recorded" if indicator in ("gcp2_concern", "mean_gcp2_max") else "entrants"
+    if indicator in ("gcp2_concern", "mean_gcp2_max"):
+        return "gcp2_recorded"
+    return "factors_known" if indicator in FACTOR_SHARES else "entrants"
 
 
 # ---------------------------------------------------------------------------------------------

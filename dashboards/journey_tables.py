@@ -73,7 +73,8 @@ PROFILE_LABELS = {"entrants": "children entering", "neglect_factor": "neglect fo
                   "learning_disability": "parental learning disability %",
                   "prior_early_help": "early help in the 12 months before %", "gcp2_recorded": "GCP2 recorded %",
                   "gcp2_concern": "GCP2 of concern (4-5), of those recorded %",
-                  "mean_gcp2_max": "mean highest GCP2 domain (1-5)"}
+                  "mean_gcp2_max": "mean highest GCP2 domain (1-5)",
+                  "factors_known": "assessment complete (factors known) %"}
 CI = ["ci95_lower_pct", "ci95_upper_pct"]
 
 

@@ -10,13 +10,16 @@ those whose evidence on entry shows neglect -- factor 16A, a GCP2 domain scored 
 plan under neglect / multiple) and ``indicator``. A child entering a level in the quarter (entry date after the
 previous quarter end, up to this one) counts once (their first entry). The evidence on entry: for early help
 the episode's presenting needs; for an assessment its factors; for an enquiry or a plan the factors of the
-child's latest assessment in the same authority started in the 12 months up to the entry (NULL factors count as
-none); GCP2 the highest domain score of the latest early-help GCP2 assessment in the 12 months up to the entry,
+child's latest assessment in the same authority started in the 12 months up to the entry. Factors are recorded
+at the end of an assessment, so the factor indicators (16A, toxic trio, learning disability, the mean number
+of factors) are of the entrants whose factors are known (``factors_known``: early help, or an assessment
+authorised by the latest extract); without this, the latest quarter's entrants, whose assessments are still
+open, would look as if fewer had neglect found than a year earlier. GCP2 the highest domain score of the latest early-help GCP2 assessment in the 12 months up to the entry,
 in any authority (for early help: this episode's or an earlier one's). Indicators (``unit``):
 
 * ``entrants`` (children) -- ``numerator`` = ``denominator`` = ``value`` = children entering.
-* percentages of the entrants (``percent``, Wilson 95 % / 99.8 % intervals): ``neglect_factor`` (16A),
-  ``toxic_trio`` (a parental factor 1B alcohol, 2B drugs, 3B domestic abuse or 4B mental health),
+* percentages (``percent``, Wilson 95 % / 99.8 % intervals) of the entrants, or of those whose factors are
+  known for the factor indicators: ``neglect_factor`` (16A), ``toxic_trio`` (a parental factor 1B alcohol, 2B drugs, 3B domestic abuse or 4B mental health),
   ``learning_disability`` (5B), ``prior_early_help`` (an early-help episode started in the 12 months before
   entry, any authority), ``under_5`` (aged 0-4 on entry), ``gcp2_recorded`` (a GCP2 score as above), and
   ``gcp2_concern`` (highest domain 4 or 5, a percentage of those with a score).
@@ -69,9 +72,10 @@ CONVERSION_COLUMNS = """
     trend_odds_ratio_per_year DOUBLE, trend_p_value DOUBLE, trend VARCHAR NOT NULL"""
 SERVICE_LEVELS = ("early help", "CIN assessment", "section 47", "CP plan")
 SHARES = {  # indicator -> (entry column that is true, denominator column or None for every entrant)
-    "neglect_factor": ("neglect_factor", None), "toxic_trio": ("toxic_trio", None),
-    "learning_disability": ("learning_disability", None), "prior_early_help": ("prior_early_help", None),
+    "neglect_factor": ("neglect_factor", "factors_known"), "toxic_trio": ("toxic_trio", "factors_known"),
+    "learning_disability": ("learning_disability", "factors_known"), "prior_early_help": ("prior_early_help", None),
     "under_5": ("under_5", None), "gcp2_recorded": ("gcp2_recorded", None),
+    "factors_known": ("factors_known", None),
     "gcp2_concern": ("gcp2_concern", "gcp2_recorded"),
 }
 MEANS = {"mean_gcp2_max": ("gcp2_max", "score 1-5"), "mean_factors": ("factors", "factors"),

@@ -9,6 +9,9 @@
 --                        referral date, the ICPC date (latest version), ICPC not required.
 -- threshold_entries      one row per child, authority, service level and quarter the child entered it
 --                        (its first entry in the quarter), with the evidence the child had on entry.
+--                        `factors_known`: the assessment factors are recorded (early help: its presenting
+--                        needs; otherwise an assessment completed -- authorised -- by the latest extract;
+--                        factors are recorded at the end of an assessment, so one still open has none yet).
 -- conversion_episodes    neglect-related CIN episodes referred in the 12 months ending one quarter before the
 --                        quarter end (each followed for at least 3 months), with the stages reached.
 
@@ -34,22 +37,23 @@ WITH quarters AS (
 ),
 assessment_of AS (  -- each assessment with its episode's primary need
     SELECT a.person_key, a.la_code, a.referral_date, a.start_date, coalesce(a.factors, []) AS factors,
-           e.primary_need_code
+           e.primary_need_code, a.authorisation_date IS NOT NULL AS factors_known
     FROM staging.cin_assessments a
     LEFT JOIN staging.cin_episodes e USING (person_key, la_code, referral_date)
 ),
 raw_entries AS (
     SELECT 'early help' AS service_level, person_key, la_code, start_date AS entry_date,
            presenting_needs AS factors, NULL::VARCHAR AS primary_need_code, NULL::BOOLEAN AS neglect_category,
-           episode_pseudonym AS entry_ref
+           episode_pseudonym AS entry_ref, TRUE AS factors_known
     FROM staging.early_help_episodes WHERE start_date IS NOT NULL
     UNION ALL
-    SELECT 'CIN assessment', person_key, la_code, start_date, factors, primary_need_code, NULL, NULL
+    SELECT 'CIN assessment', person_key, la_code, start_date, factors, primary_need_code, NULL, NULL, factors_known
     FROM assessment_of
     UNION ALL
-    SELECT 'section 47', person_key, la_code, start_date, NULL, NULL, NULL, NULL FROM threshold_section47
+    SELECT 'section 47', person_key, la_code, start_date, NULL, NULL, NULL, NULL, NULL FROM threshold_section47
     UNION ALL
-    SELECT 'CP plan', person_key, la_code, start_date, NULL, NULL, ever_neg OR ever_mul, NULL FROM staging.cp_plans
+    SELECT 'CP plan', person_key, la_code, start_date, NULL, NULL, ever_neg OR ever_mul, NULL, NULL
+    FROM staging.cp_plans
 ),
 in_quarter AS (
     SELECT q.period_end, r.*
@@ -60,7 +64,8 @@ in_quarter AS (
 ),
 with_assessment AS (  -- section 47 and plans: the factors of the child's latest assessment here started by then
     SELECT i.* REPLACE (coalesce(i.factors, a.factors) AS factors,
-                        coalesce(i.primary_need_code, a.primary_need_code) AS primary_need_code)
+                        coalesce(i.primary_need_code, a.primary_need_code) AS primary_need_code,
+                        coalesce(i.factors_known, a.factors_known, false) AS factors_known)
     FROM in_quarter i
     LEFT JOIN assessment_of a ON i.service_level IN ('section 47', 'CP plan') AND a.person_key = i.person_key
                              AND a.la_code = i.la_code AND a.start_date <= i.entry_date
@@ -90,7 +95,8 @@ SELECT w.period_end, w.service_level, w.la_code, w.person_key, w.entry_date,
        list_has_any(coalesce(w.factors, []), $neglect_factor_codes) AS neglect_factor,
        list_has_any(coalesce(w.factors, []), ['1B', '2B', '3B', '4B']) AS toxic_trio,
        list_has_any(coalesce(w.factors, []), ['5B']) AS learning_disability,
-       len(list_filter(coalesce(w.factors, []), lambda f: f <> '21')) AS factors,
+       CASE WHEN w.factors_known THEN len(list_filter(coalesce(w.factors, []), lambda f: f <> '21')) END AS factors,
+       w.factors_known,
        g.gcp2_max,
        p.person_key IS NOT NULL AS prior_early_help,
        date_sub('year', a.birth_month, w.entry_date) AS age,
