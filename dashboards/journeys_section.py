@@ -21,6 +21,7 @@ import pandas as pd
 
 from . import journey_figures as J
 from .figures import fmt_count, fmt_rate
+from .html_parts import ChartData
 from .journey_cells import ALL, IDENTIFIED, shift
 from .tables import Publication
 
@@ -62,11 +63,10 @@ def _pct(value, lower, upper) -> str:
     return f"{value:.0f} % ({lower:.0f} to {upper:.0f})"
 
 
-def _table(frame: pd.DataFrame, columns: dict, counts=(), text=()) -> str:
-    from .report import html_table  # the report's tables: data-count and data-cell on every count
-
-    return ("<details><summary>View as table</summary>" + html_table(frame, columns, counts=counts, text=text)
-            + "</details>")
+def _data(table: str, frame: pd.DataFrame, columns: dict, counts=(), text=()) -> ChartData:
+    """A chart's published rows (table ``table`` of the publication): its "View as table" and CSV download,
+    as every chart of the report has them (:class:`dashboards.html_parts.ChartData`)."""
+    return ChartData(table, frame, columns, counts=tuple(counts), text=tuple(text))
 
 
 def _flows(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
@@ -91,10 +91,10 @@ def _flows(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
     note = (f"{hidden} flow{' is' if hidden == 1 else 's are'} suppressed (fewer than {pub.threshold} children, or "
             "hidden to protect one) and not drawn; the totals beside each tier include them." if hidden
             else "Every flow is drawn.")
-    return (chart(f"{la_code}_journey_flows", figure) + f"<p class='note'>{_esc(note)} Children with no evidence on "
-            "either day are not in the chart.</p>"
-            + _table(flows, {"from_state": "previous quarter end", "to_state": "this quarter end", "children": "children"},
-                     counts=("children",), text=("from_state", "to_state")))
+    data = _data("journey_flows", flows, {"from_state": "previous quarter end", "to_state": "this quarter end",
+                                          "children": "children"}, counts=("children",), text=("from_state", "to_state"))
+    return (chart(f"{la_code}_journey_flows", figure, data) + f"<p class='note'>{_esc(note)} Children with no "
+            "evidence on either day are not in the chart.</p>")
 
 
 def _cohorts(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
@@ -129,12 +129,12 @@ def _cohorts(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
     title = "What happened to the children first identified 4 and 8 quarters ago"
     complete = "" if bool(first["history_complete"]) else (" Fewer than 12 months of history before the cohort: "
                                                             "'first identified' may include children known before.")
-    return (chart(f"{la_code}_journey_cohorts", J.cohort_figure(cohorts, title))
-            + f"<p class='note'>Shares of each cohort with 95 % Wilson intervals.{_esc(complete)}</p>"
-            + _table(cohorts, {"horizon_quarters": "quarters on", "cohort_period_end": "first identified",
-                               "outcome": "outcome", "children": "children", "cohort_children": "of",
-                               "share_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to"},
-                     counts=("children", "cohort_children"), text=("cohort_period_end", "outcome")))
+    data = _data("journey_cohorts", cohorts, {"horizon_quarters": "quarters on", "cohort_period_end": "first identified",
+                                              "outcome": "outcome", "children": "children", "cohort_children": "of",
+                                              "share_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to"},
+                 counts=("children", "cohort_children"), text=("cohort_period_end", "outcome"))
+    return (chart(f"{la_code}_journey_cohorts", J.cohort_figure(cohorts, title), data)
+            + f"<p class='note'>Shares of each cohort with 95 % Wilson intervals.{_esc(complete)}</p>")
 
 
 def _spells(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
@@ -160,10 +160,11 @@ def _spells(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
     longest = rows.loc["open: over 2 years"]
     findings.append(f"{fmt_count(rows.loc['open', 'spells'])} children have an open spell of identified neglect; "
                     f"{fmt_count(longest['spells'])} of them for over 2 years.")
-    return (chart(f"{la_code}_journey_time", J.spells_figure(spells, "Open spells of identified neglect: time so far"))
-            + _table(spells, {"item": "spells", "spells": "children", "of_spells": "out of", "share_pct": "%",
-                              "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to"},
-                     counts=("spells", "of_spells"), text=("item",)))
+    data = _data("journey_spells", spells, {"item": "spells", "spells": "children", "of_spells": "out of",
+                                            "share_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to"},
+                 counts=("spells", "of_spells"), text=("item",))
+    return chart(f"{la_code}_journey_time", J.spells_figure(spells, "Open spells of identified neglect: time so far"),
+                 data)
 
 
 def _conversion(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
@@ -186,13 +187,14 @@ def _conversion(pub: Publication, la_code: str, chart, findings: list[str]) -> s
                    else "no clear difference between the authorities")
         findings.append(f"Neglect-related {step.replace(' -> ', ' to ')}: {said}: {verdict}.")
     own = conversion[conversion["la_code"].isin([la_code] if la_code != "partnership" else list(names))]
-    return (chart(f"{la_code}_journey_conversion", J.funnel_figure(
-                conversion, names, "Neglect-related episodes: referral to CP plan (* authorities differ)"))
-            + _table(own, {"la_code": "area", "step": "step", "numerator": "reached", "denominator": "of",
-                           "rate_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to",
-                           "significantly_higher_than": "higher than", "significantly_lower_than": "lower than"},
-                     counts=("numerator", "denominator"),
-                     text=("la_code", "step", "significantly_higher_than", "significantly_lower_than")))
+    data = _data("journey_conversion", own, {"la_code": "area", "step": "step", "numerator": "reached",
+                                             "denominator": "of", "rate_pct": "%", "ci95_lower_pct": "95 % from",
+                                             "ci95_upper_pct": "95 % to", "significantly_higher_than": "higher than",
+                                             "significantly_lower_than": "lower than"},
+                 counts=("numerator", "denominator"),
+                 text=("la_code", "step", "significantly_higher_than", "significantly_lower_than"))
+    return chart(f"{la_code}_journey_conversion", J.funnel_figure(
+        conversion, names, "Neglect-related episodes: referral to CP plan (* authorities differ)"), data)
 
 
 def _profile(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
@@ -218,13 +220,13 @@ def _profile(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
                     + ("; ".join(changes) + " (95 % intervals do not overlap)." if changes else
                        "no clear change in any measure (every 95 % interval overlaps last year's)."))
     own = profile[profile["la_code"] == la_code]
-    return (chart(f"{la_code}_journey_thresholds", J.profile_figure(
-                profile, la_code, names, quarter, year_ago,
-                "Who services take on: neglect-related children entering each service (% with each, 95 % interval)"))
-            + _table(own, {"period_end": "quarter", "service_level": "service", "indicator_label": "indicator",
-                           "children": "children", "out_of": "out of", "value": "% or mean", "ci95_lower": "95 % from",
-                           "ci95_upper": "95 % to"}, counts=("children", "out_of"),
-                     text=("period_end", "service_level", "indicator_label")))
+    data = _data("journey_thresholds", own, {"period_end": "quarter", "service_level": "service",
+                                             "indicator_label": "indicator", "children": "children", "out_of": "out of",
+                                             "value": "% or mean", "ci95_lower": "95 % from", "ci95_upper": "95 % to"},
+                 counts=("children", "out_of"), text=("period_end", "service_level", "indicator_label"))
+    return chart(f"{la_code}_journey_thresholds", J.profile_figure(
+        profile, la_code, names, quarter, year_ago,
+        "Who services take on: neglect-related children entering each service (% with each, 95 % interval)"), data)
 
 
 def _gcp2(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
@@ -241,11 +243,12 @@ def _gcp2(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
                         f"{_pct(r['share_improved_pct'], r['ci95_lower_pct'], r['ci95_upper_pct'])} improved in at "
                         "least one domain between their first and latest.")
     return ("<h3>GCP2 progress</h3>"
-            + chart(f"{la_code}_journey_gcp2", J.gcp2_figure(gcp2, "Children whose GCP2 scores improved, by domain"))
-            + _table(gcp2, {"service": "service", "domain": "domain", "children": "children", "improved": "improved",
-                            "unchanged": "unchanged", "worse": "worse", "share_improved_pct": "% improved",
-                            "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to"},
-                     counts=("children", "improved", "unchanged", "worse"), text=("service", "domain")))
+            + chart(f"{la_code}_journey_gcp2", J.gcp2_figure(gcp2, "Children whose GCP2 scores improved, by domain"),
+                    _data("journey_gcp2", gcp2, {"service": "service", "domain": "domain", "children": "children",
+                                                 "improved": "improved", "unchanged": "unchanged", "worse": "worse",
+                                                 "share_improved_pct": "% improved", "ci95_lower_pct": "95 % from",
+                                                 "ci95_upper_pct": "95 % to"},
+                          counts=("children", "improved", "unchanged", "worse"), text=("service", "domain"))))
 
 
 def journey_section(pub: Publication, la_code: str, chart) -> str:
