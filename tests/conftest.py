@@ -105,28 +105,13 @@ LATENT_CLASS_DRAWS = 100
 def ingested(partnership, tmp_path_factory) -> IngestedPartnership:
     """Run `neglect run`'s plan (`cin_census_refresh`, `quarterly_refresh` over every period of the default partnership,
     `board_report` for the latest quarter), with a shorter hidden-prevalence sampler (LATENT_CLASS_DRAWS)."""
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import build_definitions
-    from pipelines.runs import execute_range, run_plan
-    from pipelines.settings import Settings
+    from refresh_helpers import project_settings, run_everything
 
     folder, _ = partnership
-    project = tmp_path_factory.mktemp("ingest_project")
-    settings = Settings(project_root=project, synthetic_dir=folder, incoming_dir=folder / "incoming",
-                        warehouse_path=project / "warehouse" / "neglect.duckdb",
-                        identity_path=project / "warehouse" / "identity.duckdb",
-                        pseudonym_key_path=project / "secrets" / "pseudonym.key",
-                        output_dir=project / "output", dagster_home=project,
-                        latent_class_draws=LATENT_CLASS_DRAWS)
-    defs = build_definitions(settings)
-    dagster_dir = project / ".dagster"
-    dagster_dir.mkdir()
-    results = {}
+    settings = project_settings(folder, tmp_path_factory.mktemp("ingest_project"), latent_class_draws=LATENT_CLASS_DRAWS)
     started = time.monotonic()
-    with DagsterInstance.local_temp(str(dagster_dir), overrides={"telemetry": {"enabled": False}}) as instance:
-        for planned in run_plan(settings.incoming_dir, date(2026, 11, 23)):
-            results[planned.job_name] = execute_range(defs, instance, planned)
+    results = run_everything(settings, date(2026, 11, 23))
+    dagster_dir = settings.dagster_home / ".dagster"
     return IngestedPartnership(folder, settings, dagster_dir, results, time.monotonic() - started)
 
 

@@ -14,7 +14,7 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, defi
 
 from pipelines.definitions import build_definitions
 from pipelines.partitions import census_partition_key, partition_key_for_quarter_end
-from pipelines.runs import PlannedRun, execute_range
+from pipelines.runs import PlannedRun, execute_range, run_plan
 from pipelines.settings import Settings
 
 # everything that follows the extracts: quality summary, linkage, marts, board packs (not the scoring of the
@@ -23,6 +23,30 @@ DOWNSTREAM = "after_the_extracts"
 DOWNSTREAM_GROUPS = ("quality", "linkage", "marts", "dashboards")
 MARTS_GROUPS = ("marts", "dashboards")
 LINKAGE_EVALUATION_KEY = AssetKey(["quality", "linkage_evaluation"])
+
+
+def project_settings(folder: Path, project: Path, incoming: Path | None = None, **overrides) -> Settings:
+    """Settings of a test project in ``project`` (warehouse, identity store, key, outputs and Dagster state all
+    under it) reading the partnership generated in ``folder`` (its ``incoming/`` unless ``incoming``)."""
+    return Settings(project_root=project, synthetic_dir=folder, incoming_dir=incoming or folder / "incoming",
+                    warehouse_path=project / "warehouse" / "neglect.duckdb",
+                    identity_path=project / "warehouse" / "identity.duckdb",
+                    pseudonym_key_path=project / "secrets" / "pseudonym.key", output_dir=project / "output",
+                    dagster_home=project, **overrides)
+
+
+def run_everything(settings: Settings, today: date, skip: tuple[str, ...] = ()) -> dict:
+    """`neglect run`'s plan for ``settings`` (every job over its range, as of ``today``) in a new Dagster instance
+    under the project, leaving out the jobs in ``skip``; job name -> its ExecuteInProcessResult."""
+    dagster_dir = settings.dagster_home / ".dagster"
+    dagster_dir.mkdir(parents=True, exist_ok=True)
+    defs = build_definitions(settings)
+    results = {}
+    with DagsterInstance.local_temp(str(dagster_dir), overrides={"telemetry": {"enabled": False}}) as instance:
+        for planned in run_plan(settings.incoming_dir, today):
+            if planned.job_name not in skip:
+                results[planned.job_name] = execute_range(defs, instance, planned)
+    return results
 
 
 def copy_state(settings: Settings, project: Path, incoming: Path | None = None, packs: bool = True) -> Settings:

@@ -42,29 +42,16 @@ class Run:
 
 def build_partnership(root: Path) -> Run:
     """Generate the partnership (extracts to 30 September 2026) and run the census and quarterly refreshes."""
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import build_definitions
-    from pipelines.runs import execute_range, run_plan
-    from pipelines.settings import Settings
+    from refresh_helpers import project_settings, run_everything
     from sources.synthetic.config import GeneratorConfig
     from sources.synthetic.generate import generate_partnership
 
     started = time.monotonic()
     folder = root / "partnership"
     generate_partnership(GeneratorConfig(children=CHILDREN, quarters=14), folder)
-    project = root / "project"
-    settings = Settings(project_root=project, synthetic_dir=folder, incoming_dir=folder / "incoming",
-                        warehouse_path=project / "warehouse" / "neglect.duckdb",
-                        identity_path=project / "warehouse" / "identity.duckdb",
-                        pseudonym_key_path=project / "secrets" / "pseudonym.key", output_dir=project / "output",
-                        dagster_home=project)
-    defs = build_definitions(settings)
-    (project / ".dagster").mkdir(parents=True)
-    with DagsterInstance.local_temp(str(project / ".dagster"), overrides={"telemetry": {"enabled": False}}) as instance:
-        for planned in run_plan(settings.incoming_dir, TODAY):
-            if planned.job_name != "board_report":
-                assert execute_range(defs, instance, planned).success, planned.job_name
+    settings = project_settings(folder, root / "project")
+    results = run_everything(settings, TODAY, skip=("board_report",))
+    assert all(r.success for r in results.values()), [job for job, r in results.items() if not r.success]
     return Run(folder, settings.warehouse_path, time.monotonic() - started)
 
 

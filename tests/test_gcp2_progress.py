@@ -113,25 +113,13 @@ def test_gcp2_progress_matches_the_truth(ingested, warehouse):
 def test_gcp2_progress_matches_the_truth_on_another_seed_and_size(tmp_path):
     """The mart on a partnership of its own (20,000 children, seed 5), ingested end to end (about 5 minutes)."""
     import duckdb
-    from dagster import DagsterInstance
-
-    from pipelines.definitions import build_definitions
-    from pipelines.runs import execute_range, run_plan
-    from pipelines.settings import Settings
+    from refresh_helpers import project_settings, run_everything
 
     folder, project = tmp_path / "partnership", tmp_path / "project"
     generate_partnership(GeneratorConfig(children=20_000, seed=5), folder)
-    settings = Settings(project_root=project, synthetic_dir=folder, incoming_dir=folder / "incoming",
-                        warehouse_path=project / "warehouse" / "neglect.duckdb",
-                        identity_path=project / "warehouse" / "identity.duckdb",
-                        pseudonym_key_path=project / "secrets" / "pseudonym.key", output_dir=project / "output",
-                        dagster_home=project)
-    defs = build_definitions(settings)
-    (project / ".dagster").mkdir(parents=True)
-    with DagsterInstance.local_temp(str(project / ".dagster"), overrides={"telemetry": {"enabled": False}}) as instance:
-        for planned in run_plan(settings.incoming_dir, pd.Timestamp("2026-11-23").date()):
-            if planned.job_name != "board_report":
-                assert execute_range(defs, instance, planned).success, planned.job_name
+    settings = project_settings(folder, project)
+    results = run_everything(settings, pd.Timestamp("2026-11-23").date(), skip=("board_report",))
+    assert all(r.success for r in results.values()), [job for job, r in results.items() if not r.success]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as conn:
         scored = scores(conn, folder / "truth")
     print(scored[["la_code", "service", "domain", "children", "children_truth", "share_improved",

@@ -18,8 +18,8 @@ from dashboards.audit import attack_refreshes, read_published
 from dashboards.publication import HISTORY_TABLE, count_cells, monotone_groups
 from models.marts.definitions import load_definitions
 from pipelines.settings import Settings
-from refresh_helpers import (copy_state, file_differences, linked_incoming, materialisation_metadata, refresh,
-                             step_failures, table_differences)
+from refresh_helpers import (copy_state, file_differences, linked_incoming, materialisation_metadata, project_settings,
+                             refresh, step_failures, table_differences)
 from sources.synthetic.config import GeneratorConfig
 from sources.synthetic.generate import generate_partnership
 
@@ -37,11 +37,7 @@ def other_partnership(tmp_path_factory):
 
 
 def _empty_project(folder, project, incoming) -> Settings:
-    return Settings(project_root=project, synthetic_dir=folder, incoming_dir=incoming,
-                    warehouse_path=project / "warehouse" / "neglect.duckdb",
-                    identity_path=project / "warehouse" / "identity.duckdb",
-                    pseudonym_key_path=project / "secrets" / "pseudonym.key", output_dir=project / "output",
-                    dagster_home=project)
+    return project_settings(folder, project, incoming)
 
 
 @pytest.fixture(scope="module")
