@@ -29,7 +29,7 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from .disclosure import SUPPRESSED, AtMost, attack
-from .exports import MARKER, column_of_label
+from .exports import MARKER, NOT_APPLICABLE, column_of_label
 from .journey_tables import JOURNEY_TABLE_CELLS
 from .tables import NOT_AVAILABLE
 from .publication import (cell_of_key, children_cell, iso, observed_cell, persons_cell, practice_cell,
@@ -66,13 +66,14 @@ _DATA_CELL = re.compile(r'data-count="([^"]*)" data-cell="([^"]*)"')
 
 
 def _value(raw):
-    """A published count as read from a file: int, ``"c"``, or None (blank, or ``x``: not available, no cell)."""
+    """A published count as read from a file: int, ``"c"``, or None (blank, ``x``: not available, or ``z``: not
+    applicable; no cell)."""
     if raw is None or (isinstance(raw, float) and pd.isna(raw)):
         return None
     if isinstance(raw, (int, float)):
         return int(raw)
     text = str(raw).strip().replace(",", "")
-    if text in ("", NOT_AVAILABLE):
+    if text in ("", NOT_AVAILABLE, NOT_APPLICABLE):
         return None
     return SUPPRESSED if text == SUPPRESSED else int(float(text))
 
@@ -90,7 +91,7 @@ def cells_of_table(name: str, frame: pd.DataFrame, where: str) -> list[tuple]:
     for count_column, cell_of in TABLE_CELLS.get(name, []):
         if count_column not in frame:
             raise KeyError(f"{where}: no column {count_column!r}")
-        marker = count_column + MARKER  # the exports' "c" / "x", beside an empty number (dashboards.exports)
+        marker = count_column + MARKER  # the exports' "c" / "x" / "z", beside an empty number (dashboards.exports)
         for record in frame.to_dict("records"):
             row = {k: _text(v) for k, v in record.items()}
             mark = record.get(marker)

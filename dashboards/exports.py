@@ -42,8 +42,10 @@ CHROMIUM_CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome"
 
 
 MARKER = "_marker"  # suffix of the column that says why a count is blank
+NOT_APPLICABLE = "z"  # DfE's symbol: the count has no meaning in this row (e.g. no base for a spell count)
 MARKERS = {SUPPRESSED: "suppressed (a count from 1 to the threshold - 1, or one that would reveal one)",
-           NOT_AVAILABLE: "not available (its source was not supplied for the area and quarter)"}
+           NOT_AVAILABLE: "not available (its source was not supplied for the area and quarter)",
+           NOT_APPLICABLE: "not applicable (the count has no meaning in this row)"}
 PNG_SCALE = 2  # PNGs at twice their layout size: 2,200 px wide, about 190 dpi across an A4 landscape page
 
 # Friendly headings of the workbook (the report's words where it has them); the CSV files keep the
@@ -121,6 +123,10 @@ def number_format(table: str, column: str) -> str | None:
         return FORMATS["ratio"]
     if column == "linkage_threshold":
         return FORMATS["threshold"]
+    if column == "horizon_quarters":  # cohorts followed 4 or 8 quarters on
+        return FORMATS["count"]
+    if table == "journey_thresholds" and column == "value":  # a percentage or a mean (score, factors, years)
+        return FORMATS["rate"]
     if "rate" in column or column.startswith(("ci95", "ci998")):
         return FORMATS["rate"]
     return None
@@ -142,7 +148,8 @@ def export_frame(pub: Publication, name: str, frame: pd.DataFrame) -> pd.DataFra
     * first ``quarter_end`` (the pack's quarter, ISO date) and ``area`` (the authority's name, or the
       partnership's for tables of the whole partnership), so every file says what it covers;
     * every count column numeric (whole numbers, empty where not published) with a ``<count>_marker``
-      column beside it: ``c`` suppressed, ``x`` not available, empty when the number is shown. One
+      column beside it: ``c`` suppressed, ``x`` not available, ``z`` not applicable (a blank the table
+      leaves for a row where the count has no meaning), empty when the number is shown. One
       convention for the CSV files, the workbook and the published marts; the ``<count>_suppressed``
       flags of the report are replaced by the marker;
     * dates as dates, lists joined with "; ", the report's ``_cell_*`` keys left out, and text a
@@ -152,7 +159,8 @@ def export_frame(pub: Publication, name: str, frame: pd.DataFrame) -> pd.DataFra
     for column in [c for c in out.columns if f"{c}_suppressed" in out.columns] + \
             [c for c in out.columns if c in _COUNTS and out[c].dtype == object and f"{c}_suppressed" not in out]:
         values = out[column].astype("object")
-        marker = values.map(lambda v: v if isinstance(v, str) and v in MARKERS else "")
+        marker = values.map(lambda v: v if isinstance(v, str) and v in MARKERS else
+                            NOT_APPLICABLE if v is None or (not isinstance(v, str) and pd.isna(v)) else "")
         numbers = values.where(marker == "", None).map(lambda v: None if v is None or pd.isna(v) else int(v))
         out[column] = pd.array(numbers.tolist(), dtype="Int64")
         out.insert(out.columns.get_loc(column) + 1, column + MARKER, marker.astype(object))

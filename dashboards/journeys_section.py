@@ -31,9 +31,10 @@ section.journeys .grid2 { display: grid; grid-template-columns: 1fr 1fr; gap: 6p
 section.journeys details { margin: 2px 0 8px; font-size: 13px; } section.journeys summary { cursor: pointer; color: #1f4e79; }
 section.journeys ul.findings li { font-size: 14px; margin: 2px 0; } section.journeys p { margin: 4px 0; }
 @media print { section.journeys details { display: none; } section.journeys h3 { break-after: avoid; }
-  section.journeys .chart { break-inside: avoid; } section.journeys ul.findings li { font-size: 12px; } }
+  section.journeys .chart { break-inside: avoid; zoom: 0.72; } section.journeys ul.findings li { font-size: 11px; } }
 </style>"""
 NOT_AVAILABLE = "not available (the journey marts were not built for this quarter)"
+NOT_A_THRESHOLD = ("entrants", "neglect_factor", "factors_known")  # not compared a year apart in the findings
 GCP2_MISSING = "GCP2 progress: not available (no repeat GCP2 assessments supplied)"
 
 
@@ -207,7 +208,10 @@ def _profile(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
     before = profile[profile["period_end"] == year_ago].set_index(["la_code", "service_level", "indicator"])
     changes = []
     for (la, level, indicator), r in now.iterrows():
-        if la != la_code or indicator in ("entrants",) or (la, level, indicator) not in before.index:
+        # 16A is one of the things that make a child neglect-related, so its share among neglect-related
+        # entrants is partly circular, and whether the assessment is complete yet is recording, not threshold:
+        # neither is read as a change of threshold
+        if la != la_code or indicator in NOT_A_THRESHOLD or (la, level, indicator) not in before.index:
             continue
         b = before.loc[(la, level, indicator)]
         way = compare(r["ci95_lower"], r["ci95_upper"], b["ci95_lower"], b["ci95_upper"])

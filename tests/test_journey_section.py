@@ -212,7 +212,8 @@ def test_the_section_renders_for_every_area_without_small_counts(report_text):
         section = _section(report_text, la)
         assert "What happens to the children we identify" in section and "View as table" in section
         assert f'data-chart="{la}_journey_flows"' in section and f'data-chart="{la}_journey_cohorts"' in section
-        assert GCP2_MISSING in section  # the default partnership has no marts.gcp2_progress yet
+        # the default partnership supplies GCP2 rescoring: its progress is shown, not "not available"
+        assert GCP2_MISSING not in section and f'data-chart="{la}_journey_gcp2"' in section
         values = _shown(section).values()
         assert len(values) > 100 and SUPPRESSED in values
         assert not [v for v in values if v not in (SUPPRESSED, "") and 0 < int(v) < 5]

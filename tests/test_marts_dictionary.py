@@ -79,7 +79,7 @@ def test_published_files_hold_only_protected_counts_and_no_identifier(marts_fold
             assert not ((values > 0) & (values < threshold)).any(), (path.name, column)
             marker = frame.get(f"{column}_marker")
             if marker is not None:
-                assert set(marker.dropna()) <= {"c", "x"}
+                assert set(marker.dropna()) <= {"c", "x", "z"}
                 assert frame.loc[marker.notna(), column].isna().all()  # a marked count is empty
                 hidden += int((marker == "c").sum())
             shown += len(values)
