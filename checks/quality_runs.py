@@ -19,7 +19,7 @@ from checks.dfe_rules.runner import run_rules
 from checks.population import RuleOutcome
 
 from ingest.files import FileLoad
-from ingest.write import ensure_quality_tables, table_names
+from ingest.write import ensure_quality_tables, registered, table_names
 
 FINDING_COLUMNS = ["period_end", "la_code", "table_name", "record_id", "rule_code", "rule_name", "severity", "message"]
 
@@ -90,9 +90,8 @@ def validate_periods(conn, source: str, tables: list[str], periods: list[date]) 
     conn.execute("DELETE FROM quality.expectation_results WHERE source = ? AND period_from >= ? AND period_to <= ?",
                  [source, min(periods), max(periods)])
     if rows:
-        conn.register("_failed", pd.DataFrame(rows))
-        conn.execute("INSERT INTO quality.expectation_results BY NAME SELECT * FROM _failed")
-        conn.unregister("_failed")
+        with registered(conn, pd.DataFrame(rows), "_failed"):
+            conn.execute("INSERT INTO quality.expectation_results BY NAME SELECT * FROM _failed")
     return validations
 
 

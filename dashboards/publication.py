@@ -94,6 +94,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ingest.write import registered
 from models.marts.definitions import NeglectDefinitions, load_definitions
 
 from .cells import (  # noqa: F401 (the cells and their names are re-exported: tables, audit and tests import them here)
@@ -366,12 +367,9 @@ def record_publication(conn: duckdb.DuckDBPyConnection, run: ProtectedRun, writt
             "version": run.version, "threshold": run.threshold, "cell": keys,
             "count": run.cells["count"].astype("int64").to_numpy(), "shown": run.cells["shown"].astype(bool).to_numpy(),
             "published": [None if v is None else str(v) for v in run.cells["published"]], "written": flags})
-        conn.register("_history_rows", frame)
-        try:
+        with registered(conn, frame, "_history_rows"):
             conn.execute(f"DELETE FROM {HISTORY_TABLE} WHERE version = ?", [run.version])
             conn.execute(f"INSERT INTO {HISTORY_TABLE} BY NAME SELECT * FROM _history_rows ORDER BY cell")
-        finally:
-            conn.unregister("_history_rows")
         return
     marked = sorted(k for k, f in zip(keys, flags) if f)
     if marked:

@@ -23,7 +23,8 @@ import pandas as pd
 
 from .files import FileLoad
 from .pseudonymise import identity_select, warehouse_select
-from .write import audit_frame, ensure_quality_tables, rejects_frame, replace_frame, replace_periods, table_columns
+from .write import (audit_frame, ensure_quality_tables, registered, rejects_frame, replace_frame, replace_periods,
+                    table_columns)
 
 
 @dataclass
@@ -101,14 +102,12 @@ def _write_table(warehouse, identity, name: str, frame: pd.DataFrame | None, per
 
 def _replace_in_transaction(conn, table: str, select_sql: str, frame: pd.DataFrame, periods: list[date]) -> int:
     """replace_periods in one transaction over ``frame`` registered as ``_rows``; rolled back on any error."""
-    conn.register("_rows", frame)
-    try:
-        conn.execute("BEGIN TRANSACTION")
-        rows = replace_periods(conn, table, select_sql, periods)
-        conn.execute("COMMIT")
-        return rows
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
-    finally:
-        conn.unregister("_rows")
+    with registered(conn, frame, "_rows"):
+        try:
+            conn.execute("BEGIN TRANSACTION")
+            rows = replace_periods(conn, table, select_sql, periods)
+            conn.execute("COMMIT")
+            return rows
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
