@@ -65,8 +65,19 @@ NOT_UNIT = frozenset({
 })
 
 
+# tests using one of these share its one session-wide run: with ``pytest -n 2 --dist loadgroup`` (make test) they
+# all go to the same worker, so the default partnership is generated and refreshed once, not once per worker
+SESSION_FIXTURES = frozenset({"partnership", "ingested"})
+
+
 def pytest_collection_modifyitems(config, items):
-    """Mark ``unit`` every test that is not slow, uses no heavy fixture and is not listed in NOT_UNIT."""
+    """Mark ``unit`` every test that is not slow, uses no heavy fixture and is not listed in NOT_UNIT; with
+    pytest-xdist, group the tests for its workers: every test of the session fixtures in one group, the
+    others by file (a file's module fixtures, e.g. ``real_run``, then run once)."""
+    if config.pluginmanager.hasplugin("xdist"):
+        for item in items:
+            shared = SESSION_FIXTURES & set(getattr(item, "fixturenames", ()))
+            item.add_marker(pytest.mark.xdist_group(name="default_partnership" if shared else item.path.name))
     for item in items:
         if (item.get_closest_marker("slow") or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or item.path.name in NOT_UNIT or f"{item.path.name}::{item.originalname}" in NOT_UNIT

@@ -73,7 +73,10 @@ def test_every_board_pack_file_is_byte_identical_after_a_second_run(ingested, se
         assert file_differences(first, second) == [], quarter
 
 
+@pytest.mark.slow  # about 4-7 minutes: the integer programme over every pack cell (test_dashboard.py runs the LP over
+# the same cells in `make test`; both refreshes' counts are identical here, so together they are the same system)
 def test_an_intruder_with_both_refreshes_packs_recovers_nothing(ingested, second_run):
+    """The exact (integer) intruder with both refreshes' packs side by side recovers no suppressed count."""
     settings, _ = second_run
     definitions = load_definitions()
     refreshes = []
