@@ -113,10 +113,12 @@ def replace_table(conn: duckdb.DuckDBPyConnection, table: str, frame: pd.DataFra
         conn.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT {select} FROM {view}")
 
 
-def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: str, select_sql: str) -> None:
+def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: str, select_sql: str,
+                        period_column: str = "period_end") -> None:
     """Create ``table`` (schema-qualified) with the declared ``columns`` if needed, delete the rows of the
-    periods in the temporary table ``periods`` (column ``period_end``), insert the rows of ``select_sql``:
-    re-running a quarter replaces its rows, never duplicates them.
+    periods in the temporary table ``periods`` (column ``period_end``; the table's own column is
+    ``period_column``), insert the rows of ``select_sql``: re-running a quarter replaces its rows, never
+    duplicates them.
 
     A table made by an older version with other columns or constraints is made anew (its quarters are
     rebuilt by the next refresh that covers them)."""
@@ -128,14 +130,15 @@ def replace_period_rows(conn: duckdb.DuckDBPyConnection, table: str, columns: st
     if table_columns(conn, table) is not None and conn.execute(f"DESCRIBE {table}").fetchall() != shape:
         conn.execute(f"DROP TABLE {table}")
     conn.execute(f"CREATE TABLE IF NOT EXISTS {table} ({columns})")
-    conn.execute(f"DELETE FROM {table} WHERE period_end IN (SELECT period_end FROM periods)")
+    conn.execute(f"DELETE FROM {table} WHERE {period_column} IN (SELECT period_end FROM periods)")
     conn.execute(f"INSERT INTO {table} BY NAME {select_sql}")
 
 
-def replace_period_frame(conn: duckdb.DuckDBPyConnection, table: str, columns: str, frame: pd.DataFrame) -> None:
+def replace_period_frame(conn: duckdb.DuckDBPyConnection, table: str, columns: str, frame: pd.DataFrame,
+                         period_column: str = "period_end") -> None:
     """:func:`replace_period_rows` with the rows of a DataFrame."""
     with registered(conn, frame, "_period_rows") as view:
-        replace_period_rows(conn, table, columns, f"SELECT * FROM {view}")
+        replace_period_rows(conn, table, columns, f"SELECT * FROM {view}", period_column)
 
 
 def replace_periods(conn: duckdb.DuckDBPyConnection, table: str, select_sql: str, periods: list[date],

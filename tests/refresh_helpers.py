@@ -101,9 +101,7 @@ def refresh(settings: Settings, quarters: tuple[date, date], census_years: tuple
     -> result."""
     defs = build_definitions(settings)
     if downstream:
-        selection = AssetSelection.groups(*downstream)
-        if defs.resolve_asset_graph().has(LINKAGE_EVALUATION_KEY):
-            selection = selection - AssetSelection.assets(LINKAGE_EVALUATION_KEY)
+        selection = AssetSelection.groups(*downstream) - AssetSelection.assets(LINKAGE_EVALUATION_KEY)
         if "quality" not in downstream:  # the quality summary still follows the extracts
             selection = selection | AssetSelection.assets(AssetKey(["quality", "summary"]))
         defs = Definitions.merge(defs, Definitions(jobs=[define_asset_job(DOWNSTREAM, selection=selection)]))

@@ -41,8 +41,46 @@ def test_default_definitions_load():
     (["cp_neg", "assessment_16A", "primary_need_N1"], 1), (["cp_mul", "assessment_16A"], 1),
 ])
 def test_tier_rules_as_sql(kinds, tier):
-    sql = load_definitions().tier_case_sql("k")
-    assert duckdb.sql(f"SELECT {sql} FROM (SELECT ?::VARCHAR[] AS k)", params=[kinds]).fetchall()[0][0] == tier
+    conn = duckdb.connect()
+    conn.execute(load_definitions().macros_sql())
+    assert conn.execute("SELECT neglect_tier(?::VARCHAR[])", [kinds]).fetchall()[0][0] == tier
+
+
+def test_capture_history_macro_has_a_field_per_list_in_the_definitions_order():
+    definitions = load_definitions()
+    conn = duckdb.connect()
+    conn.execute(definitions.macros_sql())
+    history, on_a_list = conn.execute("SELECT capture_history(['cp_neg', 'partner:police', 'adult_known']), "
+                                      "on_a_capture_list(['cp_neg'])").fetchall()[0]
+    names = [c.name for c in definitions.capture_lists]
+    assert list(history) == names and on_a_list
+    on = {c.name for c in definitions.capture_lists if {"cp_neg", "partner:police", "adult_known"} & set(c.any_of)}
+    assert {n for n, v in history.items() if v == 1} == on and "police" in on
+    assert conn.execute("SELECT on_a_capture_list(['primary_need_N1']), on_a_capture_list([]::VARCHAR[])"
+                        ).fetchall() == [(False, False)]  # a CIN plan alone is on no list
+
+
+def test_sql_files_hold_no_python_placeholder():
+    """Every mart SQL file runs as it stands in the DuckDB command line: no $name for Python to fill (the
+    definitions are macros, see models/marts/definitions.py)."""
+    import re
+
+    for path in SQL_DIR.glob("*.sql"):
+        text = "\n".join(line.split("--")[0] for line in path.read_text(encoding="utf-8").splitlines())
+        assert not re.search(r"\$[A-Za-z_]", text), path.name
+
+
+def test_partner_concerns_view_with_no_list_and_with_one():
+    from models.marts.evidence import create_partner_concerns
+
+    conn = duckdb.connect()
+    create_partner_concerns(conn, ())
+    assert conn.execute("SELECT count(*) FROM staging.partner_concerns").fetchall() == [(0,)]
+    conn.execute("CREATE SCHEMA raw; CREATE TABLE raw.partner_police AS SELECT 'r1' AS record_id, '991' AS la_code, "
+                 "DATE '2025-05-01' AS concern_date, 'NEG' AS concern_type, 'x' AS other_column")
+    create_partner_concerns(conn, ("partner_police",))
+    assert conn.execute("SELECT * FROM staging.partner_concerns").fetchall() == [
+        ("partner_police", "police", "r1", "991", date(2025, 5, 1), "NEG")]
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -1,11 +1,15 @@
 """The neglect definitions (``tier_definitions.yaml``): evidence parameters, tiers, tier sets, lists.
 
 :func:`load_definitions` reads and checks the file and returns :class:`NeglectDefinitions`, which
-also writes the two pieces of SQL the definitions decide:
+also writes the SQL the definitions decide, as DuckDB macros (:meth:`NeglectDefinitions.macros_sql`) that
+the mart SQL files call, so the files themselves hold no value of the definitions:
 
-* :meth:`NeglectDefinitions.tier_case_sql`: a ``CASE`` giving a child's tier (1-6, NULL for no tier)
-  from ``kinds``, the list of evidence kinds current for the child in the period;
-* :meth:`NeglectDefinitions.list_membership_sql`: one 0/1 column per capture-recapture list.
+* ``neglect_factor_codes()``, ``other_abuse_factor_codes()``, ``abuse_or_neglect_need_code()``,
+  ``gcp2_concern_threshold()``, ``family_link_methods()``, ``partner_concern_types()``: the parameters;
+* ``neglect_tier(kinds)``: a child's tier (1-6, NULL for no tier) from ``kinds``, the list of evidence kinds
+  current for the child in the period (:meth:`NeglectDefinitions.tier_case_sql`);
+* ``capture_history(kinds)``: a struct of one 0/1 field per capture-recapture list, named as the list, and
+  ``on_a_capture_list(kinds)``: true when any field is 1.
 
 A mistake in the file (an unknown evidence kind, a tier missing, a threshold out of range) raises
 :class:`DefinitionsError` naming the file and the entry, before any mart is touched.
@@ -88,10 +92,24 @@ class NeglectDefinitions:
             branches.append(f"WHEN {' AND '.join(conditions)} THEN {rule.tier}")
         return "CASE " + " ".join(branches) + " END"
 
-    def list_membership_sql(self, kinds: str = "kinds") -> str:
-        """SQL select-list: one 0/1 column per capture list, named as the list."""
-        return ", ".join(f"CAST(list_has_any({kinds}, {sql_list(c.any_of)}) AS INTEGER) AS {c.name}"
-                         for c in self.capture_lists)
+    def macros_sql(self) -> str:
+        """``CREATE OR REPLACE MACRO`` statements for the macros the module docstring lists (stored in the
+        database the connection writes, so the SQL files run on the warehouse in the DuckDB command line)."""
+        history = ", ".join(f"{sql_string(c.name)}: CAST(list_has_any(kinds, {sql_list(c.any_of)}) AS INTEGER)"
+                            for c in self.capture_lists)
+        on_any = sql_list(sorted({kind for c in self.capture_lists for kind in c.any_of}))
+        macros = {
+            "neglect_factor_codes()": sql_list(self.neglect_factor_codes),
+            "other_abuse_factor_codes()": sql_list(self.other_abuse_factor_codes),
+            "abuse_or_neglect_need_code()": sql_string(self.abuse_or_neglect_need_code),
+            "gcp2_concern_threshold()": str(int(self.gcp2_concern_threshold)),
+            "family_link_methods()": sql_list(self.family_link_methods),
+            "partner_concern_types()": sql_list(self.partner_concern_types),
+            "neglect_tier(kinds)": self.tier_case_sql("kinds"),
+            "capture_history(kinds)": "{" + history + "}",
+            "on_a_capture_list(kinds)": f"list_has_any(kinds, {on_any})",
+        }
+        return "".join(f"CREATE OR REPLACE MACRO {name} AS {body};\n" for name, body in macros.items())
 
     def tier_label(self, tier: int) -> str:
         return next(r.label for r in self.tiers if r.tier == tier)

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from string import Template
 
 import duckdb
 import pandas as pd
 
 from ingest.write import registered, replace_period_frame, replace_period_rows  # noqa: F401 (the marts import them from here)
 
-from .definitions import NeglectDefinitions, sql_list, sql_string
+from .definitions import NeglectDefinitions, sql_string
 
 SQL_DIR = Path(__file__).with_name("sql")
 MEASURES = ("point", "12_month")
@@ -43,11 +42,16 @@ def ensure_presence_table(conn: duckdb.DuckDBPyConnection) -> None:
                  "(period_end DATE NOT NULL, la_code VARCHAR NOT NULL, present BOOLEAN NOT NULL)")
 
 
-def read_sql(name: str, **values) -> str:
-    """The SQL file ``name`` with its ``$placeholders`` filled (every one must be given), after the shared
-    macros (``macros.sql``: age band, ethnicity group, effective end) it may use."""
-    text = (SQL_DIR / "macros.sql").read_text(encoding="utf-8") + "\n" + (SQL_DIR / name).read_text(encoding="utf-8")
-    return Template(text).substitute(values)
+def read_sql(name: str, definitions: NeglectDefinitions | None = None) -> str:
+    """The SQL file ``name``, after the statements that (re)create the macros it may call: ``macros.sql`` (age
+    band, ethnicity group, effective end) and, given ``definitions``, the definitions' macros (codes,
+    thresholds, ``neglect_tier``, ``capture_history``: :meth:`NeglectDefinitions.macros_sql`). The macros are
+    stored in the database written, so after a build every file runs on the warehouse as it stands in the
+    DuckDB command line; a file that calls a definitions macro is always run with ``definitions``."""
+    text = (SQL_DIR / "macros.sql").read_text(encoding="utf-8") + "\n"
+    if definitions is not None:
+        text += definitions.macros_sql()
+    return text + (SQL_DIR / name).read_text(encoding="utf-8")
 
 
 # The Annex A tables staging.sql reads, with the columns it reads: created empty when a warehouse has never
@@ -77,30 +81,21 @@ def build_evidence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefiniti
                    partner_sources: tuple[str, ...] = ()) -> None:
     """``marts.child_neglect_evidence``; ``partner_sources``: the partner-agency sources (``partner_<agency>``,
     their tables ``raw.partner_<agency>``) whose concerns become evidence of kind ``partner:<agency>``."""
-    conn.execute(read_sql(
-        "evidence.sql",
-        neglect_factor_codes=sql_list(definitions.neglect_factor_codes),
-        other_abuse_factor_codes=sql_list(definitions.other_abuse_factor_codes),
-        need_code=sql_string(definitions.abuse_or_neglect_need_code),
-        gcp2_threshold=int(definitions.gcp2_concern_threshold),
-        family_link_methods=sql_list(definitions.family_link_methods),
-        partner_evidence=partner_evidence_sql(partner_sources, definitions.partner_concern_types)))
+    create_partner_concerns(conn, partner_sources)
+    conn.execute(read_sql("evidence.sql", definitions))
 
 
-def partner_evidence_sql(sources: tuple[str, ...], concern_types: tuple[str, ...]) -> str:
-    """UNION ALL branches of evidence.sql: each partner-agency concern of a counted type, current on its date
-    (an event, not an episode), recorded on it; kind ``partner:<agency>`` for source ``partner_<agency>``."""
-    parts = []
-    for source in sources:
-        agency = source.removeprefix("partner_")
-        parts.append(f"""
-    UNION ALL
-    SELECT l.person_key, c.la_code, '{source}', 'partner:{agency}', c.concern_date, c.concern_date, c.record_id,
-           c.record_id, [c.concern_date]
-    FROM raw.{source} c
-    JOIN linkage.person_links l ON l.source = '{source}' AND l.source_record_id = c.record_id
-    WHERE list_contains({sql_list(concern_types)}, c.concern_type)""")
-    return "".join(parts)
+def create_partner_concerns(conn: duckdb.DuckDBPyConnection, sources: tuple[str, ...]) -> None:
+    """The view ``staging.partner_concerns`` evidence.sql reads: every partner agency's concerns (``source``
+    ``partner_<agency>``, ``agency``, ``record_id``, ``la_code``, ``concern_date``, ``concern_type``) from the
+    tables ``raw.partner_<agency>`` of ``sources``; no rows when the partnership supplied no partner list."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    parts = [f"SELECT {sql_string(source)} AS source, {sql_string(source.removeprefix('partner_'))} AS agency, "
+             f"record_id, la_code, concern_date, concern_type FROM raw.{source}" for source in sources]
+    if not parts:
+        parts = ["SELECT NULL::VARCHAR AS source, NULL::VARCHAR AS agency, NULL::VARCHAR AS record_id, "
+                 "NULL::VARCHAR AS la_code, NULL::DATE AS concern_date, NULL::VARCHAR AS concern_type WHERE false"]
+    conn.execute("CREATE OR REPLACE VIEW staging.partner_concerns AS\n" + "\nUNION ALL\n".join(parts))
 
 
 def period_windows(period_ends: list[date]) -> pd.DataFrame:
@@ -192,7 +187,7 @@ def build_tiers(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions
     register_periods(conn, period_ends)
     ensure_presence_table(conn)
     conn.execute(read_sql("active_evidence.sql"))
-    conn.execute(read_sql("tiers.sql", tier_case=definitions.tier_case_sql("b.kinds")))
+    conn.execute(read_sql("tiers.sql", definitions))
     replace_period_rows(conn, "marts.child_neglect_tier", TIER_COLUMNS,
                         "SELECT * FROM tier_rows ORDER BY period_end, measure, la_code, person_key")
     return conn.execute("SELECT count(*) FROM tier_rows").fetchall()[0][0]

@@ -21,7 +21,7 @@ import pandas as pd
 from models.intervals import wilson_interval
 
 from .definitions import NeglectDefinitions
-from .evidence import read_sql, register_periods, registered
+from .evidence import read_sql, register_periods, replace_period_frame
 
 SERVICES = ("early help", "children's social care", "all")
 DOMAINS = ("physical care", "safety", "love and care", "stimulation", "any domain")
@@ -46,11 +46,7 @@ def build_gcp2_progress(conn: duckdb.DuckDBPyConnection, definitions: NeglectDef
         FROM gcp2_changes GROUP BY ALL""").df()
     supplied = conn.sql("SELECT period_end, la_code FROM gcp2_supplied").df()
     frame = progress_rows(supplied, counts)
-    conn.execute("CREATE SCHEMA IF NOT EXISTS marts")
-    conn.execute(f"CREATE TABLE IF NOT EXISTS marts.gcp2_progress ({TABLE_SQL})")
-    with registered(conn, frame, "_gcp2_rows"):
-        conn.execute("DELETE FROM marts.gcp2_progress WHERE quarter_end IN (SELECT unnest(?::DATE[]))", [period_ends])
-        conn.execute("INSERT INTO marts.gcp2_progress SELECT * FROM _gcp2_rows ORDER BY ALL")
+    replace_period_frame(conn, "marts.gcp2_progress", TABLE_SQL, frame, period_column="quarter_end")
     return frame
 
 

@@ -108,10 +108,8 @@ def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefin
     with registered(conn, variants, "_variants"):
         conn.execute("CREATE OR REPLACE TEMP TABLE linkage_variants AS "
                      "SELECT variant, threshold, partnership_only FROM _variants")
-    names = [c.name for c in definitions.capture_lists]
-    conn.execute(read_sql("capture_histories.sql", list_columns=definitions.list_membership_sql("kinds"),
-                          list_names=", ".join(names), table="capture_histories",
-                          membership="a.recorded_in_window" if recorded_in_window else "TRUE"))
+    conn.execute(f"SET VARIABLE capture_lists_recorded_in_window = {'true' if recorded_in_window else 'false'}")
+    conn.execute(read_sql("capture_histories.sql", definitions))
     return conn.sql("SELECT * FROM capture_histories ORDER BY ALL").df()
 
 

@@ -79,7 +79,7 @@ import pandas as pd
 
 from models.intervals import wilson_interval
 
-from .evidence import read_sql, register_periods, replace_period_rows
+from .evidence import read_sql, register_periods, registered, replace_period_rows
 
 BANK_HOLIDAYS_FILE = Path(__file__).with_name("reference") / "bank_holidays_england.csv"
 TABLE = "marts.practice_indicators"
@@ -136,12 +136,9 @@ def load_bank_holidays(path: Path = BANK_HOLIDAYS_FILE) -> pd.DataFrame:
 
 def register_bank_holidays(conn: duckdb.DuckDBPyConnection, path: Path = BANK_HOLIDAYS_FILE) -> None:
     """The temporary table ``bank_holidays`` (holiday_date DATE, name VARCHAR) the SQL joins on."""
-    conn.register("_bank_holidays", load_bank_holidays(path))
-    try:
+    with registered(conn, load_bank_holidays(path), "_bank_holidays"):
         conn.execute("CREATE OR REPLACE TEMP TABLE bank_holidays AS "
                      "SELECT CAST(holiday_date AS DATE) AS holiday_date, name FROM _bank_holidays")
-    finally:
-        conn.unregister("_bank_holidays")
 
 
 def working_days(start, end, holidays=None) -> np.ndarray:
@@ -247,8 +244,7 @@ def build_practice_indicators(conn: duckdb.DuckDBPyConnection, period_ends: list
     if _table_exists(conn, TABLE):
         earlier += (f" UNION ALL SELECT period_end, la_code, indicator, rate_pct, ci95_lower_pct, ci95_upper_pct "
                     f"FROM {TABLE} WHERE period_end NOT IN (SELECT period_end FROM periods)")
-    conn.register("_practice_new", rows)
-    try:
+    with registered(conn, rows, "_practice_new"):
         conn.execute(f"""
             CREATE OR REPLACE TEMP TABLE practice_indicator_rows AS
             WITH earlier AS ({earlier})
@@ -265,8 +261,6 @@ def build_practice_indicators(conn: duckdb.DuckDBPyConnection, period_ends: list
             LEFT JOIN earlier e ON e.la_code = n.la_code AND e.indicator = n.indicator
                                AND e.period_end = CAST(n.period_end - INTERVAL 1 YEAR AS DATE)
         """)
-    finally:
-        conn.unregister("_practice_new")
     replace_period_rows(conn, TABLE, PRACTICE_COLUMNS,
                         "SELECT * EXCLUDE (sort_order) FROM practice_indicator_rows "
                         "ORDER BY period_end, la_code = 'partnership', la_code, sort_order")

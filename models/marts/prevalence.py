@@ -43,7 +43,8 @@ from models.intervals import rate_interval, wilson_interval
 
 from .availability import tier_set_availability
 from .definitions import NeglectDefinitions
-from .evidence import ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods, replace_period_frame
+from .evidence import (ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods,
+                       registered, replace_period_frame)
 
 BENCHMARKS_FILE = Path(__file__).with_name("reference") / "benchmarks.csv"
 PER = 10_000
@@ -60,12 +61,9 @@ PREVALENCE_COLUMNS = """
 def register_tier_sets(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions) -> None:
     """The temporary table ``tier_set_members`` (tier_set, tier) from the definitions."""
     rows = [(name, tier) for name, tiers in definitions.tier_sets.items() for tier in tiers]
-    conn.register("_members", pd.DataFrame(rows, columns=["tier_set", "tier"]))
-    try:
+    with registered(conn, pd.DataFrame(rows, columns=["tier_set", "tier"]), "_members"):
         conn.execute("CREATE OR REPLACE TEMP TABLE tier_set_members AS "
                      "SELECT tier_set, CAST(tier AS INTEGER) AS tier FROM _members")
-    finally:
-        conn.unregister("_members")
 
 
 def with_rate_intervals(frame: pd.DataFrame, count: str = "children", population: str = "population") -> pd.DataFrame:

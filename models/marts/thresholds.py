@@ -55,7 +55,7 @@ import numpy as np
 import pandas as pd
 
 from .conversion_trend import with_trends
-from .definitions import NeglectDefinitions, sql_list, sql_string
+from .definitions import NeglectDefinitions
 from .evidence import first_days_by_source, read_sql, register_periods, replace_period_frame
 from .practice_indicators import with_proportion_intervals
 
@@ -90,11 +90,8 @@ Z95 = 1.959963984540054
 def _prepare(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions, period_ends: list[date],
              *files: str) -> None:
     register_periods(conn, period_ends)
-    values = {"neglect_factor_codes": sql_list(definitions.neglect_factor_codes),
-              "need_code": sql_string(definitions.abuse_or_neglect_need_code),
-              "gcp2_threshold": int(definitions.gcp2_concern_threshold)}
     for name in files:
-        conn.execute(read_sql(name, **values))
+        conn.execute(read_sql(name, definitions))
 
 
 def build_threshold_profile(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions,

@@ -4,8 +4,10 @@
   (a multi-asset), unpartitioned: every refresh relinks every loaded record of every period, so a
   record arriving this quarter can join a child first seen two years ago. Person keys are carried
   over from the previous ``linkage.person_links``.
-* ``quality/linkage_evaluation``: only when the pipeline reads the synthetic partnership (its
-  ``truth/`` folder exists): links scored against the true identities. On real data it is absent.
+* ``quality/linkage_evaluation``: links scored against the true identities when the extracts are a
+  synthetic partnership's (a ``truth/`` folder beside ``incoming/``). Declared in every project, so the
+  asset graph does not depend on the files present; on real data it says "not available: no truth" and
+  writes no table.
 
 The identity store is attached read-only; the clerical-review file (grey-band pairs, with
 identifiers) goes to ``settings.clerical_review_dir``, next to the identity store. Metadata and
@@ -59,7 +61,7 @@ def partner_sources(registry: Registry) -> tuple[str, ...]:
 
 
 def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> list:
-    """The linkage assets (downstream of ``source_keys``); the evaluation asset only when ``truth/`` is there."""
+    """The linkage assets (downstream of ``source_keys``), the evaluation asset included."""
 
     @multi_asset(
         specs=[
@@ -119,11 +121,7 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
         yield MaterializeResult(asset_key=LINKAGE_SUMMARY_KEY, metadata={"dagster/row_count": len(result.summary)})
         yield from checks
 
-    assets = [person_linkage]
-    truth_dir = settings.synthetic_dir / "truth"
-    if settings.uses_synthetic_incoming:
-        assets.append(_evaluation_asset(truth_dir))
-    return assets
+    return [person_linkage, linkage_evaluation]
 
 
 def _check_results(conn, result, partners: tuple[str, ...] = ()) -> list[AssetCheckResult]:
@@ -162,27 +160,34 @@ def _check_results(conn, result, partners: tuple[str, ...] = ()) -> list[AssetCh
     ]
 
 
-def _evaluation_asset(truth_dir: Path):
-    @asset(key=LINKAGE_EVALUATION_KEY, group_name="quality", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-           deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY],
-           description="quality.linkage_evaluation (synthetic partnership only): pairwise precision, recall and "
-                       "F1 of the child linkage against truth/, cluster purity and completeness, twin and sibling "
-                       "false merges, adult-child link precision and recall.")
-    def linkage_evaluation(context: AssetExecutionContext, warehouse: WarehouseResource,
-                           identity_store: IdentityStoreResource) -> MaterializeResult:
-        with warehouse.get_connection() as conn:
-            attach_identity_store(conn, Path(identity_store.database))
-            person_links = conn.sql("SELECT * FROM linkage.person_links").df()
-            family_links = conn.sql("SELECT * FROM linkage.family_links").df()
-            evaluation = evaluate_linkage(person_links, family_links, household_adult_records(conn), truth_dir)
-            replace_table(conn, "quality.linkage_evaluation", evaluation)
-        headline = evaluation[evaluation["level"].isin(["source identities", "recorded in household",
-                                                        "same address"])]
-        table = ["| scope | level | measure | value |", "|---|---|---|---:|"] + \
-            [f"| {r.scope} | {r.level} | {r.measure} | {r.value:.4f} |" for r in headline.itertuples()]
-        return MaterializeResult(metadata={"dagster/row_count": len(evaluation),
-                                           "headline": MetadataValue.md("\n".join(table))})
+def truth_folder(extracts: IncomingExtracts) -> Path | None:
+    """The synthetic partnership's ``truth/`` beside its ``incoming/`` folder; None for real extracts."""
+    truth = Path(extracts.incoming_dir).parent / "truth"
+    return truth if (truth / "source_records.csv").exists() else None
 
-    return linkage_evaluation
+
+@asset(key=LINKAGE_EVALUATION_KEY, group_name="quality", pool=WAREHOUSE_POOL, kinds={"duckdb"},
+       deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY],
+       description="quality.linkage_evaluation (synthetic partnership only: real extracts have no truth): pairwise "
+                   "precision, recall and F1 of the child linkage against truth/, cluster purity and completeness, "
+                   "twin and sibling false merges, adult-child link precision and recall.")
+def linkage_evaluation(context: AssetExecutionContext, warehouse: WarehouseResource,
+                       identity_store: IdentityStoreResource, extracts: IncomingExtracts) -> MaterializeResult:
+    truth_dir = truth_folder(extracts)
+    if truth_dir is None:
+        context.log.info("linkage evaluation not available: the extracts have no truth (not a synthetic partnership)")
+        return MaterializeResult(metadata={"evaluation": "not available: no truth for these extracts"})
+    with warehouse.get_connection() as conn:
+        attach_identity_store(conn, Path(identity_store.database))
+        person_links = conn.sql("SELECT * FROM linkage.person_links").df()
+        family_links = conn.sql("SELECT * FROM linkage.family_links").df()
+        evaluation = evaluate_linkage(person_links, family_links, household_adult_records(conn), truth_dir)
+        replace_table(conn, "quality.linkage_evaluation", evaluation)
+    headline = evaluation[evaluation["level"].isin(["source identities", "recorded in household",
+                                                    "same address"])]
+    table = ["| scope | level | measure | value |", "|---|---|---|---:|"] + \
+        [f"| {r.scope} | {r.level} | {r.measure} | {r.value:.4f} |" for r in headline.itertuples()]
+    return MaterializeResult(metadata={"dagster/row_count": len(evaluation),
+                                       "headline": MetadataValue.md("\n".join(table))})
 
 

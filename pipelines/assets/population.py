@@ -11,7 +11,7 @@ from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult,
 from dagster_duckdb import DuckDBResource
 
 from ingest.files import reject_rows
-from ingest.write import ensure_quality_tables, replace_frame
+from ingest.write import ensure_quality_tables, registered, replace_frame
 from sources import ons_population
 from sources.errors import SourceFileError
 from sources.incoming import find_reference
@@ -74,9 +74,9 @@ def population_denominators(context: AssetExecutionContext, warehouse: DuckDBRes
         ensure_quality_tables(conn)
         conn.execute("BEGIN TRANSACTION")
         conn.execute(CREATE_POPULATION)
-        conn.register("population_rows", rows)
-        conn.execute(f"INSERT INTO {TABLE} SELECT mid_year, ward_code, ward_name, la_code, la_name, sex, age, "
-                     "population, source_file, source_line FROM population_rows")
+        with registered(conn, rows, "population_rows"):
+            conn.execute(f"INSERT INTO {TABLE} SELECT mid_year, ward_code, ward_name, la_code, la_name, sex, age, "
+                         "population, source_file, source_line FROM population_rows")
         replace_frame(conn, "quality.rejects", rejects, None, ons_population.SOURCE)
         conn.execute("COMMIT")
         totals = conn.execute(f"""

@@ -13,7 +13,7 @@ episodes AS (
     FROM staging.cin_episodes e JOIN windows w ON e.referral_date > w.after AND e.referral_date <= w.until
 ),
 assessed AS (
-    SELECT person_key, la_code, referral_date, bool_or(list_has_any(coalesce(factors, []), $neglect_factor_codes))
+    SELECT person_key, la_code, referral_date, bool_or(list_has_any(coalesce(factors, []), neglect_factor_codes()))
            AS neglect_factor
     FROM staging.cin_assessments GROUP BY ALL
 ),
@@ -32,4 +32,4 @@ SELECT e.period_end, e.la_code, e.person_key, e.referral_date,
 FROM episodes e
 LEFT JOIN assessed a USING (person_key, la_code, referral_date)
 LEFT JOIN enquiries s USING (person_key, la_code, referral_date)
-WHERE e.primary_need_code = $need_code OR coalesce(a.neglect_factor, false);
+WHERE e.primary_need_code = abuse_or_neglect_need_code() OR coalesce(a.neglect_factor, false);

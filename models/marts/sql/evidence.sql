@@ -2,10 +2,10 @@
 -- window: the dates the evidence was current. `evidence_end` NULL = still current (see staging.sql,
 -- `effective_end`). The kinds and their windows are listed in models/marts/tier_definitions.yaml.
 --
--- Placeholders (a dollar sign and a name) are filled from tier_definitions.yaml by
--- models/marts/evidence.py: neglect_factor_codes, other_abuse_factor_codes and family_link_methods
--- (SQL lists), need_code, gcp2_threshold, and partner_evidence: one UNION ALL branch per partner-agency
--- source (docs/partner-lists.md), kind 'partner:<agency>', a concern of a counted type current on its date.
+-- The codes and thresholds are macros written from tier_definitions.yaml (models/marts/definitions.py:
+-- neglect_factor_codes(), other_abuse_factor_codes(), family_link_methods(), abuse_or_neglect_need_code(),
+-- gcp2_concern_threshold(), partner_concern_types()); staging.partner_concerns is the view over the
+-- partner-agency lists supplied (docs/partner-lists.md, models/marts/evidence.py).
 -- `recorded_dates`: the dates on which a service *recorded* this evidence (plan start and each review,
 -- assessment authorisation, early-help assessment, referral, adult episode start).
 -- Ofsted Annex A lists (source 'annex_a') feed assessment_16A (list 4, where the system exports the factors),
@@ -54,33 +54,33 @@ evidence AS (
     SELECT person_key, la_code, 'cin_census', 'assessment_16A', authorisation_date, episode_effective_end, record_id,
            person_record_id, [authorisation_date]
     FROM staging.cin_assessments
-    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $neglect_factor_codes)
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, neglect_factor_codes())
 
     UNION ALL
     SELECT person_key, la_code, 'cin_census', 'assessment_other_abuse', authorisation_date,
            episode_effective_end, record_id, person_record_id, [authorisation_date]
     FROM staging.cin_assessments
-    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $other_abuse_factor_codes)
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, other_abuse_factor_codes())
 
     UNION ALL
     -- CIN episodes with primary need "abuse or neglect"
     SELECT person_key, la_code, 'cin_census', 'primary_need_N1', referral_date, effective_end, record_id, person_record_id,
            [referral_date]
     FROM staging.cin_episodes
-    WHERE primary_need_code = $need_code
+    WHERE primary_need_code = abuse_or_neglect_need_code()
 
     UNION ALL
     -- early help: neglect among the presenting needs, from the early-help assessment on
     SELECT person_key, la_code, 'early_help', 'eh_16A', assessment_date, effective_end, record_id, person_record_id,
            [assessment_date]
     FROM staging.early_help_episodes
-    WHERE assessment_date IS NOT NULL AND list_has_any(presenting_needs, $neglect_factor_codes)
+    WHERE assessment_date IS NOT NULL AND list_has_any(presenting_needs, neglect_factor_codes())
 
     UNION ALL
     SELECT person_key, la_code, 'early_help', 'eh_gcp2', assessment_date, effective_end, record_id, person_record_id,
            [assessment_date]
     FROM staging.early_help_episodes
-    WHERE assessment_date IS NOT NULL AND gcp2_max >= $gcp2_threshold
+    WHERE assessment_date IS NOT NULL AND gcp2_max >= gcp2_concern_threshold()
 
     UNION ALL
     -- Ofsted Annex A (lists 4, 6 and 2) for what started after the authority's latest CIN census return (the
@@ -88,35 +88,35 @@ evidence AS (
     SELECT person_key, la_code, 'annex_a', 'assessment_16A', authorisation_date, episode_effective_end, record_id,
            person_record_id, [authorisation_date]
     FROM staging.annex_a_assessments
-    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $neglect_factor_codes)
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, neglect_factor_codes())
       AND authorisation_date > coalesce(census_covered_to, DATE '1900-01-01')
 
     UNION ALL
     SELECT person_key, la_code, 'annex_a', 'assessment_other_abuse', authorisation_date, episode_effective_end,
            record_id, person_record_id, [authorisation_date]
     FROM staging.annex_a_assessments
-    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, $other_abuse_factor_codes)
+    WHERE authorisation_date IS NOT NULL AND list_has_any(factors, other_abuse_factor_codes())
       AND authorisation_date > coalesce(census_covered_to, DATE '1900-01-01')
 
     UNION ALL
     SELECT person_key, la_code, 'annex_a', 'primary_need_N1', start_date, effective_end, record_id, person_record_id,
            [start_date]
     FROM staging.annex_a_cin_episodes
-    WHERE primary_need_code = $need_code AND start_date > coalesce(census_covered_to, DATE '1900-01-01')
+    WHERE primary_need_code = abuse_or_neglect_need_code() AND start_date > coalesce(census_covered_to, DATE '1900-01-01')
 
     UNION ALL
     -- list 2 has no episode dates: the window is the assessment's own (start to completion)
     SELECT person_key, la_code, 'annex_a', 'eh_16A', start_date, effective_end, record_id, person_record_id,
            [start_date]
     FROM staging.annex_a_early_help
-    WHERE list_has_any(presenting_needs, $neglect_factor_codes)
+    WHERE list_has_any(presenting_needs, neglect_factor_codes())
       AND start_date > coalesce(early_help_covered_to, DATE '1900-01-01')
 
     UNION ALL
     SELECT person_key, la_code, 'annex_a', 'eh_gcp2', start_date, effective_end, record_id, person_record_id,
            [start_date]
     FROM staging.annex_a_early_help
-    WHERE gcp2_max >= $gcp2_threshold AND start_date > coalesce(early_help_covered_to, DATE '1900-01-01')
+    WHERE gcp2_max >= gcp2_concern_threshold() AND start_date > coalesce(early_help_covered_to, DATE '1900-01-01')
 
     UNION ALL
     -- a child recorded in an adult-services episode's household list
@@ -125,7 +125,7 @@ evidence AS (
     FROM staging.adult_household_children c
     JOIN staging.adult_episodes a USING (la_code, service_file, episode_pseudonym)
     CROSS JOIN (VALUES ('adult_known'), ('adult_concern')) k(kind)
-    WHERE list_contains($family_link_methods, 'recorded in household')
+    WHERE list_contains(family_link_methods(), 'recorded in household')
       AND (kind = 'adult_known' OR a.safeguarding_concern)
 
     UNION ALL
@@ -135,9 +135,17 @@ evidence AS (
     FROM linkage.family_links f
     JOIN staging.adult_episodes a ON a.adult_key = f.adult_key AND a.service = f.source
     CROSS JOIN (VALUES ('adult_known'), ('adult_concern')) k(kind)
-    WHERE f.method = 'same address' AND list_contains($family_link_methods, 'same address')
+    WHERE f.method = 'same address' AND list_contains(family_link_methods(), 'same address')
       AND (kind = 'adult_known' OR a.safeguarding_concern)
-$partner_evidence
+
+    UNION ALL
+    -- a partner agency's concern of a counted type (staging.partner_concerns): an event, current and recorded
+    -- on its date; kind partner:<agency>
+    SELECT l.person_key, c.la_code, c.source, 'partner:' || c.agency, c.concern_date, c.concern_date, c.record_id,
+           c.record_id, [c.concern_date]
+    FROM staging.partner_concerns c
+    JOIN linkage.person_links l ON l.source = c.source AND l.source_record_id = c.record_id
+    WHERE list_contains(partner_concern_types(), c.concern_type)
 )
 SELECT DISTINCT person_key, la_code, source, kind, evidence_start, evidence_end, source_record_id, person_record_id,
        list_sort(list_distinct(list_filter(recorded_dates, lambda d: d IS NOT NULL))) AS recorded_dates

@@ -92,7 +92,7 @@ prior_eh AS (  -- an early-help episode (any authority) that started in the 12 m
                                       AND h.start_date >= w.entry_date - INTERVAL 12 MONTH
 )
 SELECT w.period_end, w.service_level, w.la_code, w.person_key, w.entry_date,
-       list_has_any(coalesce(w.factors, []), $neglect_factor_codes) AS neglect_factor,
+       list_has_any(coalesce(w.factors, []), neglect_factor_codes()) AS neglect_factor,
        list_has_any(coalesce(w.factors, []), ['1B', '2B', '3B', '4B']) AS toxic_trio,
        list_has_any(coalesce(w.factors, []), ['5B']) AS learning_disability,
        CASE WHEN w.factors_known THEN len(list_filter(coalesce(w.factors, []), lambda f: f <> '21')) END AS factors,
@@ -100,8 +100,8 @@ SELECT w.period_end, w.service_level, w.la_code, w.person_key, w.entry_date,
        g.gcp2_max,
        p.person_key IS NOT NULL AS prior_early_help,
        date_sub('year', a.birth_month, w.entry_date) AS age,
-       list_has_any(coalesce(w.factors, []), $neglect_factor_codes) OR coalesce(g.gcp2_max >= $gcp2_threshold, false)
-           OR coalesce(w.primary_need_code = $need_code, false) OR coalesce(w.neglect_category, false) AS neglect_related
+       list_has_any(coalesce(w.factors, []), neglect_factor_codes()) OR coalesce(g.gcp2_max >= gcp2_concern_threshold(), false)
+           OR coalesce(w.primary_need_code = abuse_or_neglect_need_code(), false) OR coalesce(w.neglect_category, false) AS neglect_related
 FROM with_assessment w
 LEFT JOIN gcp2 g USING (period_end, service_level, la_code, person_key)
 LEFT JOIN prior_eh p USING (period_end, service_level, la_code, person_key)

@@ -15,8 +15,7 @@
 -- early-help line of one quarter, or both authorities' person lists) are chosen by source (person
 -- list, then early help, then adult services' household lists), then by ward, LSOA and decile, so
 -- the choice never depends on the order DuckDB's threads read the rows in.
--- The placeholder tier_case (after a dollar sign) is filled from tier_definitions.yaml by
--- models/marts/evidence.py.
+-- neglect_tier(kinds): the macro models/marts/definitions.py writes from tier_definitions.yaml.
 
 CREATE OR REPLACE TEMP TABLE tier_rows AS
 WITH by_authority AS (
@@ -24,7 +23,7 @@ WITH by_authority AS (
     FROM active_evidence GROUP BY ALL
 ),
 authority_tiers AS (
-    SELECT b.*, $tier_case AS tier FROM by_authority b
+    SELECT b.*, neglect_tier(b.kinds) AS tier FROM by_authority b
 ),
 tiered AS (
     SELECT period_end, measure, la_code, person_key, kinds, age, tier FROM authority_tiers
