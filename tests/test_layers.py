@@ -51,3 +51,30 @@ def test_an_upward_import_inside_a_function_is_found(tmp_path: Path):
     (tmp_path / "checks").mkdir()
     (tmp_path / "checks" / "fine.py").write_text("from ingest.files import FileLoad\nimport sources.registry\n")
     assert _violations(tmp_path) == {("ingest.late", "pipelines.settings")}
+
+
+# modules a maintainer can hold in their head (issue 16): the generator and the benchmarks are exempt
+MAX_MODULE_LINES = 500
+MAX_FUNCTION_LINES = 80
+
+
+def _sized_modules(repo: Path = REPO):
+    for package in MAY_IMPORT:
+        for path in sorted((repo / package).rglob("*.py")):
+            if "synthetic" not in path.relative_to(repo).parts:
+                yield path
+
+
+def test_no_module_over_500_lines_and_no_function_over_80():
+    long_modules, long_functions = [], []
+    for path in _sized_modules():
+        text = path.read_text(encoding="utf-8")
+        name = str(path.relative_to(REPO))
+        if len(text.splitlines()) > MAX_MODULE_LINES:
+            long_modules.append(name)
+        for node in ast.walk(ast.parse(text, filename=name)):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                length = node.end_lineno - node.lineno + 1
+                if length > MAX_FUNCTION_LINES:
+                    long_functions.append(f"{name}:{node.lineno} {node.name} ({length} lines)")
+    assert long_modules == [] and long_functions == []
