@@ -6,8 +6,8 @@
   over from the previous ``linkage.person_links``.
 * ``quality/linkage_evaluation``: links scored against the true identities when the extracts are a
   synthetic partnership's (a ``truth/`` folder beside ``incoming/``). Declared in every project, so the
-  asset graph does not depend on the files present; on real data it says "not available: no truth" and
-  writes no table.
+  asset graph does not depend on the files present; on real data the step is skipped (not materialised)
+  with the reason in its log.
 
 The identity store is attached read-only; the clerical-review file (grey-band pairs, with
 identifiers) goes to ``settings.clerical_review_dir``, next to the identity store. Metadata and
@@ -167,16 +167,17 @@ def truth_folder(extracts: IncomingExtracts) -> Path | None:
 
 
 @asset(key=LINKAGE_EVALUATION_KEY, group_name="quality", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-       deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY],
+       deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY], output_required=False,
        description="quality.linkage_evaluation (synthetic partnership only: real extracts have no truth): pairwise "
                    "precision, recall and F1 of the child linkage against truth/, cluster purity and completeness, "
                    "twin and sibling false merges, adult-child link precision and recall.")
 def linkage_evaluation(context: AssetExecutionContext, warehouse: WarehouseResource,
-                       identity_store: IdentityStoreResource, extracts: IncomingExtracts) -> MaterializeResult:
+                       identity_store: IdentityStoreResource, extracts: IncomingExtracts):
     truth_dir = truth_folder(extracts)
     if truth_dir is None:
-        context.log.info("linkage evaluation not available: the extracts have no truth (not a synthetic partnership)")
-        return MaterializeResult(metadata={"evaluation": "not available: no truth for these extracts"})
+        context.log.info("linkage evaluation skipped: the extracts have no truth/ folder (not a synthetic "
+                         "partnership), so there is nothing to score the links against")
+        return
     with warehouse.get_connection() as conn:
         attach_identity_store(conn, Path(identity_store.database))
         person_links = conn.sql("SELECT * FROM linkage.person_links").df()
@@ -187,7 +188,7 @@ def linkage_evaluation(context: AssetExecutionContext, warehouse: WarehouseResou
                                                     "same address"])]
     table = ["| scope | level | measure | value |", "|---|---|---|---:|"] + \
         [f"| {r.scope} | {r.level} | {r.measure} | {r.value:.4f} |" for r in headline.itertuples()]
-    return MaterializeResult(metadata={"dagster/row_count": len(evaluation),
-                                       "headline": MetadataValue.md("\n".join(table))})
+    yield MaterializeResult(metadata={"dagster/row_count": len(evaluation),
+                                      "headline": MetadataValue.md("\n".join(table))})
 
 
