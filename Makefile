@@ -18,7 +18,7 @@ run: $(STAMP) chromium
 	$(VENV)/bin/neglect run
 
 test: $(STAMP) chromium
-	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup
+	$(VENV)/bin/python -m pytest -n 2 --dist loadscope
 
 # Debian's Chromium, for the PNG charts (Plotly/Kaleido) and the browser test of the board report.
 # Installed when missing and this machine can (root with apt-get); otherwise the PNGs and that test

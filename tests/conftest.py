@@ -66,19 +66,44 @@ NOT_UNIT = frozenset({
 })
 
 
-# tests using one of these share its one session-wide run: with ``pytest -n 2 --dist loadgroup`` (make test) they
-# all go to the same worker, so the default partnership is generated and refreshed once, not once per worker
-SESSION_FIXTURES = frozenset({"partnership", "ingested"})
+# The session refresh and the fixtures built on it: with `make test` (pytest-xdist, `-n 2 --dist loadscope`) every
+# test file using one of them goes to the same worker, so the default partnership is generated and refreshed
+# once, not once per worker; every other file goes whole to either worker, so its module runs happen once.
+SESSION_FIXTURES = frozenset({"partnership", "ingested", "warehouse"})
+
+
+def files_using_the_session_refresh(tests_dir: Path = Path(__file__).parent) -> set[str]:
+    """Names of the test files with a function (test or fixture) taking one of :data:`SESSION_FIXTURES`."""
+    import ast
+
+    found = set()
+    for path in tests_dir.glob("test_*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef) and SESSION_FIXTURES & {a.arg for a in node.args.args}:
+                found.add(path.name)
+                break
+    return found
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's scheduling by module (``--dist loadscope``), with the files of the session refresh as one
+    scope. (Its ``xdist_group`` marks would say the same, but pytest-xdist 3.8 under pytest 9 ignores them.)"""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = files_using_the_session_refresh()
+
+    class SessionRefreshOnOneWorker(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return "session refresh" if Path(file).name in shared else file
+
+    return SessionRefreshOnOneWorker(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Mark ``unit`` every test that is not slow, uses no heavy fixture and is not listed in NOT_UNIT; with
-    pytest-xdist, group the tests for its workers: every test of the session fixtures in one group, the
-    others by file (a file's module fixtures, e.g. ``real_run``, then run once)."""
-    if config.pluginmanager.hasplugin("xdist"):
-        for item in items:
-            shared = SESSION_FIXTURES & set(getattr(item, "fixturenames", ()))
-            item.add_marker(pytest.mark.xdist_group(name="default_partnership" if shared else item.path.name))
+    """Mark ``unit`` every test that is not slow, uses no heavy fixture and is not listed in NOT_UNIT."""
     for item in items:
         if (item.get_closest_marker("slow") or HEAVY_FIXTURES & set(getattr(item, "fixturenames", ()))
                 or item.path.name in NOT_UNIT or f"{item.path.name}::{item.originalname}" in NOT_UNIT
