@@ -63,6 +63,13 @@ def _fmt(value, unit: str) -> str:
     return f"{value:,.1f}" + (" %" if unit == "%" else "")
 
 
+def _whole(frame: pd.DataFrame) -> pd.DataFrame:
+    """DfE's counts as whole numbers (empty where DfE suppressed them)."""
+    for column in ("dfe_numerator", "dfe_denominator"):
+        frame[column] = pd.to_numeric(frame[column], errors="coerce").round().astype("Int64")
+    return frame
+
+
 def source_table(frame: pd.DataFrame) -> pd.Series:
     """'DfE CIN 2025, table C3' (and '; ONS mid-2024 population' for a rate): source table and year, short."""
     year = frame["time_period"].astype("Int64")
@@ -79,7 +86,7 @@ def published_comparators(conn: duckdb.DuckDBPyConnection, counts) -> pd.DataFra
     frame = conn.execute("SELECT * FROM marts.benchmark_comparison ORDER BY la_code").df()
     if frame.empty:
         return pd.DataFrame(columns=PUBLISHED_COLUMNS)
-    frame = frame.rename(columns={"numerator": "dfe_numerator", "denominator": "dfe_denominator"})
+    frame = _whole(frame.rename(columns={"numerator": "dfe_numerator", "denominator": "dfe_denominator"}))
     frame["indicator"] = frame["measure"].map(SHORT).fillna(frame["measure_label"])
     year = frame["time_period"].astype("Int64").astype("string")
     frame["source_table"] = source_table(frame)
@@ -135,6 +142,13 @@ def tier_one_rows(prevalence: pd.DataFrame, quarter_end) -> pd.DataFrame:
 
 def published_benchmarks(conn: duckdb.DuckDBPyConnection, quarter_end, counts, prevalence: pd.DataFrame) -> pd.DataFrame:
     out = pd.concat([published_comparators(conn, counts), tier_one_rows(prevalence, quarter_end)], ignore_index=True)
+    out = _whole(out)  # numbers stay numbers after the concatenation (the workbook formats them)
+    for column in ("rank_among_neighbours", "ranked_of", "neighbours_compared", "time_period"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("Int64")
+    for column in ("value", "ci95_lower", "ci95_upper", "ci998_lower", "ci998_upper", "england_value", "region_value",
+                   "neighbour_median", "neighbour_lowest", "neighbour_highest", "neighbour_q1", "neighbour_q3",
+                   "local_percent"):
+        out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
     return out.sort_values(["la_code"], kind="stable", ignore_index=True)
 
 
@@ -142,7 +156,7 @@ def published_funnel(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     if not _exists(conn, "marts.benchmark_funnel"):
         return pd.DataFrame()
     frame = conn.execute("SELECT * FROM marts.benchmark_funnel ORDER BY measure, la_code").df()
-    frame = frame.rename(columns={"numerator": "dfe_numerator", "denominator": "dfe_denominator"})
+    frame = _whole(frame.rename(columns={"numerator": "dfe_numerator", "denominator": "dfe_denominator"}))
     frame["source_table"] = source_table(frame)
     frame["neighbour_of"] = frame["neighbour_of"].astype("object").where(frame["neighbour_of"].notna(), "")
     return frame
@@ -366,6 +380,6 @@ def funnel_html(pub, chart) -> str:
         "<h3>Neglect at assessment: every authority in England</h3>",
         f"<p class='note keep-with-next'>Episodes with neglect (factor 16A) identified at the end of assessment per "
         f"10,000 children aged 0-17 ({esc(rows['source_table'].iloc[0])}), the published figure nearest this product's "
-        f"tier 3. {esc(words)}. Authorities outside the dashed lines differ from England by more than chance at 99.8 % "
+        f"tier 3.{' ' + esc(words) + '.' if words else ''} Authorities outside the dashed lines differ from England by more than chance at 99.8 % "
         f"({outside} of {len(rows)}: wide variation between authorities is usual for recording measures).</p>",
         "<div class='funnel'>", chart("partnership_funnel", funnel_figure(pub), funnel_data(pub)), "</div>"])
