@@ -88,8 +88,24 @@ LABELS = {
     "topic": "Topic", "item": "Item", "text": "Text",
 }
 LABELS |= {k: v for k, v in JOURNEY_LABELS.items() if k not in LABELS}  # the journeys section's (issue 21)
+_BENCHMARK_LABELS = {  # the benchmarks' (issue 20); a column another table already names keeps its heading
+    "dfe_numerator": "DfE count", "dfe_denominator": "DfE denominator", "source_table": "Source and year",
+    "population_source": "Population source", "time_period": "DfE year", "table_id": "DfE table",
+    "value": "Value", "value_note": "Value note", "unit": "Unit", "england_value": "England",
+    "england_note": "England note", "region_name": "Region", "region_value": "Region's value",
+    "neighbours_compared": "Neighbours with a value", "neighbour_median": "Neighbours' median",
+    "neighbour_lowest": "Neighbours' lowest", "neighbour_highest": "Neighbours' highest",
+    "neighbour_q1": "Neighbours' lower quartile", "neighbour_q3": "Neighbours' upper quartile",
+    "neighbour_range": "Neighbours' range", "rank_among_neighbours": "Rank among neighbours",
+    "ranked_of": "Ranked of", "vs_england_95": "vs England (95 %)", "vs_england_998": "vs England (99.8 %)",
+    "local_period_end": "This product's figure at", "local_percent": "This product's figure (%)",
+    "lower_998": "99.8 % limit, lower", "lower_95": "95 % limit, lower", "upper_95": "95 % limit, upper",
+    "upper_998": "99.8 % limit, upper", "funnel_position": "Against England", "in_partnership": "In the partnership",
+    "neighbour_of": "Neighbour of"}
+LABELS |= {k: v for k, v in _BENCHMARK_LABELS.items() if k not in LABELS}
 # number formats of the workbook, by the kind of figure a column holds (see :func:`number_format`)
-FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00"}
+FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00", "year": "0"}
+BENCHMARK_TABLES = ("benchmarks", "benchmark_funnel")
 _COUNTS = {"children", "population", "observed", "numerator", "denominator", "files", "rows_read", "rows_loaded",
            "rows_rejected", "rows_not_loaded", "persons", "cp_neglect_children", "identified_children", "estimate",
            "at_least"} | JOURNEY_COUNTS
@@ -127,6 +143,15 @@ def number_format(table: str, column: str) -> str | None:
         return FORMATS["count"]
     if table == "journey_thresholds" and column == "value":  # a percentage or a mean (score, factors, years)
         return FORMATS["rate"]
+    if table in BENCHMARK_TABLES:  # values are % or per 10,000 (the row's unit), both to 1 decimal place
+        if column == "time_period":
+            return FORMATS["year"]
+        if column in ("dfe_numerator", "dfe_denominator", "rank_among_neighbours", "ranked_of", "neighbours_compared"):
+            return FORMATS["count"]
+        if column == "local_percent":
+            return FORMATS["percent"]
+        if column in ("value", "england_value", "region_value") or column.startswith(("neighbour_", "lower_", "upper_")):
+            return FORMATS["rate"]
     if "rate" in column or column.startswith(("ci95", "ci998")):
         return FORMATS["rate"]
     return None

@@ -134,6 +134,8 @@ def breakdown_figure(pub: Publication, la_code: str, breakdown: str, tier_group:
         axis = "children (no population)"
     order = rows["breakdown_label"].astype(str)
     text = [fmt_rate(v) if has_rate and p else fmt_count(c) for v, c, p in zip(y, rows["children"], published)]
+    if has_rate:  # a value with no population ('Not known'): never a rate of 0 (its children are in the hover and table)
+        text = [t if pd.notna(n) else "no rate" for t, n in zip(text, rows["population"])]
     figure = go.Figure(go.Bar(
         x=order, y=y.fillna(0), marker_color=BLUE, text=text, textposition="outside",
         error_y=dict(type="data", symmetric=False, array=(upper - y).fillna(0), arrayminus=(y - lower).fillna(0),

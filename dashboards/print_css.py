@@ -44,6 +44,7 @@ details.data table {{ font-size: 12px; }}
 .light-green {{ background: #d5ecd4; color: #14501a; }} .light-amber {{ background: #fbe3b5; color: #6b4200; }}
 .light-red {{ background: #f6cfcc; color: #7a1410; }}
 .marking {{ font-weight: bold; letter-spacing: 0.5px; }}
+table.benchmarks td {{ white-space: nowrap; }} table.benchmarks td:nth-child(2) {{ white-space: normal; font-size: 11px; }}
 """
 
 PRINT = """

@@ -19,6 +19,7 @@ from . import figures as F
 from .html_parts import Charts, count_html, esc as _esc, figure_html, html_table
 from .print_css import DEFAULT_MARKING, report_css
 from .summary import summary_section
+from .benchmarks import benchmarks_html, funnel_html
 from .journeys_section import journey_section
 from .tables import VALIDATION_NOTE, Publication
 from .trend_figures import practice_trend_figure, ratio_trend_figure
@@ -128,6 +129,27 @@ def sources_html(pub: Publication, la_code: str) -> str:
             f"{'; the others:' if len(other) else ': every figure below had all its sources.'}</p>" + listed + table)
 
 
+def breakdown_note(pub: Publication, la_code: str) -> str:
+    """How the breakdowns' rates were made: which have a population, and which is modelled."""
+    table = pub.tables["prevalence"]
+    rows = table[(table["la_code"] == la_code) & (table["measure"] == "12_month")]
+    has = lambda b: bool(rows.loc[rows["breakdown"] == b, "population"].notna().any())  # noqa: E731
+    parts = []
+    if has("deprivation_decile"):
+        parts.append("Deprivation: rates per 10,000 children living in the LSOAs of each IMD decile (ONS LSOA "
+                     "estimates).")
+    if has("ethnicity_group"):
+        parts.append("Ethnicity: rates on a modelled population (the Census 2021 ethnic mix of each area applied to "
+                     "the ONS estimate of its children: no Census table gives ethnic group for ages 0-17 by small "
+                     "area), so read them as approximate; 'Not known' has no population.")
+    without = [name for b, name in (("ethnicity_group", "ethnicity"), ("deprivation_decile", "deprivation"))
+               if not has(b)] + ["disability"]
+    parts.append(f"{', '.join(without).capitalize()} {'has' if len(without) == 1 else 'have'} no population, so "
+                 f"{'it shows' if len(without) == 1 else 'they show'} numbers of children (with the interval of the "
+                 "count), not rates.")
+    return " ".join(parts)
+
+
 def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
     name = pub.area_name(la_code)
     key = lambda part: f"{la_code}_{part}"  # noqa: E731
@@ -149,19 +171,23 @@ def area_section(pub: Publication, la_code: str, chart, geojson: dict) -> str:
         "<h3>4. Breakdowns (tiers 1-4, 12 months)</h3><div class='grid3'>",
         *[chart(key(b), F.breakdown_figure(pub, la_code, b), D.breakdown_data(pub, la_code, b))
           for b in ("age_band", "sex", "ethnicity_group", "disability", "deprivation_decile")],
-        "<p class='note'>Ethnicity, disability and deprivation have no population in the ONS estimates, so "
-        "they show numbers of children (with the interval of the count), not rates.</p></div>",
+        f"<p class='note'>{_esc(breakdown_note(pub, la_code))}</p></div>",
         "<h3>5. Localities</h3><div class='grid2'>",
         chart(key("ward_map"), F.ward_map(pub, la_code, geojson), D.ward_data(pub, la_code)),
         chart(key("wards_ranked"), F.ward_ranked(pub, la_code), D.ward_data(pub, la_code)), "</div>",
         # the spine chart is for the screen and the PNG: the printed paper has its table (every figure and verdict)
-        "<h3>6. Benchmarks</h3>", "<div class='screen-only'>",
-        chart(key("benchmarks"), F.spine_chart(pub, la_code), D.spine_data(pub, la_code)), "</div>",
+        "<h3>6. Benchmarks</h3>",
+        funnel_html(pub, chart) if la_code == "partnership" else benchmarks_html(pub, la_code, chart),
+        # this product's tiers against the research figure and the other authority: on screen (the printed paper has
+        # tier 1 against England in the table above, and CP-neglect and identified neglect against the other
+        # authority on the summary page)
+        "<div class='screen-only'><p class='note keep-with-next'>This product's tiers against the England figure "
+        "derived from DfE's (tier 1 only), the research '1 in 10' and the partnership's other authority:</p>",
         html_table(spine, {"indicator": "indicator", "children": "children", "rate_per_10k": "per 10,000",
-                           "ci95_lower": "95 % from", "ci95_upper": "95 % to", "england_rate_per_10k": "England",
+                           "ci95_lower": "95 % from", "ci95_upper": "95 % to", "england_rate_per_10k": "England (derived)",
                            "vs_england": "vs England", "other_la_rate_per_10k": "other authority",
                            "vs_other_la": "vs other authority", "research_rate_per_10k": "research",
-                           "vs_research": "vs research"}, counts=("children",), text=("indicator",)),
+                           "vs_research": "vs research"}, counts=("children",), text=("indicator",)), "</div>",
         "<h3>7. Practice indicators</h3>",
         html_table(practice, {"indicator_label": "indicator", "numerator": "children / plans", "denominator": "out of",
                               "rate_pct": "%", "ci95_lower_pct": "95 % from", "ci95_upper_pct": "95 % to",

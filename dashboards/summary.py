@@ -77,7 +77,7 @@ POSITION_ROWS = {"CP plan: neglect (tier 1), at quarter end": "CP plan: neglect,
 
 def position_table(pub: Publication) -> str:
     """CP-neglect at the quarter end (England publishes it) and identified neglect (12 months) of each area
-    against England and the other authority (statistical neighbours: no figures are held)."""
+    against England and the other authority (region and neighbours: each authority's section 6)."""
     rows = []
     for la, name in pub.areas:
         spine = F.spine_rows(pub, la).set_index("indicator")
@@ -91,8 +91,9 @@ def position_table(pub: Publication) -> str:
                         f"<td>{_versus(row['other_la_rate_per_10k'], row['vs_other_la'])}</td></tr>")
     return ('<table><thead><tr><th scope="col" class="text">area</th><th scope="col" class="text">per 10,000</th>'
             '<th scope="col">rate</th><th scope="col">England</th><th scope="col">other authority</th></tr></thead>'
-            f"<tbody>{''.join(rows)}</tbody></table><p class='note'>Statistical neighbours: not available (no "
-            "neighbour figures are held). Higher or lower: the 95 % interval excludes the comparator.</p>")
+            f"<tbody>{''.join(rows)}</tbody></table><p class='note'>England's CP-neglect figure is derived (DfE 2020). "
+            "Region and statistical neighbours on DfE's published measures: each authority's section 6. Higher or "
+            "lower: the 95 % interval excludes the comparator.</p>")
 
 
 def largest_changes(pub: Publication, top: int = 3) -> pd.DataFrame:

@@ -405,8 +405,37 @@ def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: d
                                                    "quarter end. At quarter end: evidence current on that day."),
         ("Rates", "Per 10,000 children aged 0-17", "ONS mid-year population estimate (latest mid-year on or before "
                                                    "the quarter end)."),
+        ("Rates", "By deprivation decile", "Children per 10,000 children aged 0-17 living in the area's LSOAs of each "
+                                           "IMD decile (ONS LSOA mid-year estimates; English Indices of Deprivation "
+                                           "deciles are national: 1 = the most deprived 10 % of LSOAs in England). As "
+                                           "for age and sex, a child is counted by the authority holding the evidence "
+                                           "wherever they live."),
+        ("Rates", "By ethnicity group (modelled)", "No Census 2021 table gives ethnic group for ages 0-17 by small area "
+                                                   "(TS021 is all ages; RM032's youngest band is 0-15), so the population "
+                                                   "is modelled: the Census ethnic mix of each LSOA (of residents aged 15 "
+                                                   "and under when an RM032 file is supplied) applied to the ONS estimate "
+                                                   "of its children aged 0-17, summed over the area. Chinese is counted "
+                                                   "under 'Other ethnic group', as DfE's code CHNE is. The interval is the "
+                                                   "count's only: it leaves out the model's uncertainty."),
         ("Intervals", "95 % and 99.8 %", "Counts and rates: Byar's method from 10 children, exact Poisson below; "
                                          "proportions: Wilson score (OHID Fingertips methods)."),
+        ("Benchmarks", "Published comparators", "DfE Children in need tables C1, C3, D3 and D5 (latest year published) "
+                                                "for the authority, England, its region and its 10 statistical neighbours "
+                                                "(DfE's April 2021 groupings), with the neighbours' median, range and the "
+                                                "authority's rank; neglect at assessment per 10,000 divides table C3 by "
+                                                "the ONS estimate DfE divides by (mid-2024 for 2025). Higher or lower at "
+                                                "95 % and 99.8 % against England."),
+        ("Benchmarks", "Tier 1 against England", "DfE publishes CP plans by initial category per authority (table D4) "
+                                                 "but the open copy the shipped files come from does not hold it, so "
+                                                 "England's tier 1 figure is derived: the 2020 CP rate (43.7 per 10,000) "
+                                                 "x the share of plans with initial category neglect (50.5 %). It leaves "
+                                                 "out multiple-category plans and plans whose latest category is neglect, "
+                                                 "which tier 1 counts."),
+        ("Benchmarks", "Funnel plot", "Every authority's value against its denominator, with England's value and "
+                                      "control limits at 95 % and 99.8 % (exact Poisson for rates, Wilson score for "
+                                      "proportions; PHE technical guide to funnel plots): a point outside the 99.8 % "
+                                      "limits differs from England by more than chance. Recording practice makes many "
+                                      "authorities do so."),
         ("Comparisons", "Higher / similar / lower", "Higher or lower when the 95 % interval excludes the benchmark; "
                                                      "neutral words because more identification is not worse."),
         ("Hidden prevalence", "Capture-recapture", hidden["assumptions"].iloc[0] if len(hidden) else ""),
@@ -459,6 +488,9 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
     }
     from .journey_tables import JOURNEY_NOTES, published_journeys  # issue 21 (imports this module)
     tables |= published_journeys(conn, quarter_end, counts)
+    from .benchmarks import published_benchmarks, published_funnel  # issue 20
+    tables["benchmarks"] = published_benchmarks(conn, quarter_end, counts, prevalence)
+    tables["benchmark_funnel"] = published_funnel(conn)
     for frame in tables.values():
         check_no_identifiers(frame)
     return Publication(quarter_end, areas, tables, TABLE_NOTES | JOURNEY_NOTES, meta, threshold, set(counts.shown))
@@ -481,4 +513,9 @@ TABLE_NOTES = {
     "linkage": "Records linked to another record, and distinct persons, by source.",
     "methods": "Definitions, methods and caveats.",
     "sources": "Which sources each authority supplied for the quarter, and so which figures could be made.",
+    "benchmarks": "Each authority against England, its region and its 10 statistical neighbours on DfE's published "
+                  "Children in need measures (DfE's figures, source table and year on every row), and tier 1 against "
+                  "the England figure derived from DfE's 2020 figures.",
+    "benchmark_funnel": "Every authority in England on each published measure, with England's value and the funnel "
+                        "plot's 95 % and 99.8 % control limits at its denominator (published figures).",
 }

@@ -254,3 +254,41 @@ def rate_interval(count, population, per: float = 10_000, confidence: float = 0.
         _output(upper * scale, scalar),
         _method_output(methods, scalar),
     )
+
+
+def funnel_limits_rate(benchmark_rate, population, per: float = 10_000, confidence: float = 0.95):
+    """Control limits of a funnel plot of rates: the range of rates per ``per`` an area of ``population`` would
+    show by chance (Poisson) if its true rate were ``benchmark_rate``.
+
+    The expected count is ``E = benchmark_rate × population / per``; the limits on the observed count are the
+    exact (chi-square) Poisson quantiles ``chi2.ppf(α/2, 2E) / 2`` and ``chi2.ppf(1 - α/2, 2E + 2) / 2`` (continuous
+    in E), scaled back to rates (PHE, *Technical Guide: Funnel plots*). Returns ``(lower, upper)``; NaN where the
+    population is 0 or missing.
+    """
+    _z_for(confidence)
+    scalar = np.ndim(benchmark_rate) == 0 and np.ndim(population) == 0
+    rate, people = _broadcast([_as_float_array(benchmark_rate, "benchmark_rate"), _as_float_array(population, "population")],
+                              ["benchmark_rate", "population"])
+    usable = ~np.isnan(rate) & ~np.isnan(people) & (people > 0) & (rate >= 0)
+    expected = np.where(usable, rate * people / per, 1.0)
+    alpha = 1 - float(confidence)
+    lower = np.where(expected > 0, chi2.ppf(alpha / 2, 2 * np.where(expected > 0, expected, 1.0)) / 2, 0.0)
+    upper = chi2.ppf(1 - alpha / 2, 2 * expected + 2) / 2
+    scale = np.where(usable, per / np.where(usable, people, 1.0), np.nan)
+    return _output(lower * scale, scalar), _output(upper * scale, scalar)
+
+
+def funnel_limits_proportion(benchmark, denominator, confidence: float = 0.95):
+    """Control limits of a funnel plot of proportions: the range of proportions (0-1) a denominator of
+    ``denominator`` would show by chance if the true proportion were ``benchmark`` (0-1), by the Wilson score
+    formula around the benchmark (PHE, *Technical Guide: Funnel plots*). Returns ``(lower, upper)``."""
+    z = _z_for(confidence)
+    scalar = np.ndim(benchmark) == 0 and np.ndim(denominator) == 0
+    p, n = _broadcast([_as_float_array(benchmark, "benchmark"), _as_float_array(denominator, "denominator")],
+                      ["benchmark", "denominator"])
+    usable = ~np.isnan(p) & ~np.isnan(n) & (n > 0)
+    n = np.where(usable, n, 1.0)
+    spread = z * np.sqrt(z**2 + 4 * n * p * (1 - p))
+    lower = np.clip((2 * n * p + z**2 - spread) / (2 * (n + z**2)), 0, 1)
+    upper = np.clip((2 * n * p + z**2 + spread) / (2 * (n + z**2)), 0, 1)
+    return _output(np.where(usable, lower, np.nan), scalar), _output(np.where(usable, upper, np.nan), scalar)

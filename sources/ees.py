@@ -44,6 +44,8 @@ from .tabular import ColumnFailure, TableRead, collect_failures, load_tabular_sc
 OUTPUT_COLUMNS = ["time_period", "geographic_level", "region_code", "region_name", "la_code", "lad_code", "la_name",
                   "table_id", "measure", "numerator", "numerator_note", "denominator", "denominator_note",
                   "published_percent", "rounded", "source"]
+POPULATION_COLUMNS = ["time_period", "geographic_level", "region_code", "region_name", "la_code", "lad_code",
+                      "la_name", "table_id", "age_group", "population", "population_note", "source"]
 NEIGHBOUR_COLUMNS = ["la_code", "la_name", "region", "neighbour_rank", "neighbour_la_code", "closeness"]
 LEVELS = {"national": "National", "regional": "Regional", "local authority": "Local authority"}
 MARKERS = {"c": "c: confidential (suppressed by DfE)", "x": "x: not available", "z": "z: not applicable",
@@ -71,9 +73,9 @@ def _year(period: pd.Series) -> pd.Series:
     return year.where(~long, year + 1)
 
 
-def read_published(path: Path | str, schema_name: str) -> TableRead:
-    """One EES data file of the table ``schema_name`` (``published_cin_factors`` ...): see the module."""
-    path = Path(path)
+def _read_ees(path: Path, schema_name: str):
+    """The rows of an EES file read through its schema, each row's level, the parsed measure columns
+    (role -> (value, note, bad)) and the row failures common to every EES table."""
     schema = load_tabular_schema(schema_name)
     options = schema.base.options
     result = read_table(path, schema)
@@ -96,11 +98,23 @@ def read_published(path: Path | str, schema_name: str) -> TableRead:
     extra = collect_failures(fails, schema.source, path.name, rows["source_line"].to_numpy())
     rejects = pd.concat([result.rejects, extra], ignore_index=True) if len(extra) else result.rejects
     keep = ~rows["source_line"].isin(extra["source_line"]).to_numpy() if len(extra) else np.ones(len(rows), bool)
+    rejects = rejects.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)
+    return options, result, rows, level, parsed, rejects, keep
+
+
+def _geography(rows: pd.DataFrame, level: pd.Series) -> dict:
+    return {"time_period": _year(rows["time_period"]), "geographic_level": level.astype("string"),
+            "region_code": rows["region_code"], "region_name": rows["region_name"], "la_code": rows["la_code"],
+            "lad_code": rows["lad_code"], "la_name": rows["la_name"]}
+
+
+def read_published(path: Path | str, schema_name: str) -> TableRead:
+    """One EES data file of the table ``schema_name`` (``published_cin_factors`` ...): see the module."""
+    path = Path(path)
+    options, result, rows, level, parsed, rejects, keep = _read_ees(path, schema_name)
     missing = pd.Series(pd.NA, index=rows.index, dtype="Float64")
     out = pd.DataFrame({
-        "time_period": _year(rows["time_period"]), "geographic_level": level.astype("string"),
-        "region_code": rows["region_code"], "region_name": rows["region_name"], "la_code": rows["la_code"],
-        "lad_code": rows["lad_code"], "la_name": rows["la_name"],
+        **_geography(rows, level),
         "table_id": rows["table_id"].fillna(str(options["table_id"])).astype("string"),
         "measure": pd.Series(options["measure"]["name"], index=rows.index, dtype="string"),
         "numerator": parsed["numerator"][0], "numerator_note": parsed["numerator"][1],
@@ -111,7 +125,26 @@ def read_published(path: Path | str, schema_name: str) -> TableRead:
                                         + " (" + path.name + ")").astype("string"),
         "source_file": rows["source_file"], "source_line": rows["source_line"]})
     out = out.loc[keep].reset_index(drop=True)
-    rejects = rejects.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)
+    return TableRead(rows=out, rejects=rejects, rows_read=result.rows_read, blank_lines=result.blank_lines,
+                     encoding=result.encoding)
+
+
+def read_population_by_la(path: Path | str) -> TableRead:
+    """ONS mid-year estimates of children aged 0-17 for England, every region and every local authority, in
+    the EES layout DfE publishes them with its *Children in need* statistics (``time_period`` is the
+    mid-year: ``2024`` = 30 June 2024, the denominator of DfE's rates for the year to 31 March 2025):
+    :data:`POPULATION_COLUMNS`. Rows of other age groups are kept with their ``age_group``."""
+    path = Path(path)
+    options, result, rows, level, parsed, rejects, keep = _read_ees(path, "published_population")
+    out = pd.DataFrame({
+        **_geography(rows, level),
+        "table_id": rows["table_id"].fillna(str(options["table_id"])).astype("string"),
+        "age_group": rows["age_group"].astype("string"),
+        "population": parsed["population"][0], "population_note": parsed["population"][1],
+        "source": rows["source"].fillna(options["publication"] + ", mid-" + _year(rows["time_period"]).astype("string")
+                                        + " (" + path.name + ")").astype("string"),
+        "source_file": rows["source_file"], "source_line": rows["source_line"]})
+    out = out.loc[keep].reset_index(drop=True)
     return TableRead(rows=out, rejects=rejects, rows_read=result.rows_read, blank_lines=result.blank_lines,
                      encoding=result.encoding)
 

@@ -310,3 +310,35 @@ def test_scalars_give_floats_and_array_likes_give_arrays_of_the_same_shape():
 def test_invalid_inputs_raise_a_plain_english_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_funnel_limits_of_a_rate_are_the_exact_poisson_quantiles_of_the_expected_count():
+    from scipy.stats import chi2, poisson
+
+    from models.intervals import funnel_limits_rate
+
+    lower, upper = funnel_limits_rate(74.18, 22771, confidence=0.998)
+    expected = 74.18 * 22771 / 1e4
+    assert lower == pytest.approx(chi2.ppf(0.001, 2 * expected) / 2 / 22771 * 1e4)
+    assert upper == pytest.approx(chi2.ppf(0.999, 2 * expected + 2) / 2 / 22771 * 1e4)
+    # a count inside the 95 % limits is one a Poisson with that mean gives most of the time
+    lo95, hi95 = funnel_limits_rate(74.18, 22771)
+    inside = poisson.cdf(np.floor(hi95 * 22771 / 1e4), expected) - poisson.cdf(np.ceil(lo95 * 22771 / 1e4) - 1, expected)
+    assert inside > 0.93
+    # narrower for a bigger population, wider at 99.8 %; NaN without a population
+    small, big = funnel_limits_rate(74.18, [5_000, 500_000])
+    assert small[1] - small[0] > big[1] - big[0] and lower < lo95 < 74.18 < hi95 < upper
+    assert np.isnan(funnel_limits_rate(74.18, 0)[0]) and funnel_limits_rate(0.0, 1000)[0] == 0
+
+
+def test_funnel_limits_of_a_proportion_are_wilson_around_the_benchmark():
+    from models.intervals import funnel_limits_proportion
+
+    lower, upper = funnel_limits_proportion(0.1761, 980)
+    z = 1.959963984540054
+    n, p = 980, 0.1761
+    spread = z * np.sqrt(z ** 2 + 4 * n * p * (1 - p))
+    assert (lower, upper) == pytest.approx(((2 * n * p + z ** 2 - spread) / (2 * (n + z ** 2)),
+                                            (2 * n * p + z ** 2 + spread) / (2 * (n + z ** 2))))
+    wide, _ = funnel_limits_proportion(0.1761, 980, 0.998)
+    assert wide < lower < 0.1761 < upper and np.isnan(funnel_limits_proportion(0.2, 0)[0])

@@ -246,6 +246,41 @@ def test_prevalence_counts_population_and_breakdowns(tiny):
     assert set(frame.xs("point", level=0)["history_months"]) == {35} and frame["history_complete"].all()
 
 
+def test_rates_by_deprivation_decile_and_ethnicity_group_from_the_lsoa_denominators(tiny):
+    """With LSOA estimates (staging.population_lsoa) and a Census ethnic mix (staging.ethnic_shares), the decile and
+    ethnicity rows get a population: the children of the area's LSOAs of each decile, and each LSOA's children
+    shared out by its ethnic mix (rounded); 'Not known' has none. Without them: counts only (the test above)."""
+    lsoas = [(2025, "991", "L1", 3, 100), (2025, "991", "L2", 7, 50), (2025, "992", "L3", 3, 80),
+             (2024, "991", "L1", 3, 999)]  # an older mid-year: not used for the 2026 quarter
+    from models.marts.evidence import ensure_denominator_tables
+
+    ensure_denominator_tables(tiny)
+    tiny.executemany("INSERT INTO staging.population_lsoa VALUES (?, ?, ?, ?, 'F', 5, ?)", lsoas)
+    shares = [("L1", "White", 0.8), ("L1", "Mixed", 0.2), ("L2", "White", 1.0), ("L3", "White", 0.5),
+              ("L3", "Asian or Asian British", 0.5)]
+    tiny.executemany("INSERT INTO staging.ethnic_shares VALUES (?, 'lsoa', ?, 'all usual residents', ?)", shares)
+    definitions = load_definitions()
+    build_tiers(tiny, definitions, [Q])
+    frame = build_prevalence(tiny, definitions, [Q]).set_index(
+        ["measure", "tier_set", "la_code", "breakdown", "breakdown_value"])
+    population = frame["population"]
+    assert population[("12_month", "1-4", "991", "deprivation_decile", "3")] == 100
+    assert population[("12_month", "1-4", "partnership", "deprivation_decile", "3")] == 180
+    assert population[("12_month", "1-4", "991", "deprivation_decile", "7")] == 50
+    assert pd.isna(population[("12_month", "1-4", "991", "deprivation_decile", "1")])  # no LSOA of decile 1
+    assert population[("12_month", "1-4", "991", "ethnicity_group", "White")] == 80 + 50
+    assert population[("12_month", "1-4", "991", "ethnicity_group", "Mixed")] == 20
+    assert population[("12_month", "1-4", "partnership", "ethnicity_group", "Asian or Asian British")] == 40
+    assert pd.isna(population[("12_month", "1-4", "991", "ethnicity_group", "Not known")])
+    row = frame.loc[("12_month", "1-4", "991", "deprivation_decile", "3")]
+    assert row["rate_per_10k"] == pytest.approx(1e4 * row["children"] / 100) and row["children"] == 3  # A B D (H has no address: Not known)
+    assert "LSOAs of this IMD decile" in row["population_note"]
+    note = frame.loc[("12_month", "1-4", "991", "ethnicity_group", "White"), "population_note"]
+    assert note.startswith("population modelled") and "all usual residents in each LSOA" in note
+    white = frame.loc[("12_month", "1-4", "991", "ethnicity_group", "White")]
+    assert white["rate_per_10k"] == pytest.approx(1e4 * white["children"] / 130)
+
+
 # ------------------------------------------------------------------ benchmarks, the board ratio, change, trend
 
 def test_compare_needs_the_interval_to_exclude_the_benchmark():

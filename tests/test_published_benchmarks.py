@@ -108,3 +108,36 @@ def test_the_shipped_copy_is_loaded_until_a_file_is_dropped_in(tmp_path):
                        .read_text(encoding="utf-8").replace("2024,", "2026,"), encoding="utf-8")
     rows, audit = _materialise(tmp_path, "published_cp_duration")
     assert rows == (4, 2026) and audit == [("reference/" + dropped.name, "loaded")]
+
+
+# England's CP rate per 10,000 children aged 0-17 in the brief (DfE's count over the ONS mid-year before)
+CP_RATE = {2024: 41.4, 2025: 40.6}
+
+
+def test_the_population_dfe_divides_by_gives_the_briefs_cp_rates():
+    """The shipped ONS estimates of children aged 0-17 (mid-2023 and mid-2024, as DfE publishes them) reproduce
+    England's CP rates in the brief from its counts: DfE's rate for the year to 31 March Y divides by mid-(Y-1)."""
+    population = _read("published_population")
+    for year, rate in CP_RATE.items():
+        england = _england(population, year - 1)
+        assert round(1e4 * CP_PLANS_AT_31_MARCH[year] / england["population"], 1) == rate
+    assert (population["source"].str.contains("mid-20").all() and population["table_id"].notna().all())
+
+
+def test_every_authority_has_a_population_adding_up_to_england_and_its_region():
+    population = _read("published_population")
+    mid_2024 = population[population["time_period"] == 2024]
+    las = mid_2024[mid_2024["geographic_level"] == "Local authority"]
+    assert las["la_code"].nunique() == 153 and las["population"].notna().all()
+    assert las["population"].sum() == _england(population, 2024)["population"]  # ONS totals are not rounded
+    regions = mid_2024[mid_2024["geographic_level"] == "Regional"].set_index("region_code")["population"]
+    for code, total in las.groupby("region_code")["population"].sum().items():
+        assert total == regions[code], code
+    assert set(las["la_code"]) == set(_read("published_cin_factors").query("time_period == 2025")["la_code"].dropna())
+
+
+@pytest.mark.skipif(not DOMAIN.is_file(), reason="the domain brief is not beside the repository")
+def test_the_cp_rates_above_are_the_briefs():
+    text = DOMAIN.read_text(encoding="utf-8")
+    for year, rate in CP_RATE.items():
+        assert re.search(rf"\| {year} \|[^\n]*\| {CP_PLANS_AT_31_MARCH[year]:,} \| {rate} \|", text), year

@@ -32,11 +32,13 @@ def test_every_built_in_declaration_loads_and_names_its_tables():
     names = [s.name for s in registry]
     assert names[:6] == ["cin_census", "cp_list", "early_help", "person_list", "adult_episodes",
                          "adult_household_children"]
-    assert {s.name for s in registry.reference()} == {"ons_population", "postcode_lookup", "deprivation",
-                                                      "ward_boundaries", "la_codes", "published_cin_factors",
-                                                      "published_cp_duration", "published_cp_subsequent",
-                                                      "published_rereferrals", "statistical_neighbours"}
-    assert all(registry[s].shipped_path.is_file() for s in ("published_cin_factors", "statistical_neighbours"))
+    assert {s.name for s in registry.reference()} == {"ons_population", "ons_population_lsoa", "census_ethnicity",
+                                                      "postcode_lookup", "deprivation", "ward_boundaries", "la_codes",
+                                                      "published_cin_factors", "published_cp_duration",
+                                                      "published_cp_subsequent", "published_rereferrals",
+                                                      "published_population", "statistical_neighbours"}
+    assert all(registry[s].shipped_path.is_file() for s in ("published_cin_factors", "statistical_neighbours",
+                                                            "published_population"))
     assert registry["cin_census"].tables[0] == "cin_child" and registry["cin_census"].partitioning == "census_year"
     assert registry.sources_of_kind("eh_16A") == ["early_help", "annex_a_early_help"]  # an export, or Annex A list 2
     assert registry.sources_of_kind("primary_need_N1") == ["cin_census", "annex_a_children_in_need"]

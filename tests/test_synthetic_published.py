@@ -40,3 +40,22 @@ def test_each_authority_has_ten_invented_neighbours_with_figures_around_its_own(
         share = latest["numerator"] / latest["denominator"]
         near = share[codes]
         assert near.min() < share[la] * 1.5 and near.max() > share[la] / 1.5
+
+
+def test_the_population_by_authority_is_the_partnerships_own_and_its_neighbours(partnership):
+    """The synthetic ONS estimates of children aged 0-17 per authority (the EES layout): each authority's own
+    children on 30 June (the same total as the ward files), its neighbours scaled with their size, England and the
+    region their exact sum; one mid-year before each census year, as DfE divides by."""
+    folder, summary = partnership
+    population = _read(folder, "published_population", "ons_mid-year_population_estimates_synthetic.csv")
+    assert len(population.rejects) == 0
+    rows = population.rows
+    c3 = _read(folder, "published_cin_factors", "c3_factors_identified_at_end_of_assessment_synthetic.csv").rows
+    assert set(rows["time_period"]) == {int(y) - 1 for y in c3["time_period"].unique()}
+    by_year = {int(y): n for y, n in summary["population_0_17_by_mid_year"].items()}
+    for year, part in rows.groupby("time_period"):
+        own = part[part["la_code"].isin(["991", "992"])]["population"].sum()
+        assert own == by_year[int(year)], year
+        las = part[part["geographic_level"] == "Local authority"]
+        assert las["la_code"].nunique() == 22
+        assert (part.loc[part["geographic_level"] == "National", "population"] == las["population"].sum()).all()

@@ -42,6 +42,17 @@ def ensure_presence_table(conn: duckdb.DuckDBPyConnection) -> None:
                  "(period_end DATE NOT NULL, la_code VARCHAR NOT NULL, present BOOLEAN NOT NULL)")
 
 
+def ensure_denominator_tables(conn: duckdb.DuckDBPyConnection) -> None:
+    """``staging.population_lsoa`` and ``staging.ethnic_shares`` (staging.sql builds them from the optional LSOA
+    population and Census files), empty when staging.sql has not run: the rates by deprivation decile and ethnicity
+    group then have no population (counts only)."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS staging")
+    conn.execute("CREATE TABLE IF NOT EXISTS staging.population_lsoa (mid_year INTEGER, la_code VARCHAR, "
+                 "lsoa_code VARCHAR, imd_decile INTEGER, sex VARCHAR, age INTEGER, population BIGINT)")
+    conn.execute("CREATE TABLE IF NOT EXISTS staging.ethnic_shares (area_code VARCHAR, area_type VARCHAR, "
+                 "ethnicity_group VARCHAR, age_basis VARCHAR, share DOUBLE)")
+
+
 def read_sql(name: str, definitions: NeglectDefinitions | None = None) -> str:
     """The SQL file ``name``, after the statements that (re)create the macros it may call: ``macros.sql`` (age
     band, ethnicity group, effective end) and, given ``definitions``, the definitions' macros (codes,
@@ -69,8 +80,21 @@ _ANNEX_A_COLUMNS = {
 }
 
 
+# Optional reference tables staging.sql reads (the denominators of the rates by deprivation decile and ethnicity
+# group): created empty when a warehouse has never had them, so those breakdowns show counts only.
+_OPTIONAL_REFERENCE_COLUMNS = {
+    "deprivation": "lsoa_code VARCHAR, lad_code VARCHAR, imd_decile VARCHAR",
+    "ons_population_lsoa": "mid_year VARCHAR, lsoa_code VARCHAR, lad_code VARCHAR, sex VARCHAR, age VARCHAR, "
+                           "population VARCHAR",
+    "census_ethnicity": "area_code VARCHAR, area_type VARCHAR, ethnicity_group VARCHAR, age_basis VARCHAR, "
+                        "population VARCHAR",
+}
+
+
 def build_staging(conn: duckdb.DuckDBPyConnection) -> None:
     conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    for table, columns in _OPTIONAL_REFERENCE_COLUMNS.items():
+        conn.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} ({columns})")
     for table, columns in _ANNEX_A_COLUMNS.items():
         conn.execute(f"CREATE TABLE IF NOT EXISTS raw.{table} (record_id VARCHAR, la_code VARCHAR, period_end DATE, "
                      f"birth_month DATE, gender VARCHAR, ethnicity VARCHAR, {columns})")

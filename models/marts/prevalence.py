@@ -43,8 +43,8 @@ from models.intervals import rate_interval, wilson_interval
 
 from .availability import tier_set_availability
 from .definitions import NeglectDefinitions
-from .evidence import (ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods,
-                       registered, replace_period_frame)
+from .evidence import (ensure_denominator_tables, ensure_presence_table, first_day_by_tier_set, history_columns,
+                       read_sql, register_periods, registered, replace_period_frame)
 
 BENCHMARKS_FILE = Path(__file__).with_name("reference") / "benchmarks.csv"
 PER = 10_000
@@ -127,6 +127,7 @@ def prevalence_frame(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefini
     register_periods(conn, period_ends)
     register_tier_sets(conn, definitions)
     ensure_presence_table(conn)
+    ensure_denominator_tables(conn)
     conn.execute(read_sql("prevalence_counts.sql"))
     counts = conn.sql("""
         SELECT p.*, coalesce(n.la_name, CASE WHEN p.la_code = 'partnership' THEN 'Partnership' END) AS la_name

@@ -38,7 +38,7 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 from checks import marts as mart_checks
 from ingest.write import replace_table
 from models.marts.availability import build_availability
-from models.marts.benchmark_comparison import PUBLISHED_TABLES, build_benchmark_comparison
+from models.marts.benchmark_comparison import POPULATION_TABLE, PUBLISHED_TABLES, build_benchmark_comparison
 from models.marts.comments import apply_comments
 from models.marts.definitions import DefinitionsError, is_partner_kind, load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
@@ -98,7 +98,8 @@ def _check(asset_key, name, outcome, severity=AssetCheckSeverity.ERROR) -> Asset
 
 @asset(key=EVIDENCE_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
        deps=[PERSON_LINKS_KEY, FAMILY_LINKS_KEY, AssetKey(["raw", "ons_population"]),
-             AssetKey(["raw", "la_codes"])],
+             AssetKey(["raw", "la_codes"]), AssetKey(["raw", "deprivation"]), AssetKey(["raw", "ons_population_lsoa"]),
+             AssetKey(["raw", "census_ethnicity"])],
        description="staging.* (each plan, episode and assessment once, keyed by person) and "
                    "marts.child_neglect_evidence: each child's neglect evidence by authority, source and kind, "
                    "with the dates it was current (models/marts/tier_definitions.yaml).")
@@ -226,11 +227,14 @@ def prevalence_trend_asset(context: AssetExecutionContext, warehouse: WarehouseR
 
 
 @asset(key=BENCHMARK_KEY, group_name="marts", pool=WAREHOUSE_POOL, kinds={"duckdb"},
-       deps=[PRACTICE_KEY, *(AssetKey(["raw", t]) for t in (*PUBLISHED_TABLES, "statistical_neighbours", "la_codes"))],
+       deps=[PRACTICE_KEY, *(AssetKey(["raw", t]) for t in (*PUBLISHED_TABLES, POPULATION_TABLE,
+                                                              "statistical_neighbours", "la_codes"))],
        description="marts.benchmark_comparison: each authority against England, its region and its 10 "
-                   "statistical neighbours (median, rank, quartile) on DfE's published comparators, latest "
-                   "published year, with Wilson 95 % and 99.8 % intervals and neutral higher/similar/lower, and "
-                   "the product's own practice indicator for the same measure and year beside it.")
+                   "statistical neighbours (median, lowest, highest, rank, quartile) on DfE's published comparators "
+                   "(and neglect at assessment per 10,000 children), latest published year, with 95 % and 99.8 % "
+                   "intervals and neutral higher/similar/lower, and the product's own practice indicator for the "
+                   "same measure and year beside it; marts.benchmark_funnel: every authority in England against "
+                   "England with the funnel plot's control limits.")
 def benchmark_comparison_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         frame = build_benchmark_comparison(conn)

@@ -42,7 +42,8 @@ from .writers import extracts as X
 from .writers.cin_census import census_years, write_cin_census
 from .writers.common import inject_row_defects, write_rows
 from .writers.published import write_published
-from .writers.reference import write_geography, write_la_codes, write_population
+from .writers.reference import (write_census_ethnicity, write_geography, write_la_codes, write_population,
+                                write_population_lsoa)
 
 
 def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable[[str], None] = lambda m: None) -> dict:
@@ -159,9 +160,11 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
     progress("writing reference data (population, postcodes, deprivation, wards)")
     period_ends = [_date(ref) for _, _, ref in years] + [sim.quarter_ends[q] for q in extract_quarters]
     population_totals = write_population(people, geo, population_mid_years(period_ends), incoming)
+    write_population_lsoa(people, geo, population_mid_years(period_ends), incoming)
+    write_census_ethnicity(people, geo, incoming)
     write_geography(geo, incoming)
     write_la_codes(geo, incoming)
-    write_published(cfg, sim, years, incoming)  # DfE-style comparators and statistical neighbours
+    write_published(cfg, sim, years, incoming, people)  # DfE-style comparators and statistical neighbours
 
     progress("writing truth")
     source_records = pd.concat(locations, ignore_index=True)

@@ -7,9 +7,14 @@
 -- that is not the mid-year the quarter needs (e.g. no mid-2025 file). The partnership's population is
 -- that of the authorities present in the quarter (marts.authority_presence): an authority that supplied
 -- nothing for a quarter is left out of the partnership's numerator (tiers.sql) and its population. Breakdowns with a population:
--- all, age_band, sex, ward. Ethnicity group, disability and deprivation decile have no population
--- in the ONS file, so their rows carry counts only (population NULL). Values that are not a place in
--- the area: 'Not known' (no address), 'Outside the authority' / 'Outside the partnership'.
+-- all, age_band, sex, ward (ONS ward estimates); deprivation_decile (ONS LSOA estimates, staging.population_lsoa,
+-- summed over the area's LSOAs of each IMD decile) and ethnicity_group (modelled: the Census 2021 ethnic mix of each
+-- LSOA, or ward, staging.ethnic_shares, applied to its ONS estimate of children, rounded to whole children) when
+-- those optional files were supplied; their mid-year is chosen in the same way from the LSOA file's mid-years, and
+-- population_note says how the denominator was made. Disability has no population (counts only), nor has 'Not
+-- known'. Values that are not a place in the area: 'Not known' (no address), 'Outside the authority' /
+-- 'Outside the partnership'. As for age and sex, a child is counted by the authority that holds their evidence
+-- wherever they live, and the population is of the children living in the area.
 -- Every breakdown value with a population appears, with children = 0 where no child is counted.
 
 CREATE OR REPLACE TEMP TABLE prevalence_counts AS
@@ -55,21 +60,62 @@ people AS (
     WHERE NOT EXISTS (SELECT 1 FROM marts.authority_presence a
                       WHERE a.period_end = y.period_end AND a.la_code = p.la_code AND NOT a.present)
 ),
+lsoa_year AS (
+    SELECT q.period_end,
+           coalesce(max(y.mid_year) FILTER (WHERE make_date(y.mid_year, 6, 30) <= q.period_end), min(y.mid_year))
+               AS mid_year
+    FROM quarter_ends q CROSS JOIN (SELECT DISTINCT mid_year FROM staging.population_lsoa) y
+    GROUP BY q.period_end
+),
+lsoa_people AS (
+    SELECT y.period_end, y.mid_year, p.la_code, p.lsoa_code, p.imd_decile, p.population
+    FROM staging.population_lsoa p JOIN lsoa_year y USING (mid_year)
+    UNION ALL
+    SELECT y.period_end, y.mid_year, 'partnership', p.lsoa_code, p.imd_decile, p.population
+    FROM staging.population_lsoa p JOIN lsoa_year y USING (mid_year)
+    WHERE NOT EXISTS (SELECT 1 FROM marts.authority_presence a
+                      WHERE a.period_end = y.period_end AND a.la_code = p.la_code AND NOT a.present)
+),
+-- the ethnic mix by LSOA when the Census file has LSOAs (with the LSOA population), else by ward
+ethnic_basis AS (
+    SELECT CASE WHEN EXISTS (SELECT 1 FROM staging.ethnic_shares s JOIN staging.population_lsoa p
+                                        ON p.lsoa_code = s.area_code) THEN 'lsoa' ELSE 'ward' END AS basis
+),
+ethnic_people AS (
+    SELECT p.period_end, p.mid_year, p.la_code, s.ethnicity_group, s.age_basis, p.population * s.share AS modelled
+    FROM lsoa_people p JOIN staging.ethnic_shares s ON s.area_code = p.lsoa_code
+    WHERE (SELECT basis FROM ethnic_basis) = 'lsoa'
+    UNION ALL
+    SELECT p.period_end, p.mid_year, p.la_code, s.ethnicity_group, s.age_basis, p.population * s.share
+    FROM people p JOIN staging.ethnic_shares s ON s.area_code = p.ward_code
+    WHERE (SELECT basis FROM ethnic_basis) = 'ward'
+),
 population AS (
     SELECT period_end, mid_year, la_code, 'all' AS breakdown, 'All children' AS breakdown_value,
-           sum(population) AS population
+           sum(population) AS population, NULL::VARCHAR AS note
     FROM people GROUP BY ALL
     UNION ALL
     SELECT period_end, mid_year, la_code, 'age_band',
            age_band(age),
-           sum(population)
+           sum(population), NULL
     FROM people GROUP BY ALL
     UNION ALL
-    SELECT period_end, mid_year, la_code, 'sex', CASE sex WHEN 'M' THEN 'Male' ELSE 'Female' END, sum(population)
+    SELECT period_end, mid_year, la_code, 'sex', CASE sex WHEN 'M' THEN 'Male' ELSE 'Female' END, sum(population), NULL
     FROM people GROUP BY ALL
     UNION ALL
-    SELECT period_end, mid_year, la_code, 'ward', ward_code, sum(population)
+    SELECT period_end, mid_year, la_code, 'ward', ward_code, sum(population), NULL
     FROM people GROUP BY ALL
+    UNION ALL
+    SELECT period_end, mid_year, la_code, 'deprivation_decile', CAST(imd_decile AS VARCHAR), sum(population),
+           'population: ONS mid-' || mid_year || ' estimates of children aged 0-17 in the LSOAs of this IMD decile'
+    FROM lsoa_people WHERE imd_decile IS NOT NULL GROUP BY ALL
+    UNION ALL
+    SELECT period_end, mid_year, la_code, 'ethnicity_group', ethnicity_group, round(sum(modelled)),
+           'population modelled: the Census 2021 ethnic mix of ' || max(age_basis) || ' in each '
+           || (SELECT CASE basis WHEN 'lsoa' THEN 'LSOA' ELSE 'ward' END FROM ethnic_basis)
+           || ' applied to the ONS mid-' || mid_year || ' estimate of children aged 0-17 there (no Census table gives '
+           || 'ethnic group for ages 0-17 by small area)'
+    FROM ethnic_people GROUP BY period_end, mid_year, la_code, ethnicity_group HAVING round(sum(modelled)) > 0
 ),
 areas AS (SELECT DISTINCT la_code FROM people),
 fixed_values(breakdown, breakdown_value) AS (
@@ -91,8 +137,9 @@ grid AS (
 SELECT g.period_end, g.measure, g.tier_set, g.la_code, g.breakdown, g.breakdown_value,
        CASE WHEN g.breakdown = 'ward' THEN coalesce(w.ward_name, g.breakdown_value) ELSE g.breakdown_value END
            AS breakdown_label,
-       coalesce(c.children, 0) AS children, p.population, y.mid_year AS population_mid_year,
-       CASE WHEN y.mid_year <> year(g.period_end) - CASE WHEN month(g.period_end) < 6 THEN 1 ELSE 0 END
+       coalesce(c.children, 0) AS children, p.population, coalesce(p.mid_year, y.mid_year) AS population_mid_year,
+       CASE WHEN p.note IS NOT NULL THEN p.note
+            WHEN y.mid_year <> year(g.period_end) - CASE WHEN month(g.period_end) < 6 THEN 1 ELSE 0 END
             THEN 'population: mid-' || y.mid_year || ' estimate used; there is no mid-'
                  || (year(g.period_end) - CASE WHEN month(g.period_end) < 6 THEN 1 ELSE 0 END)
                  || ' population file in reference/population/' END AS population_note

@@ -414,3 +414,32 @@ CREATE OR REPLACE TABLE staging.population AS
 SELECT p.mid_year, c.la_code, p.ward_code, p.ward_name, CASE p.sex WHEN 1 THEN 'M' WHEN 2 THEN 'F' END AS sex,
        p.age, p.population
 FROM raw.ons_population p JOIN raw.la_codes c ON c.lad_code = p.la_code;
+
+-- ONS population (children 0-17) by LSOA (optional source ons_population_lsoa), with the authority each LSOA is in
+-- (its LAD in the LSOA file or the IoD file, mapped to the DfE LA number) and its IMD decile (raw.deprivation):
+-- the denominators of the rates by deprivation decile and, with the Census ethnic mix, by ethnicity group.
+CREATE OR REPLACE TABLE staging.population_lsoa AS
+WITH lsoa_la AS (
+    SELECT x.lsoa_code, min(c.la_code) AS la_code
+    FROM (SELECT DISTINCT lsoa_code, lad_code FROM raw.ons_population_lsoa
+          UNION SELECT DISTINCT lsoa_code, lad_code FROM raw.deprivation WHERE lad_code IS NOT NULL) x
+    JOIN raw.la_codes c ON c.lad_code = x.lad_code
+    GROUP BY x.lsoa_code
+),
+decile AS (SELECT lsoa_code, min(TRY_CAST(imd_decile AS INTEGER)) AS imd_decile FROM raw.deprivation GROUP BY lsoa_code)
+SELECT TRY_CAST(p.mid_year AS INTEGER) AS mid_year, l.la_code, p.lsoa_code, d.imd_decile,
+       CASE TRY_CAST(p.sex AS INTEGER) WHEN 1 THEN 'M' WHEN 2 THEN 'F' END AS sex, TRY_CAST(p.age AS INTEGER) AS age,
+       TRY_CAST(p.population AS BIGINT) AS population
+FROM raw.ons_population_lsoa p JOIN lsoa_la l USING (lsoa_code) LEFT JOIN decile d USING (lsoa_code);
+
+-- Census 2021 ethnic mix of each area (optional source census_ethnicity): the share of each broad ethnicity group
+-- among usual residents (all ages, or aged 15 and under from RM032: age_basis), by LSOA or ward.
+CREATE OR REPLACE TABLE staging.ethnic_shares AS
+WITH counts AS (
+    SELECT area_code, max(area_type) AS area_type, ethnicity_group, max(age_basis) AS age_basis,
+           sum(TRY_CAST(population AS BIGINT)) AS residents
+    FROM raw.census_ethnicity WHERE ethnicity_group IS NOT NULL GROUP BY area_code, ethnicity_group
+),
+totals AS (SELECT area_code, sum(residents) AS total FROM counts GROUP BY area_code)
+SELECT c.area_code, c.area_type, c.ethnicity_group, c.age_basis, c.residents / t.total AS share
+FROM counts c JOIN totals t USING (area_code) WHERE t.total > 0;

@@ -4,8 +4,9 @@
 benchmarks use, in the explore-education-statistics CSV layout that ``sources/ees.py`` reads
 (``c3_factors_identified_at_end_of_assessment_synthetic.csv``, ``d5_cpps_at31march_by_duration_synthetic.csv``,
 ``d3_cpps_subsequent_plan_synthetic.csv``, ``c1_children_in_need_referrals_and_rereferrals_synthetic.csv``),
-and ``statistical_neighbours_synthetic.csv`` in the layout of DfE's groupings. They replace the shipped real
-files for a synthetic run (a real authority gets the real ones by its LA code; the synthetic LA codes 991 and
+``statistical_neighbours_synthetic.csv`` in the layout of DfE's groupings, and
+``ons_mid-year_population_estimates_synthetic.csv`` (children aged 0-17 per area, the EES layout DfE publishes the
+ONS estimates in). They replace the shipped real files for a synthetic run (a real authority gets the real ones by its LA code; the synthetic LA codes 991 and
 992 are not in them).
 
 What is in them, for every census year of the simulation:
@@ -19,7 +20,11 @@ What is in them, for every census year of the simulation:
   neighbour's denominator is the authority's times a size factor and its rate the authority's times a
   factor drawn around 1 (sd 0.25 on the log scale), so the partnership sits inside its neighbours' range;
 * a Regional and a National row: the rounded (to 10) totals of the authorities and their neighbours (the
-  synthetic "country" is the partnership and its invented neighbours).
+  synthetic "country" is the partnership and its invented neighbours);
+* the population of children aged 0-17 at mid-(Y-1) for each census year Y (DfE's rates for the year to 31 March Y
+  divide by it): each authority's simulated children living there on 30 June, each neighbour's the authority's
+  times its size factor (so its rate per 10,000 is the authority's times its rate factor), and the exact (not
+  rounded) Regional and National totals, as ONS publishes them.
 
 The draws use their own random generator seeded from the configuration's seed, so the files are the same
 for the same seed and no other output of the generator changes.
@@ -93,6 +98,37 @@ def _neighbours(cfg) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def children_by_authority(people, when: np.datetime64) -> dict[str, int]:
+    """Children aged 0-17 living in each authority (DfE LA number) on ``when``."""
+    from ..population import age_on
+
+    persons = people.persons[people.persons["role"] == "child"]
+    dob = persons["dob"].to_numpy().astype("datetime64[D]")
+    keep = (dob <= when) & (age_on(dob, when) < 18)
+    rows = people.address_index(persons["household_id"].to_numpy()[keep], np.full(int(keep.sum()), when))
+    return pd.Series(people.addresses["lea"].to_numpy()[rows]).value_counts().to_dict()
+
+
+def _population_rows(cfg, people, years) -> list[list[str]]:
+    neighbours = _neighbours(cfg)
+    age_group = "Children aged 0 to 17 years"
+    out = []
+    for year in sorted({int(y) - 1 for y, _, _ in years}, reverse=True):
+        own = children_by_authority(people, np.datetime64(f"{year}-06-30"))
+        areas = []
+        for la in cfg.authorities:
+            areas.append((la.lea, la.lad_code, la.name, int(own.get(la.lea, 0))))
+            for nb in neighbours[neighbours["of"] == la.lea].itertuples():
+                areas.append((nb.lea, f"E06000{nb.lea}", nb.name, int(round(own.get(la.lea, 0) * nb.size))))
+        total = str(sum(a[3] for a in areas))
+        for level, region in (("National", ("", "")), ("Regional", REGION)):
+            out.append([str(year), "Reporting year", level, "E92000001", "England", *region, "", "", "", age_group, total])
+        for lea, lad, name, count in areas:
+            out.append([str(year), "Reporting year", "Local authority", "E92000001", "England", *REGION, lea, lad, name,
+                        age_group, str(count)])
+    return out
+
+
 def _rows(cfg, sim, years) -> dict[str, list[list[str]]]:
     neighbours = _neighbours(cfg)
     out = {t: [] for t in TABLES}
@@ -127,8 +163,9 @@ def _values(table: str, den: int, num: int, suppress: bool = True) -> list[str]:
     return values
 
 
-def write_published(cfg, sim, years, incoming: Path) -> None:
-    """The synthetic comparators and neighbours under ``incoming/reference/`` (see the module)."""
+def write_published(cfg, sim, years, incoming: Path, people=None) -> None:
+    """The synthetic comparators, neighbours and (given ``people``) population under ``incoming/reference/``
+    (see the module)."""
     for t, rows in _rows(cfg, sim, years).items():
         name, _, columns = TABLES[t]
         header = GEO + [c for c in columns if c]
@@ -147,3 +184,6 @@ def write_published(cfg, sim, years, incoming: Path) -> None:
     frame = pd.DataFrame(rows, columns=range(len(header)))
     frame.columns = header
     write_csv(frame, incoming / "reference" / "statistical_neighbours_synthetic.csv", "utf-8")
+    if people is not None:
+        frame = pd.DataFrame(_population_rows(cfg, people, years), columns=GEO[:-1] + ["age_group", "population_estimate"])
+        write_csv(frame, incoming / "reference" / "ons_mid-year_population_estimates_synthetic.csv", "utf-8")
