@@ -88,7 +88,6 @@ def published_comparators(conn: duckdb.DuckDBPyConnection, counts) -> pd.DataFra
         return pd.DataFrame(columns=PUBLISHED_COLUMNS)
     frame = _whole(frame.rename(columns={"numerator": "dfe_numerator", "denominator": "dfe_denominator"}))
     frame["indicator"] = frame["measure"].map(SHORT).fillna(frame["measure_label"])
-    year = frame["time_period"].astype("Int64").astype("string")
     frame["source_table"] = source_table(frame)
     frame["england_note"] = "DfE, rounded to 10"
     frame["neighbour_range"] = [f"{_fmt(lo, u)} to {_fmt(hi, u)}" if pd.notna(lo) else ""
