@@ -50,9 +50,8 @@ from models.marts.definitions import NeglectDefinitions, load_definitions
 from models.marts.prevalence import compare
 
 from .disclosure import SUPPRESSED, check_no_identifiers
-from .publication import (BREAKDOWN_GROUP, MART_SET, REJECTED_BY_RULE_SQL, TREND_GROUPS,
-                          UNPUBLISHED_PARTNERSHIP_BREAKDOWNS, ProtectedRun, cell_key, children_cell, iso, observed_cell,
-                          file_rows_cell, persons_cell, practice_cell, protect_refresh, rows_cell, rule_cell)
+from .publication import (BREAKDOWN_GROUP, MART_SET, TREND_GROUPS, UNPUBLISHED_PARTNERSHIP_BREAKDOWNS, ProtectedRun,
+                          cell_key, children_cell, iso, observed_cell, practice_cell, protect_refresh)
 
 MEASURES = {"12_month": "12 months", "point": "at quarter end"}
 BREAKDOWNS = {"all": "All children", "age_band": "Age band", "sex": "Sex", "ethnicity_group": "Ethnicity group",
@@ -307,93 +306,6 @@ def published_identification(prevalence: pd.DataFrame, conn: duckdb.DuckDBPyConn
                   ratio["suppressed"])
 
 
-PERCENT_COLUMNS = ["nhs_number_pct", "upn_pct", "dob_pct", "postcode_pct", "postcode_matched_pct", "validity_pct"]
-
-
-def published_quality(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> dict[str, pd.DataFrame]:
-    """Data quality of the latest extract period on or before the quarter end: rows read, loaded and
-    rejected (read = loaded + rejected, protected together), rows rejected by rule, linkage."""
-    period = conn.execute("SELECT max(period_end) FROM quality.summary WHERE period_end <= ?",
-                          [quarter_end]).fetchall()[0][0]
-    summary = conn.execute("""
-        SELECT period_end, source, la_code, files, rows_read, rows_loaded, rows_rejected, nhs_number_pct, upn_pct,
-               dob_pct, postcode_pct, postcode_matched_pct, validity_pct
-        FROM quality.summary WHERE period_end = ? ORDER BY source, la_code""", [period]).df()
-    rejects = conn.execute(REJECTED_BY_RULE_SQL + " AND period_end = ? GROUP BY ALL ORDER BY source, la_code, rule",
-                           [period]).df()
-    linkage = conn.execute("""
-        SELECT person_type, source, max(value) FILTER (WHERE section = 'match rate %') AS linked_pct,
-               max(value) FILTER (WHERE section = 'persons' AND item = 'persons') AS persons
-        FROM quality.linkage_summary WHERE section IN ('match rate %', 'persons') AND source <> 'all'
-        GROUP BY ALL ORDER BY person_type DESC, source""").df()
-    for frame in (summary, rejects):
-        frame["period_end"] = frame["period_end"].map(iso)
-    for column, kind in (("rows_read", "read"), ("rows_loaded", "loaded"), ("rows_rejected", "rejected")):
-        summary = counts(summary, column, [rows_cell(p, s, la, kind) for p, s, la in
-                                           zip(summary["period_end"], summary["source"], summary["la_code"])])
-    # a percentage of a suppressed row count would narrow it (33.3 % means a multiple of 3)
-    summary = _blank(summary, PERCENT_COLUMNS, summary["rows_read_suppressed"] | summary["rows_loaded_suppressed"])
-    rejects = counts(rejects, "rows_rejected", [rule_cell(p, s, la, r) for p, s, la, r in
-                                                zip(rejects["period_end"], rejects["source"], rejects["la_code"],
-                                                    rejects["rule"])])
-    linkage = counts(linkage, "persons", [persons_cell(t, s) for t, s in zip(linkage["person_type"], linkage["source"])])
-    files = files_not_loaded(conn, quarter_end)
-    for column, kind in (("rows_read", "read"), ("rows_not_loaded", "not_loaded")):
-        files = counts(files, column, [file_rows_cell(p, s, la, f, "not_read" if failed and kind == "not_loaded" else kind)
-                                       for p, s, la, f, failed in zip(files["period_end"], files["source_name"],
-                                                                      files["la_code"], files["file"], files["failed"])])
-    return {"data_quality": summary, "rejects": rejects, "linkage": linkage,
-            "files_not_loaded": files.drop(columns=["source_name", "failed"])}
-
-
-def files_not_loaded(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
-    """Every file of the 12 months to ``quarter_end`` with rows not loaded (rejected) or not read at all: file,
-    sheet, source label, rows read, rows not loaded, and why (the commonest rule, or the reader's message)."""
-    from sources.registry import load_registry
-
-    labels = {s.name: s.label for s in load_registry()}
-    frame = conn.execute("""
-        WITH files AS (
-            SELECT period_end, source, la_code, file, max(sheet) AS sheet,
-                   CASE WHEN bool_or(status = 'failed') THEN 'failed' ELSE max(status) END AS status, max(message) AS message,
-                   sum(rows_read) AS rows_read,
-                   sum(CASE WHEN status = 'failed' THEN rows_read ELSE rows_rejected END) AS rows_not_loaded
-            FROM quality.load_audit
-            WHERE file IS NOT NULL AND period_end > ? - INTERVAL 1 YEAR AND period_end <= ?
-            GROUP BY ALL
-        ),
-        rules AS (
-            SELECT source, file, rule, count(DISTINCT location) AS n FROM quality.rejects
-            WHERE action IN ('row_rejected', 'child_rejected') GROUP BY ALL
-        ),
-        commonest AS (SELECT source, file, first(rule ORDER BY n DESC, rule) AS rule FROM rules GROUP BY ALL)  -- ties: by name
-        SELECT f.period_end, f.file, f.sheet, f.source, f.source AS source_name, f.status = 'failed' AS failed, f.la_code,
-               f.rows_read, f.rows_not_loaded,
-               CASE WHEN f.status = 'failed' THEN 'not read: ' || f.message
-                    ELSE 'rejected, mostly ' || r.rule END AS reason
-        FROM files f LEFT JOIN commonest r ON r.source = f.source AND r.file = f.file
-        WHERE f.status = 'failed' OR f.rows_not_loaded > 0
-        ORDER BY f.file, f.source, f.la_code, f.period_end""", [quarter_end, quarter_end]).df()
-    frame["source"] = frame["source"].map(lambda s: labels.get(s, s))
-    frame["sheet"] = frame["sheet"].fillna("")
-    frame["period_end"] = frame["period_end"].map(iso)
-    return frame
-
-
-def published_sources(conn: duckdb.DuckDBPyConnection, quarter_end: date) -> pd.DataFrame:
-    """Which sources fed the quarter's figures, per authority: supplied, not supplied, could not be read, or
-    (the census) carried forward from the previous year's return (``marts.source_availability``; no counts)."""
-    from sources.registry import load_registry
-
-    labels = {s.name: s.label for s in load_registry()}
-    sources = conn.execute("""
-        SELECT a.la_code, a.source, a.status, a.note, coalesce(p.present, true) AS authority_present
-        FROM marts.source_availability a LEFT JOIN marts.authority_presence p USING (period_end, la_code)
-        WHERE a.period_end = ? ORDER BY a.la_code, a.source""", [quarter_end]).df()
-    sources["source_label"] = sources["source"].map(lambda name: labels.get(name, name))
-    return sources
-
-
 def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: dict, threshold: int) -> pd.DataFrame:
     rows = [("Tier " + str(r.tier), r.label, r.description) for r in definitions.tiers]
     rows += [
@@ -474,6 +386,7 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
             "version": run.version, "revised": run.revised}
     prevalence = published_prevalence(conn, quarter_end, counts)
     hidden = published_hidden(conn, quarter_end, counts)
+    from .quality_tables import published_quality, published_sources  # data quality (imports this module)
     tables = {
         "prevalence": prevalence,
         "trend": published_trend(conn, quarter_end, counts),
