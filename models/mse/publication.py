@@ -27,13 +27,23 @@ figures it rests on). Everything is computed after the false-positive allowance
    validation shows every central estimate biased in some scenario a partnership cannot rule out.
    The range runs from the floor to the upper limit of the latent-class interval.
 
+5. **Internal consistency says the estimate is biased**: when at least ``CONSISTENCY_MIN_LISTS``
+   lists were checked (:mod:`.internal_consistency`: each list's known size estimated from the other
+   lists within it) and every log ratio has the same sign, the method is known to miss in that
+   direction on this partnership's own data (heterogeneity shared by the lists, which the latent
+   class under-corrects), so no central figure is published (:func:`apply_consistency`): the status
+   becomes 'lower bound and range', the range is the latent-class interval widened on the side of
+   the bias by the largest log ratio observed (all negative: upper limit x exp(max |log ratio|),
+   from the floor; all positive: lower limit x exp(-max log ratio), to the upper limit). README,
+   "Hidden prevalence: methods, publication rule and validation", gives the validation.
+
 Every figure is of N: children in the area neglected in the window who could be on these lists
 (the population the lists draw on), after taking out the expected false positives.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -42,12 +52,15 @@ from .latent_class import DEFAULTS, as_tables, cell_patterns, summarise, table_s
 from .sampling import DrawCache, SamplerJob, draw_tables
 from .lower_bound import chao_lower_bound
 
-__all__ = ["Publication", "publish", "publish_tables", "MIN_OVERLAP", "MIN_LISTS_FOR_ESTIMATE"]
+__all__ = ["Publication", "publish", "publish_tables", "apply_consistency", "consistency_signal", "MIN_OVERLAP",
+           "MIN_LISTS_FOR_ESTIMATE", "CONSISTENCY_MIN_LISTS", "CONSISTENCY_METHOD"]
 
 MIN_OVERLAP = 5
 MIN_LISTS_FOR_ESTIMATE = 4
 LOWER_BOUND_IMPUTATIONS = 50
 ESTIMATE, RANGE, OBSERVED_ONLY = "estimate", "lower bound and range", "observed only"
+CONSISTENCY_MIN_LISTS = 3  # lists checked by internal consistency before their signs are read as a signal
+CONSISTENCY_METHOD = "internal consistency: floor, and the latent-class interval widened by the checks' largest miss"
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,45 @@ def publish_tables(tables, names: list[str], ppvs: list[ListPPV] | list[list[Lis
                 f"{floor:,.0f} children" + (f", and the data cannot rule out up to {upper:,.0f}." if upper else ".")
                 + " More lists (partner agencies) would allow an estimate."))
     return out
+
+
+def consistency_signal(log_ratios) -> tuple[int, float]:
+    """(sign, widening) from the internal-consistency log ratios log(N-hat_L / n_L) of the lists checked
+    (None or NaN: not checked): sign -1 (every ratio below 0: the method undercounts on these data) or +1
+    (every ratio above 0), with widening = the largest |log ratio|; (0, 0.0) when fewer than
+    ``CONSISTENCY_MIN_LISTS`` lists were checked or the signs differ."""
+    r = np.array([float(x) for x in log_ratios if x is not None and np.isfinite(float(x))])
+    if len(r) < CONSISTENCY_MIN_LISTS:
+        return 0, 0.0
+    if (r < 0).all():
+        return -1, float(-r.min())
+    if (r > 0).all():
+        return 1, float(r.max())
+    return 0, 0.0
+
+
+def apply_consistency(p: Publication, log_ratios) -> Publication:
+    """The rule's step 5: ``p`` unchanged unless every internal-consistency log ratio has one sign
+    (:func:`consistency_signal`) and there is a latent-class interval; then no central figure, the
+    status 'lower bound and range', and a range widened on the side of the bias by the largest log
+    ratio: undercount (all negative), floor to latent-class upper limit x exp(widening); overcount (all
+    positive), the floor becomes min(floor, latent-class lower limit x exp(-widening)), to the upper limit."""
+    sign, widening = consistency_signal(log_ratios)
+    if sign == 0 or p.status == OBSERVED_ONLY or p.latent_class_upper is None:
+        return p
+    factor = math.exp(widening)
+    if sign < 0:
+        floor, upper = p.lower_bound, p.latent_class_upper * factor
+        side = (f"too low (the other lists found {100 * (1 - 1 / factor):.0f} % fewer of a list's children than it "
+                f"holds, at worst)")
+    else:
+        floor, upper = min(p.lower_bound, p.latent_class_lower / factor), p.latent_class_upper
+        side = f"too high (by up to {100 * (factor - 1):.0f} % on a list's children)"
+    return replace(p, status=RANGE, method=CONSISTENCY_METHOD, central=None, lower=floor, upper=upper,
+                   lower_bound=floor, reason=(
+                       f"No central figure: on this partnership's own data every list the method could check came out "
+                       f"{side}, so the estimate is biased the same way. At least {floor:,.0f} children, and the data "
+                       f"cannot rule out up to {upper:,.0f} (the model's interval widened by the largest miss)."))
 
 
 def publish(table, names: list[str], ppvs: list[ListPPV], **kwargs) -> Publication:
