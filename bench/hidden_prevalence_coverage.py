@@ -177,7 +177,7 @@ def main() -> None:
                 WHERE period_end = ? AND la_code = 'partnership' AND linkage = 'match threshold'""",
                                [quarter_end]).fetchall()[0]
             published = conn.execute("""
-                SELECT listed_in_window, observed_after_allowance, published_status, published_central,
+                SELECT listed_in_window, observed_after_allowance, published_status, publication_reason, published_central,
                        published_lower, published_upper, lower_bound, latent_class_median, latent_class_lower,
                        latent_class_upper, internal_consistency, internal_consistency_text
                 FROM marts.hidden_prevalence
@@ -197,7 +197,7 @@ def main() -> None:
                      "status": status, "stratified": stratified, "chosen_model": model,
                      **published, **recorded_list_truth(warehouse, folder / "truth", quarter_end, neglected),
                      "seconds": round(time.perf_counter() - started, 1)})
-        r = rows[-1]
+        r = {k: (np.nan if v is None else v) for k, v in rows[-1].items()}
         lb, lo, hi = r["lower_bound"], r["published_lower"], r["published_upper"]
         print(f"    recorded in window: {r['listed_in_window']:,} listed, {r['observed_after_allowance']:,.0f} after "
               f"allowance; published {r['published_status']}: central {r['published_central']}, range {lo:,.0f} to "

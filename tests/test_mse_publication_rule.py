@@ -1,4 +1,5 @@
-"""The publication rule's internal-consistency step (models/mse/publication.py, step 5): when every list's
+"""The publication rule's internal-consistency step (models/mse/publication.py, step 5) and its leaving out a
+list that overlaps the others too little: when every list's
 internal-consistency log ratio has one sign, no central figure; the floor and a range widened by the largest
 miss. Publications and internal-consistency results are written by hand here; the mart's reading of its JSON and
 the report's sentence are checked on hand-written JSON."""
@@ -16,7 +17,7 @@ from models.marts.hidden_prevalence import _checks_by_row, consistency_log_ratio
 from models.mse.internal_consistency import internal_consistency
 from models.mse.latent_class import cell_patterns
 from models.mse.publication import (CONSISTENCY_METHOD, ESTIMATE, OBSERVED_ONLY, RANGE, Publication,
-                                    apply_consistency, consistency_signal, publish)
+                                    apply_consistency, collapse_table, consistency_signal, kept_lists, publish)
 from models.mse.false_positives import ListPPV
 from models.mse.simulate import Scenario, simulate
 
@@ -112,3 +113,21 @@ def test_the_report_says_why_there_is_no_central_figure():
     assert words.startswith("At least 7,190 children, and possibly up to 18,400, from 7 lists.")
     assert "own data" in words and "with only" not in words
     assert "with only 3 lists" in hidden_message("lower bound and range", None, 700.0, 2000.0, 700.0, 3)
+
+
+def test_a_list_overlapping_too_little_is_left_out_rather_than_the_estimate_refused():
+    """Four lists, as in a small partnership: one pair shares 3 children. The smaller list of the pair is left out
+    (it is in the most shortfalls, ties to the smaller) and the others still give an estimate; the reason says so."""
+    X = cell_patterns(4)
+    table = np.zeros(16)
+    # four lists of 60-200 children with plenty in common, except lists c and d, which share 3
+    for pattern, count in {(1, 0, 0, 0): 120, (0, 1, 0, 0): 110, (0, 0, 1, 0): 40, (0, 0, 0, 1): 90,
+                           (1, 1, 0, 0): 30, (1, 0, 1, 0): 12, (1, 0, 0, 1): 20, (0, 1, 1, 0): 9,
+                           (0, 1, 0, 1): 18, (0, 0, 1, 1): 3, (1, 1, 0, 1): 6}.items():
+        table[[i for i in range(16) if tuple(X[i]) == pattern][0]] = count
+    assert kept_lists(table, 4) == [0, 1, 3]  # c: 64 children against d's 137
+    assert collapse_table(table, 4, [0, 1, 3]).sum() == table.sum() - 40  # children on c alone drop out
+    p = publish(table, list("abcd"), [ListPPV()] * 4, sampler=FAST)
+    assert p.status == RANGE  # three lists left: the floor and a range
+    assert "Left out, overlapping the other lists too little: c (c and d share 3)" in p.reason
+    assert p.observed == table.sum() - 40

@@ -12,6 +12,10 @@ figures it rests on). Everything is computed after the false-positive allowance
 
 1. **Observed only** when the lists overlap too little (a list, or a pair of lists, with fewer than
    ``MIN_OVERLAP`` children): no estimate; the observed count after the allowance is the only figure.
+   With four or more lists, the list in the most such shortfalls is left out first (:func:`kept_lists`),
+   one at a time down to three lists, and the rest are estimated (the reason names what was left out):
+   in a partnership of 40,000 children the adult-services list and a partner agency's shared 3 children,
+   which had refused the whole estimate.
 2. The **floor** ("at least"), published in every other case, is the lower of two figures: the
    lower 95 % limit of Chao's bound (:mod:`.lower_bound`; a floor when children differ in the same
    direction on every list, but not when services split cases, e.g. early help mild and social care
@@ -114,15 +118,74 @@ def _pooled_lower_bound(rng, table, ppvs, confidence):
     return n, point, point
 
 
+def collapse_table(table: np.ndarray, J: int, kept: list[int]) -> np.ndarray:
+    """A table over J lists [2^J] as a table over the lists ``kept`` (indices): the others summed out, children
+    on none of the kept lists dropped."""
+    X = cell_patterns(J)[:, kept].astype(int)
+    index = (X * (1 << np.arange(len(kept) - 1, -1, -1))).sum(axis=1)
+    out = np.bincount(index, weights=table, minlength=2 ** len(kept))
+    out[0] = 0
+    return out
+
+
+def _shortfalls(table: np.ndarray, J: int) -> np.ndarray:
+    """Per list: how many of the overlap conditions (its size, each pair it is in) fall below ``MIN_OVERLAP``."""
+    X = cell_patterns(J)
+    counts = (table @ X < MIN_OVERLAP).astype(int)
+    for i in range(J):
+        for j in range(i + 1, J):
+            if table @ (X[:, i] * X[:, j]) < MIN_OVERLAP:
+                counts[[i, j]] += 1
+    return counts
+
+
+def kept_lists(table: np.ndarray, J: int) -> list[int]:
+    """The lists (indices) a table with four or more lists is estimated from: all of them, or, where some list
+    or pair overlaps too little, those left after leaving out, one at a time, the list in the most shortfalls
+    (ties: the smaller list), down to three lists at the fewest. With fewer than four lists, all."""
+    kept = list(range(J))
+    while J >= MIN_LISTS_FOR_ESTIMATE and len(kept) > 3:
+        sub = collapse_table(table, J, kept)
+        counts = _shortfalls(sub, len(kept))
+        if not counts.any():
+            break
+        sizes = sub @ cell_patterns(len(kept))
+        kept.pop(max(range(len(kept)), key=lambda k: (counts[k], -sizes[k])))
+    return kept
+
+
 def publish_tables(tables, names: list[str], ppvs: list[ListPPV] | list[list[ListPPV]], *,
                    confidence: float = 0.95, seed: int = 0, sampler: dict | None = None,
                    cache: DrawCache | None = None) -> list[Publication]:
     """The rule for T tables [T, 2^J] with the same lists ``names``; ``ppvs``: one ListPPV per list,
     or one such list per table. ``sampler``: overrides of the latent-class sampler's settings;
-    ``cache``: where draws computed before are kept (:mod:`.sampling`)."""
+    ``cache``: where draws computed before are kept (:mod:`.sampling`). With four or more lists, a list that
+    overlaps the others too little is left out (:func:`kept_lists`; the reason names it) rather than the whole
+    estimate refused; the tables that keep the same lists are estimated together."""
     tables = as_tables(tables)
     T, J = len(tables), len(names)
     per_table = ppvs if ppvs and isinstance(ppvs[0], list) else [ppvs] * T
+    kept = [tuple(kept_lists(t, J)) for t in tables]
+    out: list[Publication | None] = [None] * T
+    for subset in sorted(set(kept), key=lambda k: (-len(k), k)):
+        rows = [i for i in range(T) if kept[i] == subset]
+        sub = [names[k] for k in subset]
+        pubs = _publish_same_lists(np.array([collapse_table(tables[i], J, list(subset)) for i in rows]), sub,
+                                   [[per_table[i][k] for k in subset] for i in rows], confidence=confidence,
+                                   seed=seed, sampler=sampler, cache=cache)
+        for i, p in zip(rows, pubs):
+            if len(subset) < J:
+                left = ", ".join(n for n in names if n not in sub)
+                p = replace(p, reason=f"{p.reason} Left out, overlapping the other lists too little: {left} "
+                                      f"({_overlap_problem(tables[i], names)}); the figures are of the children "
+                                      f"the other {len(sub)} lists could record.")
+            out[i] = p
+    return out
+
+
+def _publish_same_lists(tables, names, per_table, *, confidence, seed, sampler, cache) -> list[Publication]:
+    """:func:`publish_tables` for tables whose lists all overlap enough (or that keep every list)."""
+    T, J = len(tables), len(names)
     settings = {**DEFAULTS, **(sampler or {})}
     problems = [_overlap_problem(t, names) for t in tables]
     ok = [i for i in range(T) if not problems[i]]
