@@ -12,8 +12,9 @@ neglected, and counting them inflated the estimate (issue 17).
 
 ``published_status`` follows :mod:`models.mse.publication`: 'estimate' (four or more lists: the
 latent-class estimate, ``published_central`` with ``published_lower``-``published_upper``), 'lower
-bound and range' (two or three lists: no central figure; ``lower_bound`` and a range), or
-'observed only'; ``publication_reason`` says why in words. ``internal_consistency``: for each list,
+bound and range' (two or three lists, or every list's internal-consistency log ratio of one sign: no
+central figure; ``lower_bound`` and a range), or 'observed only'; ``publication_reason`` says why in
+words. Internal consistency is computed first, and the rule's last step reads it. ``internal_consistency``: for each list,
 its known size against an estimate from the other lists within it (Binette & Steorts 2022;
 :mod:`models.mse.internal_consistency`), as JSON, and ``internal_consistency_text`` as a sentence.
 
