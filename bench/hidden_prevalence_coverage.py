@@ -43,12 +43,17 @@ from sources.synthetic.generate import generate_partnership
 # more or less often than the default each service notices a neglected child (or a parent's risk)
 DETECTION = [(1.0, 1.0), (0.6, 1.0), (1.5, 1.0), (1.0, 0.6), (1.0, 1.4), (0.8, 0.8), (1.25, 1.25),
              (0.6, 1.4), (1.5, 0.6), (1.0, 1.0)]
+# (partner agencies' detection multiplier, their false-positive multiplier), cycled on a different period (7)
+# so that the combinations with DETECTION vary over the partnerships
+PARTNERS = [(1.0, 1.0), (0.6, 1.0), (1.4, 1.0), (1.0, 0.5), (1.0, 1.6), (0.7, 1.4), (1.3, 0.7)]
 
 
-def config(seed: int, children: int, csc: float, adult: float) -> GeneratorConfig:
+def config(seed: int, children: int, csc: float, adult: float, partners: tuple[float, float] = (1.0, 1.0)
+           ) -> GeneratorConfig:
     base = GeneratorConfig()
     return dataclasses.replace(
-        base, seed=seed, children=children,
+        base, seed=seed, children=children, partner_detection_scale=partners[0],
+        partner_false_positive_scale=partners[1],
         csc_referral_neglect=tuple(h * csc for h in base.csc_referral_neglect),
         early_help_neglect=tuple(h * csc for h in base.early_help_neglect),
         adult_service_detection={k: min(0.95, v * adult) for k, v in base.adult_service_detection.items()})
@@ -123,6 +128,24 @@ def recorded_list_truth(warehouse: Path, truth_dir: Path, quarter_end: date, neg
     return out
 
 
+def published_summary(frame: pd.DataFrame) -> None:
+    """The issue's done-when figures for the published columns: coverage of the published interval or range,
+    median absolute error of the published central figure (where one is published), and the floor's share
+    below the truth and median distance from it."""
+    truth = frame["true_neglected"]
+    covered = (frame["published_lower"] <= truth) & (truth <= frame["published_upper"])
+    central = frame["published_central"].astype(float)
+    print(f"published: {covered.sum()} of {len(frame)} intervals or ranges cover the truth "
+          f"({100 * covered.mean():.0f} %); statuses {frame['published_status'].value_counts().to_dict()}")
+    if central.notna().any():
+        error = (central / truth - 1)[central.notna()]
+        print(f"published central figure ({central.notna().sum()}): median absolute error "
+              f"{100 * error.abs().median():.1f} %, median error {100 * error.median():+.1f} %")
+    floor = frame["lower_bound"].astype(float) / truth - 1
+    print(f"floor ('at least') below the truth in {(floor < 0).sum()} of {len(frame)}; median distance "
+          f"{100 * floor.median():+.1f} %")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partnerships", type=int, default=20)
@@ -138,11 +161,12 @@ def main() -> None:
     for number in range(args.partnerships):
         seed = args.first_seed + number
         csc, adult = DETECTION[number % len(DETECTION)]
+        partners = PARTNERS[number % len(PARTNERS)]
         started = time.perf_counter()
         folder, project = args.out / f"partnership_{seed}", args.out / f"project_{seed}"
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(project, ignore_errors=True)
-        summary = generate_partnership(GeneratorConfig() if args.default else config(seed, args.children, csc, adult),
+        summary = generate_partnership(GeneratorConfig() if args.default else config(seed, args.children, csc, adult, partners),
                                        folder)
         warehouse = refresh(folder, project)
         quarter_end = date.fromisoformat(summary["quarter_end"])
@@ -153,9 +177,9 @@ def main() -> None:
                 WHERE period_end = ? AND la_code = 'partnership' AND linkage = 'match threshold'""",
                                [quarter_end]).fetchall()[0]
             published = conn.execute("""
-                SELECT listed_in_window, observed_after_allowance, published_status, published_central,
+                SELECT listed_in_window, observed_after_allowance, published_status, publication_reason, published_central,
                        published_lower, published_upper, lower_bound, latent_class_median, latent_class_lower,
-                       latent_class_upper, internal_consistency_text
+                       latent_class_upper, internal_consistency, internal_consistency_text
                 FROM marts.hidden_prevalence
                 WHERE period_end = ? AND la_code = 'partnership' AND linkage = 'match threshold'""",
                                      [quarter_end]).df().iloc[0].to_dict()
@@ -164,6 +188,7 @@ def main() -> None:
         drawn_on = truth + listed_not_neglected(warehouse, folder / "truth", quarter_end, neglected)
         observed, estimate, lower, upper, status, stratified, model = row
         rows.append({"seed": seed, "children": args.children, "csc_detection": csc, "adult_detection": adult,
+                     "partner_detection": partners[0], "partner_false_positives": partners[1],
                      "true_neglected": truth, "observed": observed, "estimate": estimate, "ci95_lower": lower,
                      "ci95_upper": upper, "covered": bool(lower <= truth <= upper) if status == "estimated" else False,
                      "relative_error": (estimate - truth) / truth if estimate is not None else np.nan,
@@ -172,7 +197,7 @@ def main() -> None:
                      "status": status, "stratified": stratified, "chosen_model": model,
                      **published, **recorded_list_truth(warehouse, folder / "truth", quarter_end, neglected),
                      "seconds": round(time.perf_counter() - started, 1)})
-        r = rows[-1]
+        r = {k: (np.nan if v is None else v) for k, v in rows[-1].items()}
         lb, lo, hi = r["lower_bound"], r["published_lower"], r["published_upper"]
         print(f"    recorded in window: {r['listed_in_window']:,} listed, {r['observed_after_allowance']:,.0f} after "
               f"allowance; published {r['published_status']}: central {r['published_central']}, range {lo:,.0f} to "
@@ -187,8 +212,9 @@ def main() -> None:
               f"covered={r['covered_neglected_or_listed']} [{r['seconds']} s]", flush=True)
         shutil.rmtree(folder)
         shutil.rmtree(project)
+        pd.DataFrame(rows).to_csv(args.out / "coverage.csv", index=False)  # after each: a run stopped early keeps them
     frame = pd.DataFrame(rows)
-    frame.to_csv(args.out / "coverage.csv", index=False)
+    published_summary(frame)
     print(f"\npartnerships {len(frame)}; 95 % interval covered the truth in {frame['covered'].sum()} "
           f"({100 * frame['covered'].mean():.0f} %)")
     print(f"median absolute error {frame['estimate'].sub(frame['true_neglected']).abs().median():,.0f} children; "

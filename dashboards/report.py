@@ -21,7 +21,7 @@ from .print_css import DEFAULT_MARKING, report_css
 from .summary import summary_section
 from .benchmarks import benchmarks_html, funnel_html
 from .journeys_section import journey_section
-from .tables import VALIDATION_NOTE, Publication
+from .tables import CONSISTENCY_METHOD, VALIDATION_NOTE, Publication
 from .trend_figures import practice_trend_figure, ratio_trend_figure
 
 LIBRARY_ID = "plotly-library"  # the embedded plotly.js (third-party code; privacy scans skip it)
@@ -54,6 +54,7 @@ def headline(pub: Publication, la_code: str) -> dict:
         "hidden_lower": hidden["ci95_lower_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
         "hidden_upper": hidden["ci95_upper_rate_per_10k"].iloc[0] if len(hidden) else float("nan"),
         "hidden_status": hidden["status"].iloc[0] if len(hidden) else "observed only",
+        "hidden_method": hidden["method"].iloc[0] if len(hidden) else "",
         "hidden_message": hidden["message"].iloc[0] if len(hidden) else "",
         "change_quarter": latest["change_since_previous_quarter"].iloc[0] if len(latest) else None,
         "change_year": latest["change_since_year_ago"].iloc[0] if len(latest) else None,
@@ -80,7 +81,9 @@ def headline_html(pub: Publication, la_code: str) -> str:
     elif h["hidden_status"] == "lower bound and range":
         hidden = (f"at least <b data-figure='{la_code}:hidden_at_least' data-headline='hidden_at_least'>{F.fmt_rate(h['hidden_at_least'], 0)}</b> per 10,000 "
                   f"(possibly up to {F.fmt_rate(h['hidden_upper'], 0)}) including children no service has yet "
-                  "identified (too few lists for a central estimate: see Methods)")
+                  "identified (" + ("no central estimate: on our own data the method missed every list it could "
+                                    "check in the same direction; see Methods)" if h["hidden_method"] == CONSISTENCY_METHOD
+                                    else "too few lists for a central estimate: see Methods)"))
     else:
         hidden = f"no estimate of unidentified children can be made this quarter: {_esc(h['hidden_message'])}"
     change = lambda c: {"higher": "higher than", "lower": "lower than"}.get(c, "no clear change from")  # noqa: E731
@@ -234,6 +237,16 @@ def quality_section(pub: Publication, data_docs_href: str | None) -> str:
         "</section>"])
 
 
+def consistency_sentence(partnership: pd.DataFrame) -> str:
+    """The partnership's internal-consistency result in words (pipeline's own linkage), or '' when not checked."""
+    own = partnership[partnership["linkage"] == "match threshold"] if "linkage" in partnership else partnership
+    text = own["internal_consistency"].iloc[0] if len(own) and "internal_consistency" in own else None
+    if not isinstance(text, str):
+        return ""
+    return (f"This quarter, the partnership's lists estimated from the others among their own children: {text} "
+            "(0 % = right; below 0 = too low).")
+
+
 def methods_section(pub: Publication) -> str:
     hidden = pub.tables["hidden"]
     partnership = hidden[hidden["la_code"] == "partnership"]
@@ -248,6 +261,12 @@ def methods_section(pub: Publication) -> str:
         "allowance for entries that were not neglect. With four or more lists it is published with a 95 % interval "
         "and an 'at least' figure; with two or three lists only the 'at least' figure and a range, because every "
         "model tried was biased in some situations; where lists overlap too little, nothing. "
+        "<b>How this method did on our own data</b> (internal consistency): each list whose size we know is "
+        "estimated in turn from the other lists among its own children. When every list checked comes out too "
+        "low (or every one too high), the model is missing children in a way the lists share, and its central "
+        "figure is biased the same way here: then no central figure is published, only the 'at least' figure "
+        "and the model's interval widened by the largest miss. "
+        f"{_esc(consistency_sentence(partnership))} "
         f"{_esc(VALIDATION_NOTE)} Estimates are rounded to the nearest 10. The same figures at the lower and upper "
         "linkage thresholds show how much depends on who is taken to be the same child.</p>",
         html_table(partnership, {"linkage": "linkage", "linkage_threshold": "threshold", "status": "published as",

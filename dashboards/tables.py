@@ -48,6 +48,7 @@ import pandas as pd
 from models.intervals import wilson_interval
 from models.marts.definitions import NeglectDefinitions, load_definitions
 from models.marts.prevalence import compare
+from models.mse.publication import CONSISTENCY_METHOD
 
 from .disclosure import SUPPRESSED, check_no_identifiers
 from .publication import (BREAKDOWN_GROUP, MART_SET, TREND_GROUPS, UNPUBLISHED_PARTNERSHIP_BREAKDOWNS, ProtectedRun,
@@ -199,9 +200,17 @@ VALIDATION_NOTE = ("In validation on simulated partnerships the central figure w
                    "every service; the 'at least' figure stayed below the truth.")
 
 
-def hidden_message(status: str, estimate, lower, upper, at_least, lists: int) -> str:
+CONSISTENCY_NOTE = ("No central figure: on this partnership's own data the method undercounted (or overcounted) every "
+                    "list it could check, so its central estimate is biased the same way here.")
+
+
+def hidden_message(status: str, estimate, lower, upper, at_least, lists: int, method: str = "") -> str:
     """The sentence about hidden prevalence, from the published (rounded) figures of the publication rule
-    (:mod:`models.mse.publication`) only."""
+    (:mod:`models.mse.publication`) only; ``method``: the rule's method (its internal-consistency step has its own
+    sentence)."""
+    if status == "lower bound and range" and method == CONSISTENCY_METHOD:
+        return (f"At least {at_least:,.0f} children, and possibly up to {upper:,.0f}, from {lists} lists. "
+                f"{CONSISTENCY_NOTE} The range is the model's interval widened by the largest miss.")
     if status == "estimate":
         return (f"Estimated about {estimate:,.0f} children (95 % interval {lower:,.0f} to {upper:,.0f}) from {lists} "
                 f"lists by a latent-class model; at least {at_least:,.0f}. {VALIDATION_NOTE}")
@@ -210,6 +219,16 @@ def hidden_message(status: str, estimate, lower, upper, at_least, lists: int) ->
                 "central figure is published, because every model tried was biased in some situations.")
     return ("the lists overlap too little for an estimate (each list and each pair of lists needs at least 5 "
             "children in common)")
+
+
+def consistency_text(checks) -> str | None:
+    """Internal consistency as published: for each list checked, how far the other lists' estimate of its
+    children fell from its known size, in per cent (exp(log ratio) - 1); no counts. None: not checked."""
+    if not isinstance(checks, str):
+        return None
+    parts = [f"{r['list']} {100 * np.expm1(r['log_ratio']):+.0f} %" for r in json.loads(checks)
+             if r.get("log_ratio") is not None]
+    return "; ".join(parts) if parts else None
 
 
 def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts: _Counts) -> pd.DataFrame:
@@ -222,8 +241,9 @@ def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts:
         SELECT period_end, la_code, la_name, linkage, linkage_threshold, published_status AS status,
                published_method AS method, list_sizes_in_window, observed, published_central AS estimate,
                published_lower AS ci95_lower, published_upper AS ci95_upper, lower_bound AS at_least,
-               population, assumptions, history_complete
+               population, assumptions, history_complete, internal_consistency
         FROM marts.hidden_prevalence WHERE period_end = ? ORDER BY la_code, linkage""", [quarter_end]).df()
+    hidden["internal_consistency"] = hidden["internal_consistency"].map(consistency_text)
     hidden["period_end"] = iso(quarter_end)
     hidden["lists"] = [", ".join(json.loads(v)) if isinstance(v, str) else "" for v in hidden.pop("list_sizes_in_window")]
     for column in ("estimate", "ci95_lower", "ci95_upper", "at_least"):  # model figures, not counts
@@ -234,9 +254,10 @@ def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts:
         hidden[column] = hidden[source] / people * PER  # from the rounded figure, so it cannot undo the rounding
     hidden = counts(hidden, "observed", [observed_cell(quarter_end, la, linkage)
                                          for la, linkage in zip(hidden["la_code"], hidden["linkage"])])
-    hidden["message"] = [hidden_message(status, *figures, len([x for x in lists.split(", ") if x]))
-                         for status, *figures, lists in zip(hidden["status"], hidden["estimate"], hidden["ci95_lower"],
-                                                            hidden["ci95_upper"], hidden["at_least"], hidden["lists"])]
+    hidden["message"] = [hidden_message(status, *figures, len([x for x in lists.split(", ") if x]), method)
+                         for status, *figures, lists, method in zip(
+                             hidden["status"], hidden["estimate"], hidden["ci95_lower"], hidden["ci95_upper"],
+                             hidden["at_least"], hidden["lists"], hidden["method"])]
     return hidden
 
 

@@ -12,8 +12,9 @@ neglected, and counting them inflated the estimate (issue 17).
 
 ``published_status`` follows :mod:`models.mse.publication`: 'estimate' (four or more lists: the
 latent-class estimate, ``published_central`` with ``published_lower``-``published_upper``), 'lower
-bound and range' (two or three lists: no central figure; ``lower_bound`` and a range), or
-'observed only'; ``publication_reason`` says why in words. ``internal_consistency``: for each list,
+bound and range' (two or three lists, or every list's internal-consistency log ratio of one sign: no
+central figure; ``lower_bound`` and a range), or 'observed only'; ``publication_reason`` says why in
+words. Internal consistency is computed first, and the rule's last step reads it. ``internal_consistency``: for each list,
 its known size against an estimate from the other lists within it (Binette & Steorts 2022;
 :mod:`models.mse.internal_consistency`), as JSON, and ``internal_consistency_text`` as a sentence.
 
@@ -66,7 +67,7 @@ from ingest.write import registered
 from models.capture_recapture import estimate_population
 from models.mse.false_positives import ListPPV
 from models.mse.internal_consistency import internal_consistency, summary_text
-from models.mse.publication import publish_tables
+from models.mse.publication import apply_consistency, publish_tables
 from models.mse.sampling import DrawCache
 from sources.registry import Registry
 
@@ -133,23 +134,43 @@ def collapse_lists(table: pd.DataFrame, kept: list[str]) -> pd.DataFrame:
     return out[out[kept].sum(axis=1) > 0].reset_index(drop=True)
 
 
+# Which log ratios the rule's internal-consistency step reads: as reported, log(N-hat_L / n_L) (False), or
+# against each list's expected true members, log(N-hat_L / (n_L x PPV_L)) (True). Chosen by validation (README,
+# "Hidden prevalence: methods, publication rule and validation"; bench/consistency_rule.py).
+CONSISTENCY_AGAINST_PPV = False
+
+
+def consistency_log_ratios(checks: str | None, ppv: dict[str, float] | None = None) -> list[float]:
+    """The log ratios the publication rule reads from an ``internal_consistency`` JSON (None: none): each
+    checked list's log(N-hat_L / n_L), or with ``ppv`` (each list's expected PPV) log(N-hat_L / (n_L x PPV_L))."""
+    if not isinstance(checks, str):
+        return []
+    return [r["log_ratio"] - (float(np.log(ppv[r["list"]])) if ppv else 0.0) for r in json.loads(checks)
+            if r.get("log_ratio") is not None and (not ppv or r["list"] in ppv)]
+
+
 def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, keys: pd.DataFrame,
                       seed: int = 20261201, availability: pd.DataFrame | None = None,
-                      cache: DrawCache | None = None, sampler: dict | None = None) -> pd.DataFrame:
+                      cache: DrawCache | None = None, sampler: dict | None = None,
+                      consistency: pd.Series | None = None) -> pd.DataFrame:
     """The publication rule's columns for each row of ``keys`` (period_end, la_code, linkage), from
     capture histories by recorded-in-window membership. Tables with the same lists (a list whose source an
     area did not supply is left out, see :func:`usable_lists`) go to the sampler in one batch.
-    ``sampler``: overrides of the latent-class sampler's settings (None: its defaults)."""
+    ``sampler``: overrides of the latent-class sampler's settings (None: its defaults). ``consistency``: the
+    ``internal_consistency`` JSON per row of ``keys`` (:func:`consistency_columns`); the rule's last step
+    (:func:`models.mse.publication.apply_consistency`) reads it, every linkage variant of a quarter and area
+    using the pipeline's own linkage's checks (None: the step is skipped)."""
     lists = {c.name: c for c in definitions.capture_lists}
     names = list(lists)
     labels = {c.name: c.label for c in definitions.capture_lists}
     kept_by_key = [usable_lists(availability, key.period_end, key.la_code, names, labels)[0]
                    for key in keys.itertuples()]
     rows: dict[int, dict] = {}
+    checks = _checks_by_row(keys, consistency, lists)
     for kept in sorted({tuple(k) for k in kept_by_key}):
         positions = [i for i, k in enumerate(kept_by_key) if tuple(k) == kept]
         rows.update(_published_rows(histories, keys.iloc[positions], list(kept), lists, seed, positions, cache,
-                                    sampler))
+                                    sampler, [checks[i] for i in positions]))
     out = pd.DataFrame([rows[i] for i in range(len(keys))], index=keys.index)
     for column in ("published_central", "published_lower", "published_upper", "lower_bound", "latent_class_median",
                    "latent_class_lower", "latent_class_upper", "latent_class_rhat"):
@@ -157,8 +178,21 @@ def published_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, 
     return out
 
 
-def _published_rows(histories, keys, names, lists, seed, positions, cache, sampler=None) -> dict[int, dict]:
-    """:func:`published_columns` for keys that all use the lists ``names`` (position -> row)."""
+def _checks_by_row(keys: pd.DataFrame, consistency: pd.Series | None, lists: dict) -> list[list[float]]:
+    """Per row of ``keys``: the log ratios of its quarter and area's internal-consistency checks ([]: none)."""
+    if consistency is None:
+        return [[] for _ in range(len(keys))]
+    ppv = ({name: ListPPV(c.ppv, c.audit_checked, c.audit_confirmed).mean for name, c in lists.items()}
+           if CONSISTENCY_AGAINST_PPV else None)
+    own = {(pd.Timestamp(k.period_end), k.la_code): c for k, c in zip(keys.itertuples(), consistency)
+           if k.linkage == "match threshold"}
+    return [consistency_log_ratios(own.get((pd.Timestamp(k.period_end), k.la_code)), ppv) for k in keys.itertuples()]
+
+
+def _published_rows(histories, keys, names, lists, seed, positions, cache, sampler=None,
+                    checks=None) -> dict[int, dict]:
+    """:func:`published_columns` for keys that all use the lists ``names`` (position -> row); ``checks``: each
+    key's internal-consistency log ratios (:func:`_checks_by_row`)."""
     J = len(names)
     ppvs = [ListPPV(lists[n].ppv, lists[n].audit_checked, lists[n].audit_confirmed) for n in names]
     weights = 1 << np.arange(J - 1, -1, -1)
@@ -178,6 +212,7 @@ def _published_rows(histories, keys, names, lists, seed, positions, cache, sampl
     rows = {}
     for i, (position, table) in enumerate(zip(positions, tables)):
         p = results.get(i)
+        p = apply_consistency(p, checks[i]) if p is not None and checks else p
         reason = ("Fewer than two lists were supplied." if J < 2 else "No child is on any list in this window.")
         rows[position] = {
             "listed_in_window": int(table.sum()), "list_sizes_in_window": sizes[i],
@@ -318,9 +353,9 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     frame = history_columns(frame, first_day_by_tier_set(conn, definitions).get("1-4"))
     keys = frame[["period_end", "la_code", "linkage"]]
     cache = DrawCache(conn)  # latent-class draws of tables seen before are reused, not sampled again
+    checks = consistency_columns(recorded, definitions, keys, availability=availability, cache=cache)
     frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability, cache=cache,
-                                                     sampler=sampler),
-                       consistency_columns(recorded, definitions, keys, availability=availability, cache=cache)],
-                      axis=1)
+                                                     sampler=sampler, consistency=checks["internal_consistency"]),
+                       checks], axis=1)
     replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
     return frame
