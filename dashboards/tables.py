@@ -416,6 +416,34 @@ def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: d
          "versions' packs (secondary suppression); every figure made from a suppressed count (rates, intervals, "
          "previous-year rates, changes, percentages) is blank. Hidden-prevalence estimates are rounded to the "
          "nearest 10."),
+        ("Commissioning", "Services received", "Children in early help, in need (an open children-in-need episode, CP "
+                                               "plans included) or on a CP plan on the quarter end, by the ward they "
+                                               "lived in then; 'identified, receiving a service': children with "
+                                               "identified neglect in the 12 months who had one of those services on "
+                                               "the quarter end, from the same authority."),
+        ("Commissioning", "Estimated need and the gap", "The hidden-prevalence estimate of all neglected children "
+                                                        "(rounded to 10) less the identified children receiving a "
+                                                        "service. It is made per authority; a ward's figure is the "
+                                                        "authority's apportioned by the ward's share of its identified "
+                                                        "children, which assumes unidentified neglect is spread like "
+                                                        "identified neglect (a ward where services identify less "
+                                                        "hides more): a way of sharing out, not an estimate for the "
+                                                        "ward."),
+        ("Commissioning", "Commissioned places", "From the services' quarterly activity returns (optional): places "
+                                                 "and caseload in children on the quarter end; 'not supplied' where "
+                                                 "an authority sent no return, never 0."),
+        ("Projection", "Method", "Children with identified neglect (tiers 1-4, 12 months) 1, 2 and 3 years after the "
+                                 "mid-year of the current population: each age band's current rate (children over "
+                                 "the ONS mid-year estimate) times the band's ONS subnational population projection "
+                                 "for that year (the latest base year supplied), summed over the bands (0-4, 5-9, "
+                                 "10-15, 16-17); children of unknown age are left out."),
+        ("Projection", "95 % interval", "The uncertainty of the current rates only: each band's count taken as "
+                                        "Poisson, combined over the bands by Dobson's method (as Fingertips does for "
+                                        "age-standardised rates). The population projection is treated as fixed "
+                                        "and the rates as constant: a change in practice or thresholds, or a "
+                                        "projection that proves wrong, moves the real figure more than the interval "
+                                        "says. Projections are rounded to 10 and blank where a count they are made "
+                                        "from is suppressed."),
         ("Revisions", "Figures for earlier quarters", "A refresh recomputes every quarter from all the extracts it "
                                                       "has, so late records can revise an earlier quarter's figures. "
                                                       "Each revision is recorded, and suppression is chosen so that "
@@ -459,9 +487,12 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
     }
     from .journey_tables import JOURNEY_NOTES, published_journeys  # issue 21 (imports this module)
     tables |= published_journeys(conn, quarter_end, counts)
+    from .commissioning_tables import COMMISSIONING_NOTES, published_commissioning  # issue 20
+    tables |= published_commissioning(conn, quarter_end, counts)
     for frame in tables.values():
         check_no_identifiers(frame)
-    return Publication(quarter_end, areas, tables, TABLE_NOTES | JOURNEY_NOTES, meta, threshold, set(counts.shown))
+    return Publication(quarter_end, areas, tables, TABLE_NOTES | JOURNEY_NOTES | COMMISSIONING_NOTES, meta, threshold,
+                       set(counts.shown))
 
 
 TABLE_NOTES = {

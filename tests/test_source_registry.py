@@ -35,7 +35,8 @@ def test_every_built_in_declaration_loads_and_names_its_tables():
     assert {s.name for s in registry.reference()} == {"ons_population", "postcode_lookup", "deprivation",
                                                       "ward_boundaries", "la_codes", "published_cin_factors",
                                                       "published_cp_duration", "published_cp_subsequent",
-                                                      "published_rereferrals", "statistical_neighbours"}
+                                                      "published_rereferrals", "statistical_neighbours",
+                                                      "population_projections"}
     assert all(registry[s].shipped_path.is_file() for s in ("published_cin_factors", "statistical_neighbours"))
     assert registry["cin_census"].tables[0] == "cin_child" and registry["cin_census"].partitioning == "census_year"
     assert registry.sources_of_kind("eh_16A") == ["early_help", "annex_a_early_help"]  # an export, or Annex A list 2

@@ -19,6 +19,7 @@ has no map), never silently. An optional one that cannot be read is recorded as 
 with the reader's message, its table is created empty, and the asset's ``files_readable``
 check (error, not blocking) fails with the message: the rest of the run goes on without it.
 """
+import dataclasses
 from pathlib import Path
 
 import pandas as pd
@@ -38,23 +39,35 @@ from .population import WAREHOUSE_POOL
 POPULATION = "ons_population"  # has its own asset (pipelines/assets/population.py)
 
 
-def load_reference(conn, source: Source, path: Path, incoming: Path, run_id: str):
-    """Replace raw.<name> with the file's rows; returns the read (rows, rejects, counts, notes)."""
-    read = resolve(source.reader)(path)
-    if path.is_relative_to(incoming):
-        rel = path.relative_to(incoming).as_posix()
-    else:
-        rel = f"shipped: {source.shipped}" if path == source.shipped_path else path.name
-    sha, size = file_digest(path)
-    position = getattr(read, "position", "line")
-    rejects = reject_rows(source.name, read.rejects["source_line"], read.rejects["field"], read.rejects["rule"],
-                          "row_rejected", read.rejects["message"], where=position + " ").assign(source=source.name,
-                                                                                               file=rel)
-    audit = pd.DataFrame([{
-        "source": source.name, "file": rel, "file_sha256": sha, "file_bytes": size, "encoding": read.encoding,
-        "rows_read": read.rows_read, "rows_loaded": len(read.rows), "rows_rejected": read.rejected_lines,
-        "rows_flagged": 0, "status": "loaded", "loaded_at": pd.Timestamp.now(), "run_id": run_id}])
-    _replace(conn, source, rejects, audit, read.rows)
+def load_reference(conn, source: Source, path: Path | list[Path], incoming: Path, run_id: str):
+    """Replace raw.<name> with the rows of the file (or of every file, for a declaration whose pattern names a
+    folder: ONS's projections come as one file per sex); returns the read (rows, rejects, counts, notes), one
+    audit row per file."""
+    paths = [path] if isinstance(path, Path) else list(path)
+    reads, rejects, audits = [], [], []
+    for one in paths:
+        read = resolve(source.reader)(one)
+        if one.is_relative_to(incoming):
+            rel = one.relative_to(incoming).as_posix()
+        else:
+            rel = f"shipped: {source.shipped}" if one == source.shipped_path else one.name
+        sha, size = file_digest(one)
+        position = getattr(read, "position", "line")
+        rejects.append(reject_rows(source.name, read.rejects["source_line"], read.rejects["field"], read.rejects["rule"],
+                                   "row_rejected", read.rejects["message"], where=position + " ").assign(
+            source=source.name, file=rel))
+        audits.append({
+            "source": source.name, "file": rel, "file_sha256": sha, "file_bytes": size, "encoding": read.encoding,
+            "rows_read": read.rows_read, "rows_loaded": len(read.rows), "rows_rejected": read.rejected_lines,
+            "rows_flagged": 0, "status": "loaded", "loaded_at": pd.Timestamp.now(), "run_id": run_id})
+        reads.append(read)
+    read = reads[0]
+    if len(reads) > 1:
+        read = dataclasses.replace(read, rows=pd.concat([r.rows for r in reads], ignore_index=True),
+                                   rejects=pd.concat([r.rejects for r in reads], ignore_index=True),
+                                   rows_read=sum(r.rows_read for r in reads))
+        read.notes = [n for r in reads for n in getattr(r, "notes", [])]
+    _replace(conn, source, pd.concat(rejects, ignore_index=True), pd.DataFrame(audits), read.rows)
     return read
 
 
@@ -104,9 +117,9 @@ def build_reference_asset(source: Source):
                                     "in reference/); its table is empty")
                 return MaterializeResult(metadata={"dagster/row_count": 0, "status": "not supplied"},
                                          check_results=checks)
-            path = found[0]
+            path = found[0]  # a folder pattern gives every file in the folder: all are read
             with warehouse.get_connection() as conn:
-                read = load_reference(conn, source, path, extracts.root, context.run.run_id)
+                read = load_reference(conn, source, found, extracts.root, context.run.run_id)
         except SourceFileError as exc:
             return _unreadable(context, warehouse, source, str(exc), exc.display)
         except Failure:
@@ -115,7 +128,7 @@ def build_reference_asset(source: Source):
             return _unreadable(context, warehouse, source, f"{source.label}, file: {unexpected(exc)}", None)
         notes = list(getattr(read, "notes", []))  # e.g. "several ward vintages: used wd24cd"
         context.log.info(f"{source.name}: {len(read.rows):,} rows loaded, {read.rejected_lines:,} rejected "
-                         f"from {path.name}")
+                         f"from {', '.join(p.name for p in found)}")
         return MaterializeResult(metadata={
             "dagster/row_count": len(read.rows), "rows_read": read.rows_read, "rows_rejected": read.rejected_lines,
             "file": MetadataValue.path(str(path)), "notes": MetadataValue.json(notes)}, check_results=checks)
