@@ -11,10 +11,15 @@ authority``), and ``item``:
   service on the quarter end, or not;
 * ``service_children``, ``early_help``, ``child_in_need``, ``cp_plan``: children in any service, in early help, in
   need (CP plans included), on a CP plan on the quarter end;
-* ``caseload``: children the commissioned services report on the quarter end (service-activity returns);
-* ``identified``: identified children of a row that is not a ward (``Not known`` ...). For the whole area and a
-  ward, identified neglect *is* the prevalence table's cell (tiers 1-4, 12 months: :func:`identified_cell`),
-  one count in both tables.
+* ``caseload``: children the commissioned services report on the quarter end (service-activity returns).
+
+Identified neglect of a row *is* the prevalence table's cell (tiers 1-4, 12 months, the whole area or the ward
+value: :func:`identified_cell`), one count in both tables. The rows of children with no known address or living
+outside the authority (``Not known``, ``Outside the authority``, ``Outside the partnership``) are not published:
+their cells are *auxiliary* (in the arithmetic, unknown to the intruder). They are few children, so publishing
+them hid, through the authorities' whole-area figures and the partnership's union of them, every ward's children
+in need and on CP plans of one authority (the default partnership, March 2026); left unpublished, the published
+wards do not add up to the whole area (the table says so) and nothing else needs hiding for them.
 
 Places (capacity) are not children and are published as reported; spare places are blank where the caseload is
 suppressed (they would give it back). Estimates (hidden prevalence, its apportionment to wards, projections)
@@ -22,10 +27,10 @@ are models, rounded to 10, and no cells.
 
 Relations (each holds whatever the data): in every row identified = receiving + without_service; each of
 early_help, child_in_need, cp_plan and receiving is at most service_children, cp_plan at most child_in_need; an
-authority's wards (with its values that are not wards) add up to its whole-area row for every item; the
-partnership's children in each service are the union of its authorities' (a child in both counts once), its
-caseload the sum; a non-ward value's identified cell equals the prevalence cell of the same value when that
-exists. Known gap (one-sided, not modelled): the partnership's ``receiving`` is at least each authority's.
+authority's wards (with its values that are not wards, auxiliary) add up to its whole-area row for every item;
+the partnership's children in each service are the union of its authorities' (a child in both counts once), its
+caseload the sum. Known gap (one-sided, not modelled): the partnership's ``receiving`` is at least each
+authority's.
 """
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ from .disclosure import Sum, Union
 KIND = "commissioning"
 ALL = "all"
 NOT_WARDS = ("Not known", "Outside the authority", "Outside the partnership", "Across the authority")
+UNPUBLISHED = ("Not known", "Outside the authority", "Outside the partnership")  # rows of children: auxiliary
 ITEMS = {"identified_receiving_service": "receiving", "identified_without_service": "without_service",
          "service_children": "service_children", "early_help_children": "early_help",
          "child_in_need_children": "child_in_need", "cp_plan_children": "cp_plan",
@@ -56,14 +62,12 @@ def commissioning_cell(quarter, la_code, ward, item) -> tuple:
 
 
 def identified_cell(quarter, la_code, ward) -> tuple:
-    """The cell of a row's identified children: the prevalence cell (tiers 1-4, 12 months) for the whole area or a
-    ward, a commissioning cell for a value that is not a ward."""
+    """The cell of a row's identified children: the prevalence cell (tiers 1-4, 12 months) of the whole area or
+    the ward value."""
     from .cells import children_cell
 
     if ward == ALL:
         return children_cell(quarter, "12_month", la_code, "all", "All children", "Tiers 1-4")
-    if ward in NOT_WARDS:
-        return commissioning_cell(quarter, la_code, ward, "identified")
     return children_cell(quarter, "12_month", la_code, "ward", ward, "Tiers 1-4")
 
 
@@ -78,22 +82,18 @@ def commissioning_cells(conn: duckdb.DuckDBPyConnection, latest: date) -> list[t
         return []
     columns = ", ".join(ITEMS)
     rows = []
-    for quarter, la, ward, identified, *values in conn.execute(f"""
-            SELECT period_end, la_code, ward_code, identified_children, {columns} FROM marts.commissioning_view
+    for quarter, la, ward, *values in conn.execute(f"""
+            SELECT period_end, la_code, ward_code, {columns} FROM marts.commissioning_view
             WHERE period_end = ? ORDER BY ALL""", [latest]).fetchall():
-        if ward in NOT_WARDS and identified is not None:
-            rows.append((commissioning_cell(quarter, la, ward, "identified"), int(identified), True))
         for item, value in zip(ITEMS.values(), values):
             if value is not None:  # NULL: not available (x), no cell
-                rows.append((commissioning_cell(quarter, la, ward, item), int(value), True))
+                rows.append((commissioning_cell(quarter, la, ward, item), int(value), ward not in UNPUBLISHED))
     return rows
 
 
 def commissioning_relations(by_kind: dict[str, list[tuple]], add, at_most) -> None:
     """Add the relations of the module docstring through ``add(type, total, parts)`` (made only when every cell is
     present) and ``at_most(part, whole)``."""
-    from .cells import children_cell
-
     cells = sorted(by_kind.get(KIND, []))
     rows: dict[tuple, set[str]] = {}
     for c in cells:
@@ -105,8 +105,6 @@ def commissioning_relations(by_kind: dict[str, list[tuple]], add, at_most) -> No
         for item in WITHIN_SERVICES:
             at_most(cell(item), cell("service_children"))
         at_most(cell("cp_plan"), cell("child_in_need"))
-        if ward in NOT_WARDS and ward != "Across the authority":  # the same children as the prevalence table's value
-            add(Sum, children_cell(quarter, "12_month", la, "ward", ward, "Tiers 1-4"), [cell("identified")])
         if ward != ALL:
             wards.setdefault((quarter, la), []).append(ward)
     for (quarter, la), members in sorted(wards.items()):

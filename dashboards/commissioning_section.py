@@ -105,7 +105,7 @@ def _area_table(pub: Publication, view: pd.DataFrame) -> str:
                   f"<td>{_est(r['spare_capacity'])}</td>") if status == "supplied" else \
             f"<td colspan='3' class='text'>{_esc(status)}</td>"
         estimate = _est(r["estimated_need_central"]) or (f"at least {_est(r['estimated_need_at_least'])}"
-                                                         if _n(r["estimated_need_at_least"]) is not None else "none")
+                                                         if _n(r["estimated_need_at_least"]) is not None else "no estimate")
         rows.append(
             f"<tr><th scope='row' class='text'>{_esc(name)}</th>"
             f"{_count(r['identified_children'], r['_cell_identified_children'])}"

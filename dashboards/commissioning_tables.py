@@ -24,7 +24,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .commissioning_cells import ALL, ITEMS, commissioning_cell, identified_cell
+from .commissioning_cells import ALL, ITEMS, UNPUBLISHED, commissioning_cell, identified_cell
 
 NOT_AVAILABLE = "x"  # as dashboards.tables.NOT_AVAILABLE (not imported: tables imports this module)
 
@@ -33,7 +33,9 @@ AGE_BANDS = ("0-4", "5-9", "10-15", "16-17")
 COMMISSIONING_NOTES = {
     "commissioning": "Need against service (issue 20): identified neglect (tiers 1-4, 12 months) and the estimated "
                      "total need against children receiving early help, in need or on a CP plan on the quarter end "
-                     "and the places commissioned services report, per area and ward, with the gap. Estimates "
+                     "and the places commissioned services report, per area and ward, with the gap (children with "
+                     "no known address or living outside the authority are in the whole area only, so the wards do "
+                     "not add up to it). Estimates "
                      "rounded to 10; a ward's estimate is the authority's apportioned by its identified children.",
     "projection": "Children with identified neglect (tiers 1-4, 12 months) 1-3 years ahead: current age-specific "
                   "rates x ONS subnational population projections, rounded to 10, with 95 % intervals for the "
@@ -87,6 +89,8 @@ def published_view(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts) -
     if view.empty:
         return view
     view["period_end"] = iso(quarter_end)
+    # children with no known address or living elsewhere: in the whole area's figures only (auxiliary cells)
+    view = view[~view["ward_code"].isin(UNPUBLISHED)]
     order = {"partnership": 0, "authority": 1, "ward": 2}
     view = view.sort_values(["la_code", "area_level", "ward_code"], key=lambda s: s.map(order) if s.name ==
                             "area_level" else s, ignore_index=True)

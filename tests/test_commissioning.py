@@ -77,28 +77,35 @@ def test_children_receiving_services_match_the_truth(ingested, view):
 
 def test_the_gap_and_true_need_by_ward_reported_honestly(ingested, places, view):
     """The ward figures of estimated need are the authority's estimate shared out by identified children: printed
-    against the truth, with the authority's estimate against its true need. Only the direction is asserted."""
+    against the truth, with each area's estimate against its true need. Asserted: the arithmetic of the gap, and
+    that the apportionment ranks wards as the truth does (their identified children follow their true need)."""
     truth = T.true_need_by_ward(ingested.folder / "truth", LATEST, places)
     wards = view[(view["area_level"] == "ward") & ~view["ward_code"].isin(NOT_WARDS)]
     both = wards.merge(truth, on=["la_code", "ward_code"], how="left")
     rows = []
-    for la, part in both.groupby("la_code"):
+    for la in sorted(view["la_code"].unique()):
         whole = view[(view["la_code"] == la) & (view["ward_code"] == "all")].iloc[0]
-        true_total = truth.loc[truth["la_code"] == la, "true_need"].sum()
-        error = (part["estimated_need_central"] - part["true_need"]).abs() / part["true_need"]
+        true_total = truth["true_need"].sum() if la == "partnership" else truth.loc[truth["la_code"] == la, "true_need"].sum()
+        part = both[both["la_code"] == la]
+        estimated = part["estimated_need_central"].notna().any()
+        correlation = np.corrcoef(part["identified_children"].astype(float), part["true_need"])[0, 1] if len(part) else np.nan
         rows.append((la, whole["estimated_need_status"], whole["estimated_need_central"], whole["estimated_need_lower"],
-                     whole["estimated_need_upper"], true_total, np.corrcoef(part["estimated_need_central"],
-                                                                             part["true_need"])[0, 1], error.median()))
-        print(part[["ward_code", "identified_children", "estimated_need_central", "true_need",
-                    "identified_receiving_service", "estimated_without_service_central"]].to_string())
-        assert np.corrcoef(part["estimated_need_central"], part["true_need"])[0, 1] > 0.5
-        # the gap is what it says: estimated need less the identified children with a service
-        assert np.allclose(part["estimated_without_service_central"],
-                           part["estimated_need_central"] - part["identified_receiving_service"])
-    report = pd.DataFrame(rows, columns=["la_code", "status", "estimate", "lower", "upper", "true_need",
-                                         "ward_correlation", "ward_median_abs_error"])
+                     whole["estimated_need_upper"], int(whole["identified_children"]), true_total, correlation,
+                     ((part["estimated_need_central"] - part["true_need"]).abs() / part["true_need"]).median()
+                     if estimated else np.nan))
+        if len(part):
+            print(part[["ward_code", "identified_children", "estimated_need_central", "true_need",
+                        "identified_receiving_service", "estimated_without_service_central"]].to_string())
+            assert correlation > 0.5, (la, correlation)  # wards with more identified neglect have more true need
+        if estimated:  # the gap is what it says: estimated need less the identified children with a service
+            assert np.allclose(part["estimated_without_service_central"],
+                               part["estimated_need_central"] - part["identified_receiving_service"])
+            assert part["estimated_need_central"].sum() == pytest.approx(whole["estimated_need_central"], rel=0.02)
+    report = pd.DataFrame(rows, columns=["la_code", "status", "estimate", "lower", "upper", "identified", "true_need",
+                                         "ward_correlation_identified_vs_true", "ward_median_abs_error"])
     print(report.to_string())
-    assert (report["status"] == "estimate").all()
+    assert (report["status"] == "estimate").any()
+    assert (report["true_need"] > report["identified"]).all()  # identified neglect is part of the need, never all
 
 
 def test_a_return_not_supplied_is_not_supplied_never_0(warehouse):
@@ -133,7 +140,7 @@ def test_the_projection_is_what_the_truths_rates_imply(ingested, warehouse):
     both = projection.merge(truth, left_on=["la_code", "projection_year"], right_on=["la_code", "year"])
     print(both.to_string())
     assert len(both) == 6 and projection["projected_children"].notna().all()
-    assert ((both["projected_children"] - both["projected"]).abs() <= 0.03 * both["projected"]).all()
+    assert ((both["projected_children"] - both["projected"]).abs() <= 0.02 * both["projected"]).all()
     # the intervals are about the rates' sampling error: a few per cent wide, and they contain the truth's figure
     # or miss it by no more than the linkage error
     width = (both["ci95_upper"] - both["ci95_lower"]) / both["projected_children"]
