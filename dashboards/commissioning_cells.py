@@ -1,8 +1,9 @@
 """The counts of the commissioning page (issue 20) as disclosure-control cells, and the relations between them
 that hold by construction (cells and relations in general: :mod:`dashboards.publication`).
 
-Only the quarter a pack is for is published (the page shows no earlier quarter), so :func:`commissioning_cells`
-gives the cells of ``latest`` only, from ``marts.commissioning_view``. A cell is
+The page shows its own quarter only, but a refresh can write the pack of any quarter up to its latest, so
+:func:`commissioning_cells` gives the cells of every quarter up to ``latest`` (``marts.commissioning_view``), as
+every other table's. A cell is
 ``("commissioning", quarter, la_code, ward, item)``, ``ward`` being ``all`` (the whole area), a ward code, or a
 value that is not a ward (``Not known``, ``Outside the authority``, ``Outside the partnership``, ``Across the
 authority``), and ``item``:
@@ -77,14 +78,14 @@ def _table_exists(conn, schema: str, table: str) -> bool:
 
 
 def commissioning_cells(conn: duckdb.DuckDBPyConnection, latest: date) -> list[tuple[tuple, int, bool]]:
-    """(cell, count, shown) for every count of the commissioning page of quarter ``latest``."""
+    """(cell, count, shown) for every count of the commissioning page of the quarters up to ``latest``."""
     if not _table_exists(conn, "marts", "commissioning_view"):
         return []
     columns = ", ".join(ITEMS)
     rows = []
     for quarter, la, ward, *values in conn.execute(f"""
             SELECT period_end, la_code, ward_code, {columns} FROM marts.commissioning_view
-            WHERE period_end = ? ORDER BY ALL""", [latest]).fetchall():
+            WHERE period_end <= ? ORDER BY ALL""", [latest]).fetchall():
         for item, value in zip(ITEMS.values(), values):
             if value is not None:  # NULL: not available (x), no cell
                 rows.append((commissioning_cell(quarter, la, ward, item), int(value), ward not in UNPUBLISHED))

@@ -91,7 +91,9 @@ LABELS = {
 LABELS |= {k: v for k, v in JOURNEY_LABELS.items() if k not in LABELS}  # the journeys section's (issue 21)
 LABELS |= {k: v for k, v in COMMISSIONING_LABELS.items() if k not in LABELS}  # the commissioning page's (issue 20)
 # number formats of the workbook, by the kind of figure a column holds (see :func:`number_format`)
-FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00"}
+FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00",
+           "year": "0"}
+YEARS = {"projection_year", "current_mid_year", "snpp_base_year"}  # a year is no count: 2026, not 2,026
 _COUNTS = {"children", "population", "observed", "numerator", "denominator", "files", "rows_read", "rows_loaded",
            "rows_rejected", "rows_not_loaded", "persons", "cp_neglect_children", "identified_children", "estimate",
            "at_least"} | JOURNEY_COUNTS | COMMISSIONING_COUNTS
@@ -125,8 +127,10 @@ def number_format(table: str, column: str) -> str | None:
         return FORMATS["ratio"]
     if column == "linkage_threshold":
         return FORMATS["threshold"]
-    if column == "horizon_quarters":  # cohorts followed 4 or 8 quarters on
+    if column in ("horizon_quarters", "horizon_years"):  # cohorts followed 4 or 8 quarters on; years ahead
         return FORMATS["count"]
+    if column in YEARS:
+        return FORMATS["year"]
     if table == "journey_thresholds" and column == "value":  # a percentage or a mean (score, factors, years)
         return FORMATS["rate"]
     if "rate" in column or column.startswith(("ci95", "ci998")):

@@ -235,7 +235,7 @@ def commissioning_view(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefi
     unknown = frame["identified_children"].isna()  # not available / not supplied, or the 'Across' row
     for column in (*SERVICE_COUNTS, "identified_receiving_service"):
         frame[column] = frame[column].fillna(0).astype("Int64").mask(unknown | across)
-    # an authority that supplied nothing for the quarter: no service counts either
+    frame = _with_service_availability(conn, frame)
     frame["identified_without_service"] = (frame["identified_children"].astype("Int64")
                                            - frame["identified_receiving_service"])
     frame = _with_activity_status(frame, status)
@@ -244,6 +244,40 @@ def commissioning_view(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefi
     frame = frame.sort_values(["period_end", "la_code", "area_level", "ward_code"], key=_area_order,
                               ignore_index=True)
     return frame[VIEW_ORDER]
+
+
+# which sources each count of children in a service needs (any one of them supplied, or the census carried forward)
+SERVICE_SOURCES = {"early_help_children": ("early_help",),
+                   "child_in_need_children": ("cin_census", "annex_a_children_in_need"),
+                   "cp_plan_children": ("cin_census", "cp_list")}
+
+
+def _with_service_availability(conn, frame: pd.DataFrame) -> pd.DataFrame:
+    """Service counts NULL (not available, never 0) where no source of them was supplied for the authority and
+    quarter (the partnership: for any authority present); children in any service, and the identified children
+    with or without one, NULL when any of the three services cannot be counted."""
+    if not _exists(conn, "marts", "source_availability"):
+        return frame
+    supply = conn.sql("""
+        SELECT s.period_end, s.la_code, s.source, s.status IN ('supplied', 'carried forward') AS ok
+        FROM marts.source_availability s
+        LEFT JOIN marts.authority_presence p USING (period_end, la_code)
+        WHERE s.period_end IN (SELECT period_end FROM periods) AND coalesce(p.present, true)""").df()
+    if supply.empty:
+        return frame
+    supply["period_end"] = pd.to_datetime(supply["period_end"])
+    out = frame.copy()
+    missing_any = np.zeros(len(out), dtype=bool)
+    for column, sources in SERVICE_SOURCES.items():
+        per_la = supply[supply["source"].isin(sources)].groupby(["period_end", "la_code"])["ok"].any()
+        partnership = per_la.groupby(level=0).all()
+        ok = np.array([bool(partnership.get(p, False)) if la == "partnership" else bool(per_la.get((p, la), False))
+                       for p, la in zip(out["period_end"], out["la_code"])])
+        out[column] = out[column].mask(~ok)
+        missing_any |= ~ok
+    for column in ("service_children", "identified_receiving_service"):
+        out[column] = out[column].mask(missing_any)
+    return out
 
 
 def _area_order(values: pd.Series) -> pd.Series:
