@@ -30,6 +30,7 @@ from openpyxl import load_workbook
 
 from .disclosure import SUPPRESSED, AtMost, attack
 from .exports import MARKER, NOT_APPLICABLE, column_of_label
+from .commissioning_tables import COMMISSIONING_TABLE_CELLS
 from .journey_tables import JOURNEY_TABLE_CELLS
 from .tables import NOT_AVAILABLE
 from .publication import (cell_of_key, children_cell, iso, observed_cell, persons_cell, practice_cell,
@@ -62,6 +63,7 @@ TABLE_CELLS = {
     "linkage": [("persons", lambda r: persons_cell(r["person_type"], r["source"]))],
 }
 TABLE_CELLS |= JOURNEY_TABLE_CELLS  # the journeys section's tables (issue 21)
+TABLE_CELLS |= COMMISSIONING_TABLE_CELLS  # the commissioning page's (issue 20)
 _DATA_CELL = re.compile(r'data-count="([^"]*)" data-cell="([^"]*)"')
 
 

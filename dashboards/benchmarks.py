@@ -382,3 +382,25 @@ def funnel_html(pub, chart) -> str:
         f"tier 3.{' ' + esc(words) + '.' if words else ''} Authorities outside the dashed lines differ from England by more than chance at 99.8 % "
         f"({outside} of {len(rows)}: wide variation between authorities is usual for recording measures).</p>",
         "<div class='funnel'>", chart("partnership_funnel", funnel_figure(pub), funnel_data(pub)), "</div>"])
+
+
+# the Methods section's rows for the benchmarks (dashboards/tables.py methods_table)
+BENCHMARK_METHODS = (
+    ("Benchmarks", "Published comparators", "DfE Children in need tables C1, C3, D3 and D5 (latest year published) "
+                                            "for the authority, England, its region and its 10 statistical neighbours "
+                                            "(DfE's April 2021 groupings), with the neighbours' median, range and the "
+                                            "authority's rank; neglect at assessment per 10,000 divides table C3 by "
+                                            "the ONS estimate DfE divides by (mid-2024 for 2025). Higher or lower at "
+                                            "95 % and 99.8 % against England."),
+    ("Benchmarks", "Tier 1 against England", "DfE publishes CP plans by initial category per authority (table D4) "
+                                             "but the open copy the shipped files come from does not hold it, so "
+                                             "England's tier 1 figure is derived: the 2020 CP rate (43.7 per 10,000) "
+                                             "x the share of plans with initial category neglect (50.5 %). It leaves "
+                                             "out multiple-category plans and plans whose latest category is neglect, "
+                                             "which tier 1 counts."),
+    ("Benchmarks", "Funnel plot", "Every authority's value against its denominator, with England's value and "
+                                  "control limits at 95 % and 99.8 % (exact Poisson for rates, Wilson score for "
+                                  "proportions; PHE technical guide to funnel plots): a point outside the 99.8 % "
+                                  "limits differs from England by more than chance. Recording practice makes many "
+                                  "authorities do so."),
+)

@@ -8,6 +8,7 @@ import json
 import pandas as pd
 
 from .disclosure import AtMost, Sum, Union
+from .commissioning_cells import commissioning_relations
 from .journey_cells import journey_relations
 
 MART_SET = {"1": "Tier 1", "2": "Tier 2", "3": "Tier 3", "4": "Tier 4", "5": "Tier 5", "6": "Tier 6",
@@ -93,6 +94,7 @@ def relations_for(cells, monotone: set[str]) -> list:
     _practice_relations(rel, by_kind.get("practice", []))
     _quality_relations(rel, by_kind)
     journey_relations(by_kind, rel.add, rel.at_most)  # see dashboards/journey_cells.py
+    commissioning_relations(by_kind, rel.add, rel.at_most)  # see dashboards/commissioning_cells.py (issue 20)
     return rel.found
 
 

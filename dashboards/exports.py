@@ -35,6 +35,7 @@ import pandas as pd
 from sources.spreadsheet_text import neutralise
 
 from .disclosure import SUPPRESSED
+from .commissioning_tables import COMMISSIONING_COUNTS, COMMISSIONING_LABELS
 from .journey_tables import JOURNEY_COUNTS, JOURNEY_LABELS
 from .tables import NOT_AVAILABLE, Publication
 
@@ -104,12 +105,15 @@ _BENCHMARK_LABELS = {  # the benchmarks' (issue 20); a column another table alre
     "upper_998": "99.8 % limit, upper", "funnel_position": "Against England", "in_partnership": "In the partnership",
     "neighbour_of": "Neighbour of"}
 LABELS |= {k: v for k, v in _BENCHMARK_LABELS.items() if k not in LABELS}
-# number formats of the workbook, by the kind of figure a column holds (see :func:`number_format`)
-FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00", "year": "0"}
 BENCHMARK_TABLES = ("benchmarks", "benchmark_funnel")
+LABELS |= {k: v for k, v in COMMISSIONING_LABELS.items() if k not in LABELS}  # the commissioning page's (issue 20)
+# number formats of the workbook, by the kind of figure a column holds (see :func:`number_format`)
+FORMATS = {"count": "#,##0", "rate": "#,##0.0", "percent": '0.0"%"', "ratio": "0.0", "threshold": "0.00",
+           "year": "0"}
+YEARS = {"projection_year", "current_mid_year", "snpp_base_year"}  # a year is no count: 2026, not 2,026
 _COUNTS = {"children", "population", "observed", "numerator", "denominator", "files", "rows_read", "rows_loaded",
            "rows_rejected", "rows_not_loaded", "persons", "cp_neglect_children", "identified_children", "estimate",
-           "at_least"} | JOURNEY_COUNTS
+           "at_least"} | JOURNEY_COUNTS | COMMISSIONING_COUNTS
 
 
 def label(column: str) -> str:
@@ -132,7 +136,7 @@ def number_format(table: str, column: str) -> str | None:
     """The Excel number format of a numeric column: counts whole (estimates of hidden prevalence are counts
     rounded to 10, their interval too), rates per 10,000 to 1 decimal place, percentages (0-100) to 1 decimal
     place with a % sign, ratios to 1 decimal place, linkage thresholds to 2; None: not a number."""
-    if column in _COUNTS or (table == "hidden" and column in ("ci95_lower", "ci95_upper")):
+    if column in _COUNTS or (table in ("hidden", "projection") and column in ("ci95_lower", "ci95_upper")):
         return FORMATS["count"]
     if column.endswith("_pct") or column == "rate_pct":
         return FORMATS["percent"]
@@ -140,8 +144,10 @@ def number_format(table: str, column: str) -> str | None:
         return FORMATS["ratio"]
     if column == "linkage_threshold":
         return FORMATS["threshold"]
-    if column == "horizon_quarters":  # cohorts followed 4 or 8 quarters on
+    if column in ("horizon_quarters", "horizon_years"):  # cohorts followed 4 or 8 quarters on; years ahead
         return FORMATS["count"]
+    if column in YEARS:
+        return FORMATS["year"]
     if table == "journey_thresholds" and column == "value":  # a percentage or a mean (score, factors, years)
         return FORMATS["rate"]
     if table in BENCHMARK_TABLES:  # values are % or per 10,000 (the row's unit), both to 1 decimal place

@@ -324,9 +324,14 @@ JOURNEY_KINDS = frozenset({"flow", "flow_margin", "flow_entered_identified", "co
                            "conversion", "profile", "gcp2"})
 
 
+SECOND_STAGE_KINDS = JOURNEY_KINDS | {"commissioning"}  # and the commissioning page (dashboards/commissioning_cells.py)
+
+
 def _is_journey(node) -> bool:
-    """A node is (cell, count) in :func:`dashboards.publication.protect_refresh`."""
-    return node[0][0] in JOURNEY_KINDS
+    """A node is (cell, count) in :func:`dashboards.publication.protect_refresh`: True for the cells protected in
+    the second stage (the journeys section's, and the commissioning page's, which is tied to the prevalence counts
+    in the same way)."""
+    return node[0][0] in SECOND_STAGE_KINDS
 
 
 def protect_in_two_stages(counts: dict, relations: list, threshold: int, auxiliary: set, known: set,

@@ -28,7 +28,8 @@ A cell is a tuple of strings (dates as ``YYYY-MM-DD``), first the kind:
   report lists the files with rows not loaded; every other file's cells are auxiliary).
 
 and the journeys and thresholds section's cells (``flow``, ``flow_margin``, ``cohort``, ``cohort_children``,
-``spells``, ``conversion``, ``profile``, ``gcp2``), with their relations, in :mod:`dashboards.journey_cells`.
+``spells``, ``conversion``, ``profile``, ``gcp2``), with their relations, in :mod:`dashboards.journey_cells`, and
+the commissioning page's (``commissioning``) in :mod:`dashboards.commissioning_cells`.
 
 A count the marts leave NULL (*not available*: its source was not supplied) is no cell: it is
 published as ``x``, and a relation is made only where all its cells are present. An authority that
@@ -102,6 +103,7 @@ from .cells import (  # noqa: F401 (the cells and their names are re-exported: t
     cell_of_key, children_cell, file_rows_cell, iso, observed_cell, persons_cell, practice_cell, relations_for,
     rows_cell, rule_cell)
 from .disclosure import SUPPRESSED, AtMost, broken_relations, compile_relations
+from .commissioning_cells import commissioning_cells
 from .journey_cells import journey_cells, protect_in_two_stages
 
 HISTORY_TABLE = "marts.publication_history"
@@ -186,6 +188,8 @@ def count_cells(conn: duckdb.DuckDBPyConnection, latest: date, definitions: Negl
     # flows, cohorts, spells, conversion, thresholds, GCP2 (issue 21); a tier's flow margin is the prevalence cell
     # above (not available, x: no cell, and the flow table shows x too)
     rows += [r for r in journey_cells(conn, latest) if r[0][0] != "children"]
+    # the commissioning page (issue 20): the pack's own quarter only; its identified children are prevalence cells
+    rows += commissioning_cells(conn, latest)
     frame = pd.DataFrame(rows, columns=["cell", "count", "shown"])
     frame = frame.drop_duplicates("cell")
     return frame.iloc[sorted(range(len(frame)), key=lambda i: frame["cell"].iloc[i])].reset_index(drop=True)

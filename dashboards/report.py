@@ -2,6 +2,7 @@
 
 Sections, for the partnership and then each authority: 1 headline, 2 tier ladder, 3 trend,
 4 breakdowns, 5 localities (ward map and ranked chart), 6 benchmarks, 7 practice indicators; then
+the commissioning page (need against service and the projection, :mod:`dashboards.commissioning_section`), and
 for the partnership as a whole: 8 data quality, 9 methods and caveats. Prints on A4 landscape
 (each area starts a page). Built only from a :class:`dashboards.tables.Publication`; every count in
 a table cell carries ``data-count`` so tests can check that none is an unsuppressed small number.
@@ -18,6 +19,7 @@ from . import chart_data as D
 from . import figures as F
 from .html_parts import Charts, count_html, esc as _esc, figure_html, html_table
 from .print_css import DEFAULT_MARKING, report_css
+from .commissioning_section import commissioning_section
 from .summary import summary_section
 from .benchmarks import benchmarks_html, funnel_html
 from .journeys_section import journey_section
@@ -289,10 +291,11 @@ def render_report(pub: Publication, geojson: dict, data_docs_href: str | None = 
     body = "\n".join([
         f"<header class='noprint'><p class='marking'>{_esc(marking or DEFAULT_MARKING)}</p>"
         f"<nav aria-label='Sections'><a href='#summary'>Summary</a>{nav}"
-        "<a href='#data-quality'>Data quality</a><a href='#methods'>Methods</a>"
+        "<a href='#commissioning'>Commissioning</a><a href='#data-quality'>Data quality</a><a href='#methods'>Methods</a>"
         "<a href='javascript:window.print()'>Print</a></nav></header>",
         "<main>", summary_section(pub, headline, headline_html),
-        areas, quality_section(pub, data_docs_href), methods_section(pub), "</main>"])
+        areas, commissioning_section(pub, chart), quality_section(pub, data_docs_href), methods_section(pub),
+        "</main>"])
     page = ("<!doctype html><html lang='en'><head><meta charset='utf-8'>"
             f"<title>Neglect board report, quarter ending {quarter}</title>"
             f"<style>{report_css(meta['partnership_name'], quarter, marking)}</style>"

@@ -328,6 +328,10 @@ def published_identification(prevalence: pd.DataFrame, conn: duckdb.DuckDBPyConn
 
 
 def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: dict, threshold: int) -> pd.DataFrame:
+    """The Methods section's rows (topic, item, text); the benchmarks' and commissioning page's rows are kept
+    beside their tables."""
+    from .benchmarks import BENCHMARK_METHODS  # (imports this module through figures)
+    from .commissioning_tables import COMMISSIONING_METHODS
     rows = [("Tier " + str(r.tier), r.label, r.description) for r in definitions.tiers]
     rows += [
         ("Tier sets", "Identified neglect", "Tiers 1-4. Tiers 1-5 adds possible neglect; tier 6 (at risk) is reported "
@@ -352,23 +356,7 @@ def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: d
                                                    "count's only: it leaves out the model's uncertainty."),
         ("Intervals", "95 % and 99.8 %", "Counts and rates: Byar's method from 10 children, exact Poisson below; "
                                          "proportions: Wilson score (OHID Fingertips methods)."),
-        ("Benchmarks", "Published comparators", "DfE Children in need tables C1, C3, D3 and D5 (latest year published) "
-                                                "for the authority, England, its region and its 10 statistical neighbours "
-                                                "(DfE's April 2021 groupings), with the neighbours' median, range and the "
-                                                "authority's rank; neglect at assessment per 10,000 divides table C3 by "
-                                                "the ONS estimate DfE divides by (mid-2024 for 2025). Higher or lower at "
-                                                "95 % and 99.8 % against England."),
-        ("Benchmarks", "Tier 1 against England", "DfE publishes CP plans by initial category per authority (table D4) "
-                                                 "but the open copy the shipped files come from does not hold it, so "
-                                                 "England's tier 1 figure is derived: the 2020 CP rate (43.7 per 10,000) "
-                                                 "x the share of plans with initial category neglect (50.5 %). It leaves "
-                                                 "out multiple-category plans and plans whose latest category is neglect, "
-                                                 "which tier 1 counts."),
-        ("Benchmarks", "Funnel plot", "Every authority's value against its denominator, with England's value and "
-                                      "control limits at 95 % and 99.8 % (exact Poisson for rates, Wilson score for "
-                                      "proportions; PHE technical guide to funnel plots): a point outside the 99.8 % "
-                                      "limits differs from England by more than chance. Recording practice makes many "
-                                      "authorities do so."),
+        *BENCHMARK_METHODS,
         ("Comparisons", "Higher / similar / lower", "Higher or lower when the 95 % interval excludes the benchmark; "
                                                      "neutral words because more identification is not worse."),
         ("Hidden prevalence", "Capture-recapture", hidden["assumptions"].iloc[0] if len(hidden) else ""),
@@ -378,6 +366,7 @@ def methods_table(definitions: NeglectDefinitions, hidden: pd.DataFrame, meta: d
          "versions' packs (secondary suppression); every figure made from a suppressed count (rates, intervals, "
          "previous-year rates, changes, percentages) is blank. Hidden-prevalence estimates are rounded to the "
          "nearest 10."),
+        *COMMISSIONING_METHODS,
         ("Revisions", "Figures for earlier quarters", "A refresh recomputes every quarter from all the extracts it "
                                                       "has, so late records can revise an earlier quarter's figures. "
                                                       "Each revision is recorded, and suppression is chosen so that "
@@ -425,9 +414,12 @@ def build_publication(conn: duckdb.DuckDBPyConnection, quarter_end: date, thresh
     from .benchmarks import published_benchmarks, published_funnel  # issue 20
     tables["benchmarks"] = published_benchmarks(conn, quarter_end, counts, prevalence)
     tables["benchmark_funnel"] = published_funnel(conn)
+    from .commissioning_tables import COMMISSIONING_NOTES, published_commissioning  # issue 20
+    tables |= published_commissioning(conn, quarter_end, counts)
     for frame in tables.values():
         check_no_identifiers(frame)
-    return Publication(quarter_end, areas, tables, TABLE_NOTES | JOURNEY_NOTES, meta, threshold, set(counts.shown))
+    return Publication(quarter_end, areas, tables, TABLE_NOTES | JOURNEY_NOTES | COMMISSIONING_NOTES, meta, threshold,
+                       set(counts.shown))
 
 
 TABLE_NOTES = {

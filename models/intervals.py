@@ -22,6 +22,14 @@ read next to a national one:
   :func:`count_interval` applies that switch and says which method it used.
 * **Rates** (neglected children per 10,000 children) are crude rates, ``count / population × per``,
   whose bounds are the count's bounds scaled by ``per / population`` (:func:`rate_interval`).
+* **Weighted sums of counts** ``T = Σ wᵢ·Oᵢ`` (a projection: each age band's count times its projected
+  population over its current one; a directly standardised rate has the same form) use **Dobson's
+  method** (Dobson et al. 1991, the Fingertips method for DSRs): with ``O = Σ Oᵢ``, its interval
+  ``(O_L, O_U)`` as :func:`count_interval` gives it, and ``V = Σ wᵢ²·Oᵢ``::
+
+      lower = T + sqrt(V / O) · (O_L - O)        upper = T + sqrt(V / O) · (O_U - O)
+
+  (:func:`weighted_count_interval`; with O = 0: 0 to ``max(wᵢ)·O_U``).
 
 ``z`` is the two-sided standard normal quantile ``scipy.stats.norm.ppf(1 - (1 - c)/2)``, never a
 rounded constant: 1.959963985 for the 95 % level, 3.090232306 for 99.8 %, the two levels Fingertips
@@ -43,7 +51,8 @@ Fingertips public health technical guidance (Basic statistics: Proportions; Rate
 "Technical Briefing 3: Commonly used public health statistics and their confidence intervals"
 (2008); Breslow NE, Day NE, *Statistical methods in cancer research, vol. II* (IARC, 1987);
 Wilson EB, J Am Stat Assoc 22:209-212 (1927); the PHEindicatormethods R package
-(``byars_lower``/``byars_upper``, ``wilson_lower``/``wilson_upper``, ``phe_rate``).
+(``byars_lower``/``byars_upper``, ``wilson_lower``/``wilson_upper``, ``phe_rate``, ``phe_dsr``); Dobson AJ,
+Kuulasmaa K, Eberle E, Scherer J, Stat Med 10:457-462 (1991).
 """
 from __future__ import annotations
 
@@ -53,7 +62,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2, norm
 
-__all__ = ["wilson_interval", "byar_interval", "exact_poisson_interval", "count_interval", "rate_interval"]
+__all__ = ["wilson_interval", "byar_interval", "exact_poisson_interval", "count_interval", "rate_interval",
+           "weighted_count_interval"]
 
 # Counts of this size or more use Byar's method; smaller counts use the exact method.
 BYAR_MINIMUM_COUNT = 10
@@ -292,3 +302,23 @@ def funnel_limits_proportion(benchmark, denominator, confidence: float = 0.95):
     lower = np.clip((2 * n * p + z**2 - spread) / (2 * (n + z**2)), 0, 1)
     upper = np.clip((2 * n * p + z**2 + spread) / (2 * (n + z**2)), 0, 1)
     return _output(np.where(usable, lower, np.nan), scalar), _output(np.where(usable, upper, np.nan), scalar)
+
+
+def weighted_count_interval(counts, weights, confidence: float = 0.95) -> tuple[float, float, float]:
+    """``(total, lower, upper)`` for ``total = Σ weights · counts`` of independent Poisson counts, by Dobson's method
+    (see the module docstring). ``counts``: whole numbers >= 0; ``weights``: >= 0, one per count. Missing values
+    in either give NaN for all three."""
+    observed = _as_float_array(counts, "counts")
+    w = _as_float_array(weights, "weights")
+    observed, w = _broadcast([observed, w], ["counts", "weights"])
+    if np.isnan(observed).any() or np.isnan(w).any():
+        return float("nan"), float("nan"), float("nan")
+    _check(observed, "counts", whole=True)
+    _check(w, "weights")
+    total = float((w * observed).sum())
+    o = float(observed.sum())
+    lower, upper, _ = count_interval(o, confidence)
+    if o == 0:
+        return 0.0, 0.0, float(w.max() * upper) if w.size else 0.0
+    spread = float(np.sqrt((w * w * observed).sum() / o))
+    return total, max(0.0, total + spread * (lower - o)), total + spread * (upper - o)

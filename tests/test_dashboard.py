@@ -348,13 +348,15 @@ def test_every_chart_has_its_table_and_csv(report):
 @NO_CHROMIUM
 def test_the_printed_report_keeps_to_its_page_budget(report, tmp_path):
     """A4 landscape, each section printed on its own: the summary on one page, the partnership on at most 8
-    and each authority on at most 6 (the board's limits, issue 19), the journeys pages included."""
+    and each authority on at most 6 (the board's limits, issue 19), the journeys pages included; the
+    commissioner's summary (issue 20) on one page of its own."""
     from browser_check import print_sections
 
     pages = print_sections(report, tmp_path / "print")  # not beside the report: the packs are compared file by file
     assert pages["summary"] == 1, pages
     assert pages["area-partnership"] <= 8, pages
     assert all(pages[s] <= 6 for s in pages if s.startswith("area-") and s != "area-partnership"), pages
+    assert pages["commissioning"] == 1, pages
     assert pages["whole"] <= sum(v for k, v in pages.items() if k != "whole") + 1, pages
 
 

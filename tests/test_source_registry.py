@@ -36,7 +36,8 @@ def test_every_built_in_declaration_loads_and_names_its_tables():
                                                       "postcode_lookup", "deprivation", "ward_boundaries", "la_codes",
                                                       "published_cin_factors", "published_cp_duration",
                                                       "published_cp_subsequent", "published_rereferrals",
-                                                      "published_population", "statistical_neighbours"}
+                                                      "published_population", "statistical_neighbours",
+                                                      "population_projections"}
     assert all(registry[s].shipped_path.is_file() for s in ("published_cin_factors", "statistical_neighbours",
                                                             "published_population"))
     assert registry["cin_census"].tables[0] == "cin_child" and registry["cin_census"].partitioning == "census_year"

@@ -34,6 +34,11 @@ def test_every_extract_row_maps_to_exactly_one_true_person_and_back(partnership)
     assert set(records["person_id"]) <= persons
     incoming = folder / "incoming"
     extract_files = sorted(p for p in incoming.rglob("*") if p.is_file() and "reference" not in p.parts)
+    # service-activity returns describe services, not people: their rows are in truth/service_activity.csv
+    activity = {p for p in extract_files if p.name == "service_activity.csv"}
+    written = _truth(folder, "service_activity.csv").groupby("file").size()
+    assert {p.relative_to(incoming).as_posix(): len(read_extract(p, None)) for p in activity} == written.to_dict()
+    extract_files = [p for p in extract_files if p not in activity]
     assert {p.relative_to(incoming).as_posix() for p in extract_files} == set(records["file"])
     by_file = dict(tuple(records.groupby("file", sort=False)))
     for path in extract_files:

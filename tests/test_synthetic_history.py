@@ -20,6 +20,8 @@ QUARTERLY = {"annex_a_list_7_child_protection.xlsx", "annex_a_list_7_child_prote
 QUARTERLY |= {f"partner_{a}_concerns.csv" for a in ("health_visiting", "school", "police", "emergency_department")}
 QUARTERLY |= {"gcp2_assessments.csv"}  # GCP2 rescoring: every quarter, both authorities (sources/synthetic/gcp2.py)
 EASTMERE_NO_ADULT = QUARTER_ENDS[:4]  # 2023-06-30 ... 2024-03-31: no data-sharing agreement yet
+# commissioned services' activity returns (sources/synthetic/commissioning.py, issue 20): Eastmere's start 2025-06-30
+EASTMERE_NO_SERVICE_ACTIVITY = [q for q in QUARTER_ENDS if q < "2025-06-30"]
 
 
 def _truth(folder: Path, name: str) -> pd.DataFrame:
@@ -56,6 +58,8 @@ def test_layout_census_every_year_quarterly_extracts_from_2023(partnership):
                 expected = {n for n in expected if not n.startswith("adult_")}
             if end[5:7] in ("03", "09"):  # an Ofsted Annex A workbook each half-year
                 expected.add("ofsted_annex_a.xlsx")
+            if not (authority.startswith("992") and end in EASTMERE_NO_SERVICE_ACTIVITY):
+                expected.add("service_activity.csv")
             assert names == expected, (authority, end)
 
 
@@ -156,17 +160,24 @@ def test_eastmere_sends_no_adult_services_extracts_for_its_first_year(partnershi
     incoming = folder / "incoming"
     supplied = _truth(folder, "extracts_supplied.csv")
     records = _truth(folder, "source_records.csv")
+    activity = _truth(folder, "service_activity.csv")  # rows about services, not people: not in source_records
     on_disk = {p.relative_to(incoming).as_posix() for p in incoming.glob("99[12]_*/*/*")}
     # the supply list names every file on disk as supplied, and the missing ones as not supplied
-    assert set(supplied.loc[supplied["supplied"] == "True", "file"]) == on_disk == set(records["file"])
+    assert set(supplied.loc[supplied["supplied"] == "True", "file"]) == on_disk == \
+        set(records["file"]) | set(activity["file"])
     missing = supplied[supplied["supplied"] == "False"]
     assert not set(missing["file"]) & on_disk
+    no_return = missing[missing["source"] == "service_activity"]  # Eastmere's returns start later (issue 20)
+    assert set(no_return["file"]) == {f"992_eastmere/{end}/service_activity.csv" for end in EASTMERE_NO_SERVICE_ACTIVITY}
+    assert no_return["reason"].str.contains("no service-activity return before 2025-06-30").all()
+    missing = missing[missing["source"] != "service_activity"]
     expected = {f"992_eastmere/{end}/adult_{s}_{k}.csv" for end in EASTMERE_NO_ADULT for s in ADULT_SERVICES
                 for k in ("episodes", "household_children")}
     assert set(missing["file"]) == expected
     assert (missing["reason"].str.contains("data-sharing agreement")).all()
     assert set(missing["source"]) == {"adult_services", "adult_household_children"}
-    assert (supplied["rows"].astype(int) == supplied["file"].map(records["file"].value_counts()).fillna(0)).all()
+    rows = pd.concat([records["file"].value_counts(), activity["file"].value_counts()])
+    assert (supplied["rows"].astype(int) == supplied["file"].map(rows).fillna(0)).all()
     # the services ran all the same: Eastmere adult episodes open in those quarters are in truth
     adult = _truth(folder, "adult_episodes.csv")
     adult = adult[adult["lea"] == "992"]
@@ -214,7 +225,10 @@ def test_the_history_and_the_missing_extracts_follow_the_configuration(tmp_path)
                                    for s in ADULT_SERVICES for k in ("episodes", "household_children")}
     assert not any((incoming / f).exists() for f in no_dsa["file"])
     # in a partnership this small a service may have no client in a quarter: no file, said so
-    empty = supplied[(supplied["supplied"] == "False") & ~supplied.index.isin(no_dsa.index)]
+    no_return = supplied["reason"].str.contains("no service-activity return before")  # Eastmere's, from 2025-06-30
+    assert set(supplied.loc[no_return, "file"]) == {f"992_eastmere/{end}/service_activity.csv"
+                                                    for end in EASTMERE_NO_SERVICE_ACTIVITY}
+    empty = supplied[(supplied["supplied"] == "False") & ~supplied.index.isin(no_dsa.index) & ~no_return]
     assert (empty["reason"] == "no rows for the period (no file written)").all()
     assert not any((incoming / f).exists() for f in empty["file"])
     on_disk = {p.relative_to(incoming).as_posix() for p in incoming.glob("99[12]_*/*/*")}

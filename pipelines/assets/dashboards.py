@@ -37,7 +37,8 @@ from ..resources import OutputFolder, WarehouseResource
 from ..settings import Settings
 from .journey_marts import COHORT_KEY, CONVERSION_KEY, EPISODES_KEY, PROFILE_KEY, TRANSITIONS_KEY
 from .linkage import LINKAGE_SUMMARY_KEY
-from .marts import HIDDEN_KEY, IDENTIFICATION_KEY, PRACTICE_KEY, PREVALENCE_KEY, TREND_KEY
+from .marts import (COMMISSIONING_KEY, HIDDEN_KEY, IDENTIFICATION_KEY, PRACTICE_KEY, PREVALENCE_KEY, PROJECTION_KEY,
+                    TREND_KEY)
 from .population import WAREHOUSE_POOL
 
 JOURNEY_KEYS = [TRANSITIONS_KEY, EPISODES_KEY, COHORT_KEY, PROFILE_KEY, CONVERSION_KEY]
@@ -46,7 +47,8 @@ EXPORTS_KEY = AssetKey(["dashboards", "exports"])
 MART_FILES_KEY = AssetKey(["dashboards", "mart_files"])
 UPSTREAM = [PREVALENCE_KEY, HIDDEN_KEY, PRACTICE_KEY, IDENTIFICATION_KEY, TREND_KEY, LINKAGE_SUMMARY_KEY,
             AssetKey(["quality", "summary"]), AssetKey(["raw", "ward_boundaries"]),
-            *JOURNEY_KEYS]  # the journeys section (issue 21); marts.gcp2_progress is read when it exists
+            *JOURNEY_KEYS,  # the journeys section (issue 21); marts.gcp2_progress is read when it exists
+            COMMISSIONING_KEY, PROJECTION_KEY]  # the commissioning page (issue 20)
 
 
 def report_folder(output_root: Path, quarter) -> Path:

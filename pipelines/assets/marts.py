@@ -20,6 +20,10 @@ marts/threshold_profile                quarter       the evidence of children en
 marts/conversion_rates                 quarter       referral -> assessment -> s47 -> conference -> plan, compared,
                                                      with a trend test over the yearly referral windows
 marts/gcp2_progress                    quarter       GCP2 rescoring: first vs latest per domain and service
+marts/commissioning_view               quarter       need (identified, estimated) against services received and
+                                                     commissioned, per authority and ward, and the gap
+marts/neglect_projection               quarter       identified neglect 1-3 years ahead: current age-specific
+                                                     rates x ONS subnational population projections
 =====================================  ============  ==========================================================
 
 Quarterly assets read the trailing four quarters of evidence for their 12-month measures through
@@ -35,11 +39,13 @@ warehouse as ``COMMENT ON`` (:func:`models.marts.comments.apply_comments`): a re
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset)
 
+from checks import commissioning as commissioning_checks
 from checks import marts as mart_checks
 from ingest.write import replace_table
 from models.marts.availability import build_availability
 from models.marts.benchmark_comparison import POPULATION_TABLE, PUBLISHED_TABLES, build_benchmark_comparison
 from models.marts.comments import apply_comments
+from models.marts.commissioning import build_commissioning_view, build_neglect_projection
 from models.marts.definitions import DefinitionsError, is_partner_kind, load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
 from models.marts.hidden_prevalence import build_hidden_prevalence
@@ -62,6 +68,8 @@ HIDDEN_KEY = AssetKey(["marts", "hidden_prevalence"])
 PRACTICE_KEY = AssetKey(["marts", "practice_indicators"])
 TREND_KEY = AssetKey(["marts", "prevalence_trend"])
 BENCHMARK_KEY = AssetKey(["marts", "benchmark_comparison"])
+COMMISSIONING_KEY = AssetKey(["marts", "commissioning_view"])
+PROJECTION_KEY = AssetKey(["marts", "neglect_projection"])
 QUARTERLY = {"partitions_def": quarterly_partitions, "backfill_policy": BackfillPolicy.single_run(),
              "pool": WAREHOUSE_POOL, "group_name": "marts", "kinds": {"duckdb"}}
 
@@ -243,11 +251,60 @@ def benchmark_comparison_asset(context: AssetExecutionContext, warehouse: Wareho
     return MaterializeResult(metadata={"dagster/row_count": len(frame), **schema})
 
 
+@asset(key=COMMISSIONING_KEY, deps=[PREVALENCE_KEY, HIDDEN_KEY, AssetKey(["raw", "service_activity"])], **QUARTERLY,
+       check_specs=[AssetCheckSpec("commissioning_view_adds_up", asset=COMMISSIONING_KEY,
+                                   description="Error (not blocking): identified = receiving a service + without one "
+                                               "in every row; wards add up to their authority; identified as "
+                                               "marts.neglect_prevalence counts it; the partnership's children in a "
+                                               "service recounted from staging; a return not supplied gives no "
+                                               "commissioned figure (never 0).")],
+       description="marts.commissioning_view: per quarter, authority and ward, identified neglect (tiers 1-4, 12 "
+                   "months) and the estimated total need (hidden prevalence; apportioned to wards, and said so) "
+                   "against children in early help, in need and on CP plans on the quarter end and the commissioned "
+                   "capacity and caseload (optional service-activity returns), with the gap.")
+def commissioning_view_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    quarters = _quarters(context)
+    with warehouse.get_connection() as conn:
+        frame = build_commissioning_view(conn, _definitions(), quarters)
+        apply_comments(conn, ("marts",))
+        outcome = commissioning_checks.commissioning_view_adds_up(conn, quarters)
+        metadata = quarterly_metadata(context.partition_keys, conn, "marts.commissioning_view", len(frame))
+    latest = frame[(frame["period_end"] == frame["period_end"].max()) & (frame["ward_code"] == "all")]
+    table = ["| area | identified | receiving a service | without one | capacity | caseload |", "|---|---:|---:|---:|---:|---:|"] + \
+        [f"| {r.la_name} | {r.identified_children} | {r.identified_receiving_service} | {r.identified_without_service} "
+         f"| {r.commissioned_capacity} | {r.commissioned_caseload} |" for r in latest.itertuples()]
+    return MaterializeResult(metadata={**metadata, "latest": MetadataValue.md("\n".join(table))},
+                             check_results=[_check(COMMISSIONING_KEY, "commissioning_view_adds_up", outcome)])
+
+
+@asset(key=PROJECTION_KEY, deps=[PREVALENCE_KEY, AssetKey(["raw", "population_projections"]), AssetKey(["raw", "la_codes"])],
+       **QUARTERLY,
+       check_specs=[AssetCheckSpec("projection_reproduces_rates", asset=PROJECTION_KEY,
+                                   description="Error (not blocking): every projection recomputed in SQL as the age "
+                                               "band's current rate x its projected population; 'All ages' the sum of "
+                                               "the bands; each inside its 95 % interval; no figure where not "
+                                               "available.")],
+       description="marts.neglect_projection: children with identified neglect (tiers 1-4, 12 months) 1, 2 and 3 "
+                   "years ahead per authority and the partnership, from current age-specific rates x ONS subnational "
+                   "population projections, with 95 % intervals for the rates' uncertainty (the projection taken as "
+                   "fixed).")
+def neglect_projection_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+    quarters = _quarters(context)
+    with warehouse.get_connection() as conn:
+        frame = build_neglect_projection(conn, quarters)
+        apply_comments(conn, ("marts",))
+        outcome = commissioning_checks.projection_reproduces_rates(conn, quarters)
+        metadata = quarterly_metadata(context.partition_keys, conn, "marts.neglect_projection", len(frame))
+    available = int((frame["availability"] == "available").sum())
+    return MaterializeResult(metadata={**metadata, "available_rows": available},
+                             check_results=[_check(PROJECTION_KEY, "projection_reproduces_rates", outcome)])
+
+
 _UPSTREAM = {"tier": [TIER_KEY], "evidence": [EVIDENCE_KEY], "episodes": [EPISODES_KEY]}
 JOURNEY_ASSETS = [recounted_mart_asset(m, _UPSTREAM[m.upstream], QUARTERLY, _definitions, _quarters, _check)
                   for m in JOURNEY_MARTS]
 
 MART_ASSETS = [child_neglect_evidence, child_neglect_tier, neglect_prevalence, identification_ratio,
                hidden_prevalence, practice_indicators, prevalence_trend_asset, benchmark_comparison_asset,
-               *JOURNEY_ASSETS]
+               commissioning_view_asset, neglect_projection_asset, *JOURNEY_ASSETS]
 

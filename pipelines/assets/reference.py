@@ -40,8 +40,9 @@ POPULATION = "ons_population"  # has its own asset (pipelines/assets/population.
 
 
 def load_reference(conn, source: Source, path: Path | list[Path], incoming: Path, run_id: str):
-    """Replace raw.<name> with the file's rows (several files of a folder pattern, e.g. one per mid-year: all of
-    them, one audit row each); returns the read (rows, rejects, counts, notes)."""
+    """Replace raw.<name> with the rows of the file, or of every file a declaration's folder pattern matches
+    (one LSOA population file per mid-year, ONS's projections one file per sex); returns the read (rows,
+    rejects, counts, notes), one audit row per file."""
     paths = list(path) if isinstance(path, (list, tuple)) else [path]
     reads, rejects, audits = [], [], []
     for one in paths:
@@ -65,6 +66,7 @@ def load_reference(conn, source: Source, path: Path | list[Path], incoming: Path
         read = dataclasses.replace(read, rows=pd.concat([r.rows for r in reads], ignore_index=True),
                                    rejects=pd.concat([r.rejects for r in reads], ignore_index=True),
                                    rows_read=sum(r.rows_read for r in reads))
+        read.notes = [n for r in reads for n in getattr(r, "notes", [])]
     _replace(conn, source, pd.concat(rejects, ignore_index=True), pd.DataFrame(audits), read.rows)
     return read
 
@@ -118,7 +120,7 @@ def build_reference_asset(source: Source):
             # a folder pattern (population_lsoa/*.csv: one file per mid-year) gives every file it matches
             path = found if len(found) > 1 else found[0]
             with warehouse.get_connection() as conn:
-                read = load_reference(conn, source, path, extracts.root, context.run.run_id)
+                read = load_reference(conn, source, found, extracts.root, context.run.run_id)
         except SourceFileError as exc:
             return _unreadable(context, warehouse, source, str(exc), exc.display)
         except Failure:

@@ -281,10 +281,10 @@ def _declaration(path: Path) -> Source:
 _BUILT_IN_ORDER = ("cin_census", "cp_list", "early_help", "person_list", "adult_episodes", "adult_household_children",
                    "annex_a_early_help", "annex_a_referrals", "annex_a_assessments", "annex_a_section47",
                    "annex_a_children_in_need", "partner_health_visiting", "partner_school", "partner_police",
-                   "partner_emergency_department", "ons_population", "ons_population_lsoa", "census_ethnicity",
-                   "postcode_lookup", "deprivation", "ward_boundaries", "la_codes", "published_cin_factors",
-                   "published_cp_duration", "published_cp_subsequent", "published_rereferrals", "published_population",
-                   "statistical_neighbours")
+                   "partner_emergency_department", "service_activity", "ons_population", "ons_population_lsoa",
+                   "census_ethnicity", "population_projections", "postcode_lookup", "deprivation", "ward_boundaries",
+                   "la_codes", "published_cin_factors", "published_cp_duration", "published_cp_subsequent",
+                   "published_rereferrals", "published_population", "statistical_neighbours")
 
 
 @lru_cache(maxsize=8)

@@ -172,6 +172,18 @@ class GeneratorConfig:
     # Graded Care Profile 2 assessment completed in it (early help and social care, repeat assessments whose
     # scores follow the latent state). Own random stream: False gives the partnership generated before it existed.
     gcp2_rescoring: bool = True
+    # Commissioning inputs (sources/synthetic/commissioning.py): a service_activity.csv per authority and quarter
+    # (capacity and caseload of each commissioned service by ward) and ONS-style subnational population
+    # projections in reference/population_projections/. Own random stream: False gives the partnership
+    # generated before they existed, byte for byte.
+    commissioning_inputs: bool = True
+    # Authorities whose service-activity returns start later (LEA -> first quarter end with a return).
+    service_activity_first_quarter_end: dict = field(default_factory=lambda: {"992": "2025-06-30"})
+    # The projections' drift per authority (LEA -> yearly change in births, net migration per year of the
+    # 0-4s, of the 5-17s): Northbrook grows a little (young families moving in), Eastmere shrinks (fewer births,
+    # families moving out). The base year is population_reference_date's.
+    population_drift: dict = field(default_factory=lambda: {"991": (-0.008, 0.006, 0.003),
+                                                            "992": (-0.015, -0.004, -0.005)})
 
     # Latent neglect (child-level Markov chain, quarterly)
     true_prevalence: float = 0.10  # mean share of children neglected at a quarter end

@@ -32,6 +32,7 @@ from .geography import build_geography
 from .identifiers import local_child_ids
 from .identity import recorded_identities
 from .names import draw_forenames, draw_surnames
+from . import commissioning as C
 from . import gcp2 as G
 from . import partners as P
 from .population import build_people
@@ -157,6 +158,12 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
                                                   folder, incoming)
         locations.append(gcp2_locations)
 
+    other_files = pd.Series(dtype="int64")  # files whose rows describe no person (not in source_records.csv)
+    if cfg.commissioning_inputs:
+        progress("writing commissioning inputs (service activity, population projections)")
+        other_files = C.write_service_activity(sim, cfg, people, geo, extract_quarters, folder, incoming, truth_dir)
+        C.write_population_projections(people, geo, cfg, incoming, truth_dir)
+
     progress("writing reference data (population, postcodes, deprivation, wards)")
     period_ends = [_date(ref) for _, _, ref in years] + [sim.quarter_ends[q] for q in extract_quarters]
     population_totals = write_population(people, geo, population_mid_years(period_ends), incoming)
@@ -168,7 +175,7 @@ def generate_partnership(cfg: GeneratorConfig, out_dir: Path, progress: Callable
 
     progress("writing truth")
     source_records = pd.concat(locations, ignore_index=True)
-    supplied = extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
+    supplied = extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records, other_files)
     write_truth(truth_dir, cfg, people, sim, observed_quarters, source_records, identity_defects, csc_ids, eh_ids,
                 client_ids, supplied)
     P.write_partner_truth(truth_dir, cfg, partner_truth)
@@ -212,10 +219,11 @@ def check_config(cfg: GeneratorConfig) -> None:
                          f"({cfg.first_census_year - 1}-04-01) or the first quarter; move it earlier (two years of "
                          "burn-in are advised)")
     leas = {la.lea for la in cfg.authorities}
-    unknown = set(cfg.adult_services_first_quarter_end) - leas
+    unknown = (set(cfg.adult_services_first_quarter_end) | set(cfg.service_activity_first_quarter_end)
+               | set(cfg.population_drift)) - leas
     if unknown:
-        raise ValueError("adult_services_first_quarter_end names authorities that are not in the partnership: "
-                         f"{sorted(unknown)}")
+        raise ValueError("adult_services_first_quarter_end, service_activity_first_quarter_end or population_drift "
+                         f"names authorities that are not in the partnership: {sorted(unknown)}")
 
 
 def adult_services_supplied(cfg, lea: str, quarter_end) -> bool:
@@ -233,14 +241,18 @@ def population_mid_years(period_ends) -> list[int]:
     return sorted(years)
 
 
-def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records) -> pd.DataFrame:
+def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records,
+                      other_files: pd.Series | None = None) -> pd.DataFrame:
     """One row per file an authority sends for a period, written or not (``truth/extracts_supplied.csv``).
 
     ``supplied`` is false for an extract the authority did not send (``reason`` says why): the
     services it covers still ran and are in the other truth files. ``rows`` counts data rows
-    (Child elements for the census), duplicates included.
+    (Child elements for the census), duplicates included. ``other_files``: data rows of the files whose rows
+    describe no person (service activity), which ``source_records`` does not list.
     """
     rows_in = source_records.groupby("file").size()
+    if other_files is not None and len(other_files):
+        rows_in = pd.concat([rows_in, other_files])
     expected = []
     for la in cfg.authorities:
         base = folder[la.lea]
@@ -260,6 +272,7 @@ def extracts_supplied(cfg, sim, years, extract_quarters, folder, source_records)
             expected += [(la, end, source, file, "") for source, file in P.expected_files(cfg, stem)]
             if cfg.gcp2_rescoring:
                 expected.append((la, end, "gcp2_assessments", f"{stem}{G.FILE_NAME}", ""))
+            expected += [(la, end, source, file, reason) for source, file, reason in C.expected_files(cfg, la.lea, end, stem)]
             if cfg.annex_a_workbooks and q in A.half_year_ends(sim, extract_quarters):
                 expected.append((la, end, "annex_a", f"{stem}{A.FILE_NAME}", ""))
     frame = pd.DataFrame([{"lea": la.lea, "authority": la.name, "period_end": end, "source": source, "file": file,
