@@ -67,19 +67,22 @@ NOT_UNIT = frozenset({
 
 
 # The session refresh and the fixtures built on it: with `make test` (pytest-xdist, `-n 2 --dist loadscope`) every
-# test file using one of them goes to the same worker, so the default partnership is generated and refreshed
-# once, not once per worker; every other file goes whole to either worker, so its module runs happen once.
-SESSION_FIXTURES = frozenset({"partnership", "ingested", "warehouse"})
+# test file using one of them goes to the same worker, so the default partnership is refreshed once, not once per
+# worker; the files using only the generated partnership go together to a worker too (the one without the refresh
+# generates it a second time, 25 s, so the refresh's worker is not also running them); every other file goes whole
+# to either worker, so its module runs happen once.
+REFRESH_FIXTURES = frozenset({"ingested", "warehouse"})
+PARTNERSHIP_FIXTURES = frozenset({"partnership"})
 
 
-def files_using_the_session_refresh(tests_dir: Path = Path(__file__).parent) -> set[str]:
-    """Names of the test files with a function (test or fixture) taking one of :data:`SESSION_FIXTURES`."""
+def files_using(fixtures: frozenset, tests_dir: Path = Path(__file__).parent) -> set[str]:
+    """Names of the test files with a function (test or fixture) taking one of ``fixtures``."""
     import ast
 
     found = set()
     for path in tests_dir.glob("test_*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.FunctionDef) and SESSION_FIXTURES & {a.arg for a in node.args.args}:
+            if isinstance(node, ast.FunctionDef) and fixtures & {a.arg for a in node.args.args}:
                 found.add(path.name)
                 break
     return found
@@ -87,19 +90,22 @@ def files_using_the_session_refresh(tests_dir: Path = Path(__file__).parent) -> 
 
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's scheduling by module (``--dist loadscope``), with the files of the session refresh as one
-    scope. (Its ``xdist_group`` marks would say the same, but pytest-xdist 3.8 under pytest 9 ignores them.)"""
+    scope and those of the generated partnership alone as another. (Its ``xdist_group`` marks would say the same,
+    but pytest-xdist 3.8 under pytest 9 ignores them.)"""
     if config.getvalue("dist") != "loadscope":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    shared = files_using_the_session_refresh()
+    refresh = files_using(REFRESH_FIXTURES)
+    partnership = files_using(PARTNERSHIP_FIXTURES) - refresh
 
-    class SessionRefreshOnOneWorker(LoadScopeScheduling):
+    class SessionFixturesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             file = nodeid.split("::", 1)[0]
-            return "session refresh" if Path(file).name in shared else file
+            name = Path(file).name
+            return "session refresh" if name in refresh else "partnership" if name in partnership else file
 
-    return SessionRefreshOnOneWorker(config, log)
+    return SessionFixturesTogether(config, log)
 
 
 def pytest_collection_modifyitems(config, items):
