@@ -191,8 +191,10 @@ def _words(pub: Publication, view: pd.DataFrame) -> str:
                  f"than too high), so about {_est(r['estimated_without_service_central'])} neglected children, identified "
                  "or not, had no service on that day (more, if the estimate is low). ")
     elif _n(r["estimated_need_at_least"]) is not None:
-        text += (f"At least {_est(r['estimated_need_at_least'])} children were neglected in all (too few lists for a "
-                 "central estimate). ")
+        text += (f"At least {_est(r['estimated_need_at_least'])} children were neglected in all, and the data cannot "
+                 f"rule out up to {_est(r['estimated_need_upper'])} (no central figure is published: see Methods), so "
+                 f"{_range(r['estimated_without_service_lower'], r['estimated_without_service_upper'])} neglected "
+                 "children, identified or not, had no service on that day. ")
     if r["service_activity_status"] == "supplied":
         text += (f"Commissioned services reported {_est(r['commissioned_capacity'])} places and "
                  f"{fmt_count(r['commissioned_caseload'])} children on {quarter}.")
