@@ -96,7 +96,8 @@ def projection_reproduces_rates(conn, period_ends: list[date]) -> RuleOutcome:
     if rows == 0:
         return RuleOutcome(False, "marts.neglect_projection has no rows for these quarters", {"rows": 0})
     has_snpp = bool(_rows(conn, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw' "
-                                "AND table_name = 'population_projections'")[0][0])
+                                "AND table_name = 'population_projections'")[0][0]) and \
+        bool(_rows(conn, "SELECT count(*) FROM raw.population_projections")[0][0])
     broken: dict[str, list] = {}
     broken["interval around the figure"] = _rows(conn, f"""
         SELECT period_end, la_code, age_band, horizon_years FROM marts.neglect_projection
@@ -116,12 +117,17 @@ def projection_reproduces_rates(conn, period_ends: list[date]) -> RuleOutcome:
         ORDER BY ALL LIMIT {EXAMPLES}""")
     if has_snpp:
         broken["rate x projected population"] = _rows(conn, f"""
-            WITH latest AS (SELECT max(base_year) AS b FROM raw.population_projections),
+            WITH typed AS (  -- typed: the table of a projection file never supplied is created with text columns
+                SELECT CAST(base_year AS INTEGER) AS base_year, area_code, sex, CAST(age AS INTEGER) AS age,
+                       CAST(year AS INTEGER) AS year, CAST(population AS DOUBLE) AS population
+                FROM raw.population_projections
+            ),
+            latest AS (SELECT max(base_year) AS b FROM typed),
             snpp AS (
                 SELECT c.la_code, age_band(p.age) AS age_band, p.year,
                        coalesce(sum(p.population) FILTER (WHERE p.sex = 'P'),
                                 sum(p.population) FILTER (WHERE p.sex IN ('M', 'F'))) AS population
-                FROM raw.population_projections p JOIN latest ON p.base_year = latest.b
+                FROM typed p JOIN latest ON p.base_year = latest.b
                 JOIN raw.la_codes c ON c.lad_code = p.area_code GROUP BY ALL
             ),
             rates AS (

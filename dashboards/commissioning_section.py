@@ -187,12 +187,14 @@ def _words(pub: Publication, view: pd.DataFrame) -> str:
             f"CP plan and {fmt_count(r['identified_without_service'])} had none of these services. ")
     if _n(r["estimated_without_service_central"]) is not None:
         text += (f"The model estimates about {_est(r['estimated_need_central'])} neglected children in all (95 % "
-                 f"{_range(r['estimated_need_lower'], r['estimated_need_upper'])}), so about "
-                 f"{_est(r['estimated_without_service_central'])} neglected children, identified or not, had no service "
-                 "on that day. ")
+                 f"{_range(r['estimated_need_lower'], r['estimated_need_upper'])}; a model estimate, likelier too low "
+                 f"than too high), so about {_est(r['estimated_without_service_central'])} neglected children, identified "
+                 "or not, had no service on that day (more, if the estimate is low). ")
     elif _n(r["estimated_need_at_least"]) is not None:
-        text += (f"At least {_est(r['estimated_need_at_least'])} children were neglected in all (too few lists for a "
-                 "central estimate). ")
+        text += (f"At least {_est(r['estimated_need_at_least'])} children were neglected in all, and the data cannot "
+                 f"rule out up to {_est(r['estimated_need_upper'])} (no central figure is published: see Methods), so "
+                 f"{_range(r['estimated_without_service_lower'], r['estimated_without_service_upper'])} neglected "
+                 "children, identified or not, had no service on that day. ")
     if r["service_activity_status"] == "supplied":
         text += (f"Commissioned services reported {_est(r['commissioned_capacity'])} places and "
                  f"{fmt_count(r['commissioned_caseload'])} children on {quarter}.")

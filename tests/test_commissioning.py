@@ -77,8 +77,9 @@ def test_children_receiving_services_match_the_truth(ingested, view):
 
 def test_the_gap_and_true_need_by_ward_reported_honestly(ingested, places, view):
     """The ward figures of estimated need are the authority's estimate shared out by identified children: printed
-    against the truth, with each area's estimate against its true need. Asserted: the arithmetic of the gap, and
-    that the apportionment ranks wards as the truth does (their identified children follow their true need)."""
+    against the truth, with each area's published estimate (a central figure, or an 'at least' floor and a range)
+    against its true need. Asserted: the gap's arithmetic, that the apportionment ranks wards as the truth does
+    (their identified children follow their true need), and that the published floor is below the true need."""
     truth = T.true_need_by_ward(ingested.folder / "truth", LATEST, places)
     wards = view[(view["area_level"] == "ward") & ~view["ward_code"].isin(NOT_WARDS)]
     both = wards.merge(truth, on=["la_code", "ward_code"], how="left")
@@ -87,25 +88,25 @@ def test_the_gap_and_true_need_by_ward_reported_honestly(ingested, places, view)
         whole = view[(view["la_code"] == la) & (view["ward_code"] == "all")].iloc[0]
         true_total = truth["true_need"].sum() if la == "partnership" else truth.loc[truth["la_code"] == la, "true_need"].sum()
         part = both[both["la_code"] == la]
-        estimated = part["estimated_need_central"].notna().any()
         correlation = np.corrcoef(part["identified_children"].astype(float), part["true_need"])[0, 1] if len(part) else np.nan
-        rows.append((la, whole["estimated_need_status"], whole["estimated_need_central"], whole["estimated_need_lower"],
-                     whole["estimated_need_upper"], int(whole["identified_children"]), true_total, correlation,
-                     ((part["estimated_need_central"] - part["true_need"]).abs() / part["true_need"]).median()
-                     if estimated else np.nan))
+        rows.append((la, whole["estimated_need_status"], whole["estimated_need_central"], whole["estimated_need_at_least"],
+                     whole["estimated_need_lower"], whole["estimated_need_upper"], int(whole["identified_children"]),
+                     true_total, correlation))
         if len(part):
-            print(part[["ward_code", "identified_children", "estimated_need_central", "true_need",
-                        "identified_receiving_service", "estimated_without_service_central"]].to_string())
+            print(part[["ward_code", "identified_children", "estimated_need_at_least", "estimated_need_upper",
+                        "true_need", "identified_receiving_service", "estimated_without_service_lower"]].to_string())
             assert correlation > 0.5, (la, correlation)  # wards with more identified neglect have more true need
-        if estimated:  # the gap is what it says: estimated need less the identified children with a service
-            assert np.allclose(part["estimated_without_service_central"],
-                               part["estimated_need_central"] - part["identified_receiving_service"])
-            assert part["estimated_need_central"].sum() == pytest.approx(whole["estimated_need_central"], rel=0.02)
-    report = pd.DataFrame(rows, columns=["la_code", "status", "estimate", "lower", "upper", "identified", "true_need",
-                                         "ward_correlation_identified_vs_true", "ward_median_abs_error"])
+        for end in ("central", "lower", "upper"):  # the gap: estimated need less the identified children with a service
+            need, gap = part[f"estimated_need_{end}"], part[f"estimated_without_service_{end}"]
+            assert np.allclose(gap, need - part["identified_receiving_service"], equal_nan=True)
+            if need.notna().any():  # the wards share the area's figure out (the rest: no address, living elsewhere)
+                assert need.sum() == pytest.approx(whole[f"estimated_need_{end}"], rel=0.02)
+    report = pd.DataFrame(rows, columns=["la_code", "status", "central", "at_least", "lower", "upper", "identified",
+                                         "true_need", "ward_correlation_identified_vs_true"])
     print(report.to_string())
-    assert (report["status"] == "estimate").any()
+    assert report["status"].isin(["estimate", "lower bound and range"]).all()  # every area has a published figure
     assert (report["true_need"] > report["identified"]).all()  # identified neglect is part of the need, never all
+    assert (report["at_least"] <= report["true_need"]).all()  # the floor is a floor
 
 
 def test_a_return_not_supplied_is_not_supplied_never_0(warehouse):

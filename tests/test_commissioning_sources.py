@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from models.intervals import count_interval, weighted_count_interval
-from models.marts.commissioning import neglect_projection
+from models.marts.projection import neglect_projection
 from sources.errors import SourceFileError
 from sources.population_projections import read_population_projections
 from sources.registry import load_registry

@@ -45,7 +45,8 @@ from ingest.write import replace_table
 from models.marts.availability import build_availability
 from models.marts.benchmark_comparison import POPULATION_TABLE, PUBLISHED_TABLES, build_benchmark_comparison
 from models.marts.comments import apply_comments
-from models.marts.commissioning import build_commissioning_view, build_neglect_projection
+from models.marts.commissioning import build_commissioning_view
+from models.marts.projection import build_neglect_projection
 from models.marts.definitions import DefinitionsError, is_partner_kind, load_definitions
 from models.marts.evidence import build_evidence, build_staging, build_tiers
 from models.marts.hidden_prevalence import build_hidden_prevalence
