@@ -185,6 +185,10 @@ def commissioning_view(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefi
     services = _service_counts(conn)
     served = _served_counts(conn)
     activity, status = _service_activity(conn)
+    # an input with no rows (no service-activity return supplied) comes back with period_end as object:
+    # every frame's period_end takes the prevalence grid's type, so the merges below line up
+    day = need["period_end"].dtype
+    services, served, activity, status = (f.astype({"period_end": day}) for f in (services, served, activity, status))
     names = need.drop_duplicates("la_code").set_index("la_code")["la_name"]
     # every ward value with a child in a service or a commissioned service, beside the prevalence grid
     extra = pd.concat([services[keys], activity[keys][activity["la_code"] != "partnership"]]).drop_duplicates()

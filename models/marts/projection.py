@@ -56,7 +56,7 @@ def projected_population(conn) -> pd.DataFrame:
         WITH latest AS (SELECT max(base_year) AS base_year FROM raw.population_projections),
         rows AS (
             SELECT c.la_code, p.sex, CAST(p.age AS INTEGER) AS age, CAST(p.year AS INTEGER) AS year,
-                   CAST(p.population AS DOUBLE) AS population, CAST(p.base_year AS INTEGER) AS base_year
+                   CAST(p.population AS DECIMAL(18, 4)) AS population, CAST(p.base_year AS INTEGER) AS base_year
             FROM raw.population_projections p JOIN latest USING (base_year)
             JOIN raw.la_codes c ON c.lad_code = p.area_code
         ),
@@ -65,7 +65,9 @@ def projected_population(conn) -> pd.DataFrame:
                    sum(population) FILTER (WHERE sex IN ('M', 'F')) AS mf, count(DISTINCT sex) FILTER (WHERE sex IN ('M', 'F')) AS sexes
             FROM rows GROUP BY ALL
         )
-        SELECT la_code, age_band(age) AS age_band, year, sum(coalesce(p, CASE WHEN sexes = 2 THEN mf END)) AS population,
+        -- sums of exact decimals: a sum of doubles over DuckDB's threads can differ in its last digit run to run
+        SELECT la_code, age_band(age) AS age_band, year,
+               CAST(sum(coalesce(p, CASE WHEN sexes = 2 THEN mf END)) AS DOUBLE) AS population,
                base_year
         FROM persons GROUP BY ALL""").df()
     return frame[columns]
