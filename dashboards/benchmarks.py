@@ -329,9 +329,9 @@ def funnel_figure(pub, measure: str = FUNNEL_MEASURE) -> go.Figure:
     figure.add_hline(y=eng, line_color=F.ORANGE, line_width=2, annotation_text=f"England {_fmt(eng, unit)}",
                      annotation_position="top left", annotation_font_size=10)
     others = rows[~rows["in_partnership"].astype(bool)]
-    def hover(r):
-        return (r["la_name"] + ": " + r["value"].map(lambda v: _fmt(v, unit)) + " ("
-                + r["funnel_position"].fillna("not published") + ")")
+    def hover(r):  # row by row: an empty frame (no authority of ours in the published file) gives an empty list
+        return [f"{name}: {_fmt(value, unit)} ({position if isinstance(position, str) else 'not published'})"
+                for name, value, position in zip(r["la_name"], r["value"], r["funnel_position"])]
     figure.add_trace(go.Scatter(x=others["dfe_denominator"].tolist(), y=others["value"].tolist(), mode="markers",
                                 name="Other authorities",
                                 marker={"size": 6, "color": "#9fb4c8", "line": {"width": 0.5, "color": "#5f7387"}},
