@@ -28,3 +28,17 @@ CREATE OR REPLACE MACRO ethnicity_groups() AS
 -- open, the last extract it appeared in (a record that stops appearing has ended; what happened after
 -- the latest extract is not known). The CIN census's carried-forward year is applied in staging.sql.
 CREATE OR REPLACE MACRO effective_end(recorded_end, last_seen) AS coalesce(recorded_end, last_seen);
+
+-- Where a child lived on `day`, the key max_by picks their address record by (tiers.sql, commissioning.sql): an
+-- address covering the day first, then the latest record extracted on or before it, else the earliest after it;
+-- records that tie (the same extract date) by source (person list, early help, then adult services' household
+-- lists), then ward, LSOA and decile, so the choice never depends on the order DuckDB's threads read the rows in.
+CREATE OR REPLACE MACRO address_preference(address_from, address_to, extract_date, source, ward_code, lsoa_code,
+                                           deprivation_decile, day) AS
+    {'when': CASE WHEN address_from <= day AND (address_to IS NULL OR address_to > day)
+                      THEN 3000000 + date_diff('day', DATE '1970-01-01', extract_date)
+                  WHEN extract_date <= day
+                      THEN 2000000 + date_diff('day', DATE '1970-01-01', extract_date)
+                  ELSE 1000000 - date_diff('day', DATE '1970-01-01', extract_date) END,
+     'source': CASE source WHEN 'person_list' THEN 3 WHEN 'early_help' THEN 2 ELSE 1 END,
+     'ward_code': ward_code, 'lsoa_code': lsoa_code, 'deprivation_decile': deprivation_decile};

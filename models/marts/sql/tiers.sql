@@ -38,15 +38,8 @@ tiered AS (
 locations AS (
     SELECT w.period_end, r.person_key,
            max_by({'ward_code': r.ward_code, 'lsoa_code': r.lsoa_code, 'deprivation_decile': r.deprivation_decile},
-                  {'when': CASE WHEN r.address_from <= w.period_end
-                                     AND (r.address_to IS NULL OR r.address_to > w.period_end)
-                                    THEN 3000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
-                                WHEN r.extract_date <= w.period_end
-                                    THEN 2000000 + date_diff('day', DATE '1970-01-01', r.extract_date)
-                                ELSE 1000000 - date_diff('day', DATE '1970-01-01', r.extract_date) END,
-                   'source': CASE r.source WHEN 'person_list' THEN 3 WHEN 'early_help' THEN 2 ELSE 1 END,
-                   'ward_code': r.ward_code, 'lsoa_code': r.lsoa_code,
-                   'deprivation_decile': r.deprivation_decile}) AS place
+                  address_preference(r.address_from, r.address_to, r.extract_date, r.source, r.ward_code,
+                                     r.lsoa_code, r.deprivation_decile, w.period_end)) AS place
     FROM staging.child_records r
     JOIN (SELECT DISTINCT period_end FROM periods) w ON true
     WHERE r.ward_code IS NOT NULL AND r.person_key IN (SELECT person_key FROM active_evidence)
