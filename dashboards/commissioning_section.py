@@ -182,9 +182,13 @@ def _words(pub: Publication, view: pd.DataFrame) -> str:
     quarter = f"{pub.quarter_end:%d %B %Y}"
     if isinstance(r["identified_children"], str) and r["identified_children"] == "x":
         return "<p>Identified neglect cannot be counted this quarter (see Sources), so there is no commissioning view.</p>"
-    text = (f"In the 12 months to {quarter}, {fmt_count(r['identified_children'])} children had identified neglect; "
-            f"on {quarter} {fmt_count(r['identified_receiving_service'])} of them were in early help, in need or on a "
-            f"CP plan and {fmt_count(r['identified_without_service'])} had none of these services. ")
+    text = f"In the 12 months to {quarter}, {fmt_count(r['identified_children'])} children had identified neglect; "
+    if r["identified_receiving_service"] == "x":
+        text += (f"whether they had a service on {quarter} cannot be said: the records of early help, children in need "
+                 "or CP plans were not all supplied for the quarter. ")
+    else:
+        text += (f"on {quarter} {fmt_count(r['identified_receiving_service'])} of them were in early help, in need or "
+                 f"on a CP plan and {fmt_count(r['identified_without_service'])} had none of these services. ")
     if _n(r["estimated_without_service_central"]) is not None:
         text += (f"The model estimates about {_est(r['estimated_need_central'])} neglected children in all (95 % "
                  f"{_range(r['estimated_need_lower'], r['estimated_need_upper'])}; a model estimate, likelier too low "
@@ -221,11 +225,15 @@ def commissioning_section(pub: Publication, chart) -> str:
                 "three years</h2><p>Not available: the commissioning marts were not built for this quarter.</p></section>")
     projection = pub.tables.get("projection", pd.DataFrame())
     data = projection[projection["age_band"] == "All ages"] if not projection.empty else projection
-    figure = chart("commissioning_projection", projection_figure(pub), ChartData(
-        "projection", data, {"la_name": "area", "projection_year": "mid-year", "projected_children": "children",
-                             "ci95_lower": "95 % from", "ci95_upper": "95 % to", "availability_note": "based on"},
-        text=("la_name", "availability_note"), digits={"projected_children": 0, "ci95_lower": 0, "ci95_upper": 0,
-                                                       "projection_year": 0}))
+    if data.empty or data["projected_children"].notna().sum() == 0:  # nothing to draw: say so, no empty chart
+        figure = ("<p>Projection: not available for this quarter (see the table: no projection file, or counts "
+                  "suppressed).</p>")
+    else:
+        figure = chart("commissioning_projection", projection_figure(pub), ChartData(
+            "projection", data, {"la_name": "area", "projection_year": "mid-year", "projected_children": "children",
+                                 "ci95_lower": "95 % from", "ci95_upper": "95 % to", "availability_note": "based on"},
+            text=("la_name", "availability_note"), digits={"projected_children": 0, "ci95_lower": 0, "ci95_upper": 0,
+                                                           "projection_year": 0}))
     return "\n".join([
         STYLE, "<section class='commissioning' id='commissioning'>",
         "<h2>Commissioning: need, services and the next three years</h2>", _words(pub, view),
