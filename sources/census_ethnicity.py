@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import SourceFileError
-from .tabular import ColumnFailure, TableRead, collect_failures, read_raw
+from .tabular import ColumnFailure, TableRead, collect_failures, read_raw, whole_number_columns
 
 SOURCE = "census_ethnicity"
 OUTPUT_COLUMNS = ["area_code", "area_name", "area_type", "census_category", "ethnicity_group", "age_basis",
@@ -90,13 +90,8 @@ def _nomis(path: Path, table: pd.DataFrame, lines: np.ndarray, code: str, name: 
                               "Census 2021 TS021 as Nomis publishes it")
     codes = table[code].astype("string").str.strip()
     fails = [ColumnFailure("area_code", "required", (codes == "").to_numpy(dtype=bool), "area code is blank")]
-    values = {}
-    for column in chosen:
-        cell = table[column].astype("string").str.strip().str.replace(",", "", regex=False)
-        bad = ~cell.str.match(_INTEGER.pattern).fillna(False).to_numpy(dtype=bool)
-        fails.append(ColumnFailure(column, "integer", bad, column + " '" + table[column].astype("string")
-                                   + "' is not a whole number"))
-        values[column] = pd.to_numeric(cell, errors="coerce")
+    counted, values = whole_number_columns(table, chosen)
+    fails += counted
     rejects = collect_failures(fails, SOURCE, path.name, lines)
     ok = ~np.isin(lines, rejects["source_line"].to_numpy()) if len(rejects) else np.ones(len(table), bool)
     parts = [pd.DataFrame({"area_code": codes[ok].to_numpy(),

@@ -32,14 +32,13 @@ import pandas as pd
 from . import ons_population as ward
 from .errors import SourceFileError
 from .schema import load_schema
-from .tabular import ColumnFailure, TableRead, collect_failures, read_raw
+from .tabular import ColumnFailure, TableRead, collect_failures, read_raw, whole_number_columns
 
 SOURCE = "ons_population_lsoa"
 OUTPUT_COLUMNS = ["mid_year", "lsoa_code", "lsoa_name", "lad_code", "lad_name", "sex", "age", "population"]
 _LSOA = re.compile(r"^[EW]01\d{6}$")
 _LAD = re.compile(r"^[EW]0[6-9]\d{6}$")
 _AGE_COLUMN = re.compile(r"^([FM])(\d{1,2})(\+)?$", re.IGNORECASE)
-_INTEGER = re.compile(r"^\d+$")
 KEEP_AGES = 17
 
 
@@ -92,13 +91,8 @@ def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[st
         years = pd.to_numeric(text, errors="coerce").astype("Int64").fillna(mid_year if mid_year else pd.NA)
         fails.append(ColumnFailure("mid_year", "integer", years.isna().to_numpy(dtype=bool),
                                    "mid_year '" + table[year_column].astype("string") + "' is not a year"))
-    values = {}
-    for column in kept:
-        cell = table[column].astype("string").str.strip().str.replace(",", "", regex=False)
-        bad = ~cell.str.match(_INTEGER.pattern).fillna(False).to_numpy(dtype=bool)
-        fails.append(ColumnFailure(column, "integer", bad, column + " '" + table[column].astype("string")
-                                   + "' is not a whole number"))
-        values[column] = pd.to_numeric(cell, errors="coerce")
+    counted, values = whole_number_columns(table, kept)
+    fails += counted
     rejects = collect_failures(fails, SOURCE, path.name, lines)
     ok = ~np.isin(lines, rejects["source_line"].to_numpy()) if len(rejects) else np.ones(len(table), bool)
     parts = []

@@ -42,7 +42,7 @@ import pandas as pd
 from ..errors import SourceFileError
 from .raw import RawTable, header_row, match_headers, read_raw, recognises_columns
 from .result import (REJECT_COLUMNS, ColumnFailure, TableRead, collect_failures, concat_reads, csv_line_rejects,
-                     empty_rejects)
+                     empty_rejects, whole_number_columns)
 from .schema import (CODE_MAP_DIR, TabularColumn, TabularSchema, load_code_map, load_tabular_schema, map_codes,
                      normalise_header, normalise_value, without_option_prefix)
 from .validate import RULES, formula_failure, nhs_number_valid, parse_dates, validate_column
@@ -51,7 +51,8 @@ __all__ = [  # what other modules use (the parts' own names are public in their 
     "CODE_MAP_DIR", "REJECT_COLUMNS", "RULES", "ColumnFailure", "RawTable", "TableRead", "TabularColumn",
     "TabularSchema", "collect_failures", "concat_reads", "empty_rejects", "extract_context", "header_row",
     "load_code_map", "load_tabular_schema", "map_codes", "nhs_number_valid", "normalise_header", "normalise_value",
-    "parse_dates", "read_extract", "read_raw", "read_table", "recognises_columns", "without_option_prefix",
+    "parse_dates", "read_extract", "read_raw", "read_table", "recognises_columns", "whole_number_columns",
+    "without_option_prefix",
 ]
 
 

@@ -80,3 +80,17 @@ def collect_failures(fails: list[ColumnFailure], source: str, label: str, lines:
     out = pd.concat(parts, ignore_index=True).sort_values(["source_line", "field", "rule"], kind="stable")
     return out.astype({"source": "string", "source_file": "string", "source_line": "int64", "field": "string",
                        "rule": "string", "message": "string"}).reset_index(drop=True)
+
+
+def whole_number_columns(table: pd.DataFrame, columns) -> tuple[list[ColumnFailure], dict[str, pd.Series]]:
+    """Counts published one column each (ONS LSOA estimates' F0 ... M90, Census TS021's ethnic groups): per
+    column, a :class:`ColumnFailure` for cells that are not a whole number >= 0 (thousands commas allowed) and
+    the parsed numbers (NaN where it failed)."""
+    fails, values = [], {}
+    for column in columns:
+        cell = table[column].astype("string").str.strip().str.replace(",", "", regex=False)
+        bad = ~cell.str.match(r"^\d+$").fillna(False).to_numpy(dtype=bool)
+        fails.append(ColumnFailure(column, "integer", bad, column + " '" + table[column].astype("string")
+                                   + "' is not a whole number"))
+        values[column] = pd.to_numeric(cell, errors="coerce")
+    return fails, values
