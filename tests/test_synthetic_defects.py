@@ -99,3 +99,22 @@ def test_adult_services_defect_rates_hold_in_the_files_written(partnership):
     _within((end < start).sum() / n_original, RATES.date_out_of_order, "adult services end before start")
     blank = (rows["Client ID"] == "").sum() + (rows["Episode Start Date"] == "").sum()
     _within(blank / n_original, RATES.blank_mandatory, "adult services blank mandatory fields")
+
+
+def test_synthetic_upns_carry_la_codes_from_dfe_list(partnership):
+    """A real return's UPNs are issued under DfE's LA codes: the synthetic authorities' fictional numbers
+    (991, 992) must not make every UPN fail CIN-1530, which would hide the defects the generator puts in."""
+    from checks.dfe_rules import run_rules
+    from sources.cin_census import read_cin_census
+
+    folder, _ = partnership
+    for path in sorted(folder.glob("incoming/*/2026-03-31/cin_census_2026.xml")):
+        result = read_cin_census(path, la_code=path.parent.parent.name[:3], expected_year=2026)
+        child = result.tables["cin_child"]
+        upns = child["upn"].dropna()
+        assert len(upns) > 1000
+        tables = {t: df.assign(record_id=df["source_file"] + "#" + df["source_location"])
+                  for t, df in result.tables.items()}
+        findings = run_rules(tables, result.header.reference_date.date(), rules=["CIN-1530"])
+        # the generator's own UPN defects (mistyped or truncated UPNs) may still fail; a fictional LA code may not
+        assert len(findings) < 0.01 * len(upns), (path.name, len(findings))

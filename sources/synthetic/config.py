@@ -164,6 +164,10 @@ class GeneratorConfig:
     # Authorities whose adult-services extracts start later than the others (no data-sharing
     # agreement yet): LEA -> first quarter end with adult_*_episodes / _household_children files.
     # The services still ran before then (truth/ has them); only the extracts are missing.
+    # The LA code characters 2-4 of the UPNs the authorities' schools issue (LEA -> code). The authorities' own
+    # numbers (991, 992) are fictional, and a real CIN census would fail every UPN under them (rule CIN-1530):
+    # the synthetic schools use two real codes from DfE's list instead. An LEA not listed issues under its own.
+    upn_la_codes: dict = field(default_factory=lambda: {"991": "891", "992": "892"})
     adult_services_first_quarter_end: dict = field(default_factory=lambda: {"992": "2024-06-30"})
     # An Ofsted Annex A workbook (lists 1-11) per authority per half-year (quarters ending 30 September and
     # 31 March), built from the same simulated services (sources/synthetic/writers/annex_a.py).

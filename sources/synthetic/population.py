@@ -198,7 +198,10 @@ def build_people(rng: np.random.Generator, cfg: GeneratorConfig, geo: Geography)
     # UPN: every child gets one at school entry (age 4), from the authority they lived in
     is_child = (persons["role"] == "child").to_numpy()
     entry_year = persons["dob"].to_numpy().astype("datetime64[Y]").astype(int) + 1970 + 5
-    lea_num = households["lea"].astype(int).to_numpy()[persons["household_id"].to_numpy()]
+    # the LA code in a UPN is the issuing school's authority's, from DfE's list (rule CIN-1530): the fictional
+    # authorities' schools issue UPNs under the real codes of cfg.upn_la_codes
+    upn_la = households["lea"].map(lambda lea: cfg.upn_la_codes.get(lea, lea)).astype(int).to_numpy()
+    lea_num = upn_la[persons["household_id"].to_numpy()]
     upn = np.full(len(persons), "", dtype=object)
     upn[is_child] = draw_upns(rng, int(is_child.sum()), lea_num[is_child], entry_year[is_child])
     persons["upn"] = upn
