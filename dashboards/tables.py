@@ -239,13 +239,13 @@ def published_hidden(conn: duckdb.DuckDBPyConnection, quarter_end: date, counts:
     beside it is a diagnostic and is not published."""
     hidden = conn.execute("""
         SELECT period_end, la_code, la_name, linkage, linkage_threshold, published_status AS status,
-               published_method AS method, list_sizes_in_window, observed, published_central AS estimate,
+               published_method AS method, lists_used, observed, published_central AS estimate,
                published_lower AS ci95_lower, published_upper AS ci95_upper, lower_bound AS at_least,
                population, assumptions, history_complete, internal_consistency
         FROM marts.hidden_prevalence WHERE period_end = ? ORDER BY la_code, linkage""", [quarter_end]).df()
     hidden["internal_consistency"] = hidden["internal_consistency"].map(consistency_text)
     hidden["period_end"] = iso(quarter_end)
-    hidden["lists"] = [", ".join(json.loads(v)) if isinstance(v, str) else "" for v in hidden.pop("list_sizes_in_window")]
+    hidden["lists"] = [", ".join(json.loads(v)) if isinstance(v, str) else "" for v in hidden.pop("lists_used")]
     for column in ("estimate", "ci95_lower", "ci95_upper", "at_least"):  # model figures, not counts
         hidden[column] = _round(hidden[column])
     people = hidden["population"].astype("float64").where(hidden["population"] > 0)

@@ -131,3 +131,6 @@ def test_a_list_overlapping_too_little_is_left_out_rather_than_the_estimate_refu
     assert p.status == RANGE  # three lists left: the floor and a range
     assert "Left out, overlapping the other lists too little: c (c and d share 3)" in p.reason
     assert p.observed == table.sum() - 40
+    assert p.lists_used == ("a", "b", "d")  # the report says 'from 3 lists' and names these, not all four
+    assert publish(collapse_table(table, 4, [0, 1, 3]), list("abd"), [ListPPV()] * 3,
+                   sampler=FAST).lists_used == ("a", "b", "d")

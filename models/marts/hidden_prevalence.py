@@ -51,7 +51,7 @@ assumptions (the paragraph the dashboard shows), history_months / history_comple
 ``marts.neglect_prevalence``: with under 12 months of extracts before the window the lists are short).
 New columns: listed_in_window, observed_after_allowance, published_status, published_method,
 published_central, published_lower, published_upper, lower_bound (the floor), latent_class_median /
-_lower / _upper / _rhat, publication_reason, list_sizes_in_window (JSON), internal_consistency (JSON:
+_lower / _upper / _rhat, publication_reason, list_sizes_in_window (JSON), lists_used (JSON: the lists the published figures are from), internal_consistency (JSON:
 list, known, estimate, log_ratio, covered, method) and internal_consistency_text.
 """
 from __future__ import annotations
@@ -88,7 +88,7 @@ HIDDEN_COLUMNS = """
     history_complete BOOLEAN, listed_in_window BIGINT, observed_after_allowance DOUBLE, published_status VARCHAR,
     published_method VARCHAR, published_central DOUBLE, published_lower DOUBLE, published_upper DOUBLE,
     lower_bound DOUBLE, latent_class_median DOUBLE, latent_class_lower DOUBLE, latent_class_upper DOUBLE,
-    latent_class_rhat DOUBLE, publication_reason VARCHAR, list_sizes_in_window VARCHAR, internal_consistency VARCHAR,
+    latent_class_rhat DOUBLE, publication_reason VARCHAR, list_sizes_in_window VARCHAR, lists_used VARCHAR, internal_consistency VARCHAR,
     internal_consistency_text VARCHAR"""
 
 
@@ -216,6 +216,7 @@ def _published_rows(histories, keys, names, lists, seed, positions, cache, sampl
         reason = ("Fewer than two lists were supplied." if J < 2 else "No child is on any list in this window.")
         rows[position] = {
             "listed_in_window": int(table.sum()), "list_sizes_in_window": sizes[i],
+            "lists_used": json.dumps(list(p.lists_used) if p else []),
             "observed_after_allowance": p.observed_after_allowance if p else 0.0,
             "published_status": p.status if p else "observed only",
             "published_method": p.method if p else "none", "published_central": p.central if p else None,

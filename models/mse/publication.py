@@ -85,6 +85,7 @@ class Publication:
     latent_class_upper: float | None
     rhat: float | None
     reason: str
+    lists_used: tuple[str, ...] = ()  # the lists the figures are from (step 1 may leave one out)
 
     def as_row(self) -> dict:
         return dict(self.__dict__)
@@ -174,6 +175,7 @@ def publish_tables(tables, names: list[str], ppvs: list[ListPPV] | list[list[Lis
                                    [[per_table[i][k] for k in subset] for i in rows], confidence=confidence,
                                    seed=seed, sampler=sampler, cache=cache)
         for i, p in zip(rows, pubs):
+            p = replace(p, lists_used=tuple(sub))
             if len(subset) < J:
                 left = ", ".join(n for n in names if n not in sub)
                 p = replace(p, reason=f"{p.reason} Left out, overlapping the other lists too little: {left} "
