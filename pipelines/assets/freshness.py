@@ -9,7 +9,8 @@ what it reported (``cache.asset_builds``: ``source`` = the asset, ``periods``, `
 
 * the **code version**: every file of ``models/``, ``dashboards/``, ``pipelines/``, ``checks/``, ``ingest/``
   and ``sources/`` (not the synthetic generator), the definitions file and shipped reference tables included,
-  and the versions of the libraries that compute figures (DuckDB, pandas, NumPy, SciPy, Splink, Plotly ...);
+  and the versions of the libraries that compute figures (DuckDB, pandas, NumPy, SciPy, Splink, Plotly ...),
+  and whether a Chromium is there to draw the board pack's PNG charts;
 * the **settings version**: every setting that is not a path or a wait (thresholds, the sampler's draws, the
   protective marking ...), the linkage model file's content and the extra source declarations' content;
 * the **data version** of the extracts: for every ``raw.*`` table and the quality tables ingest writes
@@ -39,6 +40,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from dashboards.exports import find_chromium
 from ingest.write import QUALITY_TABLES, replace_frame, table_names
 
 PROJECT = Path(__file__).resolve().parents[2]  # pipelines/assets/freshness.py -> the repository
@@ -65,6 +67,7 @@ def code_version() -> str:
                     or any(file.is_relative_to(s) for s in skip):
                 continue
             digest.update(file.relative_to(PROJECT).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
+    digest.update(f"chromium={find_chromium() is not None}\n".encode())  # the board pack's PNGs need one
     for name in LIBRARIES:
         try:
             digest.update(f"{name}=={package_metadata.version(name)}\n".encode())
