@@ -64,6 +64,10 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
             for event in events:
                 yield _with_version(event, found)
             with warehouse.get_connection() as conn:
+                if version is not None:  # an asset's own version (a source's files) is the one its build left
+                    after = version(context, conn, resources)
+                    found = replace(found, input_version=hashlib.sha256(
+                        f"{after}\n{refresh.settings_version}".encode()).hexdigest())
                 written = files(context, resources) if files else (None, [])
                 record_build(conn, found, _report(events), written[0], written[1])
 
