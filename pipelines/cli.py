@@ -1,12 +1,12 @@
 """The ``neglect`` command: generate the synthetic partnership, run the pipeline, show settings.
 
     neglect generate [--children N] [--seed S] [--out DIR] [--force]
-    neglect run [--no-generate]
+    neglect run [--no-generate] [--all-reports]
     neglect paths
 
 ``run`` executes the jobs ``cin_census_refresh`` (every census year with a return),
 ``quarterly_refresh`` (every quarter from the first to the last period with files, as one
-run over the range) and ``board_report`` (the latest quarter) in this process against the
+run over the range) and ``board_report`` (the latest quarter; every quarter with ``--all-reports``) in this process against the
 persistent Dagster instance (``DAGSTER_HOME`` = the project root, state in ``.dagster/``), so
 its runs appear in the Dagster UI. It first prints what the incoming folder holds and what it
 skipped (with the reason). Exit codes: 0 success, 1 a file could not be read, a run or an
@@ -93,6 +93,8 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the pipeline (job quarterly_refresh) and print where its outputs are")
     run.add_argument("--no-generate", action="store_true",
                      help="do not build the synthetic partnership, even if it is missing")
+    run.add_argument("--all-reports", action="store_true",
+                     help="write the board report of every quarter with data, not only the latest quarter's")
     run.set_defaults(handler=cmd_run)
 
     paths = sub.add_parser("paths", help="print the resolved settings")
@@ -176,7 +178,7 @@ def cmd_run(args, settings: Settings) -> int:
         print(f"error: the incoming folder {settings.incoming_dir} does not exist "
               "(setting incoming_dir, environment variable NEGLECT_INCOMING_DIR).", file=sys.stderr)
         return EXIT_FAILED
-    return _execute(settings)
+    return _execute(settings, all_reports=args.all_reports)
 
 
 def _use_project_instance(settings: Settings) -> None:
@@ -190,7 +192,7 @@ def _use_project_instance(settings: Settings) -> None:
     os.chdir(settings.dagster_home)
 
 
-def _execute(settings: Settings) -> int:
+def _execute(settings: Settings, all_reports: bool = False) -> int:
     from dagster import DagsterInstance
 
     from sources.registry import load_registry
@@ -201,7 +203,7 @@ def _execute(settings: Settings) -> int:
     registry = load_registry(settings.registry_dirs)
     scan = scan_for_run(settings.incoming_dir, _today(), registry)
     _print_scan(scan, registry)
-    plan = plan_runs(scan)
+    plan = plan_runs(scan, all_reports)
     if not plan:
         print(f"error: no extract files in {settings.incoming_dir}: expected <LA number>_<name>/<period end>/<file> "
               "(e.g. 991_northbrook/2026-03-31/cin_census_2026.xml); see 'What the pipeline loads' in the README.",

@@ -16,6 +16,7 @@ from ingest.pseudonyms import load_key
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
 
+from .assets.freshness import settings_version
 from .partitions import EARLIEST_PERIOD_END
 from .settings import Settings, load_settings
 from .waits import FORMAT_PREFIX
@@ -158,6 +159,13 @@ class EstimationSettings(ConfigurableResource):
         return {"burn": self.latent_class_draws, "draws": self.latent_class_draws}
 
 
+class RefreshState(ConfigurableResource):
+    """What decides, besides the extracts and the code, whether an asset after the extracts is rebuilt
+    (:mod:`pipelines.assets.freshness`): ``settings_version``, a hash of the settings figures depend on."""
+
+    settings_version: str = ""
+
+
 class OutputFolder(ConfigurableResource):
     """Where published outputs go (``output/``): Data Docs, dashboards, exports."""
 
@@ -234,6 +242,7 @@ def build_resources(settings: Settings | None = None) -> dict:
                                                 wait_minutes=settings.wait_minutes),
         "pseudonym_key": PseudonymKeyResource(key_path=str(settings.pseudonym_key_path)),
         "output": OutputFolder(output_dir=str(settings.output_dir)),
+        "refresh": RefreshState(settings_version=settings_version(settings)),
         "estimation": EstimationSettings(latent_class_draws=settings.latent_class_draws),
         "linkage_settings": LinkageSettings(
             match_threshold=settings.linkage_match_threshold, review_threshold=settings.linkage_review_threshold,

@@ -94,3 +94,20 @@ def test_run_exits_1_with_the_message_when_the_blocking_check_fails(tmp_path, mo
     assert "check population_denominators_complete FAILED" in captured.out
     assert "Traceback" not in captured.err + captured.out
     assert "do not have exactly 36 rows" in captured.err
+
+
+def test_run_plans_the_latest_quarters_report_unless_every_report_is_asked_for():
+    """`neglect run` writes the latest quarter's board report; `--all-reports` every quarter's of the range."""
+    from datetime import date
+    from types import SimpleNamespace
+
+    from pipelines.runs import plan_runs
+
+    files = [SimpleNamespace(period_end=end) for end in (date(2025, 9, 30), date(2026, 3, 31), date(2025, 12, 31))]
+    scan = SimpleNamespace(files=files, census_years=lambda: [])
+    latest = {p.job_name: p for p in plan_runs(scan)}["board_report"]
+    every = {p.job_name: p for p in plan_runs(scan, all_reports=True)}["board_report"]
+    assert (latest.first_key, latest.last_key) == ("2026-01-01", "2026-01-01")
+    assert (every.first_key, every.last_key) == ("2025-07-01", "2026-01-01")
+    run_help = cli._parser()._subparsers._group_actions[0].choices["run"].format_help()
+    assert "--all-reports" in run_help

@@ -40,6 +40,7 @@ from .linkage import LINKAGE_SUMMARY_KEY
 from .marts import (COMMISSIONING_KEY, HIDDEN_KEY, IDENTIFICATION_KEY, PRACTICE_KEY, PREVALENCE_KEY, PROJECTION_KEY,
                     TREND_KEY)
 from .population import WAREHOUSE_POOL
+from .reuse import output_files, reusable
 
 JOURNEY_KEYS = [TRANSITIONS_KEY, EPISODES_KEY, COHORT_KEY, PROFILE_KEY, CONVERSION_KEY]
 BOARD_REPORT_KEY = AssetKey(["dashboards", "board_report"])
@@ -57,6 +58,13 @@ def report_folder(output_root: Path, quarter) -> Path:
 
 def report_path(output_root: Path, quarter) -> Path:
     return report_folder(output_root, quarter) / f"neglect_board_report_{quarter.isoformat()}.html"
+
+
+def _pack_files(context, resources) -> tuple[Path, list[Path]]:
+    """The output folder and the files a board-pack build writes: its quarters' packs and ``output/marts``."""
+    root = resources["output"].root
+    folders = [f"dashboards/{quarter_end(key).isoformat()}" for key in context.partition_keys] + ["marts"]
+    return root, output_files(root, tuple(folders))
 
 
 def build_dashboard_assets(settings: Settings) -> list:
@@ -78,6 +86,7 @@ def build_dashboard_assets(settings: Settings) -> list:
                                      "from the warehouse's column comments (models/marts/columns.yaml).")],
         partitions_def=quarterly_partitions, backfill_policy=BackfillPolicy.single_run(), pool=WAREHOUSE_POOL,
         can_subset=False)
+    @reusable(outputs=("marts.publication_history",), files=_pack_files)
     def board_pack(context: AssetExecutionContext, warehouse: WarehouseResource, output: OutputFolder):
         quarters = [quarter_end(key) for key in context.partition_keys]
         reports, messages, written = [], [], set()

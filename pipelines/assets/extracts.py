@@ -12,20 +12,25 @@ Checks, from the declaration: ``structure`` (blocking), ``reject_rate``, ``expec
 for sources with ``dfe_rules: true``, ``dfe_rules``. The README's source table lists the
 sources (``python -m sources.registry`` prints it).
 """
+import hashlib
 from functools import partial
+from pathlib import Path
 
 from dagster import AssetCheckSpec, AssetExecutionContext, AssetKey, BackfillPolicy, MaterializeResult, asset
 
 from checks.file_worker import read_file
 from checks.ingest import MAX_FILE_REJECT_SHARE
 from ingest.files import refused_load
+from ingest.unchanged import loading_fingerprint, unchanged_periods
 from sources.registry import Registry, Source
 
 from ..partitions import census_reference_date, census_year_partitions, quarter_end, quarterly_partitions
 from ..resources import IdentityStoreResource, IncomingExtracts, OutputFolder, PseudonymKeyResource, \
     WarehouseResource
 from .ingest_run import ingest
+from .freshness import code_version
 from .population import WAREHOUSE_POOL
+from .reuse import output_files, reusable
 
 POSTCODE_LOOKUP_KEY = AssetKey(["raw", "postcode_lookup"])
 DEPRIVATION_KEY = AssetKey(["raw", "deprivation"])
@@ -79,14 +84,12 @@ def build_source_asset(source: Source, max_reject_share: float = MAX_FILE_REJECT
         description=f"{source.label}. {source.description} Files: {files}. "
                     f"Tables: {', '.join('raw.' + t for t in source.tables)}. Declared in sources/registry/.",
     )
+    @reusable(files=lambda context, resources: _docs_files(resources["output"].root, source.name),
+              version=partial(_unchanged_version, source, period_end_of, max_reject_share))
     def _source_asset(context: AssetExecutionContext, warehouse: WarehouseResource,
                       identity_store: IdentityStoreResource, extracts: IncomingExtracts,
                       pseudonym_key: PseudonymKeyResource, output: OutputFolder) -> MaterializeResult:
-        scan = extracts.scan()
-        incoming = extracts.root.resolve()
-        periods = [(period_end_of(k), [f.path.resolve() for f in scan.files_for(source.name, period_end_of(k))])
-                   for k in context.partition_keys]
-        problems = {f.path.resolve(): f.problem for f in scan.files if f.source == source.name and f.problem}
+        scan, incoming, periods, problems = _periods(context, extracts, source, period_end_of)
         metadata, checks = ingest(
             context, source=source, periods=periods, load_file=partial(read_file, source, incoming, problems=problems),
             warehouse=warehouse, identity_store=identity_store, key=pseudonym_key.key(),
@@ -96,6 +99,35 @@ def build_source_asset(source: Source, max_reject_share: float = MAX_FILE_REJECT
         return MaterializeResult(metadata=metadata, check_results=checks)
 
     return _source_asset
+
+
+def _periods(context, extracts: IncomingExtracts, source: Source, period_end_of):
+    """(scan, incoming folder, [(period end, files)] of the run's partitions, {file: what the scan said})."""
+    scan = extracts.scan()
+    incoming = extracts.root.resolve()
+    periods = [(period_end_of(k), [f.path.resolve() for f in scan.files_for(source.name, period_end_of(k))])
+               for k in context.partition_keys]
+    problems = {f.path.resolve(): f.problem for f in scan.files if f.source == source.name and f.problem}
+    return scan, incoming, periods, problems
+
+
+def _unchanged_version(source: Source, period_end_of, max_reject_share: float, context, conn, resources) -> str | None:
+    """The input version of a source asset whose every period of the run is unchanged since it was loaded
+    (:mod:`ingest.unchanged`: same files, same loading fingerprint): the loading fingerprint, the periods and the
+    project's code. None when some period is to be read: then the asset runs (and reads only those periods).
+    A source asset reused this way reports its last build's checks again, and its Great Expectations
+    validation and Data Docs are not redone (the rows they validated are the same)."""
+    scan, incoming, periods, problems = _periods(context, resources["extracts"], source, period_end_of)
+    fingerprint = loading_fingerprint(source, resources["pseudonym_key"].key(), sorted(scan.authorities), problems,
+                                      max_reject_share)
+    if not periods or len(unchanged_periods(conn, source.name, periods, incoming, fingerprint)) < len(periods):
+        return None
+    return hashlib.sha256("\n".join([code_version(), fingerprint, repr(periods)]).encode()).hexdigest()
+
+
+def _docs_files(output_root: Path, source: str) -> tuple[Path, list[Path]]:
+    """The output folder and the Data Docs files of ``source`` (``data_docs/<source>/``)."""
+    return output_root, output_files(output_root, (f"data_docs/{source}",))
 
 
 def build_source_assets(registry: Registry, max_reject_share: float = MAX_FILE_REJECT_SHARE) -> list:

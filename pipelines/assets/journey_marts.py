@@ -20,6 +20,7 @@ from models.marts.journeys import build_cohort_outcomes, build_neglect_episodes,
 from models.marts.thresholds import build_conversion_rates, build_threshold_profile
 
 from ..resources import WarehouseResource
+from .reuse import reusable
 from .tables import quarterly_metadata
 
 TRANSITIONS_KEY = AssetKey(["marts", "tier_transitions"])
@@ -128,6 +129,7 @@ def recounted_mart_asset(mart: RecountedMart, deps: list[AssetKey], quarterly: d
 
     @asset(key=mart.key, deps=deps, **quarterly, description=mart.description,
            check_specs=[AssetCheckSpec(mart.check, asset=mart.key, blocking=True, description=mart.check_description)])
+    @reusable(outputs=(f"marts.{mart.key.path[-1]}",))
     def _mart(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         loaded, periods = definitions(), quarters(context)
         with warehouse.get_connection() as conn:

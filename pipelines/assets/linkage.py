@@ -32,6 +32,7 @@ from ..resources import IdentityStoreResource, IncomingExtracts, LinkageSettings
 from ..settings import Settings
 from .ingest_run import ensure_source_tables
 from .population import WAREHOUSE_POOL
+from .reuse import reusable
 
 PERSON_LINKS_KEY = AssetKey(["linkage", "person_links"])
 FAMILY_LINKS_KEY = AssetKey(["linkage", "family_links"])
@@ -82,6 +83,7 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
         pool=WAREHOUSE_POOL,
         can_subset=False,
     )
+    @reusable(outputs=("linkage.person_links", "linkage.family_links", "quality.linkage_summary"))
     def person_linkage(context: AssetExecutionContext, warehouse: WarehouseResource,
                        identity_store: IdentityStoreResource, extracts: IncomingExtracts,
                        linkage_settings: LinkageSettings):
