@@ -31,8 +31,8 @@ import pandas as pd
 from ingest.write import replace_table
 
 from .family import family_links
-from .persons import LinkageThresholds, PersonLinkage, link_people
-from .records import adult_records, attach_identity_store, child_records
+from .persons import LinkageThresholds, PersonLinkage, link_people_in
+from .records import adult_records_table, attach_identity_store, child_records_table
 
 PERSON_LINK_COLUMNS = ["source", "source_record_id", "person_key", "person_type", "la_code", "period_end",
                        "match_probability", "method"]
@@ -45,6 +45,8 @@ CHILD_TABLES = {"person_list": "childrens_social_care", "cin_census": "childrens
                 "annex_a_early_help": "childrens_social_care", "annex_a_referrals": "childrens_social_care",
                 "annex_a_assessments": "childrens_social_care", "annex_a_section47": "childrens_social_care",
                 "annex_a_children_in_need": "childrens_social_care"}
+# the temporary tables of the records being linked (on the warehouse connection, dropped at the end)
+CHILD_RECORDS, ADULT_RECORDS = "linkage_child_records", "linkage_adult_records"
 PROBABILITY_BANDS = [0.0, 0.5, 0.8, 0.95, 0.99, 0.999, 1.0000001]
 
 
@@ -80,31 +82,32 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
                      up_to: date | None = None, model_path: Path | None = None,
                      partner_sources: tuple[str, ...] = ()) -> LinkageResult:
     """Link every child and adult record in the warehouse (periods up to ``up_to``); ``partner_sources``: the
-    partner-agency sources whose records are children too (each its own Splink input table)."""
+    partner-agency sources whose records are children too (each its own Splink input table).
+
+    The records stay in DuckDB (temporary tables of ``conn``, under its memory limit) through the grouping,
+    the profiles and Splink; pandas holds only each record's keys and methods and the scored pairs."""
     seconds = {}
     started = time.monotonic()
     attach_identity_store(conn, identity_path)
-    children = child_records(conn, up_to, partner_sources)
-    adults = adult_records(conn, up_to)
+    child_records_table(conn, CHILD_RECORDS, CHILD_TABLES, up_to, partner_sources)
+    adult_records_table(conn, ADULT_RECORDS, up_to)
     seconds["read records"] = time.monotonic() - started
-    children["table"] = children["source"].map(CHILD_TABLES).fillna(children["source"])  # a partner: its own
-    gcp2 = children["source"] == "gcp2_assessments"  # the system that completed it: by the ID it carries
-    children.loc[gcp2, "table"] = children.loc[gcp2, "eh_id"].notna().map({True: "early_help",
-                                                                         False: "childrens_social_care"})
-    adults["table"] = adults["service_file"].astype("string")
-    for column in ("upn", "la_child_id", "household_client"):
-        adults[column] = pd.Series(pd.NA, index=adults.index, dtype="string")
+    try:
+        issued = highest_issued_keys(conn)
+        started = time.monotonic()
+        child_links = link_people_in(conn, CHILD_RECORDS, "table", "C", thresholds, previous, model_path,
+                                     issued.get("C", 0))
+        seconds["link children"] = time.monotonic() - started
+        started = time.monotonic()
+        adult_links = link_people_in(conn, ADULT_RECORDS, "table", "A", thresholds, previous,
+                                     highest_issued=issued.get("A", 0))
+        seconds["link adults"] = time.monotonic() - started
 
-    issued = highest_issued_keys(conn)
-    started = time.monotonic()
-    child_links = link_people(children, "table", "C", thresholds, previous, model_path, issued.get("C", 0))
-    seconds["link children"] = time.monotonic() - started
-    started = time.monotonic()
-    adult_links = link_people(adults, "table", "A", thresholds, previous, highest_issued=issued.get("A", 0))
-    seconds["link adults"] = time.monotonic() - started
-
-    started = time.monotonic()
-    families = family_links(child_links.links, adult_links.links)
+        started = time.monotonic()
+        families = family_links(conn, CHILD_RECORDS, child_links.links, ADULT_RECORDS, adult_links.links)
+    finally:
+        for table in (CHILD_RECORDS, ADULT_RECORDS):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
     person_links = pd.concat([_person_link_rows(child_links.links, "child"),
                               _person_link_rows(adult_links.links, "adult")], ignore_index=True)
     summary = linkage_summary(person_links, child_links, adult_links, families)
