@@ -1,6 +1,8 @@
 """Person linkage: deterministic groups, Splink scores, clusters, stable keys, for children or adults.
 
-:func:`link_people` returns one row per record with its ``person_key``, ``method`` and
+:func:`link_people_in` links the records of a DuckDB table (the pipeline's way: the grouping and the
+profiles in SQL, Splink on the same DuckDB); :func:`link_people` the records of a DataFrame, through the
+same code on an in-memory DuckDB. Both return one row per record with its ``person_key``, ``method`` and
 ``match_probability``:
 
 * ``method``: how the record joined its person: ``la_child_id``, ``eh_id``, ``client_id``,
@@ -25,7 +27,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .clusters import assign_stable_keys, cluster_groups
+from .clusters import assign_stable_keys_in, cluster_groups
 from .deterministic import deterministic_groups_in
 from .probabilistic import PROFILE_COLUMNS, group_edges, score_pairs_in, with_group_pair
 
@@ -105,8 +107,10 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
         con.register("records_frame", frame.assign(row=np.arange(len(frame), dtype=np.int64)))
         con.execute("CREATE TEMP TABLE records AS SELECT * REPLACE (CAST(dob AS DATE) AS dob) FROM records_frame")
         con.unregister("records_frame")
-        linkage = link_people_in(con, "records", table_column, key_prefix, thresholds, previous_keys, model_path,
-                                 highest_issued)
+        if previous_keys is not None:
+            con.register("previous_keys", previous_keys)
+        linkage = link_people_in(con, "records", table_column, key_prefix, thresholds,
+                                 "previous_keys" if previous_keys is not None else None, model_path, highest_issued)
     finally:
         con.close()
     linkage.links = frame.assign(**{c: linkage.links[c].to_numpy() for c in LINK_COLUMNS})
@@ -117,12 +121,13 @@ LINK_COLUMNS = ["det_group", "det_method", "cluster", "method", "match_probabili
 
 
 def link_people_in(conn: duckdb.DuckDBPyConnection, records: str, table_column: str, key_prefix: str,
-                   thresholds: LinkageThresholds = LinkageThresholds(), previous_keys: pd.DataFrame | None = None,
+                   thresholds: LinkageThresholds = LinkageThresholds(), previous_keys: str | None = None,
                    model_path: Path | None = None, highest_issued: int = 0) -> PersonLinkage:
     """:func:`link_people` on the table ``records`` of ``conn`` (a 0-based ``row`` column, ``record_id``,
     ``source``, ``la_code``, ``period_end``, the identifier columns): the grouping and profiles in SQL, Splink on
-    the same DuckDB. ``links`` has one row per record in row order: ``record_id``, ``source``, ``la_code``,
-    ``period_end`` and :data:`LINK_COLUMNS`."""
+    the same DuckDB. ``previous_keys``: a table or view of ``conn`` with the previous run's ``source_record_id``
+    and ``person_key`` (None on a first run). ``links`` has one row per record in row order: ``record_id``,
+    ``source``, ``la_code``, ``period_end`` and :data:`LINK_COLUMNS`."""
     seconds = {}
     started = time.monotonic()
     groups, profiles = f"{records}__groups", f"{records}__profiles"
@@ -152,7 +157,15 @@ def link_people_in(conn: duckdb.DuckDBPyConnection, records: str, table_column: 
         at = edges[edges["match_probability"] >= threshold]
         sensitivity[threshold] = cluster_groups(n_groups, at, identifiers)[0][det_group]
     links = _methods(det.assign(cluster=cluster), matches)
-    links["person_key"] = assign_stable_keys(links["record_id"], cluster, previous_keys, key_prefix, highest_issued)
+    conn.register(f"{records}__clusters", pd.DataFrame({"row": np.arange(len(cluster), dtype=np.int64),
+                                                        "cluster": cluster}))
+    try:
+        keys = assign_stable_keys_in(conn, f"(SELECT r.record_id, c.cluster FROM {records} r "
+                                           f"JOIN {records}__clusters c USING (row))", previous_keys, key_prefix,
+                                     highest_issued)
+    finally:
+        conn.unregister(f"{records}__clusters")
+    links["person_key"] = keys[cluster]
     refused_pairs = set(zip(matches.loc[refused, "group_l"], matches.loc[refused, "group_r"]))
     review = _review_pairs(conn, pairs, thresholds, records, profiles, refused_pairs)
     seconds["clusters"] = time.monotonic() - started

@@ -74,20 +74,6 @@ def nickname_table() -> pd.DataFrame:
         .drop_duplicates().reset_index(drop=True)
 
 
-def with_forename_names(profiles: pd.DataFrame) -> pd.DataFrame:
-    """Add ``forename_names`` (the name and every formal name it can be short for) and ``forename_key``
-    (the alphabetically first of them, for blocking)."""
-    table = nickname_table()
-    formal = table.groupby("name")["formal_name"].agg(list)
-    names = profiles["forename_std"]
-    lists = [[n, *formal.get(n, [])] if isinstance(n, str) else None for n in names.unique()]
-    lookup = dict(zip(names.unique(), lists))
-    out = profiles.copy()
-    out["forename_names"] = names.map(lookup)
-    out["forename_key"] = out["forename_names"].map(lambda v: min(v) if isinstance(v, list) else None)
-    return out
-
-
 def _level(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label)
 
@@ -178,25 +164,6 @@ class ScoredPairs:
     model_source: str = "trained on this partnership's records"
 
 
-def score_pairs(profiles: pd.DataFrame, review_threshold: float, model_path: Path | None = None,
-                table_column: str = "table", key_prefix: str = "C") -> ScoredPairs:
-    """Train (or load) the model and score pairs of profiles in different deterministic groups.
-
-    ``profiles`` needs ``profile_id``, ``det_group``, ``table`` (which input table it belongs to,
-    e.g. the source) and the columns of :data:`PROFILE_COLUMNS` plus ``surname_parts``,
-    ``postcode_district``. ``key_prefix`` (C children, A adults) chooses the built-in model used
-    when there is too little to train on (see module docstring). The profiles of a DataFrame, scored by
-    :func:`score_pairs_in` on an in-memory DuckDB.
-    """
-    con = duckdb.connect()
-    try:
-        con.register("profiles_frame", profiles)
-        con.execute("CREATE TEMP TABLE profiles AS SELECT * REPLACE (CAST(dob AS DATE) AS dob) FROM profiles_frame")
-        return score_pairs_in(con, "profiles", review_threshold, model_path, table_column, key_prefix)
-    finally:
-        con.close()
-
-
 @contextmanager
 def splink_workspace(conn: duckdb.DuckDBPyConnection):
     """Make an in-memory database (``splink_work``, attached to ``conn``'s DuckDB instance, so under its memory
@@ -241,8 +208,14 @@ def input_tables(conn: duckdb.DuckDBPyConnection, profiles: str, table_column: s
 
 def score_pairs_in(conn: duckdb.DuckDBPyConnection, profiles: str, review_threshold: float,
                    model_path: Path | None = None, table_column: str = "table", key_prefix: str = "C") -> ScoredPairs:
-    """:func:`score_pairs` on the profiles table ``profiles`` of ``conn`` (a ``dob`` DATE column): Splink reads
-    DuckDB tables on the same connection (no pandas copy of the profiles)."""
+    """Train (or load) the model and score pairs of profiles in different deterministic groups.
+
+    ``profiles``: a table of ``conn`` with ``profile_id``, ``det_group``, ``table_column`` (which input table
+    each profile belongs to, e.g. the source family) and the columns of :data:`PROFILE_COLUMNS` (``dob`` a
+    DATE) plus ``surname_parts``, ``postcode_district``. Splink reads DuckDB tables made from it on the same
+    connection (no pandas copy of the profiles). ``key_prefix`` (C children, A adults) chooses the built-in
+    model used when there is too little to train on (see module docstring).
+    """
     count = conn.execute(f"SELECT count(*) FROM {profiles}").fetchall()[0][0]
     if count < 2:  # nothing to compare
         return ScoredPairs(pairs=_no_pairs(), model_json={}, model_source="no pairs to compare")

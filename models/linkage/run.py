@@ -61,13 +61,12 @@ class LinkageResult:
     seconds: dict
 
 
-def previous_person_links(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
-    """The last run's ``linkage.person_links`` (source_record_id, person_key), or None on a first run."""
+def previous_person_links(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The last run's links: the table ``linkage.person_links`` (read in DuckDB by :func:`link_partnership`,
+    before it is replaced), or None on a first run."""
     exists = conn.execute("SELECT count(*) FROM information_schema.tables "
                           "WHERE table_schema = 'linkage' AND table_name = 'person_links'").fetchall()[0][0]
-    if not exists:
-        return None
-    return conn.sql("SELECT source, source_record_id, person_key FROM linkage.person_links").df()
+    return "linkage.person_links" if exists else None
 
 
 def highest_issued_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -78,11 +77,13 @@ def highest_issued_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
-                     thresholds: LinkageThresholds = LinkageThresholds(), previous: pd.DataFrame | None = None,
+                     thresholds: LinkageThresholds = LinkageThresholds(), previous: str | pd.DataFrame | None = None,
                      up_to: date | None = None, model_path: Path | None = None,
                      partner_sources: tuple[str, ...] = ()) -> LinkageResult:
     """Link every child and adult record in the warehouse (periods up to ``up_to``); ``partner_sources``: the
-    partner-agency sources whose records are children too (each its own Splink input table).
+    partner-agency sources whose records are children too (each its own Splink input table). ``previous``: the
+    previous run's links (``source_record_id``, ``person_key``) as a table of ``conn``
+    (:func:`previous_person_links`) or a DataFrame; None on a first run.
 
     The records stay in DuckDB (temporary tables of ``conn``, under its memory limit) through the grouping,
     the profiles and Splink; pandas holds only each record's keys and methods and the scored pairs."""
@@ -92,6 +93,9 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
     child_records_table(conn, CHILD_RECORDS, CHILD_TABLES, up_to, partner_sources)
     adult_records_table(conn, ADULT_RECORDS, up_to)
     seconds["read records"] = time.monotonic() - started
+    if isinstance(previous, pd.DataFrame):
+        conn.register("linkage_previous_links", previous)
+        previous = "linkage_previous_links"
     try:
         issued = highest_issued_keys(conn)
         started = time.monotonic()
@@ -108,6 +112,8 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
     finally:
         for table in (CHILD_RECORDS, ADULT_RECORDS):
             conn.execute(f"DROP TABLE IF EXISTS {table}")
+        if previous == "linkage_previous_links":
+            conn.unregister(previous)
     person_links = pd.concat([_person_link_rows(child_links.links, "child"),
                               _person_link_rows(adult_links.links, "adult")], ignore_index=True)
     summary = linkage_summary(person_links, child_links, adult_links, families)
