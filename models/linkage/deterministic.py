@@ -92,28 +92,32 @@ def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: st
     conflicting bridge values (see :class:`DeterministicGroups`), which are not used.
 
     Groups are the connected components of the record-key graph, found by passing the smallest row number
-    along keys until nothing changes (as many rounds as the longest chain of shared keys); ``det_group``
+    along keys held by two or more records until nothing changes (each round also takes the label's own label,
+    so a long chain of shared keys needs few rounds); ``det_group``
     numbers them in the order of their first row (as ``pandas.factorize`` of the components would).
     """
     keys, bad, usable, labels = f"{out}__keys", f"{out}__conflicts", f"{out}__usable", f"{out}__labels"
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {keys} AS {record_keys_sql(conn, table)}")
     conflicts = _conflicts(conn, keys, bad)
+    # only keys two or more records hold join anything: the rest are left out of the rounds
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE {usable} AS
-        SELECT k.row, k.key_type, dense_rank() OVER (ORDER BY k.key_type, k.key_value) AS key_id
-        FROM {keys} k ANTI JOIN (SELECT DISTINCT key_type, key_value FROM {bad}) USING (key_type, key_value)""")
+        WITH shared AS (SELECT key_type, key_value, row_number() OVER () AS key_id
+                        FROM {keys} ANTI JOIN (SELECT DISTINCT key_type, key_value FROM {bad}) USING (key_type, key_value)
+                        GROUP BY key_type, key_value HAVING count(*) > 1)
+        SELECT k.row, k.key_type, s.key_id FROM {keys} k JOIN shared s USING (key_type, key_value)""")
     conn.execute(f"DROP TABLE {keys}")
     conn.execute(f"DROP TABLE {bad}")
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {labels} AS SELECT row, row AS label FROM {table}")
-    while True:  # each round: a key takes its rows' smallest label, a row its keys' smallest
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {labels} AS SELECT DISTINCT row, row AS label FROM {usable}")
+    while True:  # each round: a key takes its rows' smallest label, a row its keys' smallest, then its label's
         conn.execute(f"""
             CREATE OR REPLACE TEMP TABLE {labels}__next AS
             WITH key_label AS (SELECT u.key_id, min(l.label) AS label FROM {usable} u JOIN {labels} l USING (row)
                                GROUP BY u.key_id),
                  row_label AS (SELECT u.row, min(k.label) AS label FROM {usable} u JOIN key_label k USING (key_id)
                                GROUP BY u.row)
-            SELECT l.row, least(l.label, coalesce(r.label, l.label)) AS label
-            FROM {labels} l LEFT JOIN row_label r USING (row)""")
+            SELECT r.row, least(r.label, coalesce(j.label, r.label)) AS label
+            FROM row_label r LEFT JOIN {labels} j ON j.row = r.label""")  # the label's own label: pointer jumping
         changed = conn.execute(f"SELECT count(*) FROM {labels} l JOIN {labels}__next n USING (row) "
                                "WHERE n.label <> l.label").fetchall()[0][0]
         conn.execute(f"DROP TABLE {labels}")
@@ -123,11 +127,11 @@ def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: st
     priority = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KEY_PRIORITY))
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
-        WITH shared AS (SELECT row, key_type, count(*) OVER (PARTITION BY key_id) AS holders FROM {usable}),
-             best AS (SELECT row, arg_min(key_type, CASE key_type {priority} END) AS det_method
-                      FROM shared WHERE holders > 1 GROUP BY row)
+        WITH best AS (SELECT row, arg_min(key_type, CASE key_type {priority} END) AS det_method
+                      FROM {usable} GROUP BY row),
+             labelled AS (SELECT t.row, coalesce(l.label, t.row) AS label FROM {table} t LEFT JOIN {labels} l USING (row))
         SELECT l.row, dense_rank() OVER (ORDER BY l.label) - 1 AS det_group, b.det_method
-        FROM {labels} l LEFT JOIN best b USING (row)
+        FROM labelled l LEFT JOIN best b USING (row)
         ORDER BY l.row""")
     conn.execute(f"DROP TABLE {labels}")
     conn.execute(f"DROP TABLE {usable}")
