@@ -116,7 +116,7 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
             conn.unregister(previous)
     person_links = pd.concat([_person_link_rows(child_links.links, "child"),
                               _person_link_rows(adult_links.links, "adult")], ignore_index=True)
-    summary = linkage_summary(person_links, child_links, adult_links, families)
+    summary = linkage_summary(conn, person_links, child_links, adult_links, families)
     seconds["family links and summary"] = time.monotonic() - started
     return LinkageResult(person_links, families, sensitivity_links(child_links), summary, child_links, adult_links,
                          seconds)
@@ -138,41 +138,66 @@ def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
                          "match_probability": links["match_probability"], "method": links["method"]})
 
 
-def linkage_summary(person_links: pd.DataFrame, children: PersonLinkage, adults: PersonLinkage,
-                    families: pd.DataFrame) -> pd.DataFrame:
-    """``quality.linkage_summary`` (see module docstring)."""
+def linkage_summary(conn: duckdb.DuckDBPyConnection, person_links: pd.DataFrame, children: PersonLinkage,
+                    adults: PersonLinkage, families: pd.DataFrame) -> pd.DataFrame:
+    """``quality.linkage_summary`` (see module docstring); the counts over the person links in DuckDB."""
     rows: list[tuple] = []
-    for person_type, linkage in (("child", children), ("adult", adults)):
-        links = person_links[person_links["person_type"] == person_type]
-        for (source, method), n in links.groupby(["source", "method"]).size().items():
-            rows.append((person_type, "records by method", source, method, n))
-        for source, part in links.groupby("source"):
-            rows.append((person_type, "records", source, "records", len(part)))
-            rows.append((person_type, "persons", source, "persons", part["person_key"].nunique()))
-            linked = part["method"] != "single record"
-            rows.append((person_type, "match rate %", source, "records linked to another record",
-                         round(100 * float(linked.mean()), 2)))
-        sources_per_person = links.groupby("person_key")["source"].nunique()
-        rows.append((person_type, "persons", "all", "persons", len(sources_per_person)))
-        rows.append((person_type, "persons", "all", "persons in two or more sources", int((sources_per_person > 1).sum())))
-        probability = links["match_probability"].dropna()
-        bands = pd.cut(probability, PROBABILITY_BANDS, right=False).value_counts(sort=False)
-        for band, n in bands.items():
-            rows.append((person_type, "match probability", "all", f"[{band.left:g}, {min(band.right, 1):g})", n))
-        rows.append((person_type, "conflicts", "all", "identifier conflicts not used for linking",
-                     len(linkage.conflicts)))
-        for item, n in linkage.identifier_conflicts.items():
-            rows.append((person_type, "conflicts", "all", item, n))
-        rows.append((person_type, "clerical review", "all", "pairs in the grey band or never linked automatically",
-                     len(linkage.review_pairs)))
-        rows.append((person_type, "model", "all", "distinct identities compared", linkage.profiles))
-        rows.append((person_type, "model", "all", "pairs scored at or above the review threshold",
-                     linkage.pairs_scored))
+    conn.register("summarised_person_links", person_links[["person_type", "source", "person_key", "method",
+                                                            "match_probability"]])
+    try:
+        for person_type, linkage in (("child", children), ("adult", adults)):
+            rows += _link_counts(conn, "summarised_person_links", person_type)
+            rows += _linkage_counts(person_type, linkage)
+    finally:
+        conn.unregister("summarised_person_links")
     for (method, source), n in families.groupby(["method", "source"]).size().items():
         rows.append(("family", "adult-child links", source, method, n))
     frame = pd.DataFrame(rows, columns=["person_type", "section", "source", "item", "value"])
     frame["value"] = frame["value"].astype("float64")
     return frame
+
+
+def _link_counts(conn: duckdb.DuckDBPyConnection, links: str, person_type: str) -> list[tuple]:
+    """The summary rows counted over one kind of person's links (view ``links`` of ``conn``): records by
+    source and method; records, persons and match rate by source; persons in all and in two or more sources;
+    records by match probability band."""
+    rows: list[tuple] = []
+    where = f"person_type = '{person_type}'"
+    for source, method, n in conn.execute(f"SELECT source, method, count(*) FROM {links} WHERE {where} "
+                                          "GROUP BY ALL ORDER BY source, method").fetchall():
+        rows.append((person_type, "records by method", source, method, n))
+    for source, n, persons, linked in conn.execute(f"""
+            SELECT source, count(*), count(DISTINCT person_key), count_if(method <> 'single record')
+            FROM {links} WHERE {where} GROUP BY source ORDER BY source""").fetchall():
+        rows.append((person_type, "records", source, "records", n))
+        rows.append((person_type, "persons", source, "persons", persons))
+        rows.append((person_type, "match rate %", source, "records linked to another record",
+                     round(100 * float(linked / n), 2)))
+    persons, in_two = conn.execute(f"""
+        SELECT count(*), count_if(sources > 1) FROM (
+            SELECT person_key, count(DISTINCT source) AS sources FROM {links} WHERE {where} GROUP BY person_key)
+        """).fetchall()[0]
+    rows.append((person_type, "persons", "all", "persons", persons))
+    rows.append((person_type, "persons", "all", "persons in two or more sources", in_two))
+    bands = list(zip(PROBABILITY_BANDS[:-1], PROBABILITY_BANDS[1:]))
+    counts = conn.execute("SELECT " + ", ".join(
+        f"count_if(match_probability >= {low!r} AND match_probability < {high!r})" for low, high in bands) +
+        f" FROM {links} WHERE {where} AND match_probability IS NOT NULL AND NOT isnan(match_probability)"
+        ).fetchall()[0]
+    for (low, high), n in zip(bands, counts):
+        rows.append((person_type, "match probability", "all", f"[{low:g}, {min(high, 1):g})", n))
+    return rows
+
+
+def _linkage_counts(person_type: str, linkage: PersonLinkage) -> list[tuple]:
+    """The summary rows of one person linkage's conflicts, clerical review and model."""
+    rows = [(person_type, "conflicts", "all", "identifier conflicts not used for linking", len(linkage.conflicts))]
+    rows += [(person_type, "conflicts", "all", item, n) for item, n in linkage.identifier_conflicts.items()]
+    rows.append((person_type, "clerical review", "all", "pairs in the grey band or never linked automatically",
+                 len(linkage.review_pairs)))
+    rows.append((person_type, "model", "all", "distinct identities compared", linkage.profiles))
+    rows.append((person_type, "model", "all", "pairs scored at or above the review threshold", linkage.pairs_scored))
+    return rows
 
 
 def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Path | None:
