@@ -26,6 +26,7 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ingest.write import replace_table
@@ -118,17 +119,26 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
                               _person_link_rows(adult_links.links, "adult")], ignore_index=True)
     summary = linkage_summary(conn, person_links, child_links, adult_links, families)
     seconds["family links and summary"] = time.monotonic() - started
-    return LinkageResult(person_links, families, sensitivity_links(child_links), summary, child_links, adult_links,
+    return LinkageResult(person_links, families, sensitivity_links(conn, child_links), summary, child_links, adult_links,
                          seconds)
 
 
-def sensitivity_links(linkage: PersonLinkage) -> pd.DataFrame:
-    """``linkage.person_links_sensitivity`` rows (see module docstring) of one person linkage."""
-    parts = [pd.DataFrame({"source_record_id": linkage.links["record_id"].to_numpy(), "threshold": threshold,
-                           "person_key": f"C@{threshold:g}:" + pd.Series(cluster).astype("string").to_numpy()})
-             for threshold, cluster in linkage.sensitivity.items()]
-    return pd.concat(parts, ignore_index=True) if parts else \
-        pd.DataFrame(columns=["source_record_id", "threshold", "person_key"])
+def sensitivity_links(conn: duckdb.DuckDBPyConnection, linkage: PersonLinkage) -> pd.DataFrame:
+    """``linkage.person_links_sensitivity`` rows (see module docstring) of one person linkage, made in DuckDB
+    (record ids and cluster numbers in, Arrow strings out: no Python string per row)."""
+    if not linkage.sensitivity:
+        return pd.DataFrame(columns=["source_record_id", "threshold", "person_key"])
+    clusters = {f"cluster_{n}": cluster for n, cluster in enumerate(linkage.sensitivity.values())}
+    conn.register("sensitivity_clusters", pd.DataFrame({"row": np.arange(len(linkage.links), dtype=np.int64),
+                                                        "record_id": linkage.links["record_id"], **clusters}))
+    try:
+        parts = [f"SELECT {n} AS part, row, record_id AS source_record_id, CAST({threshold!r} AS DOUBLE) AS threshold, "
+                 f"'C@{threshold:g}:' || CAST(cluster_{n} AS VARCHAR) AS person_key FROM sensitivity_clusters"
+                 for n, threshold in enumerate(linkage.sensitivity)]
+        return conn.sql(f"SELECT source_record_id, threshold, person_key FROM ({' UNION ALL '.join(parts)}) "
+                        "ORDER BY part, row").fetch_arrow_table().to_pandas()
+    finally:
+        conn.unregister("sensitivity_clusters")
 
 
 def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
