@@ -437,7 +437,7 @@ STEPS = [
     (persons, "group_identifiers_in", "group identifiers"),
     (persons, "cluster_groups", "clustering"),
     (persons, "_methods", "methods"),
-    (persons, "assign_stable_keys", "person keys"),
+    (persons, "assign_stable_keys_in", "person keys"),
     (persons, "_review_pairs", "review pairs"),
 ]
 
