@@ -94,6 +94,24 @@ def profiles_in(conn: duckdb.DuckDBPyConnection, records: str, groups: str, tabl
     conn.execute(f"DROP TABLE {out}__first")
 
 
+def profiles_of(records: pd.DataFrame, table_column: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct identities (profiles) of a DataFrame of records with ``det_group`` (as :func:`profiles_in`
+    makes them, through an in-memory DuckDB) and the profile number of each record."""
+    con = duckdb.connect()
+    try:
+        frame = records.reset_index(drop=True).assign(row=np.arange(len(records), dtype=np.int64))
+        con.register("records_frame", frame)
+        con.execute("CREATE TEMP TABLE records AS SELECT * EXCLUDE (det_group) FROM records_frame")
+        con.execute("CREATE TEMP TABLE groups AS SELECT row, det_group FROM records_frame")
+        con.unregister("records_frame")
+        profiles_in(con, "records", "groups", table_column, "profiles")
+        profiles = con.sql("SELECT * FROM profiles ORDER BY profile_id").df()
+        of_record = con.sql("SELECT profile_id FROM profiles__of_record ORDER BY row").fetchnumpy()["profile_id"]
+    finally:
+        con.close()
+    return profiles, np.asarray(of_record, dtype=np.int64)
+
+
 def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
                 thresholds: LinkageThresholds = LinkageThresholds(), previous_keys: pd.DataFrame | None = None,
                 model_path: Path | None = None, highest_issued: int = 0) -> PersonLinkage:
