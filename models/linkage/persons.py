@@ -26,6 +26,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .clusters import assign_stable_keys_in, cluster_groups
 from .deterministic import deterministic_groups_in
@@ -135,6 +136,8 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
     return linkage
 
 
+# DuckDB DATE columns fetched as Arrow dates (written back as DATE), not as Python date objects
+ARROW_DATES = {pa.date32(): pd.ArrowDtype(pa.date32())}
 LINK_COLUMNS = ["det_group", "det_method", "cluster", "method", "match_probability", "person_key"]
 
 
@@ -151,7 +154,8 @@ def link_people_in(conn: duckdb.DuckDBPyConnection, records: str, table_column: 
     groups, profiles = f"{records}__groups", f"{records}__profiles"
     conflicts = deterministic_groups_in(conn, records, groups)
     det = conn.sql(f"SELECT r.record_id, r.source, r.la_code, r.period_end, g.det_group, g.det_method "
-                   f"FROM {records} r JOIN {groups} g USING (row) ORDER BY row").df()
+                   f"FROM {records} r JOIN {groups} g USING (row) ORDER BY row").to_arrow_table() \
+        .to_pandas(types_mapper=ARROW_DATES.get)  # Arrow strings and dates: no Python object per record
     det_group = det["det_group"].to_numpy(dtype=np.int64)
     seconds["deterministic"] = time.monotonic() - started
 

@@ -136,15 +136,18 @@ def sensitivity_links(conn: duckdb.DuckDBPyConnection, linkage: PersonLinkage) -
                  f"'C@{threshold:g}:' || CAST(cluster_{n} AS VARCHAR) AS person_key FROM sensitivity_clusters"
                  for n, threshold in enumerate(linkage.sensitivity)]
         return conn.sql(f"SELECT source_record_id, threshold, person_key FROM ({' UNION ALL '.join(parts)}) "
-                        "ORDER BY part, row").fetch_arrow_table().to_pandas()
+                        "ORDER BY part, row").to_arrow_table().to_pandas()
     finally:
         conn.unregister("sensitivity_clusters")
 
 
 def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
+    period_end = links["period_end"]  # Arrow dates from link_people_in (a date column when written)
+    if not isinstance(period_end.dtype, pd.ArrowDtype):
+        period_end = period_end.dt.date
     return pd.DataFrame({"source": links["source"], "source_record_id": links["record_id"],
                          "person_key": links["person_key"], "person_type": person_type,
-                         "la_code": links["la_code"], "period_end": links["period_end"].dt.date,
+                         "la_code": links["la_code"], "period_end": period_end,
                          "match_probability": links["match_probability"], "method": links["method"]})
 
 
