@@ -5,7 +5,8 @@ so two versions of the code can be compared row for row.
 Run by hand (not in CI) after a `neglect run` (e.g. one of ``bench/refresh_run.py``'s scratch folders):
 
     .venv/bin/python bench/linkage_memory.py --run /tmp/refresh_bench --out /tmp/linkage_after --memory-limit 1GB
-    PYTHONPATH=<another checkout> .venv/bin/python bench/linkage_memory.py --run /tmp/refresh_bench --out /tmp/linkage_before
+    PYTHONPATH=<another checkout> .venv/bin/python bench/linkage_memory.py --run /tmp/refresh_bench \
+        --out /tmp/linkage_before
     .venv/bin/python bench/linkage_memory.py --compare /tmp/linkage_before /tmp/linkage_after
 
 ``--run``: a folder holding ``warehouse/neglect.duckdb`` and ``warehouse/identity.duckdb`` (the warehouse is

@@ -61,8 +61,9 @@ def record_keys_sql(conn: duckdb.DuckDBPyConnection, table: str) -> str:
     la_child_id = "la_child_id" if "la_child_id" in columns else "NULL::VARCHAR"
     parts = [f"SELECT row, '{column}' AS key_type, CAST(la_code AS VARCHAR) || ':' || CAST({column} AS VARCHAR) "
              f"AS key_value FROM {table}" for column in LOCAL_KEYS_IN_ORDER if column in columns]
+    bridges = (("nhs_number", "nhs_std"), ("upn", "upn"), ("upn", "former_upn"))
     parts += [f"SELECT row, '{key}', CAST({column} AS VARCHAR) FROM {table}"
-              for key, column in (("nhs_number", "nhs_std"), ("upn", "upn"), ("upn", "former_upn")) if column in columns]
+              for key, column in bridges if column in columns]
     if not parts:
         parts = ["SELECT NULL::BIGINT AS row, NULL::VARCHAR AS key_type, NULL::VARCHAR AS key_value WHERE false"]
     # a former UPN equal to the record's own UPN is one key, not two
@@ -103,7 +104,8 @@ def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: st
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE {usable} AS
         WITH shared AS (SELECT key_type, key_value, row_number() OVER () AS key_id
-                        FROM {keys} ANTI JOIN (SELECT DISTINCT key_type, key_value FROM {bad}) USING (key_type, key_value)
+                        FROM {keys}
+                        ANTI JOIN (SELECT DISTINCT key_type, key_value FROM {bad}) USING (key_type, key_value)
                         GROUP BY key_type, key_value HAVING count(*) > 1)
         SELECT k.row, k.key_type, s.key_id FROM {keys} k JOIN shared s USING (key_type, key_value)""")
     conn.execute(f"DROP TABLE {keys}")
@@ -129,7 +131,8 @@ def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: st
         CREATE OR REPLACE TEMP TABLE {out} AS
         WITH best AS (SELECT row, arg_min(key_type, CASE key_type {priority} END) AS det_method
                       FROM {usable} GROUP BY row),
-             labelled AS (SELECT t.row, coalesce(l.label, t.row) AS label FROM {table} t LEFT JOIN {labels} l USING (row))
+             labelled AS (SELECT t.row, coalesce(l.label, t.row) AS label
+                          FROM {table} t LEFT JOIN {labels} l USING (row))
         SELECT l.row, dense_rank() OVER (ORDER BY l.label) - 1 AS det_group, b.det_method
         FROM labelled l LEFT JOIN best b USING (row)
         ORDER BY l.row""")

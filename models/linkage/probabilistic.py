@@ -208,9 +208,9 @@ def splink_workspace(conn: duckdb.DuckDBPyConnection):
         conn.execute("DETACH splink_work")
 
 
-def input_tables(conn: duckdb.DuckDBPyConnection, profiles: str, table_column: str) -> list[str]:
-    """One temporary table of profiles per Splink input table (the values of ``table_column``, in order), rows
-    in profile order, with ``forename_names`` (the name and every formal name it can be short for),
+def input_tables(conn: duckdb.DuckDBPyConnection, profiles: str, table_column: str) -> list[tuple[str, str]]:
+    """One temporary table of profiles per Splink input table (the values of ``table_column``, in order; returned
+    as (table, value) pairs), rows in profile order, with ``forename_names`` (the name and every formal name it can be short for),
     ``forename_key`` (the alphabetically first of them, for blocking) and ``birth_year``."""
     table = nickname_table()
     formal = table.groupby("name", sort=False)["formal_name"].agg(list).reset_index()

@@ -119,8 +119,8 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
                               _person_link_rows(adult_links.links, "adult")], ignore_index=True)
     summary = linkage_summary(conn, person_links, child_links, adult_links, families)
     seconds["family links and summary"] = time.monotonic() - started
-    return LinkageResult(person_links, families, sensitivity_links(conn, child_links), summary, child_links, adult_links,
-                         seconds)
+    return LinkageResult(person_links, families, sensitivity_links(conn, child_links), summary, child_links,
+                         adult_links, seconds)
 
 
 def sensitivity_links(conn: duckdb.DuckDBPyConnection, linkage: PersonLinkage) -> pd.DataFrame:
