@@ -5,11 +5,10 @@ so two versions of the code can be compared row for row.
 Run by hand (not in CI) after a `neglect run` (e.g. one of ``bench/refresh_run.py``'s scratch folders):
 
     .venv/bin/python bench/linkage_memory.py --run /tmp/refresh_bench --out /tmp/linkage_after --memory-limit 1GB
-    PYTHONPATH=<another checkout> .venv/bin/python bench/linkage_memory.py --run /tmp/refresh_bench \
-        --out /tmp/linkage_before
+    PYTHONPATH=../main .venv/bin/python bench/linkage_memory.py --run /tmp/refresh_bench --out /tmp/linkage_before
     .venv/bin/python bench/linkage_memory.py --compare /tmp/linkage_before /tmp/linkage_after
 
-``--run``: a folder holding ``warehouse/neglect.duckdb`` and ``warehouse/identity.duckdb`` (the warehouse is
+(``PYTHONPATH`` points at another checkout to run its linkage.) ``--run``: a folder holding ``warehouse/neglect.duckdb`` and ``warehouse/identity.duckdb`` (the warehouse is
 copied into ``--out``, so the run's own is not touched; the identity store is only read). The previous
 run's ``linkage.person_links`` in the copy are the previous keys, as in a second `neglect run`.
 ``--memory-limit``: DuckDB's memory limit for the warehouse connection (as setting ``duckdb_memory_limit``;
