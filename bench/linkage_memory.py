@@ -10,7 +10,8 @@ Run by hand (not in CI) after a `neglect run` (e.g. one of ``bench/refresh_run.p
 
 ``PYTHONPATH`` points at another checkout to run its linkage. ``--run``: a folder holding
 ``warehouse/neglect.duckdb`` and ``warehouse/identity.duckdb`` (the warehouse is copied into ``--out``, so
-the run's own is not touched; the identity store is only read). The previous run's ``linkage.person_links`` in the copy are the previous keys, as in a second `neglect run`.
+the run's own is not touched; the identity store is only read). The previous
+run's ``linkage.person_links`` in the copy are the previous keys, as in a second `neglect run`.
 ``--memory-limit``: DuckDB's memory limit for the warehouse connection (as setting ``duckdb_memory_limit``;
 default DuckDB's own, 80 % of memory). Peak memory is ``ru_maxrss`` of this process (DuckDB runs inside it);
 CPU seconds are this process's (all threads). ``--compare A B`` prints, for each table, the rows only in A and
