@@ -426,18 +426,18 @@ class StepClock:
 
 # the functions link_people calls, in the order it calls them: (module or class, attribute, label)
 STEPS = [
-    (persons, "deterministic_groups", "deterministic groups"),
-    (persons, "profiles_of", "profiles"),
-    (persons, "score_pairs", "Splink scoring (all)"),
-    (probabilistic, "with_forename_names", "  forename lists"),
+    (persons, "deterministic_groups_in", "deterministic groups"),
+    (persons, "profiles_in", "profiles"),
+    (persons, "score_pairs_in", "Splink scoring (all)"),
+    (probabilistic, "input_tables", "  input tables (forename lists)"),
     (probabilistic, "train", "  training"),
     (LinkerInference, "predict", "  prediction"),
     (probabilistic, "never_auto_linked", "  never-auto-link reasons"),
     (persons, "group_edges", "group edges"),
-    (persons, "group_identifiers", "group identifiers"),
+    (persons, "group_identifiers_in", "group identifiers"),
     (persons, "cluster_groups", "clustering"),
     (persons, "_methods", "methods"),
-    (persons, "assign_stable_keys", "person keys"),
+    (persons, "assign_stable_keys_in", "person keys"),
     (persons, "_review_pairs", "review pairs"),
 ]
 

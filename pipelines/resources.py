@@ -12,6 +12,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
+from ingest.connections import duckdb_config
 from ingest.pseudonyms import load_key
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
@@ -53,6 +54,9 @@ class WarehouseResource(DuckDBResource):
     file (an analyst's open connection) is waited for out loud, naming its program and PID, for up to
     ``wait_minutes`` (:func:`pipelines.waits.connect_when_free`); then the step fails saying what to do.
 
+    ``memory_limit`` and ``threads`` (settings ``duckdb_memory_limit``, ``duckdb_threads``): DuckDB's memory
+    limit and threads, the same for the warehouse and the identity store (:mod:`ingest.connections`).
+
     ``storage_version`` (setting ``warehouse_storage_version``, e.g. ``v1.1.0``) is DuckDB's
     ``storage_compatibility_version``: a warehouse *created* by this resource is written in that storage
     format, so older DuckDB releases (and the ODBC drivers and BI connectors built on them) can open it.
@@ -62,9 +66,12 @@ class WarehouseResource(DuckDBResource):
 
     wait_minutes: float = 10.0
     storage_version: str = ""
+    memory_limit: str = ""  # setting duckdb_memory_limit (empty: automatic, ingest/connections.py)
+    threads: int = 0  # setting duckdb_threads (0: DuckDB's default)
 
     def _config(self) -> dict:
-        config = {"custom_user_agent": "dagster", **self.connection_config}
+        config = {"custom_user_agent": "dagster", **duckdb_config(self.memory_limit, self.threads),
+                  **self.connection_config}
         if self.storage_version:
             config.setdefault("storage_compatibility_version", self.storage_version)
         return config
@@ -235,11 +242,14 @@ def build_resources(settings: Settings | None = None) -> dict:
     settings = settings or load_settings()
     return {
         "warehouse": WarehouseResource(database=str(settings.warehouse_path), wait_minutes=settings.wait_minutes,
-                                       storage_version=settings.warehouse_storage_version),
+                                       storage_version=settings.warehouse_storage_version,
+                                       memory_limit=settings.duckdb_memory_limit, threads=settings.duckdb_threads),
         "extracts": IncomingExtracts(incoming_dir=str(settings.incoming_dir),
                                      registry_dirs=os.pathsep.join(settings.registry_dirs)),
         "identity_store": IdentityStoreResource(database=str(settings.identity_path),
-                                                wait_minutes=settings.wait_minutes),
+                                                wait_minutes=settings.wait_minutes,
+                                                memory_limit=settings.duckdb_memory_limit,
+                                                threads=settings.duckdb_threads),
         "pseudonym_key": PseudonymKeyResource(key_path=str(settings.pseudonym_key_path)),
         "output": OutputFolder(output_dir=str(settings.output_dir)),
         "refresh": RefreshState(settings_version=settings_version(settings)),

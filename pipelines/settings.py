@@ -49,6 +49,10 @@ class Settings:
     # draws kept per chain (after as many burn-in sweeps) by the latent-class sampler of the published hidden-prevalence
     # estimate (models/mse/latent_class.py DEFAULTS); fewer is faster and less precise (the tests' session refresh: 100)
     latent_class_draws: int = 500
+    # DuckDB's memory limit for each database it opens (warehouse, identity store), a size such as "2GB"; empty:
+    # a quarter of the machine's memory shared by the two that can be open at once (ingest/connections.py)
+    duckdb_memory_limit: str = ""
+    duckdb_threads: int = 0  # threads each DuckDB database may use; 0: DuckDB's default (one per core)
 
     @property
     def registry_dirs(self) -> tuple[str, ...]:

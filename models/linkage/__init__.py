@@ -13,4 +13,8 @@ The steps, each in its own module:
 * :mod:`.family`: adults in adult services linked to the children they live with.
 * :mod:`.evaluation`: on the synthetic partnership, links scored against ``truth/``.
 * :mod:`.run`: the whole thing, as the Dagster assets call it.
+
+The records stay in DuckDB (temporary tables on the warehouse connection, under its memory limit: setting
+``duckdb_memory_limit``) through the deterministic grouping, the profiles and Splink; pandas holds only
+each record's group, cluster, key and method, and the scored pairs.
 """

@@ -13,6 +13,7 @@ order of their first record, so the same input always gives the same keys.
 """
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
 
@@ -69,32 +70,60 @@ def key_number(keys: pd.Series) -> pd.Series:
 
 def assign_stable_keys(record_ids: pd.Series, cluster: np.ndarray, previous: pd.DataFrame | None,
                        prefix: str, highest_issued: int = 0) -> np.ndarray:
-    """``person_key`` for each record (see module docstring).
+    """``person_key`` for each record (see module docstring), by :func:`assign_stable_keys_in` on an in-memory
+    DuckDB.
 
     ``previous``: the previous run's (``source_record_id``, ``person_key``) for this kind of person
     (keys starting with ``prefix``), or None on a first run. ``highest_issued``: the highest key
     number ever issued (kept in ``linkage.key_sequence``), so a retired key is never reused.
     """
-    current = pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": cluster})
-    keys = pd.Series(pd.NA, index=range(int(cluster.max(initial=-1)) + 1), dtype="string")
+    con = duckdb.connect()
+    try:
+        con.register("current_clusters", pd.DataFrame({"record_id": record_ids.to_numpy(), "cluster": cluster}))
+        if previous is not None:
+            con.register("previous_keys", previous)
+        return assign_stable_keys_in(con, "current_clusters", "previous_keys" if previous is not None else None,
+                                     prefix, highest_issued)[cluster]
+    finally:
+        con.close()
+
+
+def assign_stable_keys_in(conn: duckdb.DuckDBPyConnection, current: str, previous: str | None, prefix: str,
+                          highest_issued: int = 0) -> np.ndarray:
+    """The ``person_key`` of each cluster (an array indexed by cluster number; see module docstring).
+
+    ``current``: a table or view of ``conn`` with each record's ``record_id`` and ``cluster`` (numbered from
+    0); ``previous``: one with the previous run's ``source_record_id`` and ``person_key`` (only keys starting
+    with ``prefix`` are used), or None on a first run. Computed in DuckDB: no whole-partnership frame.
+    """
+    n_clusters = conn.execute(f"SELECT coalesce(max(cluster), -1) + 1 FROM {current}").fetchall()[0][0]
+    keys = np.full(n_clusters, None, dtype=object)
     highest = highest_issued
-    if previous is not None and len(previous):
-        previous = previous[previous["person_key"].str.startswith(prefix)]
-        highest = max(highest, int(key_number(previous["person_key"]).max()) if len(previous) else 0)
-        votes = current.merge(previous, left_on="record_id", right_on="source_record_id")
-        votes = votes.groupby(["cluster", "person_key"]).size().rename("votes").reset_index()
+    if previous is not None:
+        old = f"(SELECT source_record_id, person_key FROM {previous} WHERE starts_with(person_key, '{prefix}'))"
+        count, top = conn.execute(f"SELECT count(*), max(TRY_CAST(substr(person_key, 2) AS BIGINT)) "
+                                  f"FROM {old}").fetchall()[0]
+        highest = max(highest, int(top)) if count else highest
         # each cluster's favourite old key, then each old key to the cluster that holds most of it
-        votes = votes.sort_values(["cluster", "votes", "person_key"], ascending=[True, False, True])
-        favourite = votes.drop_duplicates("cluster")
-        favourite = favourite.sort_values(["person_key", "votes", "cluster"], ascending=[True, False, True])
-        kept = favourite.drop_duplicates("person_key")
-        keys.iloc[kept["cluster"].to_numpy()] = kept["person_key"].to_numpy()
-    missing = keys.index[keys.isna()]
+        kept = conn.execute(f"""
+            WITH votes AS (SELECT c.cluster, p.person_key, count(*) AS votes
+                           FROM {current} c JOIN {old} p ON c.record_id = p.source_record_id GROUP BY ALL),
+                 favourite AS (SELECT * FROM votes
+                               QUALIFY row_number() OVER (PARTITION BY cluster ORDER BY votes DESC, person_key) = 1)
+            SELECT cluster, person_key FROM favourite
+            QUALIFY row_number() OVER (PARTITION BY person_key ORDER BY votes DESC, cluster) = 1""").fetchnumpy()
+        keys[kept["cluster"].astype(np.int64)] = kept["person_key"].astype(object)
+    missing = np.flatnonzero(pd.isna(keys))
     if len(missing):
-        first_record = current.groupby("cluster")["record_id"].min().loc[missing].sort_values()
-        numbers = np.arange(highest + 1, highest + 1 + len(first_record))
-        keys.loc[first_record.index] = [f"{prefix}{n:07d}" for n in numbers]
-    return keys.to_numpy()[cluster]
+        conn.register("clusters_without_key", pd.DataFrame({"cluster": missing}))
+        try:
+            order = conn.execute(f"""
+                SELECT c.cluster FROM {current} c SEMI JOIN clusters_without_key m ON m.cluster = c.cluster
+                GROUP BY c.cluster ORDER BY min(c.record_id)""").fetchnumpy()["cluster"].astype(np.int64)
+        finally:
+            conn.unregister("clusters_without_key")
+        keys[order] = [f"{prefix}{n:07d}" for n in range(highest + 1, highest + 1 + len(order))]
+    return keys
 
 
 def key_stability(previous: pd.DataFrame, current: pd.DataFrame) -> dict[str, float]:

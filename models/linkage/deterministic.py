@@ -16,19 +16,20 @@ child known to both authorities under two LA child IDs. A bridge value held by t
 more different LA child IDs of the **same** authority is a conflict (two children's
 records of one system share an NHS number or UPN): it is reported and not used to link,
 so the probabilistic step and the analyst decide. Records are grouped by connected
-components of the record-key graph (scipy), all vectorised.
+components of the record-key graph, in SQL on DuckDB (the records stay in DuckDB: no whole-partnership
+pandas frame).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import duckdb
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 KEY_PRIORITY = ["la_child_id", "eh_id", "client_id", "household_child_id", "nhs_number", "upn"]
-LOCAL_KEYS = {"la_child_id", "eh_id", "client_id", "household_child_id"}
+LOCAL_KEYS_IN_ORDER = ("la_child_id", "eh_id", "client_id", "household_child_id")
+LOCAL_KEYS = set(LOCAL_KEYS_IN_ORDER)
 BRIDGE_KEYS = {"nhs_number", "upn"}
 
 
@@ -49,64 +50,108 @@ class DeterministicGroups:
     conflicts: pd.DataFrame
 
 
-def record_keys(records: pd.DataFrame) -> pd.DataFrame:
-    """Long table of (row, key_type, key_value, la_code, la_child_id) for every identifier a record holds."""
-    rows = np.arange(len(records))
-    la = records["la_code"].astype("string")
-    parts = []
+def _columns(conn: duckdb.DuckDBPyConnection, table: str) -> set[str]:
+    return {row[0] for row in conn.execute(f"DESCRIBE {table}").fetchall()}
 
-    def add(key_type: str, values: pd.Series, scoped: bool) -> None:
-        values = values.astype("string")
-        if scoped:
-            values = la + ":" + values
-        parts.append(pd.DataFrame({"row": rows, "key_type": key_type, "key_value": values, "la_code": la,
-                                   "la_child_id": records["la_child_id"].astype("string")
-                                   if "la_child_id" in records else pd.NA}))
 
-    for column, scoped in [("la_child_id", True), ("eh_id", True), ("client_id", True),
-                           ("household_child_id", True)]:
-        if column in records:
-            add(column, records[column], scoped)
-    if "nhs_std" in records:
-        add("nhs_number", records["nhs_std"], False)
-    for column in ("upn", "former_upn"):
-        if column in records:
-            add("upn", records[column], False)
-    keys = pd.concat(parts, ignore_index=True)
-    keys = keys[keys["key_value"].notna() & (keys["key_value"] != "")]
+def record_keys_sql(conn: duckdb.DuckDBPyConnection, table: str) -> str:
+    """SQL of the long table (row, key_type, key_value, la_code, la_child_id) of every identifier a record of
+    ``table`` (with a 0-based ``row`` column) holds: local IDs scoped by authority (``991:123``), bridges not."""
+    columns = _columns(conn, table)
+    la_child_id = "la_child_id" if "la_child_id" in columns else "NULL::VARCHAR"
+    parts = [f"SELECT row, '{column}' AS key_type, CAST(la_code AS VARCHAR) || ':' || CAST({column} AS VARCHAR) "
+             f"AS key_value FROM {table}" for column in LOCAL_KEYS_IN_ORDER if column in columns]
+    bridges = (("nhs_number", "nhs_std"), ("upn", "upn"), ("upn", "former_upn"))
+    parts += [f"SELECT row, '{key}', CAST({column} AS VARCHAR) FROM {table}"
+              for key, column in bridges if column in columns]
+    if not parts:
+        parts = ["SELECT NULL::BIGINT AS row, NULL::VARCHAR AS key_type, NULL::VARCHAR AS key_value WHERE false"]
     # a former UPN equal to the record's own UPN is one key, not two
-    return keys.drop_duplicates(["row", "key_type", "key_value"]).reset_index(drop=True)
+    return f"""
+        SELECT DISTINCT k.row, k.key_type, k.key_value, CAST(r.la_code AS VARCHAR) AS la_code,
+               CAST(r.{la_child_id} AS VARCHAR) AS la_child_id
+        FROM ({" UNION ALL ".join(parts)}) k JOIN {table} r USING (row)
+        WHERE k.key_value IS NOT NULL AND k.key_value <> ''"""
 
 
-def bridge_conflicts(keys: pd.DataFrame) -> pd.DataFrame:
-    """Bridge values (NHS number, UPN) held by two or more LA child IDs of one authority."""
-    bridges = keys[keys["key_type"].isin(BRIDGE_KEYS) & keys["la_child_id"].notna()]
-    by = ["key_type", "key_value", "la_code"]
-    ids = bridges.groupby(by)["la_child_id"].transform("nunique")
-    conflicting = bridges[ids > 1]  # usually none: lists are built only for these
-    return (conflicting.groupby(by).agg(local_ids=("la_child_id", lambda s: sorted(set(s))), records=("row", "size"))
-            .reset_index())
+def _conflicts(conn: duckdb.DuckDBPyConnection, keys: str, out: str) -> pd.DataFrame:
+    """Bridge values (NHS number, UPN) held by two or more LA child IDs of one authority, also kept as the
+    temporary table ``out`` (key_type, key_value)."""
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        SELECT key_type, key_value, la_code, list_sort(list(DISTINCT la_child_id)) AS local_ids,
+               count(*) AS records
+        FROM {keys}
+        WHERE key_type IN ('nhs_number', 'upn') AND la_child_id IS NOT NULL AND la_code IS NOT NULL
+        GROUP BY ALL HAVING count(DISTINCT la_child_id) > 1""")
+    return conn.sql(f"SELECT * FROM {out} ORDER BY key_type, key_value, la_code").df()
+
+
+def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: str) -> pd.DataFrame:
+    """Group the records of ``table`` (a 0-based ``row`` column and the identifier columns) that share a key
+    (see module docstring) into a new table ``out`` (row, det_group, det_method), in row order; return the
+    conflicting bridge values (see :class:`DeterministicGroups`), which are not used.
+
+    Groups are the connected components of the record-key graph, found by passing the smallest row number
+    along keys held by two or more records until nothing changes (each round also takes the label's own label,
+    so a long chain of shared keys needs few rounds); ``det_group``
+    numbers them in the order of their first row (as ``pandas.factorize`` of the components would).
+    """
+    keys, bad, usable, labels = f"{out}__keys", f"{out}__conflicts", f"{out}__usable", f"{out}__labels"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {keys} AS {record_keys_sql(conn, table)}")
+    conflicts = _conflicts(conn, keys, bad)
+    # only keys two or more records hold join anything: the rest are left out of the rounds
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {usable} AS
+        WITH shared AS (SELECT key_type, key_value, row_number() OVER () AS key_id
+                        FROM {keys}
+                        ANTI JOIN (SELECT DISTINCT key_type, key_value FROM {bad}) USING (key_type, key_value)
+                        GROUP BY key_type, key_value HAVING count(*) > 1)
+        SELECT k.row, k.key_type, s.key_id FROM {keys} k JOIN shared s USING (key_type, key_value)""")
+    conn.execute(f"DROP TABLE {keys}")
+    conn.execute(f"DROP TABLE {bad}")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {labels} AS SELECT DISTINCT row, row AS label FROM {usable}")
+    while True:  # each round: a key takes its rows' smallest label, a row its keys' smallest, then its label's
+        conn.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {labels}__next AS
+            WITH key_label AS (SELECT u.key_id, min(l.label) AS label FROM {usable} u JOIN {labels} l USING (row)
+                               GROUP BY u.key_id),
+                 row_label AS (SELECT u.row, min(k.label) AS label FROM {usable} u JOIN key_label k USING (key_id)
+                               GROUP BY u.row)
+            SELECT r.row, least(r.label, coalesce(j.label, r.label)) AS label
+            FROM row_label r LEFT JOIN {labels} j ON j.row = r.label""")  # the label's own label: pointer jumping
+        changed = conn.execute(f"SELECT count(*) FROM {labels} l JOIN {labels}__next n USING (row) "
+                               "WHERE n.label <> l.label").fetchall()[0][0]
+        conn.execute(f"DROP TABLE {labels}")
+        conn.execute(f"ALTER TABLE {labels}__next RENAME TO {labels.split('.')[-1]}")
+        if not changed:
+            break
+    priority = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KEY_PRIORITY))
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        WITH best AS (SELECT row, arg_min(key_type, CASE key_type {priority} END) AS det_method
+                      FROM {usable} GROUP BY row),
+             labelled AS (SELECT t.row, coalesce(l.label, t.row) AS label
+                          FROM {table} t LEFT JOIN {labels} l USING (row))
+        SELECT l.row, dense_rank() OVER (ORDER BY l.label) - 1 AS det_group, b.det_method
+        FROM labelled l LEFT JOIN best b USING (row)
+        ORDER BY l.row""")
+    conn.execute(f"DROP TABLE {labels}")
+    conn.execute(f"DROP TABLE {usable}")
+    return conflicts
 
 
 def deterministic_groups(records: pd.DataFrame) -> DeterministicGroups:
-    """Group records that share a key (see module docstring); conflicting bridge values are not used."""
-    n = len(records)
-    keys = record_keys(records)
-    conflicts = bridge_conflicts(keys)
-    if len(conflicts):
-        bad = set(zip(conflicts["key_type"], conflicts["key_value"]))
-        usable = ~pd.Series(list(zip(keys["key_type"], keys["key_value"]))).isin(bad).to_numpy()
-        keys = keys[usable].reset_index(drop=True)
-    key_index, _ = pd.factorize(keys["key_type"] + "|" + keys["key_value"])
-    graph = coo_matrix((np.ones(len(keys), dtype=np.int8), (keys["row"].to_numpy(), n + key_index)),
-                       shape=(n + key_index.max(initial=-1) + 1,) * 2)
-    _, labels = connected_components(graph, directed=False)
-    group = pd.factorize(labels[:n])[0]
-
-    # method: the strongest key type whose value the record shares with at least one other record
-    shared = keys[keys.groupby(["key_type", "key_value"])["row"].transform("size") > 1]
-    rank = shared["key_type"].map({k: i for i, k in enumerate(KEY_PRIORITY)})
-    best = shared.assign(rank=rank).sort_values("rank").drop_duplicates("row")
-    method = pd.Series(pd.NA, index=range(n), dtype="string")
-    method.iloc[best["row"].to_numpy()] = best["key_type"].to_numpy()
-    return DeterministicGroups(group=group, method=method, conflicts=conflicts)
+    """Group records that share a key (see module docstring); conflicting bridge values are not used.
+    The records of a DataFrame, grouped by :func:`deterministic_groups_in` on an in-memory DuckDB."""
+    con = duckdb.connect()
+    try:
+        con.register("records_frame", records.assign(row=np.arange(len(records), dtype=np.int64)))
+        con.execute("CREATE TEMP TABLE records AS SELECT * FROM records_frame")
+        conflicts = deterministic_groups_in(con, "records", "groups")
+        groups = con.sql("SELECT det_group, det_method FROM groups ORDER BY row").df()
+    finally:
+        con.close()
+    return DeterministicGroups(group=groups["det_group"].to_numpy(dtype=np.int64),
+                               method=groups["det_method"].astype("string").reset_index(drop=True),
+                               conflicts=conflicts)

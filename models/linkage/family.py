@@ -18,6 +18,7 @@ Adults are never linked to adults here, nor merged with children: the two person
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 FAMILY_COLUMNS = ["child_key", "adult_key", "relationship", "source", "valid_from", "valid_to",
@@ -28,7 +29,7 @@ WITH episodes AS (
     SELECT a.record_id, a.person_key AS adult_key, a.service AS source, a.period_end,
            a.episode_start_date AS valid_from, coalesce(a.episode_end_date, a.period_end) AS valid_to,
            a.children_recorded, a.postcode_std, a.surname_parts, a.dob AS adult_dob
-    FROM adults a
+    FROM {adults} a
 ),
 recorded AS (
     SELECT c.person_key AS child_key, e.adult_key,
@@ -36,14 +37,14 @@ recorded AS (
                AS relationship,
            e.source, e.valid_from, e.valid_to, coalesce(c.match_probability, 1.0) AS match_probability,
            'recorded in household' AS method
-    FROM children c JOIN episodes e ON c.adult_record_id = e.record_id
+    FROM {children} c JOIN episodes e ON c.adult_record_id = e.record_id
     WHERE c.source = 'adult_household_children'
 ),
 same_address AS (
     SELECT c.person_key AS child_key, e.adult_key, 'same address' AS relationship, e.source, e.valid_from,
            e.valid_to, CAST(NULL AS DOUBLE) AS match_probability, 'same address' AS method
     FROM episodes e
-    JOIN children c ON c.postcode_std = e.postcode_std AND c.period_end = e.period_end
+    JOIN {children} c ON c.postcode_std = e.postcode_std AND c.period_end = e.period_end
     WHERE NOT e.children_recorded
       AND c.source IN ('person_list', 'early_help')
       AND list_has_any(c.surname_parts, e.surname_parts)
@@ -58,18 +59,29 @@ ORDER BY child_key, adult_key, source, method, relationship
 """
 
 
-def family_links(children: pd.DataFrame, adults: pd.DataFrame) -> pd.DataFrame:
-    """Family links from linked child records and linked adult records (see module docstring).
-
-    ``children``: child links with ``person_key``, ``source``, ``adult_record_id``, ``lives_with_client``,
-    ``match_probability``, ``postcode_std``, ``surname_parts``, ``dob``, ``period_end``.
-    ``adults``: adult links with ``record_id``, ``person_key``, ``service``, ``period_end``, episode dates,
-    ``children_recorded``, ``postcode_std``, ``surname_parts``, ``dob``.
-    """
-    con = duckdb.connect()
+def family_links(conn: duckdb.DuckDBPyConnection, children: str, child_links: pd.DataFrame, adults: str,
+                 adult_links: pd.DataFrame) -> pd.DataFrame:
+    """Family links from the child records (table ``children`` of ``conn``, with ``row``, ``source``,
+    ``adult_record_id``, ``lives_with_client``, ``postcode_std``, ``surname_parts``, ``dob``, ``period_end``) and
+    the adult-services records (table ``adults``: ``row``, ``record_id``, ``service``, ``period_end``, episode
+    dates, ``children_recorded``, ``postcode_std``, ``surname_parts``, ``dob``), with each record's
+    ``person_key`` (and ``match_probability``) from ``child_links`` / ``adult_links`` (in row order); see module
+    docstring."""
+    views = []
     try:
-        con.register("children", children)
-        con.register("adults", adults)
-        return con.sql(_FAMILY_SQL).df()[FAMILY_COLUMNS]
+        for table, links in ((children, child_links), (adults, adult_links)):
+            conn.register(f"{table}__keys", pd.DataFrame({
+                "row": np.arange(len(links), dtype=np.int64), "person_key": links["person_key"].to_numpy(),
+                "match_probability": links["match_probability"].to_numpy(dtype="float64", na_value=np.nan)}))
+            views.append(f"{table}__keys")
+        sql = _FAMILY_SQL.format(
+            children=f"(SELECT r.*, k.person_key, k.match_probability FROM {children} r JOIN {children}__keys k "
+                     "USING (row))",
+            adults=f"(SELECT r.*, k.person_key FROM {adults} r JOIN {adults}__keys k USING (row))")
+        frame = conn.sql(sql).df()[FAMILY_COLUMNS]
     finally:
-        con.close()
+        for view in views:
+            conn.unregister(view)
+    for column in ("valid_from", "valid_to"):  # dates as the previous pandas path gave them (timestamps)
+        frame[column] = pd.to_datetime(frame[column]).astype("datetime64[us]")
+    return frame

@@ -1,6 +1,8 @@
 """Person linkage: deterministic groups, Splink scores, clusters, stable keys, for children or adults.
 
-:func:`link_people` returns one row per record with its ``person_key``, ``method`` and
+:func:`link_people_in` links the records of a DuckDB table (the pipeline's way: the grouping and the
+profiles in SQL, Splink on the same DuckDB); :func:`link_people` the records of a DataFrame, through the
+same code on an in-memory DuckDB. Both return one row per record with its ``person_key``, ``method`` and
 ``match_probability``:
 
 * ``method``: how the record joined its person: ``la_child_id``, ``eh_id``, ``client_id``,
@@ -17,15 +19,18 @@ Thresholds (probabilities, from settings): a pair at or above ``match_threshold`
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from .clusters import assign_stable_keys, cluster_groups
-from .deterministic import deterministic_groups
-from .probabilistic import PROFILE_COLUMNS, group_edges, score_pairs, with_group_pair
+from .clusters import assign_stable_keys_in, cluster_groups
+from .deterministic import deterministic_groups_in
+from .probabilistic import PROFILE_COLUMNS, group_edges, score_pairs_in, with_group_pair
 
 EXTRA_PROFILE_COLUMNS = ["surname_parts", "postcode_district"]
 
@@ -68,14 +73,44 @@ class PersonLinkage:
     sensitivity: dict[float, np.ndarray] = field(default_factory=dict)
 
 
-def profiles_of(records: pd.DataFrame, table_column: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """Distinct identities (profiles) of the records and the profile number of each record."""
+def profiles_in(conn: duckdb.DuckDBPyConnection, records: str, groups: str, table_column: str, out: str) -> None:
+    """Distinct identities (profiles) of the records: table ``out`` (profile_id, the ``table_column``, det_group,
+    :data:`~.probabilistic.PROFILE_COLUMNS`, surname_parts, postcode_district; one row per distinct combination,
+    numbered in the order of its first record, the first record's values) and ``out__of_record`` (row,
+    profile_id)."""
     columns = [table_column, "det_group", *PROFILE_COLUMNS]
-    profile_of_record = records.groupby(columns, dropna=False, sort=False).ngroup().to_numpy()
-    first = pd.Series(np.arange(len(records))).groupby(profile_of_record).first().to_numpy()
-    profiles = records.iloc[first][columns + EXTRA_PROFILE_COLUMNS].reset_index(drop=True)
-    profiles.insert(0, "profile_id", np.arange(len(profiles)))
-    return profiles, profile_of_record
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out}__first AS
+        SELECT r.row, min(r.row) OVER (PARTITION BY {", ".join(f'"{c}"' for c in columns)}) AS first_row
+        FROM {records} r JOIN {groups} g USING (row)""")
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out}__of_record AS
+        SELECT row, dense_rank() OVER (ORDER BY first_row) - 1 AS profile_id FROM {out}__first""")
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {out} AS
+        SELECT p.profile_id, {", ".join(f'r."{c}"' if c != "det_group" else "g.det_group" for c in columns)},
+               {", ".join(f"r.{c}" for c in EXTRA_PROFILE_COLUMNS)}
+        FROM {out}__first f JOIN {out}__of_record p USING (row) JOIN {records} r USING (row) JOIN {groups} g USING (row)
+        WHERE f.row = f.first_row ORDER BY p.profile_id""")
+    conn.execute(f"DROP TABLE {out}__first")
+
+
+def profiles_of(records: pd.DataFrame, table_column: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """Distinct identities (profiles) of a DataFrame of records with ``det_group`` (as :func:`profiles_in`
+    makes them, through an in-memory DuckDB) and the profile number of each record."""
+    con = duckdb.connect()
+    try:
+        frame = records.reset_index(drop=True).assign(row=np.arange(len(records), dtype=np.int64))
+        con.register("records_frame", frame)
+        con.execute("CREATE TEMP TABLE records AS SELECT * EXCLUDE (det_group) FROM records_frame")
+        con.execute("CREATE TEMP TABLE groups AS SELECT row, det_group FROM records_frame")
+        con.unregister("records_frame")
+        profiles_in(con, "records", "groups", table_column, "profiles")
+        profiles = con.sql("SELECT * FROM profiles ORDER BY profile_id").df()
+        of_record = con.sql("SELECT profile_id FROM profiles__of_record ORDER BY row").fetchnumpy()["profile_id"]
+    finally:
+        con.close()
+    return profiles, np.asarray(of_record, dtype=np.int64)
 
 
 def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
@@ -83,65 +118,142 @@ def link_people(records: pd.DataFrame, table_column: str, key_prefix: str,
                 model_path: Path | None = None, highest_issued: int = 0) -> PersonLinkage:
     """Link ``records`` (children or adults, never both) into people. ``table_column`` names the
     column splitting records into Splink's input tables (e.g. the source family). ``highest_issued``:
-    the highest key number ever issued with this prefix (new keys are numbered above it)."""
+    the highest key number ever issued with this prefix (new keys are numbered above it). The records of a
+    DataFrame, linked by :func:`link_people_in` on an in-memory DuckDB; ``links`` keeps every column given."""
+    con = duckdb.connect()
+    try:
+        frame = records.reset_index(drop=True)
+        con.register("records_frame", frame.assign(row=np.arange(len(frame), dtype=np.int64)))
+        con.execute("CREATE TEMP TABLE records AS SELECT * REPLACE (CAST(dob AS DATE) AS dob) FROM records_frame")
+        con.unregister("records_frame")
+        if previous_keys is not None:
+            con.register("previous_keys", previous_keys)
+        linkage = link_people_in(con, "records", table_column, key_prefix, thresholds,
+                                 "previous_keys" if previous_keys is not None else None, model_path, highest_issued)
+    finally:
+        con.close()
+    linkage.links = frame.assign(**{c: linkage.links[c].to_numpy() for c in LINK_COLUMNS})
+    return linkage
+
+
+# DuckDB DATE columns fetched as Arrow dates (written back as DATE), not as Python date objects
+ARROW_DATES = {pa.date32(): pd.ArrowDtype(pa.date32())}
+LINK_COLUMNS = ["det_group", "det_method", "cluster", "method", "match_probability", "person_key"]
+
+
+def link_people_in(conn: duckdb.DuckDBPyConnection, records: str, table_column: str, key_prefix: str,
+                   thresholds: LinkageThresholds = LinkageThresholds(), previous_keys: str | None = None,
+                   model_path: Path | None = None, highest_issued: int = 0) -> PersonLinkage:
+    """:func:`link_people` on the table ``records`` of ``conn`` (a 0-based ``row`` column, ``record_id``,
+    ``source``, ``la_code``, ``period_end``, the identifier columns): the grouping and profiles in SQL, Splink on
+    the same DuckDB. ``previous_keys``: a table or view of ``conn`` with the previous run's ``source_record_id``
+    and ``person_key`` (None on a first run). ``links`` has one row per record in row order: ``record_id``,
+    ``source``, ``la_code``, ``period_end`` and :data:`LINK_COLUMNS`."""
     seconds = {}
     started = time.monotonic()
-    det = deterministic_groups(records)
-    records = records.assign(det_group=det.group, det_method=det.method.to_numpy())
+    groups, profiles = f"{records}__groups", f"{records}__profiles"
+    conflicts = deterministic_groups_in(conn, records, groups)
+    det = conn.sql(f"SELECT r.record_id, r.source, r.la_code, r.period_end, g.det_group, g.det_method "
+                   f"FROM {records} r JOIN {groups} g USING (row) ORDER BY row").to_arrow_table() \
+        .to_pandas(types_mapper=ARROW_DATES.get)  # Arrow strings and dates: no Python object per record
+    det_group = det["det_group"].to_numpy(dtype=np.int64)
     seconds["deterministic"] = time.monotonic() - started
 
     started = time.monotonic()
-    profiles, profile_of_record = profiles_of(records, table_column)
-    scored = score_pairs(profiles, thresholds.review, model_path, table_column, key_prefix)
+    profiles_in(conn, records, groups, table_column, profiles)
+    n_profiles = conn.execute(f"SELECT count(*) FROM {profiles}").fetchall()[0][0]
+    scored = score_pairs_in(conn, profiles, thresholds.review, model_path, table_column, key_prefix)
     seconds["splink"] = time.monotonic() - started
 
     started = time.monotonic()
-    pairs = with_group_pair(scored.pairs, profiles["det_group"].to_numpy())
+    profile_group = conn.sql(f"SELECT det_group FROM {profiles} ORDER BY profile_id").fetchnumpy()["det_group"]
+    pairs = with_group_pair(scored.pairs, np.asarray(profile_group, dtype=np.int64))
     edges = group_edges(pairs[pairs["never_auto_linked"] == ""])
     matches = edges[edges["match_probability"] >= thresholds.match]
-    n_groups = int(records["det_group"].max()) + 1
-    group_cluster, refused = cluster_groups(n_groups, matches, group_identifiers(records, matches))
-    cluster = group_cluster[records["det_group"].to_numpy()]
+    n_groups = int(det_group.max(initial=-1)) + 1
+    identifiers = group_identifiers_in(conn, records, groups, edges)
+    group_cluster, refused = cluster_groups(n_groups, matches, identifiers)
+    cluster = group_cluster[det_group]
     sensitivity = {}
     for threshold in thresholds.sensitivity:
         at = edges[edges["match_probability"] >= threshold]
-        sensitivity[threshold] = cluster_groups(n_groups, at, group_identifiers(records, at))[0][
-            records["det_group"].to_numpy()]
-    links = records.assign(cluster=cluster)
-    links = _methods(links, matches)
-    links["person_key"] = assign_stable_keys(links["record_id"], cluster, previous_keys, key_prefix, highest_issued)
+        sensitivity[threshold] = cluster_groups(n_groups, at, identifiers)[0][det_group]
+    links = _methods(det.assign(cluster=cluster), matches)
+    conn.register(f"{records}__clusters", pd.DataFrame({"row": np.arange(len(cluster), dtype=np.int64),
+                                                        "cluster": cluster}))
+    try:
+        keys = assign_stable_keys_in(conn, f"(SELECT r.record_id, c.cluster FROM {records} r "
+                                           f"JOIN {records}__clusters c USING (row))", previous_keys, key_prefix,
+                                     highest_issued)
+    finally:
+        conn.unregister(f"{records}__clusters")
+    links["person_key"] = keys[cluster]
     refused_pairs = set(zip(matches.loc[refused, "group_l"], matches.loc[refused, "group_r"]))
-    review = _review_pairs(pairs, thresholds, profiles, records, profile_of_record, refused_pairs)
+    review = _review_pairs(conn, pairs, thresholds, records, profiles, refused_pairs)
     seconds["clusters"] = time.monotonic() - started
-    return PersonLinkage(links=links, review_pairs=review, conflicts=det.conflicts,
-                         identifier_conflicts=identifier_conflicts(links), profiles=len(profiles),
+    for table in (profiles, f"{profiles}__of_record", groups):
+        conn.execute(f"DROP TABLE {table}")
+    return PersonLinkage(links=links, review_pairs=review, conflicts=conflicts,
+                         identifier_conflicts=identifier_conflicts_in(conn, records, links), profiles=n_profiles,
                          pairs_scored=len(scored.pairs), model_json=scored.model_json, seconds=seconds,
                          model_source=scored.model_source,
                          sensitivity=sensitivity)
 
 
-def identifier_conflicts(links: pd.DataFrame) -> dict[str, int]:
-    """Persons (clusters) holding two different NHS numbers, or two LA child IDs in one authority."""
-    nhs = links.dropna(subset=["nhs_std"]).groupby("person_key")["nhs_std"].nunique()
-    result = {"persons with two or more NHS numbers": int((nhs > 1).sum())}
-    if "la_child_id" in links and links["la_child_id"].notna().any():
-        ids = links.dropna(subset=["la_child_id"]).groupby(["person_key", "la_code"])["la_child_id"].nunique()
-        result["persons with two LA child IDs in one authority"] = int((ids > 1).sum())
+def identifier_conflicts_in(conn: duckdb.DuckDBPyConnection, records: str, links: pd.DataFrame) -> dict[str, int]:
+    """Persons (clusters) holding two different NHS numbers, or two LA child IDs in one authority. ``links``:
+    the ``person_key`` of each row of ``records``, in row order."""
+    has_la_child_id = "la_child_id" in {row[0] for row in conn.execute(f"DESCRIBE {records}").fetchall()}
+    with registered_keys(conn, links) as keys:
+        result = {"persons with two or more NHS numbers": conn.execute(f"""
+            SELECT count(*) FROM (SELECT k.person_key FROM {records} r JOIN {keys} k USING (row)
+                                  WHERE r.nhs_std IS NOT NULL GROUP BY k.person_key
+                                  HAVING count(DISTINCT r.nhs_std) > 1)""").fetchall()[0][0]}
+        if has_la_child_id and conn.execute(f"SELECT count(la_child_id) > 0 FROM {records}").fetchall()[0][0]:
+            result["persons with two LA child IDs in one authority"] = conn.execute(f"""
+                SELECT count(*) FROM (SELECT k.person_key FROM {records} r JOIN {keys} k USING (row)
+                                      WHERE r.la_child_id IS NOT NULL AND r.la_code IS NOT NULL
+                                      GROUP BY k.person_key, r.la_code HAVING count(DISTINCT r.la_child_id) > 1)
+                """).fetchall()[0][0]
     return result
 
 
-def group_identifiers(records: pd.DataFrame, edges: pd.DataFrame) -> pd.Series:
-    """For each group on an edge: its identifiers as (kind, value) pairs: NHS number, UPN, LA child ID per authority."""
-    on_edge = records[records["det_group"].isin(pd.concat([edges["group_l"], edges["group_r"]]))]
-    parts = [pd.DataFrame({"det_group": on_edge["det_group"], "kind": "nhs", "value": on_edge["nhs_std"]})]
-    if "upn" in on_edge:
-        parts.append(pd.DataFrame({"det_group": on_edge["det_group"], "kind": "upn", "value": on_edge["upn"]}))
-    if "la_child_id" in on_edge:
-        parts.append(pd.DataFrame({"det_group": on_edge["det_group"], "kind": "la:" + on_edge["la_code"].astype("string"),
-                                   "value": on_edge["la_child_id"]}))
-    long = pd.concat(parts).dropna(subset=["value"]).drop_duplicates(["det_group", "kind"])
+@contextmanager
+def registered_keys(conn: duckdb.DuckDBPyConnection, links: pd.DataFrame):
+    """The ``person_key`` of each row (``links`` in row order) as a view ``person_keys_of_rows`` (row, person_key)."""
+    name = "person_keys_of_rows"
+    conn.register(name, pd.DataFrame({"row": np.arange(len(links), dtype=np.int64),
+                                      "person_key": links["person_key"].to_numpy()}))
+    try:
+        yield name
+    finally:
+        conn.unregister(name)
+
+
+def group_identifiers_in(conn: duckdb.DuckDBPyConnection, records: str, groups: str, edges: pd.DataFrame) -> pd.Series:
+    """For each group on an edge: its identifiers as (kind, value) pairs: NHS number, UPN, LA child ID per
+    authority (the first record's, in row order, when a group holds two of a kind)."""
+    columns = {row[0] for row in conn.execute(f"DESCRIBE {records}").fetchall()}
+    parts = ["SELECT det_group, 0 AS part, row, 'nhs' AS kind, nhs_std AS value FROM on_edge"]
+    if "upn" in columns:
+        parts.append("SELECT det_group, 1, row, 'upn', upn FROM on_edge")
+    if "la_child_id" in columns:
+        parts.append("SELECT det_group, 2, row, 'la:' || la_code, la_child_id FROM on_edge")
+    selected = ", ".join(f"r.{c}" for c in ("nhs_std", "upn", "la_code", "la_child_id") if c in columns)
+    conn.register("edge_groups", pd.DataFrame({"det_group": np.union1d(edges["group_l"].to_numpy(dtype=np.int64),
+                                                                       edges["group_r"].to_numpy(dtype=np.int64))}))
+    try:
+        long = conn.sql(f"""
+            WITH on_edge AS (SELECT r.row, g.det_group, {selected} FROM {records} r JOIN {groups} g USING (row)
+                             SEMI JOIN edge_groups e ON e.det_group = g.det_group),
+                 long AS ({" UNION ALL ".join(parts)})
+            SELECT det_group, kind, arg_min(value, row) AS value
+            FROM long WHERE value IS NOT NULL GROUP BY det_group, part, kind
+            ORDER BY det_group, part, min(row)""").df()
+    finally:
+        conn.unregister("edge_groups")
     long["pair"] = list(zip(long["kind"], long["value"]))
-    return long.groupby("det_group")["pair"].agg(list)
+    return long.groupby("det_group", sort=True)["pair"].agg(list)
 
 
 def _methods(links: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
@@ -167,12 +279,12 @@ def _methods(links: pd.DataFrame, matches: pd.DataFrame) -> pd.DataFrame:
     return links.assign(method=method, match_probability=probability.where(~single_cluster))
 
 
-def _review_pairs(pairs: pd.DataFrame, thresholds: LinkageThresholds, profiles: pd.DataFrame,
-                  records: pd.DataFrame, profile_of_record: np.ndarray, refused: set) -> pd.DataFrame:
+def _review_pairs(conn: duckdb.DuckDBPyConnection, pairs: pd.DataFrame, thresholds: LinkageThresholds,
+                  records: str, profiles: str, refused: set) -> pd.DataFrame:
     """Pairs (with :func:`.probabilistic.with_group_pair` columns) for clerical review: the grey band, pairs never linked automatically, and matches refused
     because they would give one person two identifiers; with the identifiers of both sides, one
-    example record each, and the Splink explanation (match weight, each comparison's level and
-    Bayes factor)."""
+    example record each (the profile's first), and the Splink explanation (match weight, each comparison's
+    level and Bayes factor)."""
     was_refused = pd.Series(list(zip(pairs["group_l"], pairs["group_r"])), index=pairs.index).isin(refused)
     pairs = pairs.assign(never_auto_linked=pairs["never_auto_linked"].mask(
         was_refused & (pairs["never_auto_linked"] == ""), "would give one person two identifiers"))
@@ -180,14 +292,26 @@ def _review_pairs(pairs: pd.DataFrame, thresholds: LinkageThresholds, profiles: 
                  & ((pairs["match_probability"] < thresholds.match) | (pairs["never_auto_linked"] != ""))]
     if grey.empty:
         return pd.DataFrame()
-    example = pd.Series(records["record_id"].to_numpy()).groupby(profile_of_record).first()
     explain = [c for c in grey.columns if c.startswith(("gamma_", "bf_", "mw_"))]
     out = grey[["profile_id_l", "profile_id_r", "match_weight", "match_probability", "never_auto_linked", *explain]].copy()
+    shown = ["la_code", "la_child_id", "nhs_std", "upn", "forename_std", "surname_std", "dob", "sex_std",
+             "postcode_std"]
+    ids = np.union1d(out["profile_id_l"].to_numpy(dtype=np.int64), out["profile_id_r"].to_numpy(dtype=np.int64))
+    conn.register("review_profile_ids", pd.DataFrame({"profile_id": ids}))
+    try:
+        shown_profiles = conn.sql(f"""
+            SELECT p.profile_id, arg_min(r.record_id, o.row) AS record_id,
+                   {", ".join(f"any_value(p.{c}) AS {c}" for c in shown)}
+            FROM {profiles} p SEMI JOIN review_profile_ids i USING (profile_id)
+            JOIN {profiles}__of_record o USING (profile_id) JOIN {records} r USING (row)
+            GROUP BY p.profile_id""").df().set_index("profile_id")
+    finally:
+        conn.unregister("review_profile_ids")
+    shown_profiles["dob"] = pd.to_datetime(shown_profiles["dob"]).astype("datetime64[us]")
     for side in ("l", "r"):
-        ids = out[f"profile_id_{side}"].to_numpy()
-        out[f"record_id_{side}"] = example.loc[ids].to_numpy()
-        for col in ["la_code", "la_child_id", "nhs_std", "upn", "forename_std", "surname_std", "dob", "sex_std",
-                    "postcode_std"]:
-            out[f"{col}_{side}"] = profiles[col].to_numpy()[ids]
+        side_profiles = shown_profiles.loc[out[f"profile_id_{side}"].to_numpy()]
+        out[f"record_id_{side}"] = side_profiles["record_id"].to_numpy()
+        for col in shown:
+            out[f"{col}_{side}"] = side_profiles[col].to_numpy()
     return out.sort_values(["match_probability", "profile_id_l", "profile_id_r"], ascending=[False, True, True]) \
         .reset_index(drop=True)

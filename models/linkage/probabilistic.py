@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -75,7 +76,8 @@ def nickname_table() -> pd.DataFrame:
 
 def with_forename_names(profiles: pd.DataFrame) -> pd.DataFrame:
     """Add ``forename_names`` (the name and every formal name it can be short for) and ``forename_key``
-    (the alphabetically first of them, for blocking)."""
+    (the alphabetically first of them, for blocking) to a DataFrame of profiles (as :func:`input_tables` does
+    in SQL; used where the profiles are a DataFrame, e.g. :mod:`.spark`)."""
     table = nickname_table()
     formal = table.groupby("name")["formal_name"].agg(list)
     names = profiles["forename_std"]
@@ -179,59 +181,122 @@ class ScoredPairs:
 
 def score_pairs(profiles: pd.DataFrame, review_threshold: float, model_path: Path | None = None,
                 table_column: str = "table", key_prefix: str = "C") -> ScoredPairs:
+    """:func:`score_pairs_in` on a DataFrame of profiles (as :func:`.persons.profiles_of` gives them), through an
+    in-memory DuckDB."""
+    con = duckdb.connect()
+    try:
+        con.register("profiles_frame", profiles)
+        con.execute("CREATE TEMP TABLE profiles AS SELECT * REPLACE (CAST(dob AS DATE) AS dob) FROM profiles_frame")
+        con.unregister("profiles_frame")
+        return score_pairs_in(con, "profiles", review_threshold, model_path, table_column, key_prefix)
+    finally:
+        con.close()
+
+
+@contextmanager
+def splink_workspace(conn: duckdb.DuckDBPyConnection):
+    """Make an in-memory database (``splink_work``, attached to ``conn``'s DuckDB instance, so under its memory
+    limit) the default while the body runs: Splink creates its working tables there, never in the warehouse.
+    Detached (its tables freed) at the end."""
+    database, schema = conn.execute("SELECT current_database(), current_schema()").fetchall()[0]
+    conn.execute("ATTACH ':memory:' AS splink_work")
+    conn.execute("USE splink_work")
+    try:
+        yield
+    finally:
+        conn.execute(f'USE "{database}"."{schema}"')
+        conn.execute("DETACH splink_work")
+
+
+def input_tables(conn: duckdb.DuckDBPyConnection, profiles: str, table_column: str) -> list[tuple[str, str]]:
+    """One temporary table of profiles per Splink input table (the values of ``table_column``, in order; returned
+    as (table, value) pairs), rows in profile order, with ``forename_names`` (the name and every formal name it can be short for),
+    ``forename_key`` (the alphabetically first of them, for blocking) and ``birth_year``."""
+    table = nickname_table()
+    formal = table.groupby("name", sort=False)["formal_name"].agg(list).reset_index()
+    conn.register("nickname_formal_names", formal)
+    names = [row[0] for row in conn.execute(f'SELECT DISTINCT "{table_column}" FROM {profiles} '
+                                            f'WHERE "{table_column}" IS NOT NULL ORDER BY ALL').fetchall()]
+    tables = []
+    for number, name in enumerate(names):
+        tables.append(f"{profiles}__input_{number}")
+        conn.execute(f"""
+            CREATE OR REPLACE TEMP TABLE {tables[-1]} AS
+            WITH named AS (
+                SELECT p.* EXCLUDE ("{table_column}"),
+                       CASE WHEN p.forename_std IS NOT NULL
+                            THEN list_prepend(p.forename_std, coalesce(n.formal_name, []::VARCHAR[])) END
+                           AS forename_names
+                FROM {profiles} p LEFT JOIN nickname_formal_names n ON n.name = p.forename_std
+                WHERE p."{table_column}" = $name)
+            SELECT *, list_min(forename_names) AS forename_key, CAST(year(dob) AS INTEGER) AS birth_year
+            FROM named ORDER BY profile_id""", {"name": name})
+    conn.unregister("nickname_formal_names")
+    return list(zip(tables, names))
+
+
+def score_pairs_in(conn: duckdb.DuckDBPyConnection, profiles: str, review_threshold: float,
+                   model_path: Path | None = None, table_column: str = "table", key_prefix: str = "C") -> ScoredPairs:
     """Train (or load) the model and score pairs of profiles in different deterministic groups.
 
-    ``profiles`` needs ``profile_id``, ``det_group``, ``table`` (which input table it belongs to,
-    e.g. the source) and the columns of :data:`PROFILE_COLUMNS` plus ``surname_parts``,
-    ``postcode_district``. ``key_prefix`` (C children, A adults) chooses the built-in model used
-    when there is too little to train on (see module docstring).
+    ``profiles``: a table of ``conn`` with ``profile_id``, ``det_group``, ``table_column`` (which input table
+    each profile belongs to, e.g. the source family) and the columns of :data:`PROFILE_COLUMNS` (``dob`` a
+    DATE) plus ``surname_parts``, ``postcode_district``. Splink reads DuckDB tables made from it on the same
+    connection (no pandas copy of the profiles). ``key_prefix`` (C children, A adults) chooses the built-in
+    model used when there is too little to train on (see module docstring).
     """
-    frame = with_forename_names(profiles)
-    frame["birth_year"] = frame["dob"].dt.year
-    frame["dob"] = frame["dob"].dt.date
-    if len(frame) < 2:  # nothing to compare
+    count = conn.execute(f"SELECT count(*) FROM {profiles}").fetchall()[0][0]
+    if count < 2:  # nothing to compare
         return ScoredPairs(pairs=_no_pairs(), model_json={}, model_source="no pairs to compare")
-    con = duckdb.connect()
-    db = DuckDBAPI(con)
-    tables = [db.register(part.drop(columns=[table_column]).reset_index(drop=True), dataset_display_name=str(name))
-              for name, part in frame.groupby(table_column, sort=True)]
-    link_type = "link_and_dedupe" if len(tables) > 1 else "dedupe_only"
-    source = "trained on this partnership's records"
-    if model_path is not None and model_path.exists():
-        model, source = json.loads(model_path.read_text(encoding="utf-8")), f"saved model {model_path.name}"
-    else:
-        too_few = _too_few_to_train(frame)
-        model = None if too_few else _trained_model(tables, frame, link_type)
-        if model is None:
-            model = json.loads(BUILT_IN_MODEL[key_prefix].read_text(encoding="utf-8"))
-            source = ("built-in model (" + (too_few or "training on these records failed") +
-                      "; trained on the default synthetic partnership)")
-    model["link_type"] = link_type
-    if source.startswith("built-in"):  # m and u carry over; the prior depends on how many records there are
-        model["probability_two_random_records_match"] = prior_from_records(
-            frame, model["probability_two_random_records_match"])
-    linker = Linker(tables, model, log_level=SPLINK_LOG_LEVEL)
-    predictions = linker.inference.predict(threshold_match_probability=review_threshold)
-    pairs = predictions.as_pandas_dataframe()
+    tables = input_tables(conn, profiles, table_column)
+    with splink_workspace(conn):
+        db = DuckDBAPI(conn)
+        registered = [db.register(table, dataset_display_name=str(name)) for table, name in tables]
+        link_type = "link_and_dedupe" if len(registered) > 1 else "dedupe_only"
+        source = "trained on this partnership's records"
+        if model_path is not None and model_path.exists():
+            model, source = json.loads(model_path.read_text(encoding="utf-8")), f"saved model {model_path.name}"
+        else:
+            too_few = _too_few_to_train(conn, profiles, count)
+            model = None if too_few else _trained_model(registered, _identifiers_present(conn, profiles), link_type)
+            if model is None:
+                model = json.loads(BUILT_IN_MODEL[key_prefix].read_text(encoding="utf-8"))
+                source = ("built-in model (" + (too_few or "training on these records failed") +
+                          "; trained on the default synthetic partnership)")
+        model["link_type"] = link_type
+        if source.startswith("built-in"):  # m and u carry over; the prior depends on how many records there are
+            model["probability_two_random_records_match"] = prior_from_records(
+                conn, profiles, count, model["probability_two_random_records_match"])
+        linker = Linker(registered, model, log_level=SPLINK_LOG_LEVEL)
+        predictions = linker.inference.predict(threshold_match_probability=review_threshold)
+        pairs = predictions.as_pandas_dataframe()
+        model = linker.misc.save_model_to_json()
+    for table, _ in tables:
+        conn.execute(f"DROP TABLE {table}")
     pairs["never_auto_linked"] = never_auto_linked(pairs)
-    model = linker.misc.save_model_to_json()
-    con.close()
     return ScoredPairs(pairs=pairs, model_json=model, model_source=source)
 
 
-def _too_few_to_train(frame: pd.DataFrame) -> str:
+def _too_few_to_train(conn: duckdb.DuckDBPyConnection, profiles: str, count: int) -> str:
     """Why these profiles are too few to train a model on ("" when they are enough)."""
-    labelled = int((frame.groupby("det_group").size() > 1).sum())
-    if len(frame) < MIN_TRAINING_PROFILES:
-        return f"{len(frame):,} distinct identities, fewer than {MIN_TRAINING_PROFILES:,}"
+    labelled = conn.execute(f"SELECT count(*) FROM (SELECT det_group FROM {profiles} GROUP BY det_group "
+                            "HAVING count(*) > 1)").fetchall()[0][0]
+    if count < MIN_TRAINING_PROFILES:
+        return f"{count:,} distinct identities, fewer than {MIN_TRAINING_PROFILES:,}"
     if labelled < MIN_LABEL_GROUPS:
         return f"{labelled:,} people linked deterministically across records, fewer than {MIN_LABEL_GROUPS:,}"
     return ""
 
 
-def _trained_model(tables: list, frame: pd.DataFrame, link_type: str) -> dict | None:
+def _identifiers_present(conn: duckdb.DuckDBPyConnection, profiles: str) -> tuple[str, ...]:
+    """The identifier comparisons whose column some profile has."""
+    counts = conn.execute(f"SELECT {', '.join(f'count({c})' for c in IDENTIFIER_COLUMNS.values())} "
+                          f"FROM {profiles}").fetchall()[0]
+    return tuple(name for name, n in zip(IDENTIFIER_COLUMNS, counts) if n)
+
+
+def _trained_model(tables: list, identifiers: tuple[str, ...], link_type: str) -> dict | None:
     """The model trained on these records, or None when training fails (degenerate data)."""
-    identifiers = tuple(name for name, column in IDENTIFIER_COLUMNS.items() if frame[column].notna().any())
     try:
         linker = Linker(tables, settings(link_type, identifiers), log_level=SPLINK_LOG_LEVEL)
         train(linker)
@@ -241,13 +306,16 @@ def _trained_model(tables: list, frame: pd.DataFrame, link_type: str) -> dict | 
         return None
 
 
-def prior_from_records(frame: pd.DataFrame, default: float, recall: float = 0.7) -> float:
+def prior_from_records(conn: duckdb.DuckDBPyConnection, profiles: str, n: int, default: float,
+                       recall: float = 0.7) -> float:
     """The probability two random profiles are the same person, as training estimates it: pairs agreeing on
-    forename, surname and date of birth, divided by the rule's recall (0.7), over all pairs. ``default``
-    (the built-in model's) when no pair agrees or there are fewer than two profiles."""
-    n = len(frame)
-    same = frame.groupby(["forename_std", "surname_std", "dob"], dropna=True).size()
-    agreeing = float((same * (same - 1) / 2).sum())
+    forename, surname and date of birth, divided by the rule's recall (0.7), over all ``n`` profiles' pairs.
+    ``default`` (the built-in model's) when no pair agrees or there are fewer than two profiles."""
+    agreeing = float(conn.execute(f"""
+        SELECT coalesce(sum(same * (same - 1) / 2), 0) FROM (
+            SELECT count(*) AS same FROM {profiles}
+            WHERE forename_std IS NOT NULL AND surname_std IS NOT NULL AND dob IS NOT NULL
+            GROUP BY forename_std, surname_std, dob)""").fetchall()[0][0])
     if n < 2 or agreeing == 0:
         return default
     return min(0.5, agreeing / recall / (n * (n - 1) / 2))

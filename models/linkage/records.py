@@ -192,6 +192,16 @@ FROM idstore.identifiers.{source} i JOIN raw.{source} r USING (record_id)
 """
 
 
+def _child_records_sql(conn: duckdb.DuckDBPyConnection, up_to: date | None, partner_sources: tuple[str, ...]) -> str:
+    sql = _cleaned(_CHILD_SOURCES_SQL + _annex_a_sql(conn) + _gcp2_sql(conn) +
+                   "".join(partner_records_sql(s) for s in partner_sources), _period_filter(up_to))
+    return f"""
+        SELECT * REPLACE (upper(trim(upn)) AS upn, upper(trim(former_upn)) AS former_upn),
+               CASE WHEN household_client IS NOT NULL
+                    THEN concat_ws('|', household_client, forename_std, surname_std, dob) END AS household_child_id
+        FROM ({sql})"""
+
+
 def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None,
                   partner_sources: tuple[str, ...] = ()) -> pd.DataFrame:
     """Every loaded child record (periods up to ``up_to``, default all), identifiers cleaned;
@@ -200,19 +210,36 @@ def child_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None,
     Columns: :data:`CHILD_COLUMNS` plus ``forename_std``, ``surname_std``, ``surname_parts``,
     ``postcode_std``, ``postcode_district``, ``nhs_std``, ``sex_std``, ``upn`` upper-cased.
     """
-    sql = _cleaned(_CHILD_SOURCES_SQL + _annex_a_sql(conn) + _gcp2_sql(conn) + "".join(partner_records_sql(s) for s in partner_sources),
-                   _period_filter(up_to))
-    return conn.sql(f"""
-        SELECT * REPLACE (upper(trim(upn)) AS upn, upper(trim(former_upn)) AS former_upn),
-               CASE WHEN household_client IS NOT NULL
-                    THEN concat_ws('|', household_client, forename_std, surname_std, dob) END AS household_child_id
-        FROM ({sql}) ORDER BY record_id""").df()
+    return conn.sql(f"{_child_records_sql(conn, up_to, partner_sources)} ORDER BY record_id").df()
 
 
-def adult_records(conn: duckdb.DuckDBPyConnection, up_to: date | None = None) -> pd.DataFrame:
-    """Every loaded adult-services episode record (periods up to ``up_to``), identifiers cleaned."""
-    sql = _cleaned(_ADULT_SQL, _period_filter(up_to))
-    return conn.sql(f"SELECT * FROM ({sql}) ORDER BY record_id").df()
+def child_records_table(conn: duckdb.DuckDBPyConnection, name: str, tables: dict[str, str], up_to: date | None = None,
+                        partner_sources: tuple[str, ...] = ()) -> int:
+    """:func:`child_records` as a temporary table ``name`` of ``conn`` (kept in DuckDB, under its memory limit,
+    not copied into pandas), with ``row`` (0-based, in ``record_id`` order) and ``table``: the Splink input
+    table of each record (``tables`` maps a source to it, a source not in it is its own; a GCP2 assessment
+    belongs to the system whose ID it carries). Returns the number of records."""
+    mapped = " ".join(f"WHEN '{source}' THEN '{table}'" for source, table in tables.items())
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT row_number() OVER (ORDER BY record_id) - 1 AS row, *,
+               CASE WHEN source = 'gcp2_assessments'
+                    THEN CASE WHEN eh_id IS NOT NULL THEN 'early_help' ELSE 'childrens_social_care' END
+                    ELSE coalesce(CASE source {mapped} END, source) END AS "table"
+        FROM ({_child_records_sql(conn, up_to, partner_sources)}) ORDER BY row""")
+    return conn.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+
+
+def adult_records_table(conn: duckdb.DuckDBPyConnection, name: str, up_to: date | None = None) -> int:
+    """Every loaded adult-services episode record (periods up to ``up_to``), identifiers cleaned, as a temporary
+    table ``name`` (as :func:`child_records_table`), ``table`` the
+    service file, and the child-only identifier columns empty. Returns the number of records."""
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {name} AS
+        SELECT row_number() OVER (ORDER BY record_id) - 1 AS row, *, CAST(service_file AS VARCHAR) AS "table",
+               NULL::VARCHAR AS upn, NULL::VARCHAR AS la_child_id, NULL::VARCHAR AS household_client
+        FROM ({_cleaned(_ADULT_SQL, _period_filter(up_to))}) ORDER BY row""")
+    return conn.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
 
 
 def attach_identity_store(conn: duckdb.DuckDBPyConnection, identity_path: Path) -> None:

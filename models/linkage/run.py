@@ -26,13 +26,14 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from ingest.write import replace_table
 
 from .family import family_links
-from .persons import LinkageThresholds, PersonLinkage, link_people
-from .records import adult_records, attach_identity_store, child_records
+from .persons import LinkageThresholds, PersonLinkage, link_people_in
+from .records import adult_records_table, attach_identity_store, child_records_table
 
 PERSON_LINK_COLUMNS = ["source", "source_record_id", "person_key", "person_type", "la_code", "period_end",
                        "match_probability", "method"]
@@ -45,6 +46,8 @@ CHILD_TABLES = {"person_list": "childrens_social_care", "cin_census": "childrens
                 "annex_a_early_help": "childrens_social_care", "annex_a_referrals": "childrens_social_care",
                 "annex_a_assessments": "childrens_social_care", "annex_a_section47": "childrens_social_care",
                 "annex_a_children_in_need": "childrens_social_care"}
+# the temporary tables of the records being linked (on the warehouse connection, dropped at the end)
+CHILD_RECORDS, ADULT_RECORDS = "linkage_child_records", "linkage_adult_records"
 PROBABILITY_BANDS = [0.0, 0.5, 0.8, 0.95, 0.99, 0.999, 1.0000001]
 
 
@@ -59,13 +62,12 @@ class LinkageResult:
     seconds: dict
 
 
-def previous_person_links(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame | None:
-    """The last run's ``linkage.person_links`` (source_record_id, person_key), or None on a first run."""
+def previous_person_links(conn: duckdb.DuckDBPyConnection) -> str | None:
+    """The last run's links: the table ``linkage.person_links`` (read in DuckDB by :func:`link_partnership`,
+    before it is replaced), or None on a first run."""
     exists = conn.execute("SELECT count(*) FROM information_schema.tables "
                           "WHERE table_schema = 'linkage' AND table_name = 'person_links'").fetchall()[0][0]
-    if not exists:
-        return None
-    return conn.sql("SELECT source, source_record_id, person_key FROM linkage.person_links").df()
+    return "linkage.person_links" if exists else None
 
 
 def highest_issued_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
@@ -76,94 +78,139 @@ def highest_issued_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 
 
 def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
-                     thresholds: LinkageThresholds = LinkageThresholds(), previous: pd.DataFrame | None = None,
+                     thresholds: LinkageThresholds = LinkageThresholds(), previous: str | pd.DataFrame | None = None,
                      up_to: date | None = None, model_path: Path | None = None,
                      partner_sources: tuple[str, ...] = ()) -> LinkageResult:
     """Link every child and adult record in the warehouse (periods up to ``up_to``); ``partner_sources``: the
-    partner-agency sources whose records are children too (each its own Splink input table)."""
+    partner-agency sources whose records are children too (each its own Splink input table). ``previous``: the
+    previous run's links (``source_record_id``, ``person_key``) as a table of ``conn``
+    (:func:`previous_person_links`) or a DataFrame; None on a first run.
+
+    The records stay in DuckDB (temporary tables of ``conn``, under its memory limit) through the grouping,
+    the profiles and Splink; pandas holds only each record's keys and methods and the scored pairs."""
     seconds = {}
     started = time.monotonic()
     attach_identity_store(conn, identity_path)
-    children = child_records(conn, up_to, partner_sources)
-    adults = adult_records(conn, up_to)
+    child_records_table(conn, CHILD_RECORDS, CHILD_TABLES, up_to, partner_sources)
+    adult_records_table(conn, ADULT_RECORDS, up_to)
     seconds["read records"] = time.monotonic() - started
-    children["table"] = children["source"].map(CHILD_TABLES).fillna(children["source"])  # a partner: its own
-    gcp2 = children["source"] == "gcp2_assessments"  # the system that completed it: by the ID it carries
-    children.loc[gcp2, "table"] = children.loc[gcp2, "eh_id"].notna().map({True: "early_help",
-                                                                         False: "childrens_social_care"})
-    adults["table"] = adults["service_file"].astype("string")
-    for column in ("upn", "la_child_id", "household_client"):
-        adults[column] = pd.Series(pd.NA, index=adults.index, dtype="string")
+    if isinstance(previous, pd.DataFrame):
+        conn.register("linkage_previous_links", previous)
+        previous = "linkage_previous_links"
+    try:
+        issued = highest_issued_keys(conn)
+        started = time.monotonic()
+        child_links = link_people_in(conn, CHILD_RECORDS, "table", "C", thresholds, previous, model_path,
+                                     issued.get("C", 0))
+        seconds["link children"] = time.monotonic() - started
+        started = time.monotonic()
+        adult_links = link_people_in(conn, ADULT_RECORDS, "table", "A", thresholds, previous,
+                                     highest_issued=issued.get("A", 0))
+        seconds["link adults"] = time.monotonic() - started
 
-    issued = highest_issued_keys(conn)
-    started = time.monotonic()
-    child_links = link_people(children, "table", "C", thresholds, previous, model_path, issued.get("C", 0))
-    seconds["link children"] = time.monotonic() - started
-    started = time.monotonic()
-    adult_links = link_people(adults, "table", "A", thresholds, previous, highest_issued=issued.get("A", 0))
-    seconds["link adults"] = time.monotonic() - started
-
-    started = time.monotonic()
-    families = family_links(child_links.links, adult_links.links)
+        started = time.monotonic()
+        families = family_links(conn, CHILD_RECORDS, child_links.links, ADULT_RECORDS, adult_links.links)
+    finally:
+        for table in (CHILD_RECORDS, ADULT_RECORDS):
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        if previous == "linkage_previous_links":
+            conn.unregister(previous)
     person_links = pd.concat([_person_link_rows(child_links.links, "child"),
                               _person_link_rows(adult_links.links, "adult")], ignore_index=True)
-    summary = linkage_summary(person_links, child_links, adult_links, families)
+    summary = linkage_summary(conn, person_links, child_links, adult_links, families)
     seconds["family links and summary"] = time.monotonic() - started
-    return LinkageResult(person_links, families, sensitivity_links(child_links), summary, child_links, adult_links,
-                         seconds)
+    return LinkageResult(person_links, families, sensitivity_links(conn, child_links), summary, child_links,
+                         adult_links, seconds)
 
 
-def sensitivity_links(linkage: PersonLinkage) -> pd.DataFrame:
-    """``linkage.person_links_sensitivity`` rows (see module docstring) of one person linkage."""
-    parts = [pd.DataFrame({"source_record_id": linkage.links["record_id"].to_numpy(), "threshold": threshold,
-                           "person_key": f"C@{threshold:g}:" + pd.Series(cluster).astype("string").to_numpy()})
-             for threshold, cluster in linkage.sensitivity.items()]
-    return pd.concat(parts, ignore_index=True) if parts else \
-        pd.DataFrame(columns=["source_record_id", "threshold", "person_key"])
+def sensitivity_links(conn: duckdb.DuckDBPyConnection, linkage: PersonLinkage) -> pd.DataFrame:
+    """``linkage.person_links_sensitivity`` rows (see module docstring) of one person linkage, made in DuckDB
+    (record ids and cluster numbers in, Arrow strings out: no Python string per row)."""
+    if not linkage.sensitivity:
+        return pd.DataFrame(columns=["source_record_id", "threshold", "person_key"])
+    clusters = {f"cluster_{n}": cluster for n, cluster in enumerate(linkage.sensitivity.values())}
+    conn.register("sensitivity_clusters", pd.DataFrame({"row": np.arange(len(linkage.links), dtype=np.int64),
+                                                        "record_id": linkage.links["record_id"], **clusters}))
+    try:
+        parts = [f"SELECT {n} AS part, row, record_id AS source_record_id, CAST({threshold!r} AS DOUBLE) AS threshold, "
+                 f"'C@{threshold:g}:' || CAST(cluster_{n} AS VARCHAR) AS person_key FROM sensitivity_clusters"
+                 for n, threshold in enumerate(linkage.sensitivity)]
+        return conn.sql(f"SELECT source_record_id, threshold, person_key FROM ({' UNION ALL '.join(parts)}) "
+                        "ORDER BY part, row").to_arrow_table().to_pandas()
+    finally:
+        conn.unregister("sensitivity_clusters")
 
 
 def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
+    period_end = links["period_end"]  # Arrow dates from link_people_in (a date column when written)
+    if not isinstance(period_end.dtype, pd.ArrowDtype):
+        period_end = period_end.dt.date
     return pd.DataFrame({"source": links["source"], "source_record_id": links["record_id"],
                          "person_key": links["person_key"], "person_type": person_type,
-                         "la_code": links["la_code"], "period_end": links["period_end"].dt.date,
+                         "la_code": links["la_code"], "period_end": period_end,
                          "match_probability": links["match_probability"], "method": links["method"]})
 
 
-def linkage_summary(person_links: pd.DataFrame, children: PersonLinkage, adults: PersonLinkage,
-                    families: pd.DataFrame) -> pd.DataFrame:
-    """``quality.linkage_summary`` (see module docstring)."""
+def linkage_summary(conn: duckdb.DuckDBPyConnection, person_links: pd.DataFrame, children: PersonLinkage,
+                    adults: PersonLinkage, families: pd.DataFrame) -> pd.DataFrame:
+    """``quality.linkage_summary`` (see module docstring); the counts over the person links in DuckDB."""
     rows: list[tuple] = []
-    for person_type, linkage in (("child", children), ("adult", adults)):
-        links = person_links[person_links["person_type"] == person_type]
-        for (source, method), n in links.groupby(["source", "method"]).size().items():
-            rows.append((person_type, "records by method", source, method, n))
-        for source, part in links.groupby("source"):
-            rows.append((person_type, "records", source, "records", len(part)))
-            rows.append((person_type, "persons", source, "persons", part["person_key"].nunique()))
-            linked = part["method"] != "single record"
-            rows.append((person_type, "match rate %", source, "records linked to another record",
-                         round(100 * float(linked.mean()), 2)))
-        sources_per_person = links.groupby("person_key")["source"].nunique()
-        rows.append((person_type, "persons", "all", "persons", len(sources_per_person)))
-        rows.append((person_type, "persons", "all", "persons in two or more sources", int((sources_per_person > 1).sum())))
-        probability = links["match_probability"].dropna()
-        bands = pd.cut(probability, PROBABILITY_BANDS, right=False).value_counts(sort=False)
-        for band, n in bands.items():
-            rows.append((person_type, "match probability", "all", f"[{band.left:g}, {min(band.right, 1):g})", n))
-        rows.append((person_type, "conflicts", "all", "identifier conflicts not used for linking",
-                     len(linkage.conflicts)))
-        for item, n in linkage.identifier_conflicts.items():
-            rows.append((person_type, "conflicts", "all", item, n))
-        rows.append((person_type, "clerical review", "all", "pairs in the grey band or never linked automatically",
-                     len(linkage.review_pairs)))
-        rows.append((person_type, "model", "all", "distinct identities compared", linkage.profiles))
-        rows.append((person_type, "model", "all", "pairs scored at or above the review threshold",
-                     linkage.pairs_scored))
+    conn.register("summarised_person_links", person_links[["person_type", "source", "person_key", "method",
+                                                            "match_probability"]])
+    try:
+        for person_type, linkage in (("child", children), ("adult", adults)):
+            rows += _link_counts(conn, "summarised_person_links", person_type)
+            rows += _linkage_counts(person_type, linkage)
+    finally:
+        conn.unregister("summarised_person_links")
     for (method, source), n in families.groupby(["method", "source"]).size().items():
         rows.append(("family", "adult-child links", source, method, n))
     frame = pd.DataFrame(rows, columns=["person_type", "section", "source", "item", "value"])
     frame["value"] = frame["value"].astype("float64")
     return frame
+
+
+def _link_counts(conn: duckdb.DuckDBPyConnection, links: str, person_type: str) -> list[tuple]:
+    """The summary rows counted over one kind of person's links (view ``links`` of ``conn``): records by
+    source and method; records, persons and match rate by source; persons in all and in two or more sources;
+    records by match probability band."""
+    rows: list[tuple] = []
+    where = f"person_type = '{person_type}'"
+    for source, method, n in conn.execute(f"SELECT source, method, count(*) FROM {links} WHERE {where} "
+                                          "GROUP BY ALL ORDER BY source, method").fetchall():
+        rows.append((person_type, "records by method", source, method, n))
+    for source, n, persons, linked in conn.execute(f"""
+            SELECT source, count(*), count(DISTINCT person_key), count_if(method <> 'single record')
+            FROM {links} WHERE {where} GROUP BY source ORDER BY source""").fetchall():
+        rows.append((person_type, "records", source, "records", n))
+        rows.append((person_type, "persons", source, "persons", persons))
+        rows.append((person_type, "match rate %", source, "records linked to another record",
+                     round(100 * float(linked / n), 2)))
+    persons, in_two = conn.execute(f"""
+        SELECT count(*), count_if(sources > 1) FROM (
+            SELECT person_key, count(DISTINCT source) AS sources FROM {links} WHERE {where} GROUP BY person_key)
+        """).fetchall()[0]
+    rows.append((person_type, "persons", "all", "persons", persons))
+    rows.append((person_type, "persons", "all", "persons in two or more sources", in_two))
+    bands = list(zip(PROBABILITY_BANDS[:-1], PROBABILITY_BANDS[1:]))
+    counts = conn.execute("SELECT " + ", ".join(
+        f"count_if(match_probability >= {low!r} AND match_probability < {high!r})" for low, high in bands) +
+        f" FROM {links} WHERE {where} AND match_probability IS NOT NULL AND NOT isnan(match_probability)"
+        ).fetchall()[0]
+    for (low, high), n in zip(bands, counts):
+        rows.append((person_type, "match probability", "all", f"[{low:g}, {min(high, 1):g})", n))
+    return rows
+
+
+def _linkage_counts(person_type: str, linkage: PersonLinkage) -> list[tuple]:
+    """The summary rows of one person linkage's conflicts, clerical review and model."""
+    rows = [(person_type, "conflicts", "all", "identifier conflicts not used for linking", len(linkage.conflicts))]
+    rows += [(person_type, "conflicts", "all", item, n) for item, n in linkage.identifier_conflicts.items()]
+    rows.append((person_type, "clerical review", "all", "pairs in the grey band or never linked automatically",
+                 len(linkage.review_pairs)))
+    rows.append((person_type, "model", "all", "distinct identities compared", linkage.profiles))
+    rows.append((person_type, "model", "all", "pairs scored at or above the review threshold", linkage.pairs_scored))
+    return rows
 
 
 def write_review_file(result: LinkageResult, folder: Path, run_date: date) -> Path | None:

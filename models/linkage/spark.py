@@ -3,7 +3,7 @@
 The pipeline links on DuckDB (:mod:`.probabilistic`). A partnership or region too large for one machine can
 score the same pairs on a Spark cluster with the same model: :func:`score_pairs_on_spark` takes the saved
 model (``ScoredPairs.model_json``, or the ``linkage_model.json`` a run writes, both in DuckDB's SQL) and the
-same profiles :func:`models.linkage.persons.profiles_of` makes, and returns the scored pairs Splink's
+same profiles :func:`models.linkage.persons.profiles_of` makes (a DataFrame), and returns the scored pairs Splink's
 ``predict`` gives, as :func:`.probabilistic.score_pairs` returns them.
 
 :func:`spark_model` turns the model's SQL into Spark SQL with sqlglot, and fixes the two things sqlglot

@@ -1,0 +1,68 @@
+"""How much memory and how many threads DuckDB may use: one rule for every DuckDB instance the pipeline opens.
+
+DuckDB gives each *instance* (a database file opened in a process, or an in-memory database) a memory
+limit of 80 % of the machine's memory by default, and the pipeline can have several open at once (the
+warehouse and the identity store while a file is loaded). Left alone, each could grow to 80 % of memory
+before spilling to disk. :func:`duckdb_config` gives every instance the same explicit limit instead:
+
+* setting ``duckdb_memory_limit`` (``NEGLECT_DUCKDB_MEMORY_LIMIT``): a DuckDB size such as ``2GB`` or
+  ``1.5GiB`` for each instance; empty (the default) means :func:`automatic_memory_limit`:
+  :data:`MEMORY_SHARE` of the memory this process may use (the machine's, or a container's limit when
+  lower), divided by :data:`CONCURRENT_INSTANCES`. On a 16 GiB council laptop that is 2 GiB for each.
+* setting ``duckdb_threads`` (``NEGLECT_DUCKDB_THREADS``): threads each instance may use; 0 (the
+  default) leaves DuckDB's own default (one per core).
+
+Past its limit DuckDB writes intermediate results to its temporary folder (beside the database file,
+``<file>.tmp``) instead of holding them in memory: a lower limit costs time, not correctness. The limit
+covers DuckDB's own buffers, not the pandas frames a step holds.
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+MEMORY_SHARE = 0.25  # of the memory available, for all DuckDB instances together
+CONCURRENT_INSTANCES = 2  # the warehouse and the identity store, open together while files are loaded
+_SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
+
+
+def available_memory_bytes() -> int:
+    """Bytes of memory this process may use: the machine's physical memory, or the cgroup (container)
+    limit when that is lower."""
+    physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    for path in (Path("/sys/fs/cgroup/memory.max"), Path("/sys/fs/cgroup/memory/memory.limit_in_bytes")):
+        try:
+            text = path.read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            return min(physical, int(text))
+    return physical
+
+
+def automatic_memory_limit(available: int | None = None) -> str:
+    """The default memory limit of one DuckDB instance, in MiB: :data:`MEMORY_SHARE` of ``available``
+    bytes (default :func:`available_memory_bytes`) divided by :data:`CONCURRENT_INSTANCES`, at least 256 MiB."""
+    available = available_memory_bytes() if available is None else available
+    return f"{max(256, int(available * MEMORY_SHARE / CONCURRENT_INSTANCES / 2**20))}MiB"
+
+
+def memory_limit(setting: str) -> str:
+    """The memory limit one DuckDB instance gets for the setting ``duckdb_memory_limit`` (see module
+    docstring): the setting itself when it is a DuckDB size, :func:`automatic_memory_limit` when empty."""
+    if not setting.strip():
+        return automatic_memory_limit()
+    if not _SIZE.fullmatch(setting):
+        raise ValueError(f"duckdb_memory_limit must be a size such as 2GB or 1.5GiB (or empty for automatic), "
+                         f"got {setting!r}")
+    return setting.strip()
+
+
+def duckdb_config(memory_limit_setting: str = "", threads: int = 0) -> dict[str, str | int]:
+    """DuckDB configuration (for ``duckdb.connect(config=...)``) with the memory limit and threads of the
+    settings ``duckdb_memory_limit`` and ``duckdb_threads`` (0: DuckDB's default)."""
+    config: dict[str, str | int] = {"memory_limit": memory_limit(memory_limit_setting)}
+    if threads > 0:
+        config["threads"] = threads
+    return config

@@ -1,0 +1,42 @@
+"""DuckDB's memory limit and threads (settings duckdb_memory_limit, duckdb_threads; ingest/connections.py)."""
+from __future__ import annotations
+
+import pytest
+
+from ingest.connections import CONCURRENT_INSTANCES, MEMORY_SHARE, automatic_memory_limit, duckdb_config, memory_limit
+from pipelines.resources import IdentityStoreResource, WarehouseResource, build_resources
+from pipelines.settings import load_settings
+
+
+def test_the_automatic_limit_shares_a_quarter_of_memory_between_the_open_databases():
+    sixteen_gib = 16 * 2**30
+    assert automatic_memory_limit(sixteen_gib) == f"{int(sixteen_gib * MEMORY_SHARE / CONCURRENT_INSTANCES / 2**20)}MiB"
+    assert automatic_memory_limit(sixteen_gib) == "2048MiB"  # the laptop the README names
+    assert automatic_memory_limit(2**20) == "256MiB"  # never below 256 MiB
+
+
+def test_a_set_limit_is_used_as_it_is_and_a_wrong_one_refused():
+    assert memory_limit("1.5GiB") == "1.5GiB" and memory_limit(" 700MB ") == "700MB"
+    assert memory_limit("") == automatic_memory_limit()
+    with pytest.raises(ValueError, match="duckdb_memory_limit"):
+        memory_limit("lots")
+    assert duckdb_config("1GB", 0) == {"memory_limit": "1GB"}
+    assert duckdb_config("1GB", 3) == {"memory_limit": "1GB", "threads": 3}
+
+
+def test_the_warehouse_and_the_identity_store_open_with_the_settings(tmp_path):
+    settings = load_settings({"NEGLECT_PROJECT_ROOT": str(tmp_path), "NEGLECT_DUCKDB_MEMORY_LIMIT": "300MiB",
+                              "NEGLECT_DUCKDB_THREADS": "1"})
+    resources = build_resources(settings)
+    for name in ("warehouse", "identity_store"):
+        with resources[name].get_connection() as conn:
+            assert conn.execute("SELECT current_setting('threads')").fetchall()[0][0] == 1
+            reported = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            assert reported.startswith("300.0 MiB") or reported.startswith("314.5 MB"), reported
+
+
+def test_an_unset_limit_is_the_automatic_one(tmp_path):
+    for resource in (WarehouseResource(database=str(tmp_path / "w.duckdb")),
+                     IdentityStoreResource(database=str(tmp_path / "i.duckdb"))):
+        assert resource._config()["memory_limit"] == automatic_memory_limit()
+        assert "threads" not in resource._config()
