@@ -668,6 +668,14 @@ def test_a_rule_added_in_2025_does_not_run_on_a_2024_return():
     assert list(in_2026["record_id"]) == [rid("cin_assessment_factor")]
 
 
+def test_1510_accepts_check_letters_y_and_z():
+    """Remainders 21 and 22 are Y and Z (weights 2-13 on Y891000000025 sum to 136 = 5 x 23 + 21)."""
+    for upn in ("Y891000000025", "Z891000000016"):
+        assert run_rules(scenario(put("cin_child", upn=upn)), REF, rules=["CIN-1510"]).empty, upn
+    wrong = scenario(put("cin_child", upn="Z891000000025"))
+    assert list(run_rules(wrong, REF, rules=["CIN-1510"])["record_id"]) == [rid("cin_child")]
+
+
 def test_1530_changed_in_2024_to_accept_la_codes_942_and_943():
     # an LA code that became valid in 2023-24: refused by the 2023 version of the rule, accepted from 2024
     rows = base()

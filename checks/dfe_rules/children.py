@@ -62,14 +62,15 @@ def _sql_list(codes: list[str]) -> str:
 
 @rule(code="CIN-1510", name="upn_wrong_check_letter", severity="error", tables=("cin_child",),
       message="The UPN's first character is not its check letter (digits 2-13 weighted 2-13, summed, modulo 23, "
-              "as a letter A-X without I, O and S).")
+              "as a letter A-Z without I, O and S).")
 def upn_wrong_check_letter(con):
+    # 23 letters for the 23 remainders: remainder 21 is Y, 22 is Z (a table of 21 letters failed those UPNs)
     weighted = " + ".join(f"CAST(substr(t.upn, {i}, 1) AS INTEGER) * {i}" for i in range(2, 14))
     return con.sql(f"""
         SELECT 'cin_child' AS table_name, t.record_id, t.la_code
         FROM cin_child AS t
         WHERE t.upn IS NOT NULL AND {_UPN_DIGITS}
-          AND coalesce(substr('ABCDEFGHJKLMNPQRTUVWX', (({weighted}) % 23) + 1, 1), '') <> upper(substr(t.upn, 1, 1))
+          AND substr('ABCDEFGHJKLMNPQRTUVWXYZ', (({weighted}) % 23) + 1, 1) <> upper(substr(t.upn, 1, 1))
     """)
 
 
