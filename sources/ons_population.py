@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -78,26 +79,45 @@ def read_population_files(paths: list[Path]) -> PopulationRead:
     )
 
 
-def read_population_file(path: Path, spec: SourceSchema | None = None) -> PopulationRead:
-    """Read one mid-year file. Raises SourceFileError if the file as a whole is unreadable."""
-    path = Path(path)
-    spec = spec or schema()
-    # The same CSV reading as every extract: encodings, line numbers, trailing delimiters (.xlsx too).
-    raw = read_raw(path, tuple(spec.encodings))
-    table, lines, encoding = raw
+class DataRows(NamedTuple):
+    """A long-layout population file's data rows: ``table`` (all text, blank rows dropped), each row's file
+    ``lines``, the ``encoding`` it was read with, the ``mid_year`` from the population column's header,
+    ``values`` (the schema's columns, stripped text; "" for a column the file lacks), ``blank_lines`` dropped and
+    ``line_rejects``: lines the CSV reader could not use (malformed, undecodable), as :func:`read_raw` gives them."""
 
+    table: pd.DataFrame
+    lines: np.ndarray
+    encoding: str
+    mid_year: int
+    values: dict[str, pd.Series]
+    blank_lines: int
+    line_rejects: pd.DataFrame
+
+
+def data_rows(path: Path, spec: SourceSchema) -> DataRows:
+    """The first steps every long-layout population reader shares (ward and LSOA): the same CSV reading as every
+    extract (encodings, line numbers, trailing delimiters, .xlsx too), headers matched to ``spec``, blank rows
+    dropped. Raises SourceFileError when no data row is left."""
+    raw = read_raw(path, tuple(spec.encodings))
+    table, lines = raw.frame, raw.lines
     headers = [str(h).strip() for h in table.columns]
     table.columns = headers
     picked, mid_year = _match_headers(path, headers, spec)
     table = table.fillna("")
-
     blank = (table[headers].apply(lambda s: s.str.strip()) == "").all(axis=1).to_numpy()
     table, lines = table.loc[~blank].reset_index(drop=True), lines[~blank]
     if table.empty:
         raise SourceFileError(path, "line 2", "no data rows after the header")
-
     values = {c.name: (table[picked[c.name]].str.strip() if c.name in picked
                        else pd.Series("", index=table.index, dtype=object)) for c in spec.columns}
+    return DataRows(table, lines, raw.encoding, mid_year, values, int(blank.sum()), raw.line_rejects)
+
+
+def read_population_file(path: Path, spec: SourceSchema | None = None) -> PopulationRead:
+    """Read one mid-year file. Raises SourceFileError if the file as a whole is unreadable."""
+    path = Path(path)
+    spec = spec or schema()
+    table, lines, encoding, mid_year, values, blank_lines, line_rejects = data_rows(path, spec)
 
     masks: list[tuple[str, str, np.ndarray, pd.Series]] = []  # field, rule, failing mask, messages
     parsed: dict[str, pd.Series] = {}
@@ -123,10 +143,10 @@ def read_population_file(path: Path, spec: SourceSchema | None = None) -> Popula
                 "file": display_path(path), "line": lines[mask], "field": field_name, "rule": rule,
                 "message": messages[mask].to_numpy(),
             }))
-    if len(raw.line_rejects):  # lines the CSV reader could not use (malformed, undecodable): each a missing cell
-        reject_parts.append(pd.DataFrame({"file": display_path(path), "line": raw.line_rejects["source_line"].to_numpy(),
-                                          "field": "", "rule": raw.line_rejects["rule"].to_numpy(),
-                                          "message": raw.line_rejects["message"].to_numpy()}))
+    if len(line_rejects):  # lines the CSV reader could not use (malformed, undecodable): each a missing cell
+        reject_parts.append(pd.DataFrame({"file": display_path(path), "line": line_rejects["source_line"].to_numpy(),
+                                          "field": "", "rule": line_rejects["rule"].to_numpy(),
+                                          "message": line_rejects["message"].to_numpy()}))
     rejects = (pd.concat(reject_parts, ignore_index=True).sort_values(["line", "field"], kind="stable")
                .reset_index(drop=True) if reject_parts else _empty_rejects())
 
@@ -144,7 +164,7 @@ def read_population_file(path: Path, spec: SourceSchema | None = None) -> Popula
         "source_line": lines[ok],
     }).astype(OUTPUT_DTYPES).reset_index(drop=True)
     return PopulationRead(rows=rows, rejects=rejects.astype({"line": "int64"}), over_17=int(over.sum()),
-                          blank_lines=int(blank.sum()), files=[path.name], encodings={path.name: encoding})
+                          blank_lines=blank_lines, files=[path.name], encodings={path.name: encoding})
 
 
 def _match_headers(path: Path, headers: list[str], spec: SourceSchema) -> tuple[dict[str, str], int | None]:

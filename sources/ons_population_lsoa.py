@@ -110,18 +110,7 @@ def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[st
 
 def _long(path: Path) -> TableRead:
     spec = load_schema(SOURCE)
-    raw = read_raw(path, tuple(spec.encodings))
-    table, lines = raw.frame, raw.lines
-    headers = [str(h).strip() for h in table.columns]
-    table.columns = headers
-    picked, mid_year = ward._match_headers(path, headers, spec)
-    table = table.fillna("")
-    blank = (table[headers].apply(lambda s: s.str.strip()) == "").all(axis=1).to_numpy()
-    table, lines = table.loc[~blank].reset_index(drop=True), lines[~blank]
-    if table.empty:
-        raise SourceFileError(path, "line 2", "no data rows after the header")
-    values = {c.name: (table[picked[c.name]].str.strip() if c.name in picked
-                       else pd.Series("", index=table.index, dtype=object)) for c in spec.columns}
+    table, lines, encoding, mid_year, values, _, _ = ward.data_rows(path, spec)
     parsed, fails = {}, []
     for col in spec.columns:
         parsed[col.name], masks = ward._validate(col, values[col.name])
@@ -135,7 +124,7 @@ def _long(path: Path) -> TableRead:
                         "lad_code": values["lad_code"][ok], "lad_name": values["lad_name"][ok], "sex": parsed["sex"][ok],
                         "age": parsed["age"][ok], "population": parsed["population"][ok], "source_file": path.name,
                         "source_line": lines[ok]})
-    return TableRead(rows=rows.reset_index(drop=True), rejects=rejects, rows_read=len(table), encoding=raw.encoding)
+    return TableRead(rows=rows.reset_index(drop=True), rejects=rejects, rows_read=len(table), encoding=encoding)
 
 
 def read_population_lsoa(path: Path | str) -> TableRead:
