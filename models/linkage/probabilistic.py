@@ -74,21 +74,6 @@ def nickname_table() -> pd.DataFrame:
         .drop_duplicates().reset_index(drop=True)
 
 
-def with_forename_names(profiles: pd.DataFrame) -> pd.DataFrame:
-    """Add ``forename_names`` (the name and every formal name it can be short for) and ``forename_key``
-    (the alphabetically first of them, for blocking) to a DataFrame of profiles (as :func:`input_tables` does
-    in SQL; used where the profiles are a DataFrame, e.g. :mod:`.spark`)."""
-    table = nickname_table()
-    formal = table.groupby("name")["formal_name"].agg(list)
-    names = profiles["forename_std"]
-    lists = [[n, *formal.get(n, [])] if isinstance(n, str) else None for n in names.unique()]
-    lookup = dict(zip(names.unique(), lists))
-    out = profiles.copy()
-    out["forename_names"] = names.map(lookup)
-    out["forename_key"] = out["forename_names"].map(lambda v: min(v) if isinstance(v, list) else None)
-    return out
-
-
 def _level(sql: str, label: str) -> cll.CustomLevel:
     return cll.CustomLevel(sql, label_for_charts=label)
 
@@ -185,12 +170,19 @@ def score_pairs(profiles: pd.DataFrame, review_threshold: float, model_path: Pat
     in-memory DuckDB."""
     con = duckdb.connect()
     try:
-        con.register("profiles_frame", profiles)
-        con.execute("CREATE TEMP TABLE profiles AS SELECT * REPLACE (CAST(dob AS DATE) AS dob) FROM profiles_frame")
-        con.unregister("profiles_frame")
-        return score_pairs_in(con, "profiles", review_threshold, model_path, table_column, key_prefix)
+        return score_pairs_in(con, profiles_table(con, profiles), review_threshold, model_path, table_column,
+                              key_prefix)
     finally:
         con.close()
+
+
+def profiles_table(con: duckdb.DuckDBPyConnection, profiles: pd.DataFrame) -> str:
+    """A DataFrame of profiles (as :func:`.persons.profiles_of` gives them) as the temporary table ``profiles``
+    on ``con``, dates of birth as DATE; returns its name."""
+    con.register("profiles_frame", profiles)
+    con.execute("CREATE TEMP TABLE profiles AS SELECT * REPLACE (CAST(dob AS DATE) AS dob) FROM profiles_frame")
+    con.unregister("profiles_frame")
+    return "profiles"
 
 
 @contextmanager

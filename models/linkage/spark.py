@@ -13,8 +13,9 @@ becomes the ``jaro_winkler`` function Splink's own jar registers in Spark. ``dam
 from that jar.
 
 Needs the optional dependency ``pyspark`` (``pip install -e '.[spark]'``) and Java 17 or later; nothing else in
-the pipeline imports this module. Training stays on DuckDB (m and u from a sample of the records are what a
-cluster run would use too). Tested against DuckDB in ``tests/test_linkage_spark.py`` (slow): the same pairs
+the pipeline imports this module. Splink's input tables are made by the DuckDB path's own
+:func:`.probabilistic.input_tables` and handed to Spark. Training stays on DuckDB (m and u from a sample of the
+records are what a cluster run would use too). Tested against DuckDB in ``tests/test_linkage_spark.py`` (slow): the same pairs
 and match weights.
 """
 from __future__ import annotations
@@ -22,9 +23,10 @@ from __future__ import annotations
 import copy
 import re
 
+import duckdb
 import pandas as pd
 
-from .probabilistic import with_forename_names
+from .probabilistic import input_tables, profiles_table
 
 __all__ = ["spark_model", "spark_session", "score_pairs_on_spark"]
 
@@ -79,13 +81,13 @@ def score_pairs_on_spark(profiles: pd.DataFrame, model_json: dict, spark, review
     ``gamma_*``/``bf_*`` columns. ``profiles`` as for :func:`.probabilistic.score_pairs`."""
     from splink import Linker, SparkAPI
 
-    frame = with_forename_names(profiles)
-    frame["birth_year"] = frame["dob"].dt.year
-    frame["dob"] = frame["dob"].dt.date
     db = SparkAPI(spark_session=spark)
-    tables = [db.register(spark.createDataFrame(part.drop(columns=[table_column]).reset_index(drop=True)),
-                          dataset_display_name=str(name))
-              for name, part in frame.groupby(table_column, sort=True)]
+    con = duckdb.connect()  # Splink's input tables made exactly as the DuckDB path makes them, then handed to Spark
+    try:
+        tables = [db.register(spark.createDataFrame(con.table(table).df()), dataset_display_name=str(name))
+                  for table, name in input_tables(con, profiles_table(con, profiles), table_column)]
+    finally:
+        con.close()
     model = spark_model(model_json)
     model["link_type"] = "link_and_dedupe" if len(tables) > 1 else "dedupe_only"
     linker = Linker(tables, model)
