@@ -28,7 +28,7 @@ import pandas as pd
 
 from .errors import SourceFileError, display_path
 from .schema import ColumnSpec, SourceSchema, load_schema
-from .tabular import read_raw
+from .tabular import RawTable, read_raw
 
 SOURCE = "ons_population"
 REJECT_COLUMNS = ["file", "line", "field", "rule", "message"]
@@ -94,11 +94,12 @@ class DataRows(NamedTuple):
     line_rejects: pd.DataFrame
 
 
-def data_rows(path: Path, spec: SourceSchema) -> DataRows:
+def data_rows(path: Path, spec: SourceSchema, raw: RawTable | None = None) -> DataRows:
     """The first steps every long-layout population reader shares (ward and LSOA): the same CSV reading as every
     extract (encodings, line numbers, trailing delimiters, .xlsx too), headers matched to ``spec``, blank rows
-    dropped. Raises SourceFileError when no data row is left."""
-    raw = read_raw(path, tuple(spec.encodings))
+    dropped. ``raw``: the file as :func:`read_raw` already read it (None: read it here). Raises SourceFileError
+    when no data row is left."""
+    raw = raw if raw is not None else read_raw(path, tuple(spec.encodings))
     table, lines = raw.frame, raw.lines
     headers = [str(h).strip() for h in table.columns]
     table.columns = headers

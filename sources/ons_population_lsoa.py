@@ -17,7 +17,8 @@ Two layouts are read, both keeping children aged 0-17 only (older ages are dropp
 ``read_population_lsoa(path)`` returns a :class:`sources.tabular.TableRead` whose rows are
 :data:`OUTPUT_COLUMNS` (one row per LSOA, sex and age 0-17). A line that breaks a rule (an LSOA code not shaped
 like ``E01``/``W01`` + 6 digits, a count that is not a whole number, an unknown sex ...) goes to ``rejects`` with
-its line, field and rule; the file as a whole is refused (:class:`sources.errors.SourceFileError`) when it has
+its line, field and rule, as does a line the CSV reader cannot use (malformed: more values than the header
+has columns, a quote left open); the file as a whole is refused (:class:`sources.errors.SourceFileError`) when it has
 neither layout's columns or its mid-year cannot be told. ``rows_read`` counts data lines (one per LSOA in the
 published layout, one per LSOA, sex and age in the long one).
 """
@@ -32,7 +33,8 @@ import pandas as pd
 from . import ons_population as ward
 from .errors import SourceFileError
 from .schema import load_schema
-from .tabular import ColumnFailure, TableRead, collect_failures, read_raw, whole_number_columns
+from .tabular import (ColumnFailure, RawTable, TableRead, collect_failures, csv_line_rejects, read_raw,
+                      whole_number_columns)
 
 SOURCE = "ons_population_lsoa"
 OUTPUT_COLUMNS = ["mid_year", "lsoa_code", "lsoa_name", "lad_code", "lad_name", "sex", "age", "population"]
@@ -65,7 +67,17 @@ def _rows_frame(parts: dict) -> pd.DataFrame:
                          "source_file": "string", "source_line": "int64"})
 
 
-def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[str, tuple[int, int]]) -> TableRead:
+def _with_line_rejects(rejects: pd.DataFrame, line_rejects: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """``rejects`` with the lines the CSV reader could not use (malformed, undecodable; :func:`read_raw`), in line
+    order: those lines were read, and are rejected, not lost."""
+    if not len(line_rejects):
+        return rejects
+    both = pd.concat([rejects, csv_line_rejects(line_rejects, SOURCE, path.name)], ignore_index=True)
+    return both.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)
+
+
+def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[str, tuple[int, int]],
+               line_rejects: pd.DataFrame) -> TableRead:
     headers = list(table.columns)
     code = _find(headers, r"^lsoa\s*\d{4}\s*code$|^lsoa\s*code|^lsoa\d{2}cd$")
     if code is None:
@@ -95,6 +107,7 @@ def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[st
     fails += counted
     rejects = collect_failures(fails, SOURCE, path.name, lines)
     ok = ~np.isin(lines, rejects["source_line"].to_numpy()) if len(rejects) else np.ones(len(table), bool)
+    rejects = _with_line_rejects(rejects, line_rejects, path)
     parts = []
     for column, (sex, age) in kept.items():
         parts.append(pd.DataFrame({
@@ -105,12 +118,12 @@ def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[st
     empty = {c: [] for c in OUTPUT_COLUMNS + ["source_file", "source_line"]}
     rows = _rows_frame(pd.concat(parts, ignore_index=True) if parts else empty)
     rows = rows.sort_values(["source_line", "sex", "age"], kind="stable").reset_index(drop=True)
-    return TableRead(rows=rows, rejects=rejects, rows_read=len(table))
+    return TableRead(rows=rows, rejects=rejects, rows_read=len(table) + len(line_rejects))
 
 
-def _long(path: Path) -> TableRead:
+def _long(path: Path, raw: RawTable) -> TableRead:
     spec = load_schema(SOURCE)
-    table, lines, encoding, mid_year, values, _, _ = ward.data_rows(path, spec)
+    table, lines, encoding, mid_year, values, _, line_rejects = ward.data_rows(path, spec, raw)
     parsed, fails = {}, []
     for col in spec.columns:
         parsed[col.name], masks = ward._validate(col, values[col.name])
@@ -120,17 +133,19 @@ def _long(path: Path) -> TableRead:
     fails = [ColumnFailure(f.field, f.rule, f.mask & ~over, f.message) for f in fails]
     rejects = collect_failures(fails, SOURCE, path.name, lines)
     ok = ~np.isin(lines, rejects["source_line"].to_numpy()) & ~over if len(rejects) else ~over
+    rejects = _with_line_rejects(rejects, line_rejects, path)
     rows = _rows_frame({"mid_year": mid_year, "lsoa_code": values["lsoa_code"][ok], "lsoa_name": values["lsoa_name"][ok],
                         "lad_code": values["lad_code"][ok], "lad_name": values["lad_name"][ok], "sex": parsed["sex"][ok],
                         "age": parsed["age"][ok], "population": parsed["population"][ok], "source_file": path.name,
                         "source_line": lines[ok]})
-    return TableRead(rows=rows.reset_index(drop=True), rejects=rejects, rows_read=len(table), encoding=encoding)
+    return TableRead(rows=rows.reset_index(drop=True), rejects=rejects, rows_read=len(table) + len(line_rejects),
+                     encoding=encoding)
 
 
 def read_population_lsoa(path: Path | str) -> TableRead:
     """One file of LSOA estimates, in either layout (see the module)."""
     path = Path(path)
-    raw = read_raw(path)
+    raw = read_raw(path, tuple(load_schema(SOURCE).encodings))  # read once, whichever layout it turns out to be
     headers = [str(h).strip() for h in raw.frame.columns]
     ages = {}
     for h in headers:
@@ -149,7 +164,7 @@ def read_population_lsoa(path: Path | str) -> TableRead:
         if missing:
             raise SourceFileError(path, "line 1 (header)", f"age columns {', '.join(missing[:4])}"
                                   f"{' ...' if len(missing) > 4 else ''} missing; expected F0 ... F90 and M0 ... M90")
-        read = _published(path, table, lines, ages)
+        read = _published(path, table, lines, ages, raw.line_rejects)
         read.encoding = raw.encoding
         return read
-    return _long(path)
+    return _long(path, raw)

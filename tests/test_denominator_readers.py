@@ -52,6 +52,33 @@ def test_the_long_layout_reads_like_the_ward_files():
     assert kept[("E01020618", 1, 17)] == 1002 and len(kept) == 3  # aged 30: dropped, not rejected
 
 
+def test_a_malformed_lsoa_line_is_rejected_not_lost_in_either_layout(tmp_path):
+    """A line the CSV reader cannot use (here: more values than the header has columns, an unquoted comma in a
+    name) is a reject with its line number in both layouts, and counted as read: every line is loaded or
+    rejected. (Eleven good lines: a file with more than 10 % such lines is refused as a whole.)"""
+    ages = ",".join(f"F{a}" for a in range(18)) + "," + ",".join(f"M{a}" for a in range(18))
+    counts = ",".join(["1"] * 36)
+    good = [f"E06000047,County Durham,E010206{n:02d},County Durham 0{n:02d}A,36,{counts}" for n in range(11)]
+    published = tmp_path / "lsoa_population_mid_2024.csv"
+    published.write_text("\n".join([f"LAD 2021 Code,LAD 2021 Name,LSOA 2021 Code,LSOA 2021 Name,Total,{ages}",
+                                     *good[:2], f"E06000047,Durham, County,E01020699,Durham 099A,36,{counts}",
+                                     *good[2:]]) + "\n", encoding="utf-8")
+    read = read_population_lsoa(published)
+    assert _rejected(read) == [(4, "", "malformed_line")]
+    assert "values where the header has" in read.rejects["message"].iloc[0]
+    assert read.rows_read == 12 and read.rows["lsoa_code"].nunique() == 11
+    assert "E01020699" not in set(read.rows["lsoa_code"]) and 4 not in set(read.rows["source_line"])
+
+    good = [f"E010206{n:02d},County Durham 0{n:02d}A,E06000047,County Durham,1,{n},12" for n in range(11)]
+    long = tmp_path / "lsoa_population_long_2024.csv"
+    long.write_text("\n".join(["LSOA21CD,LSOA21NM,LAD24CD,LAD24NM,sex,age,population_2024", *good[:2],
+                               "E01020699,Durham 099A,E06000047,Durham, County,2,0,11", *good[2:]]) + "\n",
+                    encoding="utf-8")
+    read = read_population_lsoa(long)
+    assert _rejected(read) == [(4, "", "malformed_line")]
+    assert read.rows_read == 12 and len(read.rows) == 11 and 4 not in set(read.rows["source_line"])
+
+
 def test_census_ts021_maps_every_category_to_the_childrens_broad_groups():
     read = read_census_ethnicity(FIXTURES / "census2021-ts021-lsoa.csv")
     assert _rejected(read) == [(4, "Ethnic group: Asian, Asian British or Asian Welsh: Bangladeshi", "integer")]
