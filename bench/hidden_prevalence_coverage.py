@@ -12,6 +12,10 @@ were neglected at one or more of the four quarter ends in those 12 months
 (``truth/neglect_by_quarter.csv``). It also reports coverage of a second target, the population
 the lists really draw on: those neglected children plus the children the lists hold who were not
 neglected (services record neglect evidence for some children the simulation did not neglect).
+``--sizes`` cycles the number of children over the partnerships (e.g. ``--sizes 40000 80000 150000``); the
+detection settings follow the seed, so a run from ``--first-seed 12`` continues one from seed 1. Each
+partnership's capture histories are kept as ``histories_SEED.csv`` (to re-score the publication rule without
+running it again); a partnership whose refresh fails is reported and kept, and the others still run.
 Prints a line per partnership and the summary (coverage of the
 95 % interval, median absolute and relative error, and the same for the observed count), and
 writes them as CSV to ``--out/coverage.csv``. Record the results in the README.
@@ -128,6 +132,19 @@ def recorded_list_truth(warehouse: Path, truth_dir: Path, quarter_end: date, neg
     return out
 
 
+def save_histories(warehouse: Path, quarter_end: date, path: Path) -> None:
+    """The partnership's capture histories (lists of evidence recorded in the 12 months to ``quarter_end``, the
+    pipeline's own linkage) as CSV: one row per pattern and age stratum with its number of children, so the
+    publication rule can be re-scored on these partnerships without running them again."""
+    from models.marts.definitions import load_definitions
+    from models.marts.hidden_prevalence import capture_histories, linkage_variants
+
+    variants = linkage_variants(0.0, 0.0, 0.0).iloc[[0]]  # 'match threshold' only: the keys as linked
+    with duckdb.connect(str(warehouse)) as conn:
+        table = capture_histories(conn, load_definitions(), [quarter_end], variants, recorded_in_window=True)
+    table[table["la_code"] == "partnership"].to_csv(path, index=False)
+
+
 def published_summary(frame: pd.DataFrame) -> None:
     """The issue's done-when figures for the published columns: coverage of the published interval or range,
     median absolute error of the published central figure (where one is published), and the floor's share
@@ -150,6 +167,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--partnerships", type=int, default=20)
     parser.add_argument("--children", type=int, default=60_000)
+    parser.add_argument("--sizes", type=int, nargs="*",
+                        help="children per partnership, cycled over the partnerships (overrides --children)")
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("/tmp/hidden_prevalence_coverage"))
     parser.add_argument("--default", action="store_true", help="the default partnership only")
@@ -160,16 +179,24 @@ def main() -> None:
     rows = []
     for number in range(args.partnerships):
         seed = args.first_seed + number
-        csc, adult = DETECTION[number % len(DETECTION)]
-        partners = PARTNERS[number % len(PARTNERS)]
+        children = args.sizes[number % len(args.sizes)] if args.sizes else args.children
+        csc, adult = DETECTION[(seed - 1) % len(DETECTION)]  # by seed: a run from --first-seed 12 continues one from 1
+        partners = PARTNERS[(seed - 1) % len(PARTNERS)]
         started = time.perf_counter()
         folder, project = args.out / f"partnership_{seed}", args.out / f"project_{seed}"
         shutil.rmtree(folder, ignore_errors=True)
         shutil.rmtree(project, ignore_errors=True)
-        summary = generate_partnership(GeneratorConfig() if args.default else config(seed, args.children, csc, adult, partners),
+        summary = generate_partnership(GeneratorConfig() if args.default else config(seed, children, csc, adult, partners),
                                        folder)
-        warehouse = refresh(folder, project)
+        try:
+            warehouse = refresh(folder, project)
+        except RuntimeError as error:  # kept for a look; the other partnerships still run
+            print(f"seed {seed:3d}: {error}; kept {folder} and {project}", flush=True)
+            rows.append({"seed": seed, "children": children, "published_status": "pipeline failed"})
+            pd.DataFrame(rows).to_csv(args.out / "coverage.csv", index=False)
+            continue
         quarter_end = date.fromisoformat(summary["quarter_end"])
+        save_histories(warehouse, quarter_end, args.out / f"histories_{seed}.csv")
         with duckdb.connect(str(warehouse), read_only=True) as conn:
             row = conn.execute("""
                 SELECT observed, estimate, ci95_lower, ci95_upper, status, stratified, chosen_model
@@ -187,7 +214,7 @@ def main() -> None:
         truth = len(neglected)
         drawn_on = truth + listed_not_neglected(warehouse, folder / "truth", quarter_end, neglected)
         observed, estimate, lower, upper, status, stratified, model = row
-        rows.append({"seed": seed, "children": args.children, "csc_detection": csc, "adult_detection": adult,
+        rows.append({"seed": seed, "children": children, "csc_detection": csc, "adult_detection": adult,
                      "partner_detection": partners[0], "partner_false_positives": partners[1],
                      "true_neglected": truth, "observed": observed, "estimate": estimate, "ci95_lower": lower,
                      "ci95_upper": upper, "covered": bool(lower <= truth <= upper) if status == "estimated" else False,
@@ -214,6 +241,10 @@ def main() -> None:
         shutil.rmtree(project)
         pd.DataFrame(rows).to_csv(args.out / "coverage.csv", index=False)  # after each: a run stopped early keeps them
     frame = pd.DataFrame(rows)
+    failed = frame["published_status"].eq("pipeline failed")
+    if failed.any():
+        print(f"pipeline failed for seeds {frame.loc[failed, 'seed'].tolist()}: not scored")
+        frame = frame[~failed]
     published_summary(frame)
     print(f"\npartnerships {len(frame)}; 95 % interval covered the truth in {frame['covered'].sum()} "
           f"({100 * frame['covered'].mean():.0f} %)")
