@@ -145,3 +145,35 @@ def test_person_keys_survive_the_next_quarter(ingested, tmp_path):
     assert len(new_records) > 10_000  # the latest quarter really added records
     # most of the latest quarter's records belong to children already known
     assert new_records["person_key"].isin(before.person_links["person_key"]).mean() > 0.9
+
+
+def test_records_digest_follows_what_linkage_reads_only(ingested, tmp_path):
+    """The linkage asset's input version (issue 18): a field linkage does not read (an early-help team) leaves
+    the digest as it was, so a file changed only there is not relinked; a field it reads (sex) or an identifier
+    (in the identity store) changes it. Copies of the warehouse and identity store are changed, not the
+    fixture's."""
+    from models.linkage.records import records_digest
+
+    warehouse, identities = tmp_path / "warehouse.duckdb", tmp_path / "identity.duckdb"
+    shutil.copy(ingested.settings.warehouse_path, warehouse)
+    shutil.copy(ingested.settings.identity_path, identities)
+    conn = duckdb.connect(str(warehouse))
+    try:
+        before = records_digest(conn, identities, tuple(PARTNERS))
+        assert before is not None and before.startswith("children:") and "\nadults:" in before
+        assert "idstore" not in {r[0] for r in conn.execute("SELECT database_name FROM duckdb_databases()").fetchall()}
+        first = conn.execute("SELECT min(record_id) FROM raw.early_help").fetchall()[0][0]
+        conn.execute("UPDATE raw.early_help SET lead_practitioner_team = 'A team never seen' WHERE record_id = ?",
+                     [first])
+        assert records_digest(conn, identities, tuple(PARTNERS)) == before
+        conn.execute("UPDATE raw.early_help SET gender = CASE WHEN gender = '1' THEN '2' ELSE '1' END "
+                     "WHERE record_id = ?", [first])
+        after_sex = records_digest(conn, identities, tuple(PARTNERS))
+        assert after_sex != before
+        with duckdb.connect(str(identities)) as ids:
+            ids.execute("UPDATE identifiers.early_help SET forename = forename || 'x' WHERE record_id = ?", [first])
+        assert records_digest(conn, identities, tuple(PARTNERS)) not in (before, after_sex)
+        conn.execute("DROP TABLE raw.partner_police")  # a source whose tables do not exist yet: build it
+        assert records_digest(conn, identities, tuple(PARTNERS)) is None
+    finally:
+        conn.close()

@@ -249,6 +249,33 @@ def attach_identity_store(conn: duckdb.DuckDBPyConnection, identity_path: Path) 
         conn.execute(f"ATTACH '{identity_path}' AS {IDENTITY_ALIAS} (READ_ONLY)")
 
 
+def records_digest(conn: duckdb.DuckDBPyConnection, identity_path: Path, partner_sources: tuple[str, ...] = ()
+                   ) -> str | None:
+    """What linkage reads, as a short text: the number of child and of adult records and the sum of DuckDB's
+    hashes of their rows (identifiers cleaned, and the few raw fields linkage uses: sex, the adult service and
+    episode dates ...; :func:`child_records_table`, :func:`adult_records_table`). It changes when a record is
+    added, removed or has an identifier or one of those fields changed, and not when a field linkage does not
+    read changes (an early-help team, an assessment date). No identifier is in it, only a hash sum. None when
+    a source's raw or identity table does not exist yet (linkage creates empty ones for sources never
+    loaded)."""
+    attached = IDENTITY_ALIAS in {row[0] for row in conn.execute("SELECT database_name FROM duckdb_databases()"
+                                                                 ).fetchall()}
+    attach_identity_store(conn, identity_path)
+    try:
+        parts = []
+        for label, sql in (("children", _child_records_sql(conn, None, partner_sources)),
+                           ("adults", _cleaned(_ADULT_SQL, _period_filter(None)))):
+            count, total = conn.execute(f"SELECT count(*), coalesce(sum(hash(r)), 0)::HUGEINT FROM ({sql}) r"
+                                        ).fetchall()[0]
+            parts.append(f"{label}:{count}:{total}")
+        return "\n".join(parts)
+    except duckdb.CatalogException:
+        return None
+    finally:
+        if not attached:
+            conn.execute(f"DETACH {IDENTITY_ALIAS}")
+
+
 def household_adult_records(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """(source_record_id, adult_record_id): the adult-services episode record of each household-children
     record (record ids only, no identifiers)."""

@@ -26,9 +26,12 @@ whose files are as written (``cache.asset_files``: each file's SHA-256) is **not
 it from scratch, as before. ``NEGLECT_RECOMPUTE_ALL=1`` rebuilds everything whatever the versions say (with
 ``NEGLECT_READ_ALL=1``, which reads every file again, it is a full recomputation on the warehouse's state).
 
-Granularity, and what it does not do yet: the data version is one for the whole partnership, so a changed
-file rebuilds every asset after the extracts for every quarter of the run (issue 18 asks for per-quarter
-rebuilds and for linkage to re-score only changed records).
+An asset can version its inputs more finely (``@reusable(version=...)``): linkage versions only what it reads,
+the child and adult records (:func:`pipelines.assets.linkage._linkage_version`), so a file changed in fields
+linkage does not read leaves the links as they were. Granularity, and what it does not do yet: for the other
+assets the data version is one for the whole partnership, so a changed file rebuilds every mart and the board
+pack for every quarter of the run (issue 18 asks for per-quarter rebuilds and for linkage to re-score only
+the records that changed when some did).
 """
 import hashlib
 import os

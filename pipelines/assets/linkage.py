@@ -3,7 +3,9 @@
 * ``linkage/person_links``, ``linkage/family_links``, ``quality/linkage_summary``: one computation
   (a multi-asset), unpartitioned: every refresh relinks every loaded record of every period, so a
   record arriving this quarter can join a child first seen two years ago. Person keys are carried
-  over from the previous ``linkage.person_links``.
+  over from the previous ``linkage.person_links``. It is not run again when what it reads has not changed
+  (the records' identifiers and the few fields it uses, and the code: :func:`_linkage_version`), even
+  when a file changed in fields it does not read.
 * ``quality/linkage_evaluation``: links scored against the true identities when the extracts are a
   synthetic partnership's (a ``truth/`` folder beside ``incoming/``). Declared in every project, so the
   asset graph does not depend on the files present; on real data the step is skipped (not materialised)
@@ -14,6 +16,7 @@ identifiers) goes to ``settings.clerical_review_dir``, next to the identity stor
 logs carry counts only.
 """
 
+import hashlib
 from datetime import date
 from pathlib import Path
 
@@ -22,7 +25,8 @@ from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, Asset
 
 from models.linkage.evaluation import evaluate_linkage
 from models.linkage.persons import LinkageThresholds
-from models.linkage.records import ANNEX_A_CHILD_SOURCES, attach_identity_store, household_adult_records
+from models.linkage.records import (ANNEX_A_CHILD_SOURCES, attach_identity_store, household_adult_records,
+                                   records_digest)
 from ingest.write import replace_table
 from models.linkage.run import link_partnership, previous_person_links, write_linkage_tables, write_review_file
 
@@ -32,6 +36,7 @@ from ..resources import IdentityStoreResource, IncomingExtracts, LinkageSettings
 from ..settings import Settings
 from .ingest_run import ensure_source_tables
 from .population import WAREHOUSE_POOL
+from .freshness import code_version
 from .reuse import reusable
 
 PERSON_LINKS_KEY = AssetKey(["linkage", "person_links"])
@@ -61,6 +66,19 @@ def partner_sources(registry: Registry) -> tuple[str, ...]:
     return tuple(s.name for s in registry.partitioned() if s.schema == "partner_concerns")
 
 
+def _linkage_version(context, conn, resources) -> str | None:
+    """person_linkage's input version: the code and what linkage reads (the child and adult records,
+    :func:`models.linkage.records.records_digest`), not every extract. A changed file whose records keep their
+    identifiers and the fields linkage uses leaves the links as they were, and linkage is not run again; its
+    own last links (the keys it carries over) are what that build left. None (build it): a source's tables do
+    not exist yet."""
+    digest = records_digest(conn, Path(resources["identity_store"].database),
+                            partner_sources(resources["extracts"].registry()))
+    if digest is None:
+        return None
+    return hashlib.sha256(f"{code_version()}\n{digest}\nlinkage".encode()).hexdigest()
+
+
 def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> list:
     """The linkage assets (downstream of ``source_keys``), the evaluation asset included."""
 
@@ -83,7 +101,8 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
         pool=WAREHOUSE_POOL,
         can_subset=False,
     )
-    @reusable(outputs=("linkage.person_links", "linkage.family_links", "quality.linkage_summary"))
+    @reusable(outputs=("linkage.person_links", "linkage.family_links", "quality.linkage_summary"),
+              version=_linkage_version)
     def person_linkage(context: AssetExecutionContext, warehouse: WarehouseResource,
                        identity_store: IdentityStoreResource, extracts: IncomingExtracts,
                        linkage_settings: LinkageSettings):

@@ -52,7 +52,8 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
                     hashlib.sha256(f"{own}\n{refresh.settings_version}".encode()).hexdigest()
                 found = freshness(conn, name, periods, current, outputs, root)
                 if version is not None and own is None:
-                    found = replace(found, fresh=False, reason="some of its files are to be read")
+                    found = replace(found, fresh=False, reason="some of its inputs are new (files to read, or "
+                                                                 "tables not created yet)")
                 report = _stored_report(conn, found) if found.fresh else None
             if report is not None:
                 context.log.info(f"{name}: {found.reason}")
