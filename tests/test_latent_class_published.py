@@ -27,10 +27,16 @@ are MSETools' ``UK`` is checked, not assumed: the main-effects (independence) Po
 gives 13,444.13, MSETools' ``independence(UK)`` to the printed two decimals.
 
 Our model is LCMCR's: Beta(1, 1) capture probabilities, truncated stick-breaking with alpha ~ Gamma(0.25,
-0.25), p(N) proportional to 1/N, blocked Gibbs sampler on the aggregated table. The slow test runs it at the
-published settings (K = 10, 200 chains, no burn-in, 100 draws every 1,000th sweep). What differs: the random
-numbers and the starting values (ours: capture probabilities uniform on (0.05, 0.95), equal class weights,
-alpha = 1; LCMCR draws its own). On these data that is not a detail - see the slow test.
+0.25), p(N) proportional to 1/N, blocked Gibbs sampler on the aggregated table. The slow tests run it at the
+published settings (K = 10, 200 chains, no burn-in, 100 draws every 1,000th sweep) and with LCMCR's starting
+values (``init="lcmcr"``). What still differs: the random numbers and the order of updates within a sweep.
+On these data the start is not a detail: the chains have not converged when the published run stops.
+
+Result (details in the slow tests' docstrings): median and 97.5 % quantile agree within 2.5 % (tolerance 5 %);
+the 2.5 % quantile does not (ours 27-43 % lower; a strict xfail). The Kosovo data of LCMCR's own example
+(Ball et al. 2002, lists EXH ABA OSCE HRW) would be the natural case, but no LCMCR result for them was found
+in text (LCMCR's manual prints none; the tables of Manrique-Vallier 2016, Silverman 2020 and HRDAG's StanLCMCR
+note were not readable from here).
 """
 from __future__ import annotations
 
@@ -97,3 +103,60 @@ def test_one_class_on_the_published_table_matches_its_exact_posterior():
     assert abs(fit.median / exact[1] - 1) < 0.015
     assert abs(fit.lower / exact[0] - 1) < 0.02 and abs(fit.upper / exact[2] - 1) < 0.02
     assert fit.lower < PUBLISHED_INDEPENDENCE["estimate"] < fit.upper
+
+
+def test_lcmcr_start_puts_every_class_at_the_lists_observed_shares():
+    from models.mse.latent_class import _lcmcr_start, as_tables
+
+    y = np.repeat(as_tables(uk5_table()), 2, axis=0)
+    lam, logpi, alpha = _lcmcr_start(np.random.default_rng(0), y, cell_patterns(5), 10, None, warm_up=0)
+    shares = np.array([94, 567, 1169, 807, 336]) / 2744  # LA NG PFNCA GO GP
+    assert np.allclose(lam, shares) and lam.shape == (2, 10, 5)
+    assert np.allclose(np.exp(logpi[0]), [0.225] * 4 + [0.1 / 6] * 6) and np.allclose(alpha, 0.03)
+    with pytest.raises(ValueError):
+        sample_lcmcr(uk5_table(), init="prior")
+
+
+@pytest.fixture(scope="module")
+def published_settings_run() -> np.ndarray:
+    """Our sampler at MSETools' settings (see the module docstring), LCMCR's start: 200 chains x 100 draws.
+    5-10 minutes on one core."""
+    return sample_lcmcr(uk5_table(), K=10, chains=200, burn=0, draws=100, thin=1_000, seed=1, init="lcmcr")[0]
+
+
+@pytest.mark.slow
+def test_published_settings_reproduce_the_lcmcr_median_and_upper_bound(published_settings_run):
+    """Published: median 20,232, 97.5 % quantile 32,842. Ours (200 chains each), seeds 1, 2, 3: medians
+    20,058, 19,969, 19,730 (0.9-2.5 % low), 97.5 % quantiles 32,578, 32,478, 32,479 (0.8-1.1 % low). Between
+    seeds the median moved by 1.6 % and the upper quantile by 0.3 %; the published run carries the same kind
+    of Monte Carlo error. Tolerance 5 %: twice the largest gap seen (2.5 %), and well inside what separates
+    the alternatives below (which it rejects).
+
+    Why the settings must be copied so closely: the chains have not converged after 100,000 sweeps. With
+    LCMCR's start the median over 64 chains of their 1st, 10th and 100th draws was 7,878, 16,238 and 21,183;
+    split R-hat of N is 1.2-1.3. Chains linger near 12,000 before moving up. So the published figure, like
+    ours, summarises where 200 chains got to from where they started:
+    - the same settings with our default start (init="uniform") gave medians 16,312, 16,033, 15,134 (seeds
+      1-3), 20-25 % low, 2.5 % quantiles about 5,100;
+    - a long run (64 chains, LCMCR's start, 300,000 sweeps of burn-in, then 100 draws every 2,000th; split
+      R-hat 1.02) gave median 21,820, 95 % interval 14,758 to 33,567: the posterior itself, by our sampler,
+      is 8 % above the published median and its lower bound 35 % above the published one."""
+    lower, median, upper = np.quantile(published_settings_run, [0.025, 0.5, 0.975])
+    assert median == pytest.approx(PUBLISHED_LCMCR["median"], rel=0.05)
+    assert upper == pytest.approx(PUBLISHED_LCMCR["upper"], rel=0.05)
+    assert lower < median < upper
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(strict=True, reason="2.5 % quantile: ours 6,235-7,978 (seeds 1-3), published 10,935")
+def test_published_settings_reproduce_the_lcmcr_lower_bound(published_settings_run):
+    """Published 2.5 % quantile: 10,935. Ours, seeds 1, 2, 3: 6,639, 6,235, 7,978 - 27-43 % lower, beyond the
+    spread between seeds. The lowest draws come from the first few thousand sweeps of the slowest chains
+    (the median of the first draws over 64 chains was 7,878, their 10th percentile 5,383), so this quantile
+    measures how fast chains leave their start. Our start copies LCMCR's (observed shares, fixed weights,
+    500 warm-up sweeps at alpha = 0.3/K) but not its order of updates within a sweep (LCMCR: classes,
+    capture probabilities, weights, then N; ours: N first), nor its random numbers; not resolved. Against the
+    converged posterior (long run above: 14,758) the published lower bound is itself 26 % low. Strict xfail:
+    if the two ever agree this test fails and the docstrings above must change."""
+    lower = np.quantile(published_settings_run, 0.025)
+    assert lower == pytest.approx(PUBLISHED_LCMCR["lower"], rel=0.10)
