@@ -34,9 +34,9 @@ On these data the start is not a detail: the chains have not converged when the 
 
 Result (details in the slow tests' docstrings): median and 97.5 % quantile agree within 2.5 % (tolerance 5 %);
 the 2.5 % quantile does not (ours 27-43 % lower; a strict xfail). Seeds 1-4 were run by hand. The Kosovo
-data of LCMCR's own example (Ball et al. 2002, lists EXH ABA OSCE HRW) would be the natural case, but no LCMCR result for them was found
-in text (LCMCR's manual prints none; the tables of Manrique-Vallier 2016, Silverman 2020 and HRDAG's StanLCMCR
-note were not readable from here).
+data of LCMCR's own example (Ball et al. 2002, lists EXH ABA OSCE HRW) would be the natural case, but no
+LCMCR result for them was found in text (LCMCR's manual prints none; the tables of Manrique-Vallier 2016,
+Silverman 2020 and HRDAG's StanLCMCR note were not readable from here).
 """
 from __future__ import annotations
 
