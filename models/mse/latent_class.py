@@ -125,16 +125,36 @@ def table_seed(seed: int, table) -> int:
     return (int(seed) * 1_000_003 + zlib.crc32(counts)) % 2**32
 
 
+def _lcmcr_start(rng, y, X, K, impute, warm_up: int = 500):
+    """LCMCR's starting state (see :func:`sample_lcmcr`, ``init="lcmcr"``) for the B rows of ``y``."""
+    B = len(y)
+    n = y[:, 1:].sum(axis=1)
+    shares = np.clip((y @ X) / n[:, None], 1e-6, 1 - 1e-6)                          # [B, J]
+    lam = np.repeat(shares[:, None, :], K, axis=1)
+    weights = np.array([0.225] * min(K, 4) + [0.1 / (K - 4)] * max(K - 4, 0))
+    state = (lam, np.log(np.broadcast_to(weights / weights.sum(), (B, K)).copy()), np.full(B, 0.3 / K))
+    for _ in range(warm_up):
+        (lam, logpi, _), _ = _gibbs_sweep(rng, impute(rng, y) if impute is not None else y, X, state)
+        state = (lam, logpi, np.full(B, 0.3 / K))                                  # alpha is not updated
+    return state
+
+
 def sample_lcmcr(tables, *, chains: int = DEFAULTS["chains"], burn: int = DEFAULTS["burn"],
                  draws: int = DEFAULTS["draws"], thin: int = DEFAULTS["thin"], K: int = K_CLASSES,
-                 seed: int = 0, impute=None) -> np.ndarray:
+                 seed: int = 0, impute=None, init: str = "uniform") -> np.ndarray:
     """Posterior draws of N for each table, all tables and chains advanced together.
 
     ``tables``: [T, 2^J] counts per capture history in :func:`cell_patterns` order (column 0, the
     all-zero history, is ignored), or [T, 2^J - 1] without it. ``impute``: optional function
     ``(rng, y [B, 2^J]) -> y`` applied before every sweep, e.g. to take out the children a
     false-positive allowance draws (:mod:`models.mse.false_positives`); the chains then average
-    over those draws too. Returns [T, chains, draws].
+    over those draws too. ``init``: where the chains start. ``"uniform"`` (the pipeline's): capture
+    probabilities uniform on (0.05, 0.95), equal class weights, alpha = 1. ``"lcmcr"``: as the R package
+    LCMCR 0.4.x starts (``CNPLCM_CR_Basic_Freq::Initializes``): every class's capture probabilities at the
+    lists' observed shares, class weights 0.225 for the first four and 0.1 / (K - 4) for the rest, then
+    500 warm-up sweeps with alpha held at 0.3 / K (not counted in ``burn``). With no burn-in, and on tables
+    whose chains mix slowly, the start shows in the draws (tests/test_latent_class_published.py).
+    Returns [T, chains, draws].
     """
     tables = as_tables(tables)
     J = tables.shape[1].bit_length() - 1
@@ -143,7 +163,12 @@ def sample_lcmcr(tables, *, chains: int = DEFAULTS["chains"], burn: int = DEFAUL
     y = np.repeat(tables, chains, axis=0)
     rng = np.random.default_rng(seed)
     B = len(y)
-    state = (rng.uniform(0.05, 0.95, (B, K, J)), np.full((B, K), -math.log(K)), np.ones(B))
+    if init == "uniform":
+        state = (rng.uniform(0.05, 0.95, (B, K, J)), np.full((B, K), -math.log(K)), np.ones(B))
+    elif init == "lcmcr":
+        state = _lcmcr_start(rng, y, X, K, impute)
+    else:
+        raise ValueError(f"init must be 'uniform' or 'lcmcr', got {init!r}")
     out = np.empty((B, draws))
     for sweep in range(burn + draws * thin):
         state, N = _gibbs_sweep(rng, impute(rng, y) if impute is not None else y, X, state)
