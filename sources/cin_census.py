@@ -236,10 +236,10 @@ class _Parser:
                     if not ordinal % COMPACT_EVERY:
                         self._compact()
                     el.clear()
-                    while el.getprevious() is not None:
-                        prev = el.getprevious()
-                        if prev.tag != child_tag:
-                            self._unexpected(prev, f"Children/{etree.QName(prev).localname}", ordinal)
+                    while el.getprevious() is not None:  # the siblings before it, first to last
+                        first = parent[0]
+                        if first.tag != child_tag:
+                            self._unexpected(first, f"Children/{etree.QName(first).localname}", ordinal)
                         del parent[0]
                 elif tag == children_tag:
                     children_closed = True
