@@ -23,6 +23,7 @@ import argparse
 import cProfile
 import io
 import json
+import os
 import pstats
 import resource
 import shutil
@@ -32,8 +33,15 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the return's generator, cin_census_throughput.py
+
+
+def project_root() -> Path:
+    """The checkout whose code runs (that of the imported ``pipelines``, so that another checkout's virtual
+    environment can run this file, e.g. to measure the code before a change in the same run)."""
+    import pipelines
+
+    return Path(pipelines.__file__).resolve().parents[1]
 
 YEAR = 2026
 
@@ -55,7 +63,7 @@ def materialise(folder: Path, profile: Path | None = None) -> dict:
     if project.exists():
         shutil.rmtree(project)
     project.mkdir()
-    settings = Settings(project_root=ROOT, synthetic_dir=folder, incoming_dir=folder / "incoming",
+    settings = Settings(project_root=project_root(), synthetic_dir=folder, incoming_dir=folder / "incoming",
                         warehouse_path=project / "warehouse" / "neglect.duckdb",
                         identity_path=project / "warehouse" / "identity.duckdb",
                         pseudonym_key_path=project / "secrets" / "pseudonym.key", output_dir=project / "output",
@@ -98,6 +106,9 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, metavar="DIR", help="work in DIR and keep it (the file is reused)")
     parser.add_argument("--run", type=Path, help=argparse.SUPPRESS)  # internal: one materialisation, print JSON
     parser.add_argument("--profile-to", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--python", action="append", default=[], metavar="PYTHON",
+                        help="also run with this interpreter (another checkout's .venv/bin/python, e.g. the main "
+                             "branch's), alternating with this one; repeat the option for more")
     args = parser.parse_args()
     if args.run:
         print(json.dumps(materialise(args.run, args.profile_to), default=str))
@@ -111,18 +122,29 @@ def main() -> None:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             write_cin_census(path, args.children, args.seed)
-        runs = []
+        pythons = [sys.executable, *args.python]
+        by_python: dict[str, list] = {p: [] for p in pythons}
 
-        def fresh(*extra: str) -> dict:
-            done = subprocess.run([sys.executable, __file__, "--run", str(folder), *extra], capture_output=True,
-                                  text=True, cwd=ROOT)
+        def fresh(*extra: str, python: str = sys.executable) -> dict:
+            done = subprocess.run([python, __file__, "--run", str(folder), *extra], capture_output=True,
+                                  text=True, cwd=Path(python).parents[2] if python != sys.executable else project_root(),
+                                  env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
             if done.returncode:
                 sys.exit(done.stderr[-3000:])
             return json.loads(done.stdout.strip().splitlines()[-1])
 
         for _ in range(args.repeat):
-            runs.append(fresh())
+            for python in pythons:  # alternated, so each sees the same machine load
+                by_python[python].append(fresh(python=python))
+        runs = by_python[sys.executable]
         best = min(runs, key=lambda r: r["cpu_seconds"])
+        for python in args.python:
+            other = by_python[python]
+            least = min(other, key=lambda r: r["cpu_seconds"])
+            same = all(least[k] == best[k] for k in ("rows", "rows_rejected", "checks"))
+            print(f"{python}: wall " + ", ".join(f"{r['seconds']:.1f}" for r in other) + " s; CPU "
+                  + ", ".join(f"{r['cpu_seconds']:.1f}" for r in other) + " s; children per CPU-second "
+                  f"{(least['rows_read'] or 0) / least['cpu_seconds']:,.0f}; same rows, rejects and checks: {same}")
         children = best["rows_read"] or 0
         print(f"file: {path.stat().st_size / 1e6:.1f} MB, {children:,} Child elements; success {best['success']}")
         print("materialise raw/cin_census: wall " + ", ".join(f"{r['seconds']:.1f}" for r in runs) + " s; CPU "
