@@ -137,7 +137,7 @@ def _parse_split(path: Path, schema: CinSchema) -> _Parsed | None:
         try:
             with PartReader(path, 0, plan.cut, after=FIRST_END) as part:
                 first = _Parser(path, schema).parse(part)
-            return merge_parts(first, _parse_second_part(path, plan), plan.line_offset)
+            return merge_parts(first, _parse_second_part(path, plan))
         except Exception:  # noqa: BLE001 - as below
             return None
     pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
@@ -146,7 +146,7 @@ def _parse_split(path: Path, schema: CinSchema) -> _Parsed | None:
         second = pool.submit(_parse_second_part, path, plan)
         with PartReader(path, 0, plan.cut, after=FIRST_END) as part:
             first = _Parser(path, schema).parse(part)
-        parsed = merge_parts(first, second.result(), plan.line_offset)
+        parsed = merge_parts(first, second.result())
     except Exception:  # noqa: BLE001 - a comment holding </Child>, a syntax error ...: the whole read says what
         parsed = None
     finally:
@@ -160,7 +160,7 @@ def _parse_split(path: Path, schema: CinSchema) -> _Parsed | None:
 
 
 def _parse_second_part(path: Path, plan) -> _Parsed:
-    """The second part of a split file (run in the spawned process; child ordinals from 1, lines of the part)."""
+    """The second part of a split file (run in the spawned process; child ordinals from 1, lines the file's)."""
     gc.disable()  # as in read_cin_census: millions of small lists, no cycles
     with PartReader(path, plan.cut, plan.size, before=plan.prefix) as part:
         return _Parser(path, load_cin_schema()).parse(part)

@@ -8,20 +8,24 @@ and the two parts are parsed at once, each with the same :class:`sources.cin_cen
 
 * the first part, in this process: the file's bytes up to the cut, then ``</Children></Message>``;
 * the second part, in one spawned process: the file's own XML declaration (and BOM), its ``Message``
-  and ``Children`` start tags as written (namespace declarations included), then the file's bytes
-  from the cut to the end.
+  and ``Children`` start tags as written (namespace declarations included), then as many line feeds as
+  put the cut on its own line number, then the file's bytes from the cut to the end.
 
-:func:`merge_parts` then joins them in file order: the second part's child ordinals are moved on by
-the first part's Child count (in the tables, in the notes and in their ``Child[n]`` locations) and its
-line numbers by the lines before the cut less the lines of the start tags put before it, so the
-result is exactly the single read's: same rows, same rejects, same locations and lines (the rejects
-are sorted by child and line in :mod:`sources.cin_census_tables` either way). Validation and tables
-(``_build``) run once, on the joined rows, as before.
+So every element of the second part is on the line it is on in the file, and lxml reports the lines
+exactly as when reading the whole file, including libxml2's own approximation past line 65,535 (it then
+takes an element's line from its first child's text: with blank text removed, a Child's line comes out
+2 more than its start tag's); counting the lines of the part from 1 and adding an offset would give the
+true lines there instead, and so other lines than the single read. :func:`merge_parts` then joins the
+parts in file order, moving the second part's child ordinals on by the first part's Child count (in the
+tables, in the notes and in their ``Child[n]`` locations), so the result is exactly the single read's:
+same rows, same rejects, same locations and lines (the rejects are sorted by child and line in
+:mod:`sources.cin_census_tables` either way). Validation and tables (``_build``) run once, on the joined
+rows, as before. The line feeds cost the second process about 1 ms per MB of the first part.
 
 A split is planned only when it is certain to be read the same: a file in UTF-8 or a single-byte
 encoding (so ``</Child>`` is those bytes and nothing else), with plain (unprefixed) ``Message``,
 ``Children`` and ``Child`` tags, and no carriage return that is not followed by a line feed (line
-numbers are counted on line feeds). Anything else, and anything going wrong in either part (a
+numbers are counted on line feeds, as libxml2 does). Anything else, and anything going wrong in either part (a
 ``</Child>`` inside a comment, a syntax error, a second part without a Child), falls back to the
 single read, which then gives the file's rows or its error exactly as before.
 """
@@ -54,12 +58,11 @@ SECOND_PART_SPAWNED = True  # False (tests only): the second part is read in thi
 
 @dataclass(frozen=True)
 class Split:
-    """Where a return is split: ``cut`` (bytes; the first part is ``[0, cut)``), the ``prefix`` the second
-    part is read with, and ``line_offset`` (a line of the second part + ``line_offset`` = the file's line)."""
+    """Where a return is split: ``cut`` (bytes; the first part is ``[0, cut)``), the file's ``size``, and the
+    ``prefix`` the second part is read with (start tags, then line feeds up to the cut's line)."""
     cut: int
     size: int
     prefix: bytes
-    line_offset: int
 
 
 def may_split() -> bool:
@@ -114,9 +117,10 @@ def _plan(mm, size: int, share: float) -> Split | None:
         lines_before = sum(int(np.count_nonzero(data[i:min(i + _CHUNK, cut)] == 10)) for i in range(0, cut, _CHUNK))
     finally:
         del data  # the mmap cannot close while a view of it is alive
-    prefix = bom + (declaration.group() if declaration else b"") + head[root.start():root_end + 1] + \
+    tags = bom + (declaration.group() if declaration else b"") + head[root.start():root_end + 1] + \
         head[children.start():children_end + 1]
-    return Split(cut=cut, size=size, prefix=prefix, line_offset=lines_before - prefix.count(b"\n"))
+    # the cut's line is line lines_before + 1 in the file: the second part must start on it too
+    return Split(cut=cut, size=size, prefix=tags + b"\n" * (lines_before - tags.count(b"\n")))
 
 
 def _has_lone_carriage_return(data: np.ndarray) -> bool:
@@ -161,23 +165,23 @@ class PartReader:
         self.close()
 
 
-def merge_parts(first, second, line_offset: int):
+def merge_parts(first, second):
     """The two parts' parse results (``_Parsed``) as the single read's: the second part's child ordinals after
-    the first part's, its lines the file's."""
+    the first part's (its lines are already the file's)."""
     from .cin_census_tables import _Parsed
 
     n = first.children_read
     frames = {}
     for name, a in first.frames.items():
         b = second.frames[name]
-        b = b.assign(child_ordinal=b["child_ordinal"] + n, source_line=b["source_line"] + line_offset)
+        b = b.assign(child_ordinal=b["child_ordinal"] + n)
         frames[name] = pd.concat([a, b], ignore_index=True)
     notes = list(first.notes)
-    for table, ordinal, location, line, *rest in second.notes:
+    for table, ordinal, location, *rest in second.notes:
         if ordinal is not None:
             ordinal += n
         match = _CHILD_LOCATION.match(location)
         if match:
             location = f"Child[{int(match.group(1)) + n}]" + location[match.end():]
-        notes.append((table, ordinal, location, line + line_offset, *rest))
+        notes.append((table, ordinal, location, *rest))
     return _Parsed(frames=frames, notes=notes, header=first.header, children_read=n + second.children_read)

@@ -146,3 +146,22 @@ def test_a_broken_second_part_gives_the_single_reads_error(tmp_path, second_part
     with pytest.raises(SourceFileError) as split:
         read_cin_census(broken, split=True)
     assert str(split.value) == str(whole.value)
+
+
+def test_lines_past_65535_are_those_of_the_single_read(tmp_path, second_part_here, monkeypatch):
+    """Past line 65,535 libxml2 approximates an element's line (from its first child's text); the second part
+    starts on the cut's own line, so it gets the same approximations: checked with cuts before and after."""
+    small = (FIXTURES / "cin_return_2026_split.xml").read_bytes()
+    start, end = small.index(b"    <Child>"), small.index(b"    <CaseNote>closing")
+    children = small[start:end]
+    copies = 2 * 65_536 // children.count(b"\n") + 2
+    path = tmp_path / "cin_long.xml"
+    path.write_bytes(small[:start] + children * copies + small[end:])
+    assert path.read_bytes().count(b"\n") > 131_072
+    single = read_cin_census(path, la_code="991", expected_year=2026, split=False)
+    lines = single.tables["cin_child"]["source_line"]
+    assert (lines > 65_535).any() and (lines < 65_535).any()
+    for share in (0.3, 0.55, 0.9):  # cuts before line 65,535, between, and past twice that
+        monkeypatch.setattr(cin_census_split, "FIRST_SHARE", share)
+        assert _parse_split(path, load_cin_schema()) is not None
+        assert_same(read_cin_census(path, la_code="991", expected_year=2026, split=True), single)
