@@ -16,7 +16,11 @@ fresh Python process, so that the peak memory reported is the reader's alone, an
   element's text (end events, the parser options of the reader, each Child cleared with the
   siblings before it), run alternately with the reader in the same run, and the reader's speed
   as a ratio of it (wall and CPU; issue 18 asks for at least 0.9): on a shared machine the
-  absolute figures vary a lot, the ratio much less;
+  absolute figures vary a lot, the ratio much less. A file of 32 MB or more is read in two parts on
+  two cores (``sources/cin_census_split.py``): the reader's CPU includes the second part's process, and
+  the CPU of each part and the critical path (the larger) are printed, the wall time to expect when
+  each part has a core of its own;
+* the same file read whole in one process (``split=False``), alternated in the same run;
 * peak resident memory of the reading process (MiB; VmHWM on Linux, else ``ru_maxrss``) and,
   for scale, the same figure just before reading (Python, pandas and lxml imported);
 * rows per table and the number of reject rows (0 expected: the file is clean).
