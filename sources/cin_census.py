@@ -80,7 +80,7 @@ from .cin_census_header import HEADER_FINDING_COLUMNS, CinCensusHeader, empty_fi
 from .cin_census_prolog import PROLOG_LIMIT, _check_prolog, syntax_error  # noqa: F401 (re-exported)
 from .cin_census_schema import TABLES, CinSchema, _Column, _Table, load_cin_schema  # noqa: F401 (re-exported)
 from . import cin_census_split
-from .cin_census_split import FIRST_END, SPLIT_BYTES, PartReader, may_split, merge_parts, plan_split
+from .cin_census_split import FIRST_END, PartReader, may_split, merge_parts, plan_split
 from .cin_census_tables import (COMMON_COLUMNS, DATE_DTYPE, REJECT_COLUMNS, REJECT_DTYPES, SOURCE,  # noqa: F401
                                 CinCensusResult, _build, _Parsed, _raw_frame)
 from .errors import SourceFileError
@@ -120,7 +120,7 @@ def read_cin_census(path: Path | str, *, la_code: str | None = None,
             _check_prolog(path, fh, schema.root_element)
             fh.seek(0)
             if split is None:
-                split = os.fstat(fh.fileno()).st_size >= SPLIT_BYTES and may_split()
+                split = os.fstat(fh.fileno()).st_size >= cin_census_split.SPLIT_BYTES and may_split()
             parsed = _parse_split(path, schema) if split else None
             if parsed is None:
                 parsed = _Parser(path, schema).parse(fh)

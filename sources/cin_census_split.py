@@ -66,9 +66,10 @@ class Split:
 
 
 def may_split() -> bool:
-    """True in a process that may start one more: not a pool worker, two or more CPUs, reading not set to one
-    process (``NEGLECT_READ_WORKERS=1``)."""
-    return (multiprocessing.parent_process() is None and (os.cpu_count() or 1) >= 2
+    """True in a process that may start one more: not a pool worker, two or more CPUs it may run on, reading not
+    set to one process (``NEGLECT_READ_WORKERS=1``)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return (multiprocessing.parent_process() is None and cpus >= 2
             and os.environ.get("NEGLECT_READ_WORKERS", "").strip() != "1")
 
 

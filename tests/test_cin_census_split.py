@@ -165,3 +165,34 @@ def test_lines_past_65535_are_those_of_the_single_read(tmp_path, second_part_her
         monkeypatch.setattr(cin_census_split, "FIRST_SHARE", share)
         assert _parse_split(path, load_cin_schema()) is not None
         assert_same(read_cin_census(path, la_code="991", expected_year=2026, split=True), single)
+
+
+def test_only_a_process_that_is_no_pool_worker_splits(monkeypatch):
+    monkeypatch.delenv("NEGLECT_READ_WORKERS", raising=False)
+    monkeypatch.setattr(cin_census_split.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    assert cin_census_split.may_split()  # pytest's own process, two CPUs
+    monkeypatch.setenv("NEGLECT_READ_WORKERS", "1")
+    assert not cin_census_split.may_split()
+    monkeypatch.delenv("NEGLECT_READ_WORKERS")
+    monkeypatch.setattr(cin_census_split.os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    assert not cin_census_split.may_split()
+    monkeypatch.setattr(cin_census_split.os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    monkeypatch.setattr(cin_census_split.multiprocessing, "parent_process", lambda: object())
+    assert not cin_census_split.may_split()  # a worker of ingest.parallel's pool
+
+
+def test_by_default_a_file_of_split_bytes_or_more_is_split(monkeypatch, second_part_here):
+    from sources import cin_census
+
+    path = FIXTURES / "cin_return_2026_split.xml"
+    single = read_cin_census(path, la_code="991", expected_year=2026, split=False)
+    calls = []
+    monkeypatch.setattr(cin_census, "_parse_split", lambda *a: calls.append(a) or _parse_split(*a))
+    monkeypatch.setattr(cin_census_split, "may_split", lambda: True)
+    monkeypatch.setattr(cin_census, "may_split", lambda: True)
+    monkeypatch.setattr(cin_census_split, "SPLIT_BYTES", path.stat().st_size + 1)
+    assert_same(read_cin_census(path, la_code="991", expected_year=2026), single)
+    assert not calls  # smaller than SPLIT_BYTES: read whole
+    monkeypatch.setattr(cin_census_split, "SPLIT_BYTES", path.stat().st_size)
+    assert_same(read_cin_census(path, la_code="991", expected_year=2026), single)
+    assert len(calls) == 1
