@@ -19,7 +19,7 @@ from checks.dfe_rules.runner import run_rules
 from checks.population import RuleOutcome
 
 from ingest.files import FileLoad
-from ingest.write import ensure_quality_tables, registered, table_names
+from ingest.write import ensure_quality_tables, fetch_frame, registered, table_names
 
 FINDING_COLUMNS = ["period_end", "la_code", "table_name", "record_id", "rule_code", "rule_name", "severity", "message"]
 
@@ -72,10 +72,10 @@ def validate_periods(conn, source: str, tables: list[str], periods: list[date]) 
         name = table.split(".")[1]
         if name not in existing or not expectations.has_suite(name):
             continue
-        frames[name] = conn.execute(f"SELECT * FROM {table} WHERE period_end IN (SELECT unnest(?::DATE[]))",
-                                    [periods]).df()
+        frames[name] = fetch_frame(conn, f"SELECT * FROM {table} WHERE period_end IN (SELECT unnest(?::DATE[]))",
+                                   [periods])
         before = conn.execute(f"SELECT count(*) FROM {table} WHERE period_end = (SELECT max(period_end) "
-                              f"FROM {table} WHERE period_end < ?)", [min(periods)]).fetchone()[0]
+                              f"FROM {table} WHERE period_end < ?)", [min(periods)]).fetchall()[0][0]
         previous[name] = int(before) or None
     if not frames:
         return []
