@@ -33,8 +33,8 @@ import pandas as pd
 from . import ons_population as ward
 from .errors import SourceFileError
 from .schema import load_schema
-from .tabular import (ColumnFailure, RawTable, TableRead, collect_failures, csv_line_rejects, read_raw,
-                      whole_number_columns)
+from .tabular import (ColumnFailure, RawTable, TableRead, collect_failures, read_raw, whole_number_columns,
+                      with_line_rejects)
 
 SOURCE = "ons_population_lsoa"
 OUTPUT_COLUMNS = ["mid_year", "lsoa_code", "lsoa_name", "lad_code", "lad_name", "sex", "age", "population"]
@@ -65,15 +65,6 @@ def _rows_frame(parts: dict) -> pd.DataFrame:
     return frame.astype({"mid_year": "int64", "lsoa_code": "string", "lsoa_name": "string", "lad_code": "string",
                          "lad_name": "string", "sex": "int64", "age": "int64", "population": "int64",
                          "source_file": "string", "source_line": "int64"})
-
-
-def _with_line_rejects(rejects: pd.DataFrame, line_rejects: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """``rejects`` with the lines the CSV reader could not use (malformed, undecodable; :func:`read_raw`), in line
-    order: those lines were read, and are rejected, not lost."""
-    if not len(line_rejects):
-        return rejects
-    both = pd.concat([rejects, csv_line_rejects(line_rejects, SOURCE, path.name)], ignore_index=True)
-    return both.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)
 
 
 def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[str, tuple[int, int]],
@@ -107,7 +98,7 @@ def _published(path: Path, table: pd.DataFrame, lines: np.ndarray, ages: dict[st
     fails += counted
     rejects = collect_failures(fails, SOURCE, path.name, lines)
     ok = ~np.isin(lines, rejects["source_line"].to_numpy()) if len(rejects) else np.ones(len(table), bool)
-    rejects = _with_line_rejects(rejects, line_rejects, path)
+    rejects = with_line_rejects(rejects, line_rejects, SOURCE, path.name)
     parts = []
     for column, (sex, age) in kept.items():
         parts.append(pd.DataFrame({
@@ -133,7 +124,7 @@ def _long(path: Path, raw: RawTable) -> TableRead:
     fails = [ColumnFailure(f.field, f.rule, f.mask & ~over, f.message) for f in fails]
     rejects = collect_failures(fails, SOURCE, path.name, lines)
     ok = ~np.isin(lines, rejects["source_line"].to_numpy()) & ~over if len(rejects) else ~over
-    rejects = _with_line_rejects(rejects, line_rejects, path)
+    rejects = with_line_rejects(rejects, line_rejects, SOURCE, path.name)
     rows = _rows_frame({"mid_year": mid_year, "lsoa_code": values["lsoa_code"][ok], "lsoa_name": values["lsoa_name"][ok],
                         "lad_code": values["lad_code"][ok], "lad_name": values["lad_name"][ok], "sex": parsed["sex"][ok],
                         "age": parsed["age"][ok], "population": parsed["population"][ok], "source_file": path.name,

@@ -41,8 +41,8 @@ import pandas as pd
 
 from ..errors import SourceFileError
 from .raw import RawTable, header_row, match_headers, read_raw, recognises_columns
-from .result import (REJECT_COLUMNS, ColumnFailure, TableRead, collect_failures, concat_reads, csv_line_rejects,
-                     empty_rejects, whole_number_columns)
+from .result import (REJECT_COLUMNS, ColumnFailure, TableRead, collect_failures, concat_reads, empty_rejects,
+                     whole_number_columns, with_line_rejects)
 from .schema import (CODE_MAP_DIR, TabularColumn, TabularSchema, load_code_map, load_tabular_schema, map_codes,
                      normalise_header, normalise_value, without_option_prefix)
 from .validate import RULES, formula_failure, nhs_number_valid, parse_dates, validate_column
@@ -52,7 +52,7 @@ __all__ = [  # what other modules use (the parts' own names are public in their 
     "TabularSchema", "collect_failures", "concat_reads", "empty_rejects", "extract_context", "header_row",
     "load_code_map", "load_tabular_schema", "map_codes", "nhs_number_valid", "normalise_header", "normalise_value",
     "parse_dates", "read_extract", "read_raw", "read_table", "recognises_columns", "whole_number_columns",
-    "without_option_prefix",
+    "with_line_rejects", "without_option_prefix",
 ]
 
 
@@ -98,10 +98,8 @@ def read_table(path: Path | str, schema: TabularSchema | str, *, extract_date: d
 
     rejects = collect_failures(fails, schema.source, label, lines)
     rejected = np.isin(lines, rejects["source_line"].to_numpy()) if len(rejects) else np.zeros(n, bool)
-    if len(raw.line_rejects):  # lines the CSV reader could not use: read, and rejected
-        rejects = pd.concat([rejects, csv_line_rejects(raw.line_rejects, schema.source, label)], ignore_index=True)
-        rejects = rejects.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)
-        n += len(raw.line_rejects)
+    rejects = with_line_rejects(rejects, raw.line_rejects, schema.source, label)  # lines the CSV reader could not use
+    n += len(raw.line_rejects)
     flag_frame = collect_failures(flags, schema.source, label, lines)
     if len(flag_frame):
         flag_frame = flag_frame[~flag_frame["source_line"].isin(rejects["source_line"])].reset_index(drop=True)

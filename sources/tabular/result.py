@@ -61,6 +61,15 @@ def csv_line_rejects(line_rejects: pd.DataFrame, source: str, label: str) -> pd.
          "message": "string"})
 
 
+def with_line_rejects(rejects: pd.DataFrame, line_rejects: pd.DataFrame, source: str, label: str) -> pd.DataFrame:
+    """``rejects`` with the CSV reader's rejected lines (:func:`csv_line_rejects`) added, in line order
+    (source_line, field, rule): those lines were read, and are rejected, not lost."""
+    if not len(line_rejects):
+        return rejects
+    both = pd.concat([rejects, csv_line_rejects(line_rejects, source, label)], ignore_index=True)
+    return both.sort_values(["source_line", "field", "rule"], kind="stable").reset_index(drop=True)
+
+
 def collect_failures(fails: list[ColumnFailure], source: str, label: str, lines: np.ndarray) -> pd.DataFrame:
     parts = []
     for f in fails:
