@@ -126,6 +126,8 @@ def fetch_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None =
     DuckDB 2.0 refuses a relation's query on a connection until it is finished.
     """
     table = conn.sql(sql, params=params).to_arrow_table()
+    if len(set(table.column_names)) != len(table.column_names):  # repeated names: as .df() names them
+        return conn.execute(sql, params).df()
     columns = {}
     for name, column in zip(table.column_names, table.columns):
         kind = column.type
@@ -142,8 +144,6 @@ def fetch_frame(conn: duckdb.DuckDBPyConnection, sql: str, params: list | None =
             columns[name] = column.to_pandas(date_as_object=False).astype("datetime64[us]")
         else:
             return conn.execute(sql, params).df()
-    if len(set(table.column_names)) != len(table.column_names):
-        return conn.execute(sql, params).df()
     return pd.DataFrame(columns, index=pd.RangeIndex(table.num_rows))
 
 

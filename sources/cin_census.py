@@ -139,29 +139,25 @@ def _parse_split(path: Path, schema: CinSchema) -> _Parsed | None:
     plan = plan_split(path)
     if plan is None:
         return None
-    if not cin_census_split.SECOND_PART_SPAWNED:  # tests: both parts here, one after the other
-        try:
-            with PartReader(path, 0, plan.cut, after=FIRST_END) as part:
-                first = _Parser(path, schema).parse(part)
-            return merge_parts(first, _parse_second_part(path, plan))
-        except Exception:  # noqa: BLE001 - as below
-            return None
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    # tests (SECOND_PART_SPAWNED False): both parts here, one after the other
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) \
+        if cin_census_split.SECOND_PART_SPAWNED else None
     parsed = None
     try:
-        second = pool.submit(_parse_second_part, path, plan)
+        second = pool.submit(_parse_second_part, path, plan) if pool else None
         with PartReader(path, 0, plan.cut, after=FIRST_END) as part:
             first = _Parser(path, schema).parse(part)
-        parsed = merge_parts(first, second.result())
+        parsed = merge_parts(first, second.result() if pool else _parse_second_part(path, plan))
     except Exception:  # noqa: BLE001 - a comment holding </Child>, a syntax error ...: the whole read says what
         parsed = None
     finally:
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=parsed is not None, cancel_futures=True)
-        for process in processes:
-            if process.is_alive() and parsed is None:
-                process.kill()
-            process.join(timeout=5)
+        if pool is not None:
+            processes = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=parsed is not None, cancel_futures=True)
+            for process in processes:
+                if process.is_alive() and parsed is None:
+                    process.kill()
+                process.join(timeout=5)
     return parsed
 
 
