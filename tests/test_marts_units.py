@@ -365,3 +365,29 @@ def test_ethnicity_group_macro_gives_one_of_the_published_groups(code, group):
     conn.execute((SQL_DIR / "macros.sql").read_text(encoding="utf-8"))
     assert conn.execute("SELECT ethnicity_group(?::VARCHAR), list_contains(ethnicity_groups(), ethnicity_group("
                         "?::VARCHAR))", [code, code]).fetchall() == [(group, True)]
+
+
+def test_hidden_prevalence_rows_when_no_area_has_two_lists():
+    """An authority that supplied only its social-care returns leaves one list: every row 'not estimable', and
+    the rows still carry the estimate columns (empty) and their rates, instead of failing the mart (seen on a
+    hand-written partnership whose authorities supplied only some sources)."""
+    from models.marts.hidden_prevalence import ESTIMATE_ROW_COLUMNS, estimate_rows, linkage_variants
+
+    definitions = load_definitions()
+    names = [c.name for c in definitions.capture_lists]
+    quarter = date(2026, 3, 31)
+    histories = pd.DataFrame([{"period_end": pd.Timestamp(quarter), "variant": "match threshold", "la_code": area,
+                               "stratum": "0-4", **{n: int(n == names[0]) for n in names}, "children": 7}
+                              for area in ("partnership", "991")])
+    availability = pd.DataFrame([{"period_end": quarter, "la_code": area, "list_name": n, "available": n == names[0],
+                                  "missing": "" if n == names[0] else "a source"}
+                                 for area in ("partnership", "991") for n in names])
+    population = pd.DataFrame({"period_end": [quarter, quarter], "la_code": ["partnership", "991"],
+                               "population": [10_000, 10_000]})
+    frame = estimate_rows(histories, definitions, linkage_variants(0.9, 0.8, 0.95), population, [quarter],
+                          ["partnership", "991"], availability)
+    assert len(frame) == 4 and (frame["status"] == "not estimable").all()  # two areas, and the two threshold variants
+    assert set(ESTIMATE_ROW_COLUMNS) <= set(frame.columns) and frame["estimate"].isna().all()
+    assert frame["estimate_rate_per_10k"].isna().all()
+    own = frame[frame["linkage"] == "match threshold"].set_index("la_code")
+    assert own.loc["991", "observed"] == 7 and own.loc["991", "observed_rate_per_10k"] == pytest.approx(7.0)

@@ -265,6 +265,12 @@ def _num(x):
     return None if x is None or (isinstance(x, float) and np.isnan(x)) else round(float(x), 3)
 
 
+# the columns of an estimated row, in its order (a 'not estimable' row has some of them)
+ESTIMATE_ROW_COLUMNS = ["period_end", "measure", "la_code", "linkage", "linkage_threshold", "status", "method", "lists",
+                        "stratified", "strata", "observed", "estimate", "unobserved", "ci95_lower", "ci95_upper",
+                        "chosen_model", "message", "warnings", "list_sizes", "pairwise_overlaps", "assumptions"]
+
+
 def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, variants: pd.DataFrame,
                   population: pd.DataFrame, period_ends: list[date], areas: list[str],
                   availability: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -312,7 +318,8 @@ def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, vari
                     "list_sizes": json.dumps(result.diagnostics.get("list_sizes", {}), default=int),
                     "pairwise_overlaps": json.dumps(result.diagnostics.get("pairwise_overlaps", {}), default=int),
                     "assumptions": result.assumptions})
-    frame = pd.DataFrame(rows)
+    # every column an estimated row has, also when no row of the run could be estimated (empty there)
+    frame = pd.DataFrame(rows).reindex(columns=ESTIMATE_ROW_COLUMNS)
     frame = frame.merge(population, on=["period_end", "la_code"], how="left")
     people = frame["population"].astype("float64").where(frame["population"] > 0)
     for column, source in (("observed_rate_per_10k", "observed"), ("estimate_rate_per_10k", "estimate"),
