@@ -8,8 +8,9 @@ it checks, and fails when there is nothing to check (an empty mart is not a corr
 - :func:`episodes_recount`: for every quarter and area, the open spells (``status = 'open'``) equal the children
   in tiers 1-4 on the quarter end, no child has two open spells, and the quarters identified summed over spells
   equal the child-quarters in tiers 1-4 up to the quarter end.
-- :func:`cohort_outcomes_recount`: every cohort's outcomes add up to the cohort, and the cohort equals the
-  children whose first quarter end in tiers 1-4 (in the tier table) is the cohort quarter.
+- :func:`cohort_outcomes_recount`: every cohort's outcomes add up to the cohort, the cohort equals the
+  children whose first quarter end in tiers 1-4 (in the tier table) is the cohort quarter, and no cohort due is
+  missing (passes, saying so, when the history is too short for any cohort to be followed yet).
 - :func:`conversion_nested`: every step's numerator is at most its denominator, the stages nest (a step's
   denominator is the previous step's numerator) and the referral counts equal the neglect-related episodes
   recounted from ``staging.cin_episodes`` / ``staging.cin_assessments``.
@@ -89,11 +90,17 @@ def episodes_recount(conn, period_ends: list[date]) -> RuleOutcome:
 
 
 def cohort_outcomes_recount(conn, period_ends: list[date]) -> RuleOutcome:
+    """Every cohort's outcomes add up to the cohort, the cohort equals the children first in tiers 1-4 (in the
+    tier table) on its quarter end, and every cohort due -- children first identified 4 or 8 quarters before a
+    run quarter -- has its cells. Passes, saying so, when the tier table has these quarters but no child was
+    first identified 4 or 8 quarters before any of them (a partnership whose history is shorter than a year:
+    there is no cohort to follow yet, and the mart rightly has no rows)."""
+    periods = _periods_sql(period_ends)
     checked, wrong, examples = _rows(conn, f"""
         WITH cells AS (
             SELECT period_end, cohort_period_end, horizon_quarters, la_code, sum(children) AS children,
                    any_value(cohort_children) AS cohort_children
-            FROM marts.cohort_outcomes WHERE period_end IN {_periods_sql(period_ends)} GROUP BY ALL
+            FROM marts.cohort_outcomes WHERE period_end IN {periods} GROUP BY ALL
         ),
         firsts AS (
             SELECT la_code, person_key, min(period_end) AS first_identified FROM marts.child_neglect_tier
@@ -101,13 +108,37 @@ def cohort_outcomes_recount(conn, period_ends: list[date]) -> RuleOutcome:
         ),
         expected AS (
             SELECT first_identified AS cohort_period_end, la_code, count(*) AS cohort FROM firsts GROUP BY ALL
+        ),
+        due AS (  -- the cohorts the run's quarters follow, recounted: first identified 4 or 8 quarters before
+            SELECT r.period_end, h.horizon_quarters, e.la_code, e.cohort_period_end
+            FROM (SELECT unnest([{periods[1:-1]}]) AS period_end) r
+            CROSS JOIN (VALUES (4), (8)) h(horizon_quarters)
+            JOIN expected e ON 4 * year(e.cohort_period_end) + quarter(e.cohort_period_end)
+                               = 4 * year(r.period_end) + quarter(r.period_end) - h.horizon_quarters
+        ),
+        judged AS (
+            SELECT c.period_end, c.cohort_period_end, c.horizon_quarters, c.la_code,
+                   c.children <> c.cohort_children OR c.cohort_children IS DISTINCT FROM e.cohort AS bad
+            FROM cells c LEFT JOIN expected e USING (cohort_period_end, la_code)
+            UNION ALL  -- a cohort due with no cells in the mart
+            SELECT d.period_end, d.cohort_period_end, d.horizon_quarters, d.la_code, true
+            FROM due d ANTI JOIN cells c USING (period_end, cohort_period_end, horizon_quarters, la_code)
         )
-        SELECT count(*), count(*) FILTER (WHERE c.children <> c.cohort_children OR c.cohort_children IS DISTINCT FROM e.cohort),
-               list(strftime(c.cohort_period_end, '%Y-%m-%d') || ' +' || c.horizon_quarters || ' ' || c.la_code)
-                   FILTER (WHERE c.children <> c.cohort_children OR c.cohort_children IS DISTINCT FROM e.cohort)
-        FROM cells c LEFT JOIN expected e USING (cohort_period_end, la_code)""")[0]
+        SELECT count(*), count(*) FILTER (WHERE bad),
+               list(strftime(cohort_period_end, '%Y-%m-%d') || ' +' || horizon_quarters || ' ' || la_code)
+                   FILTER (WHERE bad)
+        FROM judged""")[0]
+    if checked == 0:
+        identified, first = _rows(conn, f"""
+            SELECT count(*) FILTER (WHERE period_end IN {periods}), min(period_end) FROM marts.child_neglect_tier
+            WHERE measure = 'point' AND tier BETWEEN 1 AND 4""")[0]
+        if identified:
+            return RuleOutcome(True, "no cohort to follow yet: no child was first identified 4 or 8 quarters before "
+                                     f"these quarters (the tier table starts at {first:%d %B %Y}); "
+                                     "marts.cohort_outcomes rightly has no rows for them", {"checked": 0})
     return _outcome(checked, wrong, examples, "cohorts followed",
-                    "whose outcomes do not add up to the cohort recounted from the tier table")
+                    "whose outcomes do not add up to the cohort recounted from the tier table, or that are due and "
+                    "missing")
 
 
 def conversion_nested(conn, period_ends: list[date], need_code: str = "N1", neglect_codes=("16A",)) -> RuleOutcome:

@@ -98,15 +98,23 @@ def _flows(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
             "evidence on either day are not in the chart.</p>")
 
 
+def _no_cohort_reason(pub: Publication) -> str:
+    """Why no cohort is shown: in a partnership's first year no child can yet be followed 4 quarters on (the
+    extracts start later than 4 quarters before this one); otherwise the journey marts were not built."""
+    first = pub.meta.get("first_extract")
+    if first is not None and pd.Timestamp(first) > pd.Timestamp(pub.quarter_end) - pd.DateOffset(months=12):
+        return (f"not available yet (children are followed 4 and 8 quarters after they are first identified, and "
+                f"the extracts start on {pd.Timestamp(first):%d %B %Y}, less than 4 quarters before this one)")
+    return NOT_AVAILABLE
+
+
 def _cohorts(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
     cohorts = pub.tables["journey_cohorts"]
     cohorts = cohorts[cohorts["la_code"] == la_code]
-    if cohorts.empty:
-        return f"<p>What happened to the children identified a year ago: {NOT_AVAILABLE}.</p>"
     earlier = cohorts[cohorts["period_end"] != pub.quarter_end.isoformat()]
     cohorts = cohorts[cohorts["period_end"] == pub.quarter_end.isoformat()]
     if cohorts.empty:
-        return f"<p>What happened to the children identified a year ago: {NOT_AVAILABLE}.</p>"
+        return f"<p>What happened to the children identified a year ago: {_no_cohort_reason(pub)}.</p>"
     first = cohorts.iloc[0]
     for horizon in (4, 8):
         rows = cohorts[cohorts["horizon_quarters"] == horizon].set_index("outcome")

@@ -23,7 +23,7 @@ HEAVY_FIXTURES = frozenset({
     "partnership", "ingested",  # below: the default partnership and its refresh
     "generated", "synthetic", "sample",  # small partnerships generated in test_cin_census_reader.py,
                                          # test_reference_readers.py, test_tabular_readers.py
-    "real_run", "hostile_run",  # `neglect run` on the hand-written partnership
+    "real_run", "hostile_run", "first_run",  # `neglect run` on the hand-written partnership
 })
 # tests that run Dagster, `neglect run`, the generator or a browser without one of those fixtures
 # (a file, or file::test)

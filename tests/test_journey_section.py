@@ -186,6 +186,19 @@ def test_not_available_without_journey_marts_or_gcp2():
     assert "not available" in journey_section(bare, "partnership", Charts(bare))
 
 
+def test_a_first_year_says_no_cohort_can_be_followed_yet():
+    conn = _warehouse(flows=False, gcp2=False)
+    empty = pd.DataFrame({"cell": pd.Series(dtype=object), "count": pd.Series(dtype="int64"),
+                          "shown": pd.Series(dtype=bool), "published": pd.Series(dtype=object)})
+    pub = _publication(conn, ProtectedRun(1, 5, empty, new_version=True))
+    assert pub.tables["journey_cohorts"].empty
+    pub.meta["first_extract"] = pd.Timestamp(QUARTER) - pd.DateOffset(months=3)  # two quarters of extracts
+    text = journey_section(pub, "991", Charts(pub))
+    assert "not available yet (children are followed 4 and 8 quarters after they are first identified" in text
+    pub.meta["first_extract"] = pd.Timestamp(QUARTER) - pd.DateOffset(months=24)  # history enough: another cause
+    assert "the journey marts were not built for this quarter" in journey_section(pub, "991", Charts(pub))
+
+
 # ---------------------------------------------------------------------------------------------
 # On the session's refresh of the default partnership
 # ---------------------------------------------------------------------------------------------

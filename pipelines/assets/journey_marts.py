@@ -84,8 +84,9 @@ JOURNEY_MARTS = [
         lambda conn, d, q: journey_checks.episodes_recount(conn, q), _latest_spells),
     RecountedMart(
         COHORT_KEY, "episodes", "cohorts_recount",
-        "Blocking: each cohort's outcomes add up to the cohort, and the cohort = the children first in tiers 1-4 on "
-        "its quarter end (recounted from the tier table).",
+        "Blocking: each cohort's outcomes add up to the cohort, the cohort = the children first in tiers 1-4 on "
+        "its quarter end (recounted from the tier table), and no cohort due is missing (passes as 'no cohort to "
+        "follow yet' in a partnership's first year).",
         "marts.cohort_outcomes: children first identified on a quarter end, followed 4 and 8 quarters (resolved, "
         "lower / same / higher tier, escalated to a CP plan, moved away/aged out) with Wilson intervals.",
         lambda conn, d, q: build_cohort_outcomes(conn, q),
