@@ -1,10 +1,13 @@
 """Checks on the journey and threshold marts (issue 21), as plain functions over the warehouse; the Dagster asset
 checks call them. Each recounts from ``marts.child_neglect_tier`` or ``staging.*`` instead of trusting the mart
-it checks, and fails when there is nothing to check (an empty mart is not a correct one).
+it checks, and fails when there is nothing to check (an empty mart is not a correct one) -- except where the
+partnership's history is too short for the mart to have rows yet (its first quarter, its first year), which the
+check says in words.
 
 - :func:`transitions_recount`: for every quarter and area, the children flowing into each tier equal the
   children in that tier on the quarter end, and those flowing out of each tier equal the children in it on the
-  previous quarter end (the tier table, measure ``point``).
+  previous quarter end (the tier table, measure ``point``); passes, saying so, on a partnership's first quarter
+  (no quarter end before the run's in the tier table: no flow yet).
 - :func:`episodes_recount`: for every quarter and area, the open spells (``status = 'open'``) equal the children
   in tiers 1-4 on the quarter end, no child has two open spells, and the quarters identified summed over spells
   equal the child-quarters in tiers 1-4 up to the quarter end.
@@ -60,6 +63,17 @@ def transitions_recount(conn, period_ends: list[date]) -> RuleOutcome:
                list(strftime(day, '%Y-%m-%d') || ' ' || la_code || ' tier ' || tier)
                    FILTER (WHERE abs(flow) IS DISTINCT FROM expected)
         FROM compared""")[0]
+    if checked == 0:  # a first quarter: passes when the tier table has the quarters but none before them
+        here, before, first = _rows(conn, f"""
+            SELECT count(*) FILTER (WHERE period_end IN {_periods_sql(period_ends)}),
+                   count(*) FILTER (WHERE period_end IN (SELECT CAST(last_day(d - INTERVAL 3 MONTH) AS DATE)
+                                                         FROM (SELECT unnest([{_periods_sql(period_ends)[1:-1]}]) AS d))),
+                   min(period_end)
+            FROM marts.child_neglect_tier WHERE measure = 'point' AND tier IS NOT NULL""")[0]
+        if here and not before:
+            return RuleOutcome(True, "no flow to recount yet: no quarter end before these quarters in the tier table "
+                                     f"(it starts at {first:%d %B %Y}); marts.tier_transitions rightly has no rows "
+                                     "for them", {"checked": 0})
     return _outcome(checked, wrong, examples, "flow margins (area, quarter end, tier)",
                     "differ from the children in that tier in marts.child_neglect_tier")
 

@@ -86,7 +86,7 @@ def position_table(pub: Publication) -> str:
                 continue
             row = spine.loc[indicator]
             rows.append(f'<tr><th scope="row" class="text">{esc(name)}</th><td class="text">{esc(short)}</td>'
-                        f"<td>{F.fmt_rate(row['rate_per_10k'])}</td>"
+                        f"<td>{'x' if row['children'] == 'x' else F.fmt_rate(row['rate_per_10k'])}</td>"
                         f"<td>{_versus(row['england_rate_per_10k'], row['vs_england'])}</td>"
                         f"<td>{_versus(row['other_la_rate_per_10k'], row['vs_other_la'])}</td></tr>")
     return ('<table><thead><tr><th scope="col" class="text">area</th><th scope="col" class="text">per 10,000</th>'
@@ -98,7 +98,8 @@ def position_table(pub: Publication) -> str:
 
 def largest_changes(pub: Publication, top: int = 3) -> pd.DataFrame:
     """The ``top`` largest relative changes since the previous quarter among the published trend rows
-    whose change the trend mart judged (both quarters' counts published)."""
+    whose change the trend mart judged (both quarters' counts published). A rate that was 0 has no relative
+    change (from 0 to 0 is none at all; from 0 to any rate is not a percentage): such rows are left out."""
     trend = pub.tables["trend"].copy()
     trend["when"] = pd.to_datetime(trend["period_end"])
     now = trend[trend["when"] == pd.Timestamp(pub.quarter_end)]
@@ -107,6 +108,7 @@ def largest_changes(pub: Publication, top: int = 3) -> pd.DataFrame:
     pairs = now.merge(before[keys + ["rate_per_10k", "children"]], on=keys, suffixes=("", "_before"))
     pairs = pairs[pairs["change_since_previous_quarter"].notna() & pairs["rate_per_10k"].notna()
                   & pairs["rate_per_10k_before"].notna() & (pairs["children_before"] != SUPPRESSED)]
+    pairs = pairs[pd.to_numeric(pairs["rate_per_10k_before"], errors="coerce") > 0]
     pairs = pairs[pairs["tier_group"].isin(CHANGE_GROUPS)]
     pairs = pairs.assign(relative=(pairs["rate_per_10k"] / pairs["rate_per_10k_before"] - 1) * 100)
     pairs = pairs.assign(size=pairs["relative"].abs()).sort_values(["size", "la_code"], ascending=[False, True])

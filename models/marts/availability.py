@@ -24,7 +24,7 @@ from datetime import date
 import duckdb
 import pandas as pd
 
-from ingest.write import registered
+from ingest.write import registered, table_names
 from sources.registry import Registry
 
 from .definitions import NeglectDefinitions
@@ -54,6 +54,12 @@ def build_availability(conn: duckdb.DuckDBPyConnection, registry: Registry, defi
     register_sources(conn, registry, definitions)
     conn.execute("ALTER TABLE quality.load_audit ADD COLUMN IF NOT EXISTS columns_missing VARCHAR")
     ensure_presence_table(conn)
+    # the partnership's authorities as the marts count them (the ONS population by LA number): one that sent no
+    # file at all must still be 'not supplied' and left out, not counted as an authority with no children
+    counted = ("SELECT DISTINCT c.la_code FROM raw.ons_population p JOIN raw.la_codes c ON c.lad_code = p.la_code"
+               if {"ons_population", "la_codes"} <= table_names(conn, "raw") else
+               "SELECT NULL::VARCHAR AS la_code WHERE false")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE partnership_authorities AS {counted}")
     conn.execute(read_sql("availability.sql"))
 
 

@@ -1,7 +1,10 @@
-"""The cohort check (``checks.journeys.cohort_outcomes_recount``) on small hand-made tier tables: it passes on a
-correct mart, fails on a cohort that is due and missing or does not add up, and passes -- saying there is no
-cohort to follow yet -- when the partnership's history is shorter than a year (a real partnership's first run:
-before, the board report was blocked by "no cohorts followed to check")."""
+"""The journey checks on small hand-made tier tables, where a partnership's history is short.
+
+The cohort check (``checks.journeys.cohort_outcomes_recount``) passes on a correct mart, fails on a cohort that is
+due and missing or does not add up, and passes -- saying there is no cohort to follow yet -- when the history is
+shorter than a year. The flows check (``transitions_recount``) passes, saying so, on a partnership's first quarter.
+Before, both failed with "no ... to check", and being blocking they held back the board report of a partnership in
+its first year (cohorts) or with one quarter of extracts (flows)."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,7 +12,7 @@ from datetime import date
 import duckdb
 import pytest
 
-from checks.journeys import cohort_outcomes_recount
+from checks.journeys import cohort_outcomes_recount, transitions_recount
 
 Q = [date(2025, 3, 31), date(2025, 6, 30), date(2025, 9, 30), date(2025, 12, 31), date(2026, 3, 31)]
 
@@ -21,6 +24,8 @@ def _warehouse(tier_rows, cohort_rows) -> duckdb.DuckDBPyConnection:
     conn.execute("CREATE SCHEMA marts")
     conn.execute("""CREATE TABLE marts.child_neglect_tier (period_end DATE, la_code VARCHAR, person_key VARCHAR,
                                                           measure VARCHAR, tier INTEGER)""")
+    conn.execute("""CREATE TABLE marts.tier_transitions (period_end DATE, previous_period_end DATE, la_code VARCHAR,
+                                                        from_tier INTEGER, to_tier INTEGER, children BIGINT)""")
     conn.execute("""CREATE TABLE marts.cohort_outcomes (period_end DATE, cohort_period_end DATE,
                     horizon_quarters INTEGER, la_code VARCHAR, outcome VARCHAR, children BIGINT,
                     cohort_children BIGINT)""")
@@ -60,3 +65,24 @@ def test_nothing_identified_in_these_quarters_still_fails(tiers):
     # an empty tier table (or no child in tiers 1-4) is not "too little history": the check fails as before
     outcome = cohort_outcomes_recount(_warehouse(tiers, []), [Q[3], Q[4]])
     assert not outcome.passed and "no cohorts followed to check" in outcome.description
+
+
+def test_flows_on_a_first_quarter_pass_saying_there_is_no_flow_yet():
+    conn = _warehouse([(Q[4], "991", "a", 3), (Q[4], "991", "b", 4)], [])
+    outcome = transitions_recount(conn, [Q[4]])
+    assert outcome.passed and "no flow to recount yet" in outcome.description, outcome.description
+
+
+def test_flows_missing_where_a_quarter_before_exists_fail():
+    conn = _warehouse([(Q[3], "991", "a", 3), (Q[4], "991", "a", 3)], [])
+    outcome = transitions_recount(conn, [Q[4]])
+    assert not outcome.passed and "no flow margins" in outcome.description
+    assert not transitions_recount(_warehouse([], []), [Q[4]]).passed  # nothing in the tier table: fails as before
+
+
+def test_correct_flows_pass():
+    conn = _warehouse([(Q[3], "991", "a", 3), (Q[4], "991", "a", 3), (Q[4], "991", "b", 4)], [])
+    conn.execute("INSERT INTO marts.tier_transitions VALUES (?, ?, '991', 3, 3, 1), (?, ?, '991', NULL, 4, 1)",
+                 [Q[4], Q[3], Q[4], Q[3]])
+    outcome = transitions_recount(conn, [Q[4]])
+    assert outcome.passed and outcome.metadata["checked"] == 3, outcome.description
