@@ -74,7 +74,8 @@ def _flows(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
     flows = pub.tables["journey_flows"]
     flows = flows[flows["la_code"] == la_code]
     if flows.empty:
-        return f"<h3>Moves between tiers</h3><p>Flows between tiers: {NOT_AVAILABLE}.</p>"
+        reason = _not_yet(pub, 3, "a flow needs the quarter end before this one")
+        return f"<h3>Moves between tiers</h3><p>Flows between tiers: {reason}.</p>"
     previous = pd.Timestamp(flows["previous_period_end"].iloc[0])
     figure, hidden = J.sankey_figure(flows, f"Moves between tiers: {previous:%d %b %Y} to {pub.quarter_end:%d %b %Y}")
     grid = flows[(flows["from_state"] != ALL) & (flows["to_state"] != ALL)]
@@ -98,13 +99,13 @@ def _flows(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
             "evidence on either day are not in the chart.</p>")
 
 
-def _no_cohort_reason(pub: Publication) -> str:
-    """Why no cohort is shown: in a partnership's first year no child can yet be followed 4 quarters on (the
-    extracts start later than 4 quarters before this one); otherwise the journey marts were not built."""
+def _not_yet(pub: Publication, months: int, why: str) -> str:
+    """Why a journey figure is not shown: in a partnership's first ``months`` of extracts it cannot exist yet
+    (the extracts start later than ``months`` before this quarter end: ``why`` says what it needs); otherwise
+    the journey marts were not built."""
     first = pub.meta.get("first_extract")
-    if first is not None and pd.Timestamp(first) > pd.Timestamp(pub.quarter_end) - pd.DateOffset(months=12):
-        return (f"not available yet (children are followed 4 and 8 quarters after they are first identified, and "
-                f"the extracts start on {pd.Timestamp(first):%d %B %Y}, less than 4 quarters before this one)")
+    if first is not None and pd.Timestamp(first) > pd.Timestamp(pub.quarter_end) + pd.offsets.MonthEnd(-months):
+        return f"not available yet ({why}, and the extracts start on {pd.Timestamp(first):%d %B %Y})"
     return NOT_AVAILABLE
 
 
@@ -114,7 +115,8 @@ def _cohorts(pub: Publication, la_code: str, chart, findings: list[str]) -> str:
     earlier = cohorts[cohorts["period_end"] != pub.quarter_end.isoformat()]
     cohorts = cohorts[cohorts["period_end"] == pub.quarter_end.isoformat()]
     if cohorts.empty:
-        return f"<p>What happened to the children identified a year ago: {_no_cohort_reason(pub)}.</p>"
+        reason = _not_yet(pub, 12, "children are followed 4 and 8 quarters after they are first identified")
+        return f"<p>What happened to the children identified a year ago: {reason}.</p>"
     first = cohorts.iloc[0]
     for horizon in (4, 8):
         rows = cohorts[cohorts["horizon_quarters"] == horizon].set_index("outcome")

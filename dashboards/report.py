@@ -88,7 +88,7 @@ def headline_html(pub: Publication, la_code: str) -> str:
                                     else "too few lists for a central estimate: see Methods)"))
     else:
         hidden = f"no estimate of unidentified children can be made this quarter: {_esc(h['hidden_message'])}"
-    change = lambda c: {"higher": "higher than", "lower": "lower than"}.get(c, "no clear change from")  # noqa: E731
+    uncompared = not all(isinstance(c, str) for c in (h["change_quarter"], h["change_year"]))
     return (f'<p class="headline"><b data-figure="{la_code}:identified_rate" data-headline="identified_rate">{F.fmt_rate(h["identified_rate"])}</b> children '
             f"per 10,000 ({F.fmt_rate(h['identified_lower'])} to {F.fmt_rate(h['identified_upper'])}; "
             f"{count_html(h['identified_children'], h['identified_cell'], 'span')} children) had identified neglect "
@@ -97,8 +97,20 @@ def headline_html(pub: Publication, la_code: str) -> str:
             f"({count_html(h['cp_children'], h['cp_cell'], 'span')} children): "
             f"<b data-figure='{la_code}:ratio' data-headline='ratio'>{F.fmt_rate(h['ratio'])}</b> "
             f"children with identified neglect for each child on a CP plan under neglect; {hidden}.</p>"
-            f"<p>Identified neglect is {change(h['change_quarter'])} last quarter and {change(h['change_year'])} a "
-            "year ago (a change is called only where the 95 % intervals do not overlap).</p>")
+            f"<p>Identified neglect {change_words(h['change_quarter'], 'last quarter')} and "
+            f"{change_words(h['change_year'], 'a year ago')} (a change is called only where the 95 % intervals do not "
+            "overlap" + ("; no comparison where there is no figure for the earlier quarter, or a source was missing "
+                         "in either" if uncompared else "") + ").</p>")
+
+
+def change_words(change, when: str) -> str:
+    """The trend mart's judgement of a change (``higher``, ``lower``, ``no significant change``, or none: no figure
+    to compare with) in words, e.g. 'is higher than last quarter'."""
+    if change in ("higher", "lower"):
+        return f"is {change} than {when}"
+    if isinstance(change, str):
+        return f"shows no clear change from {when}"
+    return f"cannot be compared with {when}"
 
 
 def sources_html(pub: Publication, la_code: str) -> str:

@@ -195,6 +195,10 @@ def test_a_first_year_says_no_cohort_can_be_followed_yet():
     pub.meta["first_extract"] = pd.Timestamp(QUARTER) - pd.DateOffset(months=3)  # two quarters of extracts
     text = journey_section(pub, "991", Charts(pub))
     assert "not available yet (children are followed 4 and 8 quarters after they are first identified" in text
+    assert "Flows between tiers: not available (the journey marts were not built" in text  # a quarter before: built
+    pub.meta["first_extract"] = pd.Timestamp(QUARTER)  # one quarter of extracts: no flow yet either
+    assert "Flows between tiers: not available yet (a flow needs the quarter end before this one" in \
+        journey_section(pub, "991", Charts(pub))
     pub.meta["first_extract"] = pd.Timestamp(QUARTER) - pd.DateOffset(months=24)  # history enough: another cause
     assert "the journey marts were not built for this quarter" in journey_section(pub, "991", Charts(pub))
 

@@ -67,3 +67,13 @@ def test_position_table_shows_x_for_an_authority_that_supplied_nothing():
     cells = pd.read_html(__import__("io").StringIO(position_table(pub)))[0]
     assert list(cells.loc[cells["area"] == "Eastmere", "rate"]) == ["x", "x"]  # not supplied: x, not c (suppressed)
     assert list(cells.loc[cells["area"] == "Northbrook", "rate"].astype(float)) == [5.5, 5.5]
+
+
+def test_the_headline_says_when_a_change_cannot_be_judged():
+    from dashboards.report import change_words
+
+    assert change_words("higher", "last quarter") == "is higher than last quarter"
+    assert change_words("no significant change", "a year ago") == "shows no clear change from a year ago"
+    # no figure to compare with (a first quarter, or a source missing in either): not "no clear change"
+    assert change_words(None, "last quarter") == "cannot be compared with last quarter"
+    assert change_words(float("nan"), "a year ago") == "cannot be compared with a year ago"
