@@ -118,7 +118,8 @@ def largest_changes(pub: Publication, top: int = 3) -> pd.DataFrame:
 def changes_html(pub: Publication) -> str:
     pairs = largest_changes(pub)
     if pairs.empty:
-        return "<p>No change since the previous quarter can be judged (no earlier quarter with published figures).</p>"
+        return ("<p>No change since the previous quarter can be judged: there is no earlier quarter, or its figures or "
+                "this quarter's are suppressed, not available (a source missing) or 0.</p>")
     items = []
     for row in pairs.itertuples():
         verdict = ("<b>more than chance</b> (the two quarters' 95 % intervals do not overlap)"
