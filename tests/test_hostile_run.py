@@ -10,17 +10,15 @@ the corpus in quality.*, the logs or Dagster's storage; the identity store 0600 
 """
 from __future__ import annotations
 
-import os
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 
 import hostile_corpus as hc
+from cli_project import neglect_run
 
 REPO = Path(__file__).resolve().parents[1]
 PARTNERSHIP = REPO / "tests" / "fixtures" / "real_partnership" / "incoming"
@@ -28,11 +26,6 @@ CASES = [c for c in hc.CASES if c.pipeline]
 LOADED = {c.file: c for c in CASES if isinstance(c.outcome, hc.Loaded) and not c.file.startswith("reference/")}
 REFUSED = {c.file: c for c in CASES if isinstance(c.outcome, hc.Refused)}
 REFUSED_BY_SHARE = "991_northbrook/2025-12-31/csc_person_list.csv"  # H14: loads through the reader, refused by the ingest
-# `python -m pipelines.cli` (the `neglect` command) without PNG charts: nothing here looks at them, and drawing them
-# takes a browser (test_dashboard.py and test_exports_format.py check the PNGs of the session's refresh)
-NEGLECT_RUN_WITHOUT_PNG = ("import sys\nimport dashboards.exports\ndashboards.exports.find_chromium = lambda: None\n"
-                           "from pipelines.cli import main\nsys.exit(main(sys.argv[1:]))")
-TIME_LIMIT = 900  # seconds: far beyond a normal run (about a minute); a hang fails here
 
 
 @pytest.fixture(scope="module")
@@ -45,15 +38,8 @@ def hostile_run(tmp_path_factory):
             shutil.copytree(hc.CASES_DIR / case.id, incoming, dirs_exist_ok=True, symlinks=True)
         else:
             hc.build_case(case, incoming)
-    shutil.copy(REPO / "dagster.yaml", root / "dagster.yaml")
     # a shorter hidden-prevalence sampler (as the session refresh, tests/conftest.py): nothing here judges the estimate
-    (root / "settings.toml").write_text('incoming_dir = "incoming"\nwait_minutes = 1\nlatent_class_draws = 100\n',
-                                        encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEGLECT_")}
-    env.update(NEGLECT_PROJECT_ROOT=str(root), DAGSTER_HOME=str(root))
-    proc = subprocess.run([sys.executable, "-c", NEGLECT_RUN_WITHOUT_PNG, "run", "--no-generate"], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=TIME_LIMIT)
-    return root, proc.returncode, proc.stdout, proc.stderr
+    return (root, *neglect_run(root, 'incoming_dir = "incoming"\nwait_minutes = 1\nlatent_class_draws = 100\n'))
 
 
 def test_no_traceback_and_every_problem_said_with_its_path(hostile_run):
