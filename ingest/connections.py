@@ -7,13 +7,13 @@ before spilling to disk. :func:`duckdb_config` gives every instance the same exp
 
 * setting ``duckdb_memory_limit`` (``NEGLECT_DUCKDB_MEMORY_LIMIT``): a DuckDB size such as ``2GB`` or
   ``1.5GiB`` for each instance; empty (the default) means :func:`automatic_memory_limit`:
-  :data:`MEMORY_SHARE` (an eighth) of the memory this process may use (the machine's, or a container's limit
-  when lower), divided by :data:`CONCURRENT_INSTANCES`. On a 16 GiB council laptop that is 1 GiB for each;
-  on a 24 GiB machine 1.5 GiB. It was a quarter (3 GiB each at 24 GiB) until December 2026: the pipeline runs
+  :data:`MEMORY_SHARE` (a tenth) of the memory this process may use (the machine's, or a container's limit
+  when lower), divided by :data:`CONCURRENT_INSTANCES`. On a 16 GiB council laptop that is 819 MiB for each;
+  on a 24 GiB machine 1.2 GiB. It was a quarter (3 GiB each at 24 GiB) until December 2026: the pipeline runs
   every step in one process, whose Python side (imports, the frames a step holds) takes 0.5-1 GiB beside
-  DuckDB, so a quarter let a 300,000-child partnership's full refresh reach 3.5-3.8 GiB; with an eighth
-  (and the marts built a few quarters at a time) it stays under 2.5 GiB, the linkage spilling a little
-  (README, Benchmarks).
+  DuckDB, so a quarter let a 300,000-child partnership's full refresh reach 3.5-3.8 GiB. With the marts built
+  a few quarters at a time, an eighth (1.5 GiB) still gave 2.59 GiB, in the linkage; a tenth is what keeps
+  that refresh under issue 18's 2.5 GiB, the linkage spilling to disk a little (README, Benchmarks).
 * setting ``duckdb_threads`` (``NEGLECT_DUCKDB_THREADS``): threads each instance may use; 0 (the
   default) leaves DuckDB's own default (one per core).
 
@@ -29,7 +29,7 @@ import os
 import re
 from pathlib import Path
 
-MEMORY_SHARE = 0.125  # of the memory available, for all DuckDB instances together (module docstring)
+MEMORY_SHARE = 0.1  # of the memory available, for all DuckDB instances together (module docstring)
 CONCURRENT_INSTANCES = 2  # the warehouse and the identity store, open together while files are loaded
 _SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
 
