@@ -79,8 +79,9 @@ def release_unused_memory() -> None:
     """Give the memory this process has freed but still holds back to the operating system: the C library's
     free heap pages (glibc ``malloc_trim``; nothing elsewhere) and pyarrow's memory pool (mimalloc or jemalloc
     keep freed pages for reuse). The pipeline runs every step in one process, so without it the pages a step's
-    frames and Arrow tables had (0.3-0.5 GiB after the ingest of a 300,000-child partnership) stayed resident
-    under the next step's DuckDB. Called when a warehouse connection opens (:mod:`pipelines.resources`): a few
+    frames and Arrow tables had could stay resident under the next step's DuckDB (a 300,000-child partnership's
+    run held 0.85-1.0 GiB when its linkage began, against 0.35 GiB of imports; how much of that this gives
+    back was not measured separately). Called when a warehouse connection opens (:mod:`pipelines.resources`): a few
     milliseconds; the figures cannot change."""
     try:
         import pyarrow
