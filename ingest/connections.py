@@ -7,8 +7,13 @@ before spilling to disk. :func:`duckdb_config` gives every instance the same exp
 
 * setting ``duckdb_memory_limit`` (``NEGLECT_DUCKDB_MEMORY_LIMIT``): a DuckDB size such as ``2GB`` or
   ``1.5GiB`` for each instance; empty (the default) means :func:`automatic_memory_limit`:
-  :data:`MEMORY_SHARE` of the memory this process may use (the machine's, or a container's limit when
-  lower), divided by :data:`CONCURRENT_INSTANCES`. On a 16 GiB council laptop that is 2 GiB for each.
+  :data:`MEMORY_SHARE` (a tenth) of the memory this process may use (the machine's, or a container's limit
+  when lower), divided by :data:`CONCURRENT_INSTANCES`. On a 16 GiB council laptop that is 819 MiB for each;
+  on a 24 GiB machine 1.2 GiB. It was a quarter (3 GiB each at 24 GiB) until December 2026: the pipeline runs
+  every step in one process, whose Python side (imports, the frames a step holds) takes 0.5-1 GiB beside
+  DuckDB, so a quarter let a 300,000-child partnership's full refresh reach 3.5-3.8 GiB. With the marts built
+  a few quarters at a time, an eighth (1.5 GiB) still gave 2.59 GiB, in the linkage; a tenth is what keeps
+  that refresh under issue 18's 2.5 GiB, the linkage spilling to disk a little (README, Benchmarks).
 * setting ``duckdb_threads`` (``NEGLECT_DUCKDB_THREADS``): threads each instance may use; 0 (the
   default) leaves DuckDB's own default (one per core).
 
@@ -18,11 +23,13 @@ covers DuckDB's own buffers, not the pandas frames a step holds.
 """
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import os
 import re
 from pathlib import Path
 
-MEMORY_SHARE = 0.25  # of the memory available, for all DuckDB instances together
+MEMORY_SHARE = 0.1  # of the memory available, for all DuckDB instances together (module docstring)
 CONCURRENT_INSTANCES = 2  # the warehouse and the identity store, open together while files are loaded
 _SIZE = re.compile(r"\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*", re.IGNORECASE)
 
@@ -66,3 +73,33 @@ def duckdb_config(memory_limit_setting: str = "", threads: int = 0) -> dict[str,
     if threads > 0:
         config["threads"] = threads
     return config
+
+
+def release_unused_memory() -> None:
+    """Give the memory this process has freed but still holds back to the operating system: the C library's
+    free heap pages (glibc ``malloc_trim``; nothing elsewhere) and pyarrow's memory pool (mimalloc or jemalloc
+    keep freed pages for reuse). The pipeline runs every step in one process, so without it the pages a step's
+    frames and Arrow tables had could stay resident under the next step's DuckDB (a 300,000-child partnership's
+    run held 0.85-1.0 GiB when its linkage began, against 0.35 GiB of imports; how much of that this gives
+    back was not measured separately). Called when a warehouse connection opens (:mod:`pipelines.resources`): a few
+    milliseconds; the figures cannot change."""
+    try:
+        import pyarrow
+
+        pyarrow.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 (an optional saving: never a reason to fail a step)
+        pass
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
+
+
+def _glibc():
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        return libc if libc is not None and hasattr(libc, "malloc_trim") else None
+    except OSError:
+        return None
+
+
+_LIBC = _glibc()

@@ -8,10 +8,10 @@ from pipelines.resources import IdentityStoreResource, WarehouseResource, build_
 from pipelines.settings import load_settings
 
 
-def test_the_automatic_limit_shares_a_quarter_of_memory_between_the_open_databases():
+def test_the_automatic_limit_shares_a_tenth_of_memory_between_the_open_databases():
     sixteen_gib = 16 * 2**30
     assert automatic_memory_limit(sixteen_gib) == f"{int(sixteen_gib * MEMORY_SHARE / CONCURRENT_INSTANCES / 2**20)}MiB"
-    assert automatic_memory_limit(sixteen_gib) == "2048MiB"  # the laptop the README names
+    assert automatic_memory_limit(sixteen_gib) == "819MiB"  # the laptop the README names
     assert automatic_memory_limit(2**20) == "256MiB"  # never below 256 MiB
 
 

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from .definitions import NeglectDefinitions
-from .evidence import ensure_presence_table, read_sql, register_periods, replace_period_frame
+from .evidence import ensure_presence_table, read_sql, register_periods, replace_period_frame, run_in_quarter_batches
 from .prevalence import register_tier_sets
 
 ALL = "all"
@@ -179,7 +179,7 @@ def commissioning_view(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefi
     register_periods(conn, period_ends)
     register_tier_sets(conn, definitions)
     ensure_presence_table(conn)
-    conn.execute(read_sql("commissioning.sql"))
+    run_in_quarter_batches(conn, read_sql("commissioning.sql"), period_ends, ("service_children", "identified_served"))
     need = _need_rows(conn)
     keys = ["period_end", "la_code", "ward_code"]
     services = _service_counts(conn)

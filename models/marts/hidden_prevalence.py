@@ -73,7 +73,8 @@ from sources.registry import Registry
 
 from .availability import list_availability
 from .definitions import NeglectDefinitions, is_partner_kind
-from .evidence import ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods, replace_period_frame
+from .evidence import (ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, replace_period_frame,
+                       run_in_quarter_batches)
 
 PER = 10_000
 MIN_OVERLAP = 5  # children each list, and each pair of lists, must share (per stratum) to estimate
@@ -103,14 +104,13 @@ def capture_histories(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefin
                       variants: pd.DataFrame, recorded_in_window: bool = True) -> pd.DataFrame:
     """Capture-history counts (see ``capture_histories.sql``) for ``period_ends``: lists by evidence
     recorded in the window, or (``recorded_in_window=False``, the legacy lists) current in it."""
-    register_periods(conn, period_ends)
     ensure_presence_table(conn)
-    conn.execute(read_sql("active_evidence.sql"))
     with registered(conn, variants, "_variants"):
         conn.execute("CREATE OR REPLACE TEMP TABLE linkage_variants AS "
                      "SELECT variant, threshold, partnership_only FROM _variants")
     conn.execute(f"SET VARIABLE capture_lists_recorded_in_window = {'true' if recorded_in_window else 'false'}")
-    conn.execute(read_sql("capture_histories.sql", definitions))
+    run_in_quarter_batches(conn, read_sql("active_evidence.sql") + "\n" + read_sql("capture_histories.sql", definitions),
+                           period_ends, ("capture_histories",))
     return conn.sql("SELECT * FROM capture_histories ORDER BY ALL").df()
 
 

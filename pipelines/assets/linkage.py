@@ -117,19 +117,18 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
             result = link_partnership(conn, Path(identity_store.database), thresholds, partner_sources=partners,
                                       previous=previous_person_links(conn), model_path=linkage_settings.model_path)
             write_linkage_tables(conn, result)
+            # written: the checks and metadata count from the tables, not from frames of every record
+            result.person_links = result.sensitivity_links = result.children.links = result.adults.links = None
             checks = _check_results(conn, result, partners)
+            counts = _link_counts(conn)
         review = write_review_file(result, Path(linkage_settings.clerical_review_dir), date.today())
         context.log.info("linkage: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.seconds.items()))
         context.log.info(f"linkage model: children {result.children.model_source}; adults "
                          f"{result.adults.model_source}")
-        links = result.person_links
-        by_method = links.groupby(["person_type", "method"]).size()
         table = ["| person | method | records |", "|---|---|---:|"] + \
-            [f"| {t} | {m} | {n:,} |" for (t, m), n in by_method.items()]
+            [f"| {t} | {m} | {n:,} |" for t, m, n in counts["by_method"]]
         yield MaterializeResult(asset_key=PERSON_LINKS_KEY, metadata={
-            "dagster/row_count": len(links),
-            "children": int(links.loc[links["person_type"] == "child", "person_key"].nunique()),
-            "adults": int(links.loc[links["person_type"] == "adult", "person_key"].nunique()),
+            "dagster/row_count": counts["records"], "children": counts["children"], "adults": counts["adults"],
             "records_by_method": MetadataValue.md("\n".join(table)),
             "clerical_review_pairs": len(result.children.review_pairs) + len(result.adults.review_pairs),
             "clerical_review_file": MetadataValue.path(str(review)),
@@ -145,25 +144,47 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
     return [person_linkage, linkage_evaluation]
 
 
+def _link_counts(conn) -> dict:
+    """The person links' metadata counted in DuckDB from ``linkage.person_links`` as written (no frame of
+    every record): records, children, adults, records by person type and method."""
+    records, children, adults = conn.execute("""
+        SELECT count(*), count(DISTINCT person_key) FILTER (WHERE person_type = 'child'),
+               count(DISTINCT person_key) FILTER (WHERE person_type = 'adult')
+        FROM linkage.person_links""").fetchall()[0]
+    by_method = conn.execute("SELECT person_type, method, count(*) FROM linkage.person_links "
+                             "GROUP BY ALL ORDER BY person_type, method").fetchall()
+    return {"records": records, "children": children, "adults": adults, "by_method": by_method}
+
+
 def _check_results(conn, result, partners: tuple[str, ...] = ()) -> list[AssetCheckResult]:
-    links = result.person_links
+    """The linkage checks, counted in DuckDB over ``linkage.person_links`` and ``linkage.family_links`` as
+    written (after :func:`write_linkage_tables`)."""
     tables = {**LINKED_SOURCES, **{p: f"raw.{p}" for p in partners}}
     present = {r[0] for r in conn.execute("SELECT 'raw.' || table_name FROM information_schema.tables "
                                           "WHERE table_schema = 'raw'").fetchall()}
     loaded = {source: conn.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
               for source, table in tables.items() if table in present}
-    linked = links.groupby("source")["source_record_id"].nunique().to_dict()
-    duplicated = int(links["source_record_id"].duplicated().sum())
+    linked = dict(conn.execute("SELECT source, count(DISTINCT source_record_id) FROM linkage.person_links "
+                               "GROUP BY source").fetchall())
+    duplicated = conn.execute("SELECT count(source_record_id) - count(DISTINCT source_record_id) "
+                              "FROM linkage.person_links").fetchall()[0][0]
     missing = {s: n - linked.get(s, 0) for s, n in loaded.items() if n != linked.get(s, 0)}
     conflicts = {f"{person}: {k}": v for person, linkage in (("child", result.children), ("adult", result.adults))
                  for k, v in linkage.identifier_conflicts.items()}
-    cp = links[links["source"] == "cp_list"][["person_key", "la_code"]].drop_duplicates()
-    in_person_list = links[links["source"] == "person_list"][["person_key", "la_code"]].drop_duplicates()
-    cp_missing = len(cp.merge(in_person_list, how="left", indicator=True).query("_merge == 'left_only'"))
-    both = set(links.loc[links["person_type"] == "adult", "person_key"]) & \
-        set(links.loc[links["person_type"] == "child", "person_key"])
-    families = result.family_links
-    wrong_way = int((~families["child_key"].str.startswith("C") | ~families["adult_key"].str.startswith("A")).sum())
+    cp, cp_missing = conn.execute("""
+        WITH cp AS (SELECT DISTINCT person_key, la_code FROM linkage.person_links WHERE source = 'cp_list'),
+             listed AS (SELECT DISTINCT person_key, la_code FROM linkage.person_links WHERE source = 'person_list')
+        SELECT count(*), count(*) FILTER (WHERE NOT EXISTS (
+                   SELECT 1 FROM listed l WHERE l.person_key IS NOT DISTINCT FROM cp.person_key
+                                            AND l.la_code IS NOT DISTINCT FROM cp.la_code))
+        FROM cp""").fetchall()[0]
+    both = conn.execute("""
+        SELECT count(*) FROM (SELECT person_key FROM linkage.person_links WHERE person_type = 'adult'
+                              INTERSECT SELECT person_key FROM linkage.person_links WHERE person_type = 'child')
+        """).fetchall()[0][0]
+    wrong_way = conn.execute("""
+        SELECT count(*) FROM linkage.family_links
+        WHERE NOT starts_with(child_key, 'C') OR NOT starts_with(adult_key, 'A')""").fetchall()[0][0]
     return [
         AssetCheckResult(asset_key=PERSON_LINKS_KEY, check_name="every_record_linked",
                          passed=not missing and duplicated == 0, severity=AssetCheckSeverity.ERROR,
@@ -174,10 +195,10 @@ def _check_results(conn, result, partners: tuple[str, ...] = ()) -> list[AssetCh
                          metadata={"persons": MetadataValue.json(conflicts)}),
         AssetCheckResult(asset_key=PERSON_LINKS_KEY, check_name="cp_children_in_person_list",
                          passed=cp_missing == 0, severity=AssetCheckSeverity.WARN,
-                         metadata={"cp_children": len(cp), "not_in_person_list": cp_missing}),
+                         metadata={"cp_children": cp, "not_in_person_list": cp_missing}),
         AssetCheckResult(asset_key=FAMILY_LINKS_KEY, check_name="adults_never_children",
                          passed=not both and wrong_way == 0, severity=AssetCheckSeverity.ERROR,
-                         metadata={"keys_both_adult_and_child": len(both), "links_wrong_way_round": wrong_way}),
+                         metadata={"keys_both_adult_and_child": both, "links_wrong_way_round": wrong_way}),
     ]
 
 
