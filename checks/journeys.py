@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from .marts import EXAMPLES, _periods_sql, _rows
+from .marts import EXAMPLES, _periods_list_sql, _periods_sql, _rows
 from .population import RuleOutcome
 
 
@@ -67,7 +67,7 @@ def transitions_recount(conn, period_ends: list[date]) -> RuleOutcome:
         here, before, first = _rows(conn, f"""
             SELECT count(*) FILTER (WHERE period_end IN {_periods_sql(period_ends)}),
                    count(*) FILTER (WHERE period_end IN (SELECT CAST(last_day(d - INTERVAL 3 MONTH) AS DATE)
-                                                         FROM (SELECT unnest([{_periods_sql(period_ends)[1:-1]}]) AS d))),
+                                                         FROM (SELECT unnest({_periods_list_sql(period_ends)}) AS d))),
                    min(period_end)
             FROM marts.child_neglect_tier WHERE measure = 'point' AND tier IS NOT NULL""")[0]
         if here and not before:
@@ -125,7 +125,7 @@ def cohort_outcomes_recount(conn, period_ends: list[date]) -> RuleOutcome:
         ),
         due AS (  -- the cohorts the run's quarters follow, recounted: first identified 4 or 8 quarters before
             SELECT r.period_end, h.horizon_quarters, e.la_code, e.cohort_period_end
-            FROM (SELECT unnest([{periods[1:-1]}]) AS period_end) r
+            FROM (SELECT unnest({_periods_list_sql(period_ends)}) AS period_end) r
             CROSS JOIN (VALUES (4), (8)) h(horizon_quarters)
             JOIN expected e ON 4 * year(e.cohort_period_end) + quarter(e.cohort_period_end)
                                = 4 * year(r.period_end) + quarter(r.period_end) - h.horizon_quarters

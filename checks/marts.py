@@ -29,7 +29,17 @@ EXAMPLES = 5
 
 
 def _periods_sql(period_ends: list[date]) -> str:
-    return "(" + ", ".join(f"DATE '{d.isoformat()}'" for d in period_ends) + ")"
+    """``(DATE '...', ...)``: the quarter ends for ``period_end IN ...``."""
+    return "(" + _period_dates(period_ends) + ")"
+
+
+def _periods_list_sql(period_ends: list[date]) -> str:
+    """``[DATE '...', ...]``: the quarter ends as a list, e.g. for ``unnest``."""
+    return "[" + _period_dates(period_ends) + "]"
+
+
+def _period_dates(period_ends: list[date]) -> str:
+    return ", ".join(f"DATE '{d.isoformat()}'" for d in period_ends)
 
 
 def _rows(conn, sql: str) -> list[tuple]:
@@ -73,7 +83,7 @@ def every_area_has_population(conn, period_ends: list[date]) -> RuleOutcome:
                                                           UNION SELECT 'partnership') a,
                                                          unnest(['Male', 'Female']) t(s)
         ),
-        quarters AS (SELECT unnest([{', '.join(f"DATE '{d.isoformat()}'" for d in period_ends)}]) AS period_end),
+        quarters AS (SELECT unnest({_periods_list_sql(period_ends)}) AS period_end),
         present AS (  -- an authority that supplied nothing for a quarter is out of its figures (no population)
             SELECT period_end, la_code FROM marts.authority_presence
             WHERE present AND period_end IN {_periods_sql(period_ends)}

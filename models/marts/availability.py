@@ -54,11 +54,10 @@ def build_availability(conn: duckdb.DuckDBPyConnection, registry: Registry, defi
     register_sources(conn, registry, definitions)
     conn.execute("ALTER TABLE quality.load_audit ADD COLUMN IF NOT EXISTS columns_missing VARCHAR")
     ensure_presence_table(conn)
-    # the partnership's authorities as the marts count them (the ONS population by LA number): one that sent no
-    # file at all must still be 'not supplied' and left out, not counted as an authority with no children
-    counted = ("SELECT DISTINCT c.la_code FROM raw.ons_population p JOIN raw.la_codes c ON c.lad_code = p.la_code"
-               if {"ons_population", "la_codes"} <= table_names(conn, "raw") else
-               "SELECT NULL::VARCHAR AS la_code WHERE false")
+    # the partnership's authorities as the marts count them (staging.population, the denominators' table): one
+    # that sent no file at all must still be 'not supplied' and left out, not counted as one with no children
+    counted = ("SELECT DISTINCT la_code FROM staging.population" if "population" in table_names(conn, "staging")
+               else "SELECT NULL::VARCHAR AS la_code WHERE false")
     conn.execute(f"CREATE OR REPLACE TEMP TABLE partnership_authorities AS {counted}")
     conn.execute(read_sql("availability.sql"))
 

@@ -6,7 +6,7 @@
 --   kind_sources(kind, source, needs)             which sources can feed each evidence kind (needs: the
 --                                                 column a file must have to feed it, else NULL)
 --   tier_kinds(tier, rule, kind)                  each tier's kinds: rule 'all_of' / 'any_of'
---   partnership_authorities(la_code)              the authorities the marts count (in the ONS population), so
+--   partnership_authorities(la_code)              the authorities the marts count (staging.population), so
 --                                                 that one which sent no file at all is 'not supplied' too
 -- Outputs (tables):
 --   marts.source_availability  period_end, la_code, source, status, note
@@ -40,7 +40,7 @@ GROUP BY ALL;
 CREATE OR REPLACE TEMP TABLE _quarters AS SELECT DISTINCT period_end FROM periods;
 CREATE OR REPLACE TEMP TABLE _authorities AS
 SELECT DISTINCT la_code FROM _supply WHERE source IN (SELECT source FROM registered_sources)
-UNION  -- an authority the marts count (partnership_authorities: in the ONS population) that sent no file at all
+UNION  -- an authority the marts count (partnership_authorities: in staging.population) that sent no file at all
 SELECT la_code FROM partnership_authorities;
 
 CREATE OR REPLACE TEMP TABLE _availability AS
