@@ -34,6 +34,7 @@ import pandas as pd
 
 from sources.spreadsheet_text import neutralise
 
+from .chart_cache import ChartCache, chart_key
 from .disclosure import SUPPRESSED
 from .commissioning_tables import COMMISSIONING_COUNTS, COMMISSIONING_LABELS
 from .journey_tables import JOURNEY_COUNTS, JOURNEY_LABELS
@@ -303,21 +304,39 @@ def find_chromium() -> str | None:
     return None
 
 
-def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | None = None) -> tuple[list[Path], str]:
+def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | None = None,
+               cache: ChartCache | None = None) -> tuple[list[Path], str]:
     """Each figure as ``<name>.png`` in ``folder``, laid out ``width`` px wide and drawn at :data:`PNG_SCALE`
-    times that (print resolution). Returns (paths, message); no Chromium -> ([], why)."""
+    times that (print resolution). ``cache``: charts drawn before from the same figure are copied from it and
+    only the others drawn (:mod:`dashboards.chart_cache`; None: draw every one). Returns (paths, message); no
+    Chromium -> ([], why)."""
     browser = find_chromium()
     if browser is None:
         return [], ("PNG charts skipped: no Chromium found. Install Debian's chromium (apt-get install chromium) "
                     "or set BROWSER_PATH to a Chrome, then re-run the dashboards.")
-    os.environ.setdefault("BROWSER_PATH", browser)
+    os.environ["BROWSER_PATH"] = browser  # Kaleido reads it; a stale one naming no file is replaced
     import plotly.io as pio
 
     folder.mkdir(parents=True, exist_ok=True)
-    paths = [folder / f"{name}.png" for name in figures]
+    paths = {name: folder / f"{name}.png" for name in figures}
+    heights = {name: figure.layout.height or height or 450 for name, figure in figures.items()}
+    keys = {name: chart_key(figure, width, heights[name], PNG_SCALE, browser) for name, figure in figures.items()} \
+        if cache is not None else {}
+    drawn_before = cache.get(sorted(set(keys.values()))) if cache is not None else {}
+    to_draw = [name for name in figures if keys.get(name) not in drawn_before]
+    for name in figures:
+        if name not in to_draw:
+            paths[name].write_bytes(drawn_before[keys[name]])
     try:
-        pio.write_images(list(figures.values()), paths, format="png", width=width, scale=PNG_SCALE,
-                         height=[f.layout.height or height or 450 for f in figures.values()])
+        if to_draw:
+            pio.write_images([figures[n] for n in to_draw], [paths[n] for n in to_draw], format="png", width=width,
+                             scale=PNG_SCALE, height=[heights[n] for n in to_draw])
     except Exception as exc:  # a broken browser must not stop the board pack
+        for path in paths.values():
+            path.unlink(missing_ok=True)
         return [], f"PNG charts skipped: the static export failed ({type(exc).__name__}: {exc})"
-    return paths, f"{len(paths)} PNG charts written with {browser}"
+    if cache is not None:
+        cache.put({keys[n]: paths[n].read_bytes() for n in to_draw})
+    copied = len(figures) - len(to_draw)
+    return list(paths.values()), (f"{len(paths)} PNG charts written with {browser}"
+                                  + (f" ({copied} unchanged since last drawn, copied from the cache)" if copied else ""))

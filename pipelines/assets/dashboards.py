@@ -7,7 +7,9 @@ every mart. For a quarter ending ``YYYY-MM-DD`` they write to ``output/dashboard
 * ``neglect_board_report_YYYY-MM-DD.html``: the self-contained board report;
 * ``exports/neglect_tables_YYYY-MM-DD.xlsx`` and ``exports/csv/*.csv``: every published table;
 * ``exports/png/*.png``: each chart, for the latest quarter of the run only (static export needs a
-  Chromium and takes a second per chart; re-materialise a partition to make its PNGs).
+  Chromium and takes about 0.3 s a chart; re-materialise a partition to make its PNGs). A chart whose
+  figure is as it was when last drawn is copied from the warehouse's ``cache.chart_pngs``
+  (:mod:`dashboards.chart_cache`), not drawn again.
 
 and ``dashboards/mart_files`` writes ``output/marts/`` (:mod:`dashboards.mart_files`): the published
 tables of the run's packs (also the warehouse schema ``published``), the unsuppressed aggregate marts
@@ -23,6 +25,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, MaterializeResult, MetadataValue, \
     multi_asset
 
+from dashboards.chart_cache import ChartCache
 from dashboards.exports import write_csvs, write_pngs, write_workbook
 from dashboards.mart_files import ANALYST_FOLDER, PUBLISHED_FOLDER, write_mart_files, write_published_tables
 from dashboards.figures import geojson_of
@@ -110,7 +113,7 @@ def build_dashboard_assets(settings: Settings) -> list:
                 write_workbook(publication, folder / "exports" / f"neglect_tables_{quarter.isoformat()}.xlsx")
                 write_csvs(publication, folder / "exports" / "csv")
                 if quarter == max(quarters):
-                    pngs, message = write_pngs(figures, folder / "exports" / "png")
+                    pngs, message = write_pngs(figures, folder / "exports" / "png", cache=ChartCache(conn))
                     messages.append(message)
                     context.log.info(message)
                 reports.append(report_path(output.root, quarter))

@@ -1,0 +1,95 @@
+"""The board pack's PNG cache (dashboards/chart_cache.py): an unchanged chart is copied, a changed one drawn.
+
+The drawing itself is replaced by a fake writer (it records which figures it was asked to draw and
+writes bytes made from the figure's JSON), so the logic is tested without a Chromium; the real
+drawing is covered by tests/test_dashboard.py."""
+from __future__ import annotations
+
+import duckdb
+import plotly.graph_objects as go
+import plotly.io as pio
+import pytest
+
+import dashboards.exports as exports
+from dashboards.chart_cache import KEEP_DAYS, ChartCache, chart_key
+
+pytestmark = pytest.mark.unit
+
+
+def _bar(values, title="Children"):
+    return go.Figure(go.Bar(x=["Northbrook", "Eastmere"], y=values)).update_layout(title=title)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """A fake Chromium and Kaleido: the list of figure titles each call drew."""
+    calls = []
+
+    def fake_write_images(figs, paths, **options):
+        calls.append([f.layout.title.text for f in figs])
+        for fig, path in zip(figs, paths):
+            path.write_bytes(b"PNG " + fig.to_json().encode() + repr(sorted(options.items())).encode())
+
+    monkeypatch.setattr(exports, "find_chromium", lambda: "/usr/bin/fake-chromium")
+    monkeypatch.setenv("BROWSER_PATH", "/usr/bin/fake-chromium")  # write_pngs sets it: restored after the test
+    monkeypatch.setattr(pio, "write_images", fake_write_images)
+    return calls
+
+
+def test_an_unchanged_chart_is_copied_and_a_changed_one_drawn(tmp_path, drawn):
+    conn = duckdb.connect()
+    first = {"trend": _bar([10, 20], "Trend"), "wards": _bar([3, 4], "Wards")}
+    paths, message = exports.write_pngs(first, tmp_path / "q1", cache=ChartCache(conn))
+    assert drawn == [["Trend", "Wards"]] and "copied" not in message
+    before = {p.name: p.read_bytes() for p in paths}
+
+    second = {"trend": _bar([10, 20], "Trend"), "wards": _bar([3, 5], "Wards")}  # one number changed
+    paths, message = exports.write_pngs(second, tmp_path / "q2", cache=ChartCache(conn))
+    assert drawn[1] == ["Wards"]
+    assert "2 PNG charts written" in message and "1 unchanged since last drawn" in message
+    after = {p.name: p.read_bytes() for p in paths}
+    assert after["trend.png"] == before["trend.png"]  # the file drawn before, byte for byte
+    assert after["wards.png"] != before["wards.png"]
+    assert conn.execute(f"SELECT count(*) FROM {ChartCache.TABLE}").fetchall()[0][0] == 3
+
+
+def test_without_a_cache_every_chart_is_drawn(tmp_path, drawn):
+    exports.write_pngs({"trend": _bar([1, 2], "Trend")}, tmp_path)
+    exports.write_pngs({"trend": _bar([1, 2], "Trend")}, tmp_path)
+    assert drawn == [["Trend"], ["Trend"]]
+
+
+def test_the_key_follows_the_figure_and_the_drawing():
+    figure = _bar([1, 2])
+    key = chart_key(figure, 1100, 450, 2, "/usr/bin/chromium")
+    assert key == chart_key(_bar([1, 2]), 1100, 450, 2, "/usr/bin/chromium")
+    assert len({key, chart_key(_bar([1, 3]), 1100, 450, 2, "/usr/bin/chromium"),
+                chart_key(_bar([1, 2], "Other title"), 1100, 450, 2, "/usr/bin/chromium"),
+                chart_key(figure, 1100, 500, 2, "/usr/bin/chromium"), chart_key(figure, 900, 450, 2, "/usr/bin/chromium"),
+                chart_key(figure, 1100, 450, 1, "/usr/bin/chromium"), chart_key(figure, 1100, 450, 2, "/opt/chrome")}) == 7
+
+
+def test_a_failed_drawing_leaves_no_png_and_nothing_cached(tmp_path, monkeypatch, drawn):
+    conn = duckdb.connect()
+    exports.write_pngs({"trend": _bar([1, 2], "Trend")}, tmp_path, cache=ChartCache(conn))
+
+    def broken(figs, paths, **options):
+        paths[0].write_bytes(b"half a picture")
+        raise RuntimeError("browser crashed")
+
+    monkeypatch.setattr(pio, "write_images", broken)
+    paths, message = exports.write_pngs({"trend": _bar([1, 2], "Trend"), "wards": _bar([5, 6], "Wards")}, tmp_path,
+                                        cache=ChartCache(conn))
+    assert paths == [] and "browser crashed" in message
+    assert not any(tmp_path.iterdir())
+    assert conn.execute(f"SELECT count(*) FROM {ChartCache.TABLE}").fetchall()[0][0] == 1
+
+
+def test_entries_not_used_for_the_keep_period_are_removed():
+    conn = duckdb.connect()
+    cache = ChartCache(conn)
+    cache.put({"old": b"a", "recent": b"b"})
+    conn.execute(f"UPDATE {ChartCache.TABLE} SET last_used = current_date - INTERVAL {KEEP_DAYS + 1} DAY "
+                 "WHERE key = 'old'")
+    cache.put({"new": b"c"})
+    assert cache.get(["old", "recent", "new"]) == {"recent": b"b", "new": b"c"}
