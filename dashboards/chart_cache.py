@@ -3,10 +3,10 @@
 Drawing a PNG (Plotly's static export through Kaleido and a Chromium) takes about 0.3 s of wall time
 a chart, most of a board pack's time when only a few figures changed. The picture depends only on the
 figure (its JSON: data, layout, every label), the size it is drawn at and the library and browser
-drawing it, so :func:`chart_key` hashes exactly those, and :class:`ChartCache` keeps each PNG under its
-key in the warehouse table ``cache.chart_pngs`` (``key``, ``png``, ``last_used``). A figure that changed
+drawing it, so :func:`chart_key` hashes exactly those, and :func:`chart_cache` keeps each PNG under its
+key in the warehouse table ``cache.chart_pngs`` (:class:`ingest.keyed_cache.KeyedCache`). A figure that changed
 in any way (one number, one label) has another key and is drawn afresh; an unchanged one is copied, byte
-for byte the file drawn before. Entries not used for ``KEEP_DAYS`` days are removed.
+for byte the file drawn before. Entries not used for 90 days are removed.
 
 The charts are the board pack's published charts (after disclosure control): no identifier, no record.
 """
@@ -16,9 +16,11 @@ import hashlib
 import json
 from importlib import metadata as package_metadata
 
-__all__ = ["ChartCache", "chart_key", "KEEP_DAYS"]
+from ingest.keyed_cache import KeyedCache
 
-KEEP_DAYS = 90
+__all__ = ["chart_cache", "chart_key", "CHART_TABLE"]
+
+CHART_TABLE = "cache.chart_pngs"
 
 
 def _version(package: str) -> str:
@@ -36,28 +38,6 @@ def chart_key(figure, width: int, height: int, scale: float, browser: str) -> st
     return hashlib.sha256(f"{drawing}\n{figure.to_json()}".encode()).hexdigest()
 
 
-class ChartCache:
-    """PNGs kept in ``cache.chart_pngs`` of a DuckDB connection (the warehouse), by :func:`chart_key`."""
-
-    TABLE = "cache.chart_pngs"
-
-    def __init__(self, conn):
-        self.conn = conn
-        conn.execute("CREATE SCHEMA IF NOT EXISTS cache")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {self.TABLE} (key VARCHAR PRIMARY KEY, png BLOB, last_used DATE)")
-
-    def get(self, keys: list[str]) -> dict[str, bytes]:
-        """The PNGs the cache holds for ``keys`` (key -> bytes; a key it does not hold is left out)."""
-        if not keys:
-            return {}
-        rows = self.conn.execute(f"SELECT key, png FROM {self.TABLE} WHERE key IN (SELECT unnest($1))",
-                                 [keys]).fetchall()
-        self.conn.execute(f"UPDATE {self.TABLE} SET last_used = current_date WHERE key IN (SELECT unnest($1))", [keys])
-        return {key: bytes(png) for key, png in rows}
-
-    def put(self, pngs: dict[str, bytes]) -> None:
-        """Keep ``pngs`` (key -> bytes), and remove entries not used for ``KEEP_DAYS`` days."""
-        if pngs:
-            self.conn.executemany(f"INSERT OR REPLACE INTO {self.TABLE} VALUES (?, ?, current_date)",
-                                  list(pngs.items()))
-        self.conn.execute(f"DELETE FROM {self.TABLE} WHERE last_used < current_date - INTERVAL {KEEP_DAYS} DAY")
+def chart_cache(conn) -> KeyedCache:
+    """The PNGs kept in the warehouse table ``cache.chart_pngs`` (key -> PNG bytes), by :func:`chart_key`."""
+    return KeyedCache(conn, CHART_TABLE)

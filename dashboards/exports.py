@@ -32,9 +32,10 @@ from pathlib import Path
 
 import pandas as pd
 
+from ingest.keyed_cache import KeyedCache
 from sources.spreadsheet_text import neutralise
 
-from .chart_cache import ChartCache, chart_key
+from .chart_cache import chart_key
 from .disclosure import SUPPRESSED
 from .commissioning_tables import COMMISSIONING_COUNTS, COMMISSIONING_LABELS
 from .journey_tables import JOURNEY_COUNTS, JOURNEY_LABELS
@@ -305,7 +306,7 @@ def find_chromium() -> str | None:
 
 
 def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | None = None,
-               cache: ChartCache | None = None) -> tuple[list[Path], str]:
+               cache: KeyedCache | None = None) -> tuple[list[Path], str]:
     """Each figure as ``<name>.png`` in ``folder``, laid out ``width`` px wide and drawn at :data:`PNG_SCALE`
     times that (print resolution). ``cache``: charts drawn before from the same figure are copied from it and
     only the others drawn (:mod:`dashboards.chart_cache`; None: draw every one). Returns (paths, message); no

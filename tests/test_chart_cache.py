@@ -11,7 +11,8 @@ import plotly.io as pio
 import pytest
 
 import dashboards.exports as exports
-from dashboards.chart_cache import KEEP_DAYS, ChartCache, chart_key
+from dashboards.chart_cache import CHART_TABLE, chart_cache, chart_key
+from ingest.keyed_cache import KEEP_DAYS
 
 pytestmark = pytest.mark.unit
 
@@ -39,18 +40,18 @@ def drawn(monkeypatch):
 def test_an_unchanged_chart_is_copied_and_a_changed_one_drawn(tmp_path, drawn):
     conn = duckdb.connect()
     first = {"trend": _bar([10, 20], "Trend"), "wards": _bar([3, 4], "Wards")}
-    paths, message = exports.write_pngs(first, tmp_path / "q1", cache=ChartCache(conn))
+    paths, message = exports.write_pngs(first, tmp_path / "q1", cache=chart_cache(conn))
     assert drawn == [["Trend", "Wards"]] and "copied" not in message
     before = {p.name: p.read_bytes() for p in paths}
 
     second = {"trend": _bar([10, 20], "Trend"), "wards": _bar([3, 5], "Wards")}  # one number changed
-    paths, message = exports.write_pngs(second, tmp_path / "q2", cache=ChartCache(conn))
+    paths, message = exports.write_pngs(second, tmp_path / "q2", cache=chart_cache(conn))
     assert drawn[1] == ["Wards"]
     assert "2 PNG charts written" in message and "1 unchanged since last drawn" in message
     after = {p.name: p.read_bytes() for p in paths}
     assert after["trend.png"] == before["trend.png"]  # the file drawn before, byte for byte
     assert after["wards.png"] != before["wards.png"]
-    assert conn.execute(f"SELECT count(*) FROM {ChartCache.TABLE}").fetchall()[0][0] == 3
+    assert conn.execute(f"SELECT count(*) FROM {CHART_TABLE}").fetchall()[0][0] == 3
 
 
 def test_without_a_cache_every_chart_is_drawn(tmp_path, drawn):
@@ -71,7 +72,7 @@ def test_the_key_follows_the_figure_and_the_drawing():
 
 def test_a_failed_drawing_leaves_no_png_and_nothing_cached(tmp_path, monkeypatch, drawn):
     conn = duckdb.connect()
-    exports.write_pngs({"trend": _bar([1, 2], "Trend")}, tmp_path, cache=ChartCache(conn))
+    exports.write_pngs({"trend": _bar([1, 2], "Trend")}, tmp_path, cache=chart_cache(conn))
 
     def broken(figs, paths, **options):
         paths[0].write_bytes(b"half a picture")
@@ -79,17 +80,17 @@ def test_a_failed_drawing_leaves_no_png_and_nothing_cached(tmp_path, monkeypatch
 
     monkeypatch.setattr(pio, "write_images", broken)
     paths, message = exports.write_pngs({"trend": _bar([1, 2], "Trend"), "wards": _bar([5, 6], "Wards")}, tmp_path,
-                                        cache=ChartCache(conn))
+                                        cache=chart_cache(conn))
     assert paths == [] and "browser crashed" in message
     assert not any(tmp_path.iterdir())
-    assert conn.execute(f"SELECT count(*) FROM {ChartCache.TABLE}").fetchall()[0][0] == 1
+    assert conn.execute(f"SELECT count(*) FROM {CHART_TABLE}").fetchall()[0][0] == 1
 
 
 def test_entries_not_used_for_the_keep_period_are_removed():
     conn = duckdb.connect()
-    cache = ChartCache(conn)
+    cache = chart_cache(conn)
     cache.put({"old": b"a", "recent": b"b"})
-    conn.execute(f"UPDATE {ChartCache.TABLE} SET last_used = current_date - INTERVAL {KEEP_DAYS + 1} DAY "
+    conn.execute(f"UPDATE {CHART_TABLE} SET last_used = current_date - INTERVAL {KEEP_DAYS + 1} DAY "
                  "WHERE key = 'old'")
     cache.put({"new": b"c"})
     assert cache.get(["old", "recent", "new"]) == {"recent": b"b", "new": b"c"}

@@ -65,6 +65,7 @@ import pandas as pd
 
 from ingest.write import registered
 from models.capture_recapture import estimate_population
+from models.mse.estimate_cache import EstimateCache, estimate_key
 from models.mse.false_positives import ListPPV
 from models.mse.internal_consistency import internal_consistency, summary_text
 from models.mse.publication import apply_consistency, publish_tables
@@ -273,12 +274,13 @@ ESTIMATE_ROW_COLUMNS = ["period_end", "measure", "la_code", "linkage", "linkage_
 
 def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, variants: pd.DataFrame,
                   population: pd.DataFrame, period_ends: list[date], areas: list[str],
-                  availability: pd.DataFrame | None = None) -> pd.DataFrame:
+                  availability: pd.DataFrame | None = None, cache: EstimateCache | None = None) -> pd.DataFrame:
     """One row per (quarter end, area, variant): the MSE estimate, or a 'not estimable' row.
 
     ``population``: (period_end, la_code, population) for every area; ``areas``: la_codes incl. 'partnership';
     ``availability``: :func:`models.marts.availability.list_availability` (lists whose sources were not supplied
-    are left out, and the row says which; with fewer than two lists left there is no estimate).
+    are left out, and the row says which; with fewer than two lists left there is no estimate); ``cache``: tables
+    estimated before are read from it, not estimated again (:mod:`models.mse.estimate_cache`; None: estimate all).
     """
     # the log-linear models (kept as diagnostics beside the published figure) use the children's-services and
     # adult-services lists only: they handle at most five lists, and the partner lists are the latent class's
@@ -301,23 +303,14 @@ def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, vari
                                  "warnings": left_out, "assumptions": ""})
                     continue
                 table = collapse_lists(table, kept)  # the lists used only (others summed out)
-                result = estimate_population(table, 0.95, MIN_OVERLAP, lists=kept, n_boot=BOOTSTRAP_REPLICATES)
-                row = result.as_row()
+                row = loglinear_fields(table, kept, cache)
                 if left_out:
                     row["message"] = f"{row['message']} ({left_out})"
                     row["warnings"] = "; ".join(w for w in (row["warnings"], left_out) if w)
-                rows.append({
-                    "period_end": period_end, "measure": "12_month", "la_code": area,
-                    "linkage": variant.variant, "linkage_threshold": variant.threshold_label,
-                    "status": row["status"], "method": row["method"],
-                    "lists": "; ".join(labels[n] for n in kept), "stratified": row["stratified"],
-                    "strata": row["strata"], "observed": int(table["count"].sum()),
-                    "estimate": row["estimate"], "unobserved": row["unobserved"],
-                    "ci95_lower": row["lower"], "ci95_upper": row["upper"], "chosen_model": _text(row["chosen_model"]),
-                    "message": row["message"], "warnings": row["warnings"],
-                    "list_sizes": json.dumps(result.diagnostics.get("list_sizes", {}), default=int),
-                    "pairwise_overlaps": json.dumps(result.diagnostics.get("pairwise_overlaps", {}), default=int),
-                    "assumptions": result.assumptions})
+                rows.append({"period_end": period_end, "measure": "12_month", "la_code": area,
+                             "linkage": variant.variant, "linkage_threshold": variant.threshold_label,
+                             "lists": "; ".join(labels[n] for n in kept), "observed": int(table["count"].sum()),
+                             **row})
     # every column an estimated row has, also when no row of the run could be estimated (empty there)
     frame = pd.DataFrame(rows).reindex(columns=ESTIMATE_ROW_COLUMNS)
     frame = frame.merge(population, on=["period_end", "la_code"], how="left")
@@ -326,6 +319,29 @@ def estimate_rows(histories: pd.DataFrame, definitions: NeglectDefinitions, vari
                            ("ci95_lower_rate_per_10k", "ci95_lower"), ("ci95_upper_rate_per_10k", "ci95_upper")):
         frame[column] = frame[source].astype("float64") / people * PER
     return frame
+
+
+def loglinear_fields(table: pd.DataFrame, kept: list[str], cache: EstimateCache | None = None) -> dict:
+    """The estimate columns of a row of ``estimate_rows`` for one capture-history ``table`` of the lists ``kept``:
+    from ``cache`` if it was estimated before, else estimated (log-linear, :data:`BOOTSTRAP_REPLICATES` bootstrap
+    replicates) and kept there."""
+    settings = {"confidence": 0.95, "min_overlap": MIN_OVERLAP, "n_boot": BOOTSTRAP_REPLICATES, "lists": kept}
+    key = estimate_key(table, settings) if cache is not None else None
+    found = cache.get([key]) if cache is not None else {}
+    if key in found:
+        return found[key]
+    result = estimate_population(table, 0.95, MIN_OVERLAP, lists=kept, n_boot=BOOTSTRAP_REPLICATES)
+    row = result.as_row()
+    fields = {"status": row["status"], "method": row["method"], "stratified": row["stratified"],
+              "strata": row["strata"], "estimate": row["estimate"], "unobserved": row["unobserved"],
+              "ci95_lower": row["lower"], "ci95_upper": row["upper"], "chosen_model": _text(row["chosen_model"]),
+              "message": row["message"], "warnings": row["warnings"],
+              "list_sizes": json.dumps(result.diagnostics.get("list_sizes", {}), default=int),
+              "pairwise_overlaps": json.dumps(result.diagnostics.get("pairwise_overlaps", {}), default=int),
+              "assumptions": result.assumptions}
+    if cache is not None:
+        cache.put({key: fields})
+    return fields
 
 
 def _text(value) -> str:
@@ -353,7 +369,8 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     population["period_end"] = population["period_end"].dt.date
     areas = sorted(population["la_code"].unique())
     availability = list_availability(conn, registry, definitions, period_ends) if registry is not None else None
-    frame = estimate_rows(histories, definitions, variants, population, period_ends, areas, availability)
+    frame = estimate_rows(histories, definitions, variants, population, period_ends, areas, availability,
+                          EstimateCache(conn))  # tables estimated before are read, not estimated again
     names = conn.sql("SELECT la_code, la_name FROM raw.la_codes").df()
     frame = frame.merge(names, on="la_code", how="left")
     frame["la_name"] = frame["la_name"].where(frame["la_code"] != "partnership", "Partnership")

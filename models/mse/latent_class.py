@@ -41,7 +41,7 @@ prior as much as the data. The method needs four or more lists, and the publicat
 (:mod:`models.mse.publication`) uses it only then.
 
 Convergence: 8 chains per table by default (500 burn-in sweeps, 500 draws kept every 4th sweep);
-:func:`summarise` reports split R-hat and the effective sample size of N (numpyro.diagnostics); the
+:func:`summarise` reports split R-hat and the effective sample size of N (:mod:`.diagnostics`); the
 publication rule says so when R-hat exceeds 1.1. The posterior can be multimodal (a small class of
 children hard to find on every list, or not): in validation R-hat exceeded 1.1 for a third to two
 thirds of tables of 10,000 children, and intervals there covered less than 95 %.
@@ -57,6 +57,8 @@ import zlib
 from dataclasses import dataclass
 
 import numpy as np
+
+from .diagnostics import effective_sample_size, split_rhat
 
 __all__ = ["LatentClassFit", "sample_lcmcr", "summarise", "nuts_lcmcr", "cell_patterns", "as_tables"]
 
@@ -195,13 +197,11 @@ class LatentClassFit:
 
 def summarise(N: np.ndarray, observed: int, confidence: float = 0.95) -> LatentClassFit:
     """Summary of draws ``N`` [chains, draws] (e.g. one table's, or several strata's summed)."""
-    from numpyro.diagnostics import effective_sample_size, split_gelman_rubin
-
     a = (1 - confidence) / 2
     flat = N.reshape(-1)
     lo, med, hi = np.quantile(flat, [a, 0.5, 1 - a])
     if N.shape[0] >= 2 and np.ptp(flat) > 0:
-        rhat, ess = float(split_gelman_rubin(N)), float(effective_sample_size(N))
+        rhat, ess = split_rhat(N), effective_sample_size(N)
     else:
         rhat, ess = float("nan"), float("nan")
     return LatentClassFit(int(observed), float(med), float(lo), float(hi), confidence, rhat, ess, flat)

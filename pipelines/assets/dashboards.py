@@ -25,7 +25,7 @@ from pathlib import Path
 from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, MaterializeResult, MetadataValue, \
     multi_asset
 
-from dashboards.chart_cache import ChartCache
+from dashboards.chart_cache import chart_cache
 from dashboards.exports import write_csvs, write_pngs, write_workbook
 from dashboards.mart_files import ANALYST_FOLDER, PUBLISHED_FOLDER, write_mart_files, write_published_tables
 from dashboards.figures import geojson_of
@@ -113,7 +113,7 @@ def build_dashboard_assets(settings: Settings) -> list:
                 write_workbook(publication, folder / "exports" / f"neglect_tables_{quarter.isoformat()}.xlsx")
                 write_csvs(publication, folder / "exports" / "csv")
                 if quarter == max(quarters):
-                    pngs, message = write_pngs(figures, folder / "exports" / "png", cache=ChartCache(conn))
+                    pngs, message = write_pngs(figures, folder / "exports" / "png", cache=chart_cache(conn))
                     messages.append(message)
                     context.log.info(message)
                 reports.append(report_path(output.root, quarter))
