@@ -57,3 +57,10 @@ def test_the_key_follows_the_table_and_the_settings():
     assert key == estimate_key(_table(), dict(settings))
     assert len({key, estimate_key(_table(extra=1), settings), estimate_key(_table(), {**settings, "n_boot": 200}),
                 estimate_key(_table().rename(columns={"adult_services": "police"}), settings)}) == 4
+
+
+def test_the_consistency_sampler_is_shortened_only_below_its_own_length():
+    assert hidden.consistency_sampler(None) == hidden.CONSISTENCY_SAMPLER
+    assert hidden.consistency_sampler({"burn": 500, "draws": 500}) == hidden.CONSISTENCY_SAMPLER  # the default
+    assert hidden.consistency_sampler({"burn": 100, "draws": 100}) == {**hidden.CONSISTENCY_SAMPLER,
+                                                                      "burn": 100, "draws": 100}

@@ -237,14 +237,24 @@ def _published_rows(histories, keys, names, lists, seed, positions, cache, sampl
 CONSISTENCY_SAMPLER = {"chains": 4, "burn": 300, "draws": 300, "thin": 2}
 
 
+def consistency_sampler(published: dict | None = None) -> dict:
+    """The internal-consistency sampler's settings: :data:`CONSISTENCY_SAMPLER`, shortened to the published
+    estimate's burn-in and draws (``published``, as the setting ``latent_class_draws`` gives them) when those are
+    fewer: a quicker look (the tests' refresh keeps 100) shortens both runs. With the default (500) it is unchanged."""
+    short = {k: min(CONSISTENCY_SAMPLER[k], int(published[k])) for k in ("burn", "draws") if k in (published or {})}
+    return {**CONSISTENCY_SAMPLER, **short}
+
+
 def consistency_columns(histories: pd.DataFrame, definitions: NeglectDefinitions, keys: pd.DataFrame,
-                        availability: pd.DataFrame | None = None, cache: DrawCache | None = None) -> pd.DataFrame:
+                        availability: pd.DataFrame | None = None, cache: DrawCache | None = None,
+                        sampler: dict | None = None) -> pd.DataFrame:
     """Internal consistency (each list estimated from the others within it) per row of ``keys``,
-    for the pipeline's own linkage ('match threshold') where every list was supplied; other rows get none."""
+    for the pipeline's own linkage ('match threshold') where every list was supplied; other rows get none.
+    ``sampler``: the latent-class sampler's settings (None: :data:`CONSISTENCY_SAMPLER`)."""
     names = [c.name for c in definitions.capture_lists]
     own = histories[histories["variant"] == "match threshold"].rename(columns={"children": "count"})
     own = own.groupby(["period_end", "la_code", *names], as_index=False)["count"].sum()
-    result = internal_consistency(own, names, by=["period_end", "la_code"], sampler=CONSISTENCY_SAMPLER,
+    result = internal_consistency(own, names, by=["period_end", "la_code"], sampler=sampler or CONSISTENCY_SAMPLER,
                                   cache=cache) \
         if len(own) else pd.DataFrame()
     json_col, text_col = [], []
@@ -378,7 +388,8 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     frame = history_columns(frame, first_day_by_tier_set(conn, definitions).get("1-4"))
     keys = frame[["period_end", "la_code", "linkage"]]
     cache = DrawCache(conn)  # latent-class draws of tables seen before are reused, not sampled again
-    checks = consistency_columns(recorded, definitions, keys, availability=availability, cache=cache)
+    checks = consistency_columns(recorded, definitions, keys, availability=availability, cache=cache,
+                                 sampler=consistency_sampler(sampler))
     frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability, cache=cache,
                                                      sampler=sampler, consistency=checks["internal_consistency"]),
                        checks], axis=1)
