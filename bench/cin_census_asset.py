@@ -55,6 +55,7 @@ def materialise(folder: Path, profile: Path | None = None) -> dict:
     """Materialise raw/cin_census for the 2026 partition in a new project under ``folder``."""
     from dagster import DagsterInstance
 
+    from pipelines.event_log import instance_overrides
     from pipelines.definitions import build_definitions
     from pipelines.partitions import census_partition_key
     from pipelines.settings import Settings
@@ -72,7 +73,7 @@ def materialise(folder: Path, profile: Path | None = None) -> dict:
     job = defs.get_job_def("cin_census_refresh")
     (project / ".dagster").mkdir()
     with DagsterInstance.local_temp(str(project / ".dagster"),
-                                    overrides={"telemetry": {"enabled": False}}) as instance:
+                                    overrides=instance_overrides(str(project / ".dagster"))) as instance:
         profiler = cProfile.Profile() if profile else None
         start, cpu, cpu_children = time.perf_counter(), time.process_time(), children_cpu()
         if profiler:

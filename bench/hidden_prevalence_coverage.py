@@ -67,6 +67,7 @@ def refresh(folder: Path, project: Path) -> Path:
     """Run cin_census_refresh and quarterly_refresh over every period of ``folder``; return the warehouse path."""
     from dagster import DagsterInstance
 
+    from pipelines.event_log import instance_overrides
     from pipelines.definitions import build_definitions
     from pipelines.runs import execute_range, run_plan
     from pipelines.settings import Settings
@@ -77,7 +78,7 @@ def refresh(folder: Path, project: Path) -> Path:
                         clerical_review_dir=project / "review", dagster_home=project)
     defs = build_definitions(settings)
     (project / ".dagster").mkdir(parents=True, exist_ok=True)
-    with DagsterInstance.local_temp(str(project / ".dagster"), overrides={"telemetry": {"enabled": False}}) as instance:
+    with DagsterInstance.local_temp(str(project / ".dagster"), overrides=instance_overrides(str(project / ".dagster"))) as instance:
         for planned in run_plan(settings.incoming_dir, date.today()):
             result = execute_range(defs, instance, planned)
             if not result.success:

@@ -29,6 +29,7 @@ HEAVY_FIXTURES = frozenset({
 # (a file, or file::test)
 NOT_UNIT = frozenset({
     "test_population_asset.py",  # Dagster runs of the population asset
+    "test_event_log.py",  # Dagster runs against the event log storage
     "test_linkage_evaluation_asset.py",  # a Dagster run of the linkage evaluation asset
     "test_run_waits.py",  # `neglect run`
     "test_sensor.py",  # the sensor against a Dagster instance

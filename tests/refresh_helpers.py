@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, define_asset_job
 
+from pipelines.event_log import instance_overrides
 from pipelines.definitions import build_definitions
 from pipelines.partitions import census_partition_key, partition_key_for_quarter_end
 from pipelines.runs import PlannedRun, execute_range, run_plan
@@ -42,7 +43,7 @@ def run_everything(settings: Settings, today: date, skip: tuple[str, ...] = ()) 
     dagster_dir.mkdir(parents=True, exist_ok=True)
     defs = build_definitions(settings)
     results = {}
-    with DagsterInstance.local_temp(str(dagster_dir), overrides={"telemetry": {"enabled": False}}) as instance:
+    with DagsterInstance.local_temp(str(dagster_dir), overrides=instance_overrides(str(dagster_dir))) as instance:
         for planned in run_plan(settings.incoming_dir, today):
             if planned.job_name not in skip:
                 results[planned.job_name] = execute_range(defs, instance, planned)
@@ -118,7 +119,7 @@ def refresh(settings: Settings, quarters: tuple[date, date], census_years: tuple
     storage = settings.dagster_home / ".dagster"
     storage.mkdir(parents=True, exist_ok=True)
     results = {}
-    with DagsterInstance.local_temp(str(storage), overrides={"telemetry": {"enabled": False}}) as instance:
+    with DagsterInstance.local_temp(str(storage), overrides=instance_overrides(str(storage))) as instance:
         for planned in plan:
             results[planned.job_name] = execute_range(defs, instance, planned)
     return results

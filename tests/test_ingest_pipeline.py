@@ -248,13 +248,15 @@ def _rerun_quarter_extracts(ingested) -> set[str]:
     """Re-run the quarter ending 31 March 2026 of every quarterly source; returns their names."""
     from dagster import DagsterInstance
 
+    from pipelines.event_log import instance_overrides
     from pipelines.assets.extracts import source_key
     from pipelines.definitions import build_definitions
     from sources.registry import load_registry
 
     defs = build_definitions(ingested.settings)
     names = {s.name for s in load_registry().partitioned() if s.partitioning == "quarter"}
-    with DagsterInstance.local_temp(str(ingested.dagster_dir), overrides={"telemetry": {"enabled": False}}) as instance:
+    with DagsterInstance.local_temp(str(ingested.dagster_dir),
+                                    overrides=instance_overrides(str(ingested.dagster_dir))) as instance:
         # the quarter's extracts only: linkage and the marts are rebuilt from every period, not by partition
         result = defs.resolve_job_def("quarterly_refresh").execute_in_process(
             instance=instance, partition_key="2026-01-01", asset_selection=[source_key(n) for n in sorted(names)],

@@ -18,6 +18,7 @@ from dagster import DagsterInstance
 from dashboards.audit import attack_refreshes, read_published
 from dashboards.publication import HISTORY_TABLE, count_cells, monotone_groups
 from models.marts.definitions import load_definitions
+from pipelines.event_log import instance_overrides
 from pipelines.definitions import build_definitions
 from pipelines.runs import execute_range, run_plan
 from pipelines.settings import Settings
@@ -53,7 +54,7 @@ def bad_run(tmp_path_factory):
     defs = build_definitions(settings)
     (project / ".dagster").mkdir()
     results = {}
-    with DagsterInstance.local_temp(str(project / ".dagster"), overrides={"telemetry": {"enabled": False}}) as instance:
+    with DagsterInstance.local_temp(str(project / ".dagster"), overrides=instance_overrides(str(project / ".dagster"))) as instance:
         for planned in run_plan(incoming, date(2026, 11, 23)):
             results[planned.job_name] = execute_range(defs, instance, planned)
     return settings, results
