@@ -12,7 +12,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from ingest.connections import duckdb_config, release_unused_memory
+from ingest.connections import duckdb_config
 from ingest.pseudonyms import load_key
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
@@ -102,7 +102,6 @@ class WarehouseResource(DuckDBResource):
             if self.storage_version:
                 self._warn_if_newer_storage(log)
         config = self._config()
-        release_unused_memory()  # what the previous step freed, before this one's DuckDB grows
         try:
             conn = connect_when_free(lambda: duckdb.connect(self.database, read_only=False, config=config),
                                      self.database, self.wait_minutes, log)

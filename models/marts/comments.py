@@ -61,25 +61,29 @@ def _quote(text: str) -> str:
 
 def apply_comments(conn: duckdb.DuckDBPyConnection, schemas: tuple[str, ...] = SCHEMAS) -> int:
     """Comment every existing table of ``schemas`` and each of its columns that the YAML describes; returns the
-    number of column comments written. Columns the YAML does not describe are left without one
-    (:func:`missing_comments` lists them)."""
+    number of column comments written. A comment that is already the YAML's is not written again (every mart
+    asset calls this after its build: only the tables it rebuilt have lost theirs). Columns the YAML does not
+    describe are left without one (:func:`missing_comments` lists them)."""
     data = load_columns()
-    tables = conn.execute("SELECT schema_name, table_name FROM duckdb_tables() WHERE schema_name IN (SELECT unnest(?)) "
-                          "AND database_name = current_database() ORDER BY ALL", [list(schemas)]).fetchall()
-    columns = conn.execute("SELECT schema_name, table_name, column_name FROM duckdb_columns() WHERE schema_name IN "
-                           "(SELECT unnest(?)) AND database_name = current_database() ORDER BY ALL",
+    tables = conn.execute("SELECT schema_name, table_name, comment FROM duckdb_tables() WHERE schema_name IN "
+                          "(SELECT unnest(?)) AND database_name = current_database() ORDER BY ALL",
+                          [list(schemas)]).fetchall()
+    columns = conn.execute("SELECT schema_name, table_name, column_name, comment FROM duckdb_columns() WHERE "
+                           "schema_name IN (SELECT unnest(?)) AND database_name = current_database() ORDER BY ALL",
                            [list(schemas)]).fetchall()
     statements = []
-    for schema, table in tables:
+    for schema, table, current in tables:
         text = (data["tables"].get(f"{schema}.{table}") or {}).get("table")
-        if text:
+        if text and str(text).strip() != current:
             statements.append(f'COMMENT ON TABLE "{schema}"."{table}" IS {_quote(str(text).strip())}')
     written = 0
-    for schema, table, column in columns:
+    for schema, table, column, current in columns:
         item = entry(f"{schema}.{table}", column, data)
-        if item:
+        if item and comment_text(item) != current:
             statements.append(f'COMMENT ON COLUMN "{schema}"."{table}"."{column}" IS {_quote(comment_text(item))}')
             written += 1
+    if not statements:
+        return 0
     conn.execute("BEGIN TRANSACTION")  # one commit: statement by statement, each would be its own (10 x slower)
     try:
         for statement in statements:

@@ -5,8 +5,9 @@ input version is compared with the one its last build stored (:mod:`pipelines.as
 same quarters). When they are equal the body does not run: the asset reports the last build's
 materialisations and check results again (stored, counts only, in ``cache.asset_builds``), with
 ``recomputed: false``, the reason and the input version added to their metadata, and the input version as
-Dagster's data version. Otherwise the body runs as before and what it reported is stored with the new input
-version. Either way the step's log says which, and why.
+Dagster's data version. Otherwise the body runs as before (after giving back to the operating system the memory
+earlier steps freed: :func:`ingest.connections.release_unused_memory`) and what it reported is stored with the
+new input version. Either way the step's log says which, and why.
 
 The asset gains a resource parameter ``refresh`` (:class:`pipelines.resources.RefreshState`: the settings'
 version).
@@ -21,6 +22,8 @@ from typing import Callable
 from dagster import AssetCheckResult, AssetCheckSeverity, DataVersion, MaterializeResult
 from dagster._core.definitions.metadata import normalize_metadata
 from dagster._serdes import deserialize_value, serialize_value
+
+from ingest.connections import release_unused_memory
 
 from ..partitions import census_reference_date, census_year_partitions, quarter_end
 from ..resources import RefreshState
@@ -60,6 +63,7 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
                 yield from _replay(report, found)
                 return
             context.log.info(f"{name}: recomputed: {found.reason}")
+            release_unused_memory()  # what the previous step freed, before this one's frames and DuckDB grow
             result = fn(context, *args, **resources)
             events = list(result) if inspect.isgenerator(result) else [result]
             for event in events:
