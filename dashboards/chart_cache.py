@@ -14,27 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from importlib import metadata as package_metadata
 
-from ingest.keyed_cache import KeyedCache
+from ingest.keyed_cache import KeyedCache, library_versions
 
 __all__ = ["chart_cache", "chart_key", "CHART_TABLE"]
 
 CHART_TABLE = "cache.chart_pngs"
 
 
-def _version(package: str) -> str:
-    try:
-        return package_metadata.version(package)
-    except package_metadata.PackageNotFoundError:
-        return "absent"
-
-
 def chart_key(figure, width: int, height: int, scale: float, browser: str) -> str:
     """SHA-256 of everything a chart's PNG depends on: the figure's JSON, the size (layout px) and scale it is
     drawn at, the Plotly and Kaleido versions and the browser drawing it."""
     drawing = json.dumps({"width": width, "height": height, "scale": scale, "browser": browser,
-                          "plotly": _version("plotly"), "kaleido": _version("kaleido")}, sort_keys=True)
+                          "libraries": library_versions(("plotly", "kaleido"))}, sort_keys=True)
     return hashlib.sha256(f"{drawing}\n{figure.to_json()}".encode()).hexdigest()
 
 

@@ -10,7 +10,9 @@ number of chains: :mod:`models.mse.sampling`.) Only aggregate results belong her
 """
 from __future__ import annotations
 
-__all__ = ["KeyedCache", "KEEP_DAYS"]
+from importlib import metadata as package_metadata
+
+__all__ = ["KeyedCache", "KEEP_DAYS", "library_versions"]
 
 KEEP_DAYS = 90
 
@@ -38,3 +40,15 @@ class KeyedCache:
             self.conn.executemany(f"INSERT OR REPLACE INTO {self.table} VALUES (?, ?, current_date)",
                                   list(values.items()))
         self.conn.execute(f"DELETE FROM {self.table} WHERE last_used < current_date - INTERVAL {KEEP_DAYS} DAY")
+
+
+def library_versions(names: tuple[str, ...]) -> str:
+    """``name==version`` of each installed package of ``names``, one a line (``name absent`` when it is not
+    installed): the part of a key that says which libraries computed a result."""
+    lines = []
+    for name in names:
+        try:
+            lines.append(f"{name}=={package_metadata.version(name)}")
+        except package_metadata.PackageNotFoundError:
+            lines.append(f"{name} absent")
+    return "".join(line + "\n" for line in lines)

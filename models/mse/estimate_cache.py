@@ -16,13 +16,12 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
-from importlib import metadata as package_metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ingest.keyed_cache import KeyedCache
+from ingest.keyed_cache import KeyedCache, library_versions
 
 __all__ = ["EstimateCache", "estimate_key"]
 
@@ -36,11 +35,7 @@ def _estimator_version() -> str:
     digest = hashlib.sha256()
     for module in ESTIMATOR_MODULES:
         digest.update(module.encode() + b"\0" + (MODELS / module).read_bytes() + b"\0")
-    for name in LIBRARIES:
-        try:
-            digest.update(f"{name}=={package_metadata.version(name)}\n".encode())
-        except package_metadata.PackageNotFoundError:
-            digest.update(f"{name} absent\n".encode())
+    digest.update(library_versions(LIBRARIES).encode())
     return digest.hexdigest()
 
 

@@ -38,12 +38,12 @@ import os
 from dataclasses import dataclass, fields
 from datetime import date
 from functools import lru_cache
-from importlib import metadata as package_metadata
 from pathlib import Path
 
 import pandas as pd
 
 from dashboards.exports import find_chromium
+from ingest.keyed_cache import library_versions
 from ingest.write import QUALITY_TABLES, replace_frame, table_names
 
 PROJECT = Path(__file__).resolve().parents[2]  # pipelines/assets/freshness.py -> the repository
@@ -71,11 +71,7 @@ def code_version() -> str:
                 continue
             digest.update(file.relative_to(PROJECT).as_posix().encode() + b"\0" + file.read_bytes() + b"\0")
     digest.update(f"chromium={find_chromium() is not None}\n".encode())  # the board pack's PNGs need one
-    for name in LIBRARIES:
-        try:
-            digest.update(f"{name}=={package_metadata.version(name)}\n".encode())
-        except package_metadata.PackageNotFoundError:
-            digest.update(f"{name} absent\n".encode())
+    digest.update(library_versions(LIBRARIES).encode())
     return digest.hexdigest()
 
 
