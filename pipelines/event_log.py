@@ -21,7 +21,8 @@ temporary instance (``DagsterInstance.local_temp(folder, overrides=instance_over
 from collections import OrderedDict
 from contextlib import contextmanager
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS, SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS,
+                                                                     SqliteEventLogStorage)
 from sqlalchemy import create_engine
 
 __all__ = ["PooledSqliteEventLogStorage", "instance_overrides", "OPEN_DATABASES"]
@@ -51,7 +52,7 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
                 self._initdb(engine)
                 self._initialized_dbs.add(shard)
         self._engines[shard] = engine
-        runs = [name for name in self._engines if name != "index"]
+        runs = [name for name in self._engines if name != INDEX_SHARD_NAME]
         for name in runs[:-OPEN_DATABASES]:  # close the least recently used run databases beyond the limit
             self._engines.pop(name).dispose()
         return engine

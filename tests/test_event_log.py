@@ -6,6 +6,7 @@ from pathlib import Path
 
 import yaml
 from dagster import DagsterInstance, asset, materialize
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 
 from pipelines.event_log import OPEN_DATABASES, PooledSqliteEventLogStorage, instance_overrides
 
@@ -22,7 +23,7 @@ def test_events_stored_with_open_connections_are_read_by_dagsters_own_storage(tm
         storage = instance.event_log_storage
         assert isinstance(storage, PooledSqliteEventLogStorage)
         runs = [materialize([counted], instance=instance).run_id for _ in range(OPEN_DATABASES + 3)]
-        assert len([name for name in storage._engines if name != "index"]) <= OPEN_DATABASES  # older runs closed
+        assert len([name for name in storage._engines if name != INDEX_SHARD_NAME]) <= OPEN_DATABASES  # older runs closed
         pooled = [len(instance.all_logs(run_id)) for run_id in runs]
         latest = instance.get_latest_materialization_event(counted.key).run_id
     with DagsterInstance.local_temp(str(tmp_path), overrides={"telemetry": {"enabled": False}}) as stock:
