@@ -4,9 +4,9 @@ For computations whose result depends only on what their key hashes (a chart's P
 log-linear estimate on its capture-history table): the caller makes the key (a SHA-256 of every input,
 the code version included) and stores the result's bytes under it in ``cache.<name>`` (``key``, ``value``
 BLOB, ``last_used`` DATE). Getting a key marks it used today; putting removes entries not used for
-``KEEP_DAYS`` days. Users: :mod:`dashboards.chart_cache`, :mod:`models.mse.estimate_cache`. (The
-latent-class sampler's draws have their own table, ``cache.latent_class_draws``, which also keeps the
-number of chains: :mod:`models.mse.sampling`.) Only aggregate results belong here: no identifier, no record.
+``KEEP_DAYS`` days. Users: :mod:`dashboards.chart_cache` (PNG charts), :mod:`models.mse.estimate_cache`
+(log-linear estimates), :mod:`models.mse.sampling` (the latent-class sampler's draws). Only aggregate results
+belong here: no identifier, no record.
 """
 from __future__ import annotations
 

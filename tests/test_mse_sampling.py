@@ -58,3 +58,17 @@ def test_published_figures_are_identical_from_the_cache():
     plain = publish_tables(tables, names, ppvs, sampler=FAST)
     assert [p.as_row() for p in fresh] == [p.as_row() for p in again] == [p.as_row() for p in plain]
     assert all(p.central is not None and p.lower <= p.central <= p.upper for p in fresh)
+
+
+def test_a_cache_in_the_layout_before_december_2026_is_replaced():
+    conn = duckdb.connect()
+    conn.execute("CREATE SCHEMA cache")
+    conn.execute(f"CREATE TABLE {DrawCache.TABLE} (key VARCHAR PRIMARY KEY, chains INTEGER, draws BLOB, last_used DATE)")
+    conn.execute(f"INSERT INTO {DrawCache.TABLE} VALUES ('old', 2, ''::BLOB, current_date)")
+    cache = DrawCache(conn)
+    draws = np.arange(12, dtype=np.float64).reshape(3, 4)
+    cache.put({"new": draws})
+    found = cache.get(["old", "new"])
+    assert list(found) == ["new"]
+    np.testing.assert_array_equal(found["new"], draws)
+    assert found["new"].shape == (3, 4) and found["new"].dtype == np.float64

@@ -13,7 +13,7 @@ computed once can be kept and reused: the figures are the same either way, to th
   the script); if the pool breaks, the jobs left are run in this process.
 * :class:`DrawCache` keeps draws in the warehouse table ``cache.latent_class_draws`` (key: a hash of
   everything the draws depend on, including ``SAMPLER_VERSION``, which a change to the sampler's
-  code must increase). Entries not used for ``KEEP_DAYS`` days are removed. The table holds counts
+  code must increase). Entries not used for 90 days are removed. The table holds counts
   of children per capture history's posterior draws of N only: no identifier, no record.
 
 Why it matters: the sampler costs about 0.8 CPU seconds per published table and 0.2 per internal
@@ -23,6 +23,7 @@ which most quarters' lists did not change re-runs almost none of it.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import multiprocessing
 import os
@@ -32,7 +33,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ingest.keyed_cache import KeyedCache
 from ingest.parallel import end_with_parent
+from ingest.write import table_columns
 
 from .false_positives import ListPPV, beta_parameters, imputer
 from .latent_class import DEFAULTS, as_tables, sample_lcmcr, table_seed
@@ -42,7 +45,6 @@ __all__ = ["SamplerJob", "DrawCache", "draw_tables", "SAMPLER_VERSION"]
 SAMPLER_VERSION = 1  # increase when a change to the sampler or the false-positive draw changes the draws
 MAX_WORKERS = 4
 MIN_JOBS_FOR_POOL = 4   # fewer tables than this are sampled in this process (a pool costs ~1 s to start)
-KEEP_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -73,29 +75,27 @@ def run_job(job: SamplerJob) -> np.ndarray:
 
 
 class DrawCache:
-    """Draws kept in ``cache.latent_class_draws`` of a DuckDB connection (the warehouse)."""
+    """Draws [chains, draws] kept in ``cache.latent_class_draws`` of a DuckDB connection (the warehouse), each as
+    NumPy's ``.npy`` bytes (shape and values) in a :class:`ingest.keyed_cache.KeyedCache`."""
 
     TABLE = "cache.latent_class_draws"
 
     def __init__(self, conn):
-        self.conn = conn
-        conn.execute("CREATE SCHEMA IF NOT EXISTS cache")
-        conn.execute(f"CREATE TABLE IF NOT EXISTS {self.TABLE} (key VARCHAR PRIMARY KEY, chains INTEGER, "
-                     "draws BLOB, last_used DATE)")
+        if "chains" in (table_columns(conn, self.TABLE) or []):  # its layout before December 2026: only a cache,
+            conn.execute(f"DROP TABLE {self.TABLE}")            # so the draws are sampled once more, identically
+        self.kept = KeyedCache(conn, self.TABLE)
 
     def get(self, keys: list[str]) -> dict[str, np.ndarray]:
-        if not keys:
-            return {}
-        rows = self.conn.execute(f"SELECT key, chains, draws FROM {self.TABLE} WHERE key IN (SELECT unnest($1))",
-                                 [keys]).fetchall()
-        self.conn.execute(f"UPDATE {self.TABLE} SET last_used = current_date WHERE key IN (SELECT unnest($1))", [keys])
-        return {key: np.frombuffer(blob, dtype=np.float64).reshape(chains, -1) for key, chains, blob in rows}
+        return {key: np.load(io.BytesIO(value), allow_pickle=False) for key, value in self.kept.get(keys).items()}
 
     def put(self, draws: dict[str, np.ndarray]) -> None:
-        rows = [(key, int(d.shape[0]), np.ascontiguousarray(d, dtype=np.float64).tobytes()) for key, d in draws.items()]
-        if rows:
-            self.conn.executemany(f"INSERT OR REPLACE INTO {self.TABLE} VALUES (?, ?, ?, current_date)", rows)
-        self.conn.execute(f"DELETE FROM {self.TABLE} WHERE last_used < current_date - INTERVAL {KEEP_DAYS} DAY")
+        self.kept.put({key: _npy_bytes(d) for key, d in draws.items()})
+
+
+def _npy_bytes(draws: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, np.ascontiguousarray(draws, dtype=np.float64), allow_pickle=False)
+    return out.getvalue()
 
 
 def _cost(job: SamplerJob) -> int:
