@@ -53,7 +53,7 @@ def link(run: Path, out: Path, memory_limit: str) -> dict:
                    "peak_rss_gib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20, 2),
                    "steps_s": {k: round(v, 1) for k, v in result.seconds.items()},
                    "children_steps_s": {k: round(v, 1) for k, v in result.children.seconds.items()},
-                   "records": len(result.person_links)}
+                   "records": len(result.children.links) + len(result.adults.links)}
         for table in TABLES:
             conn.execute(f"COPY (SELECT * FROM {table}) TO '{out / table}.parquet'")
     finally:

@@ -133,9 +133,12 @@ def test_person_keys_survive_the_next_quarter(ingested, tmp_path):
                                         [latest]).fetchall()[0][0]
         before = link_partnership(conn, ingested.settings.identity_path, up_to=previous_quarter)
         write_linkage_tables(conn, before)
+        written = conn.execute("SELECT * FROM linkage.person_links").df()
+        written_sensitivity = conn.execute("SELECT * FROM linkage.person_links_sensitivity").df()
         after = link_partnership(conn, ingested.settings.identity_path, previous=previous_person_links(conn))
     finally:
         conn.close()
+    _assert_written_as_linked(before, written, written_sensitivity)
     assert isinstance(previous_quarter, date) and previous_quarter < latest
     stability = key_stability(before.person_links, after.person_links)
     assert stability["records_compared"] == len(before.person_links)
@@ -145,6 +148,31 @@ def test_person_keys_survive_the_next_quarter(ingested, tmp_path):
     assert len(new_records) > 10_000  # the latest quarter really added records
     # most of the latest quarter's records belong to children already known
     assert new_records["person_key"].isin(before.person_links["person_key"]).mean() > 0.9
+
+
+def _assert_written_as_linked(result, written: pd.DataFrame, sensitivity: pd.DataFrame) -> None:
+    """The tables write_linkage_tables made from the linkage's frames in DuckDB hold the rows of those frames:
+    ``linkage.person_links`` those of ``result.person_links``, the sensitivity table each child record's
+    cluster at each threshold, labelled ``C@<threshold>:<cluster>``."""
+    def normalised(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.astype({"period_end": "datetime64[us]", "match_probability": "float64"})
+        frame = frame.astype({c: "object" for c in frame.columns if c not in ("period_end", "match_probability")})
+        return frame.sort_values("source_record_id").reset_index(drop=True)
+
+    assert list(written.columns) == ["source", "source_record_id", "person_key", "person_type", "la_code",
+                                     "period_end", "match_probability", "method"]
+    expected = result.person_links
+    assert len(written) == len(expected) > 100_000
+    pd.testing.assert_frame_equal(normalised(written), normalised(expected[list(written.columns)]))
+
+    children = result.children
+    assert children.sensitivity and sorted(set(sensitivity["threshold"])) == sorted(children.sensitivity)
+    expected = pd.concat([pd.DataFrame({"source_record_id": children.links["record_id"].astype(object),
+                                        "threshold": threshold,
+                                        "person_key": pd.Series([f"C@{threshold:g}:{c}" for c in clusters],
+                                                                dtype=object)})
+                          for threshold, clusters in children.sensitivity.items()], ignore_index=True)
+    pd.testing.assert_frame_equal(sensitivity.astype({"source_record_id": object, "person_key": object}), expected)
 
 
 def test_records_digest_follows_what_linkage_reads_only(ingested, tmp_path):

@@ -21,6 +21,8 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -35,6 +37,8 @@ from .family import family_links
 from .persons import LinkageThresholds, PersonLinkage, link_people_in
 from .records import adult_records_table, attach_identity_store, child_records_table
 
+# the columns of a linkage's ``links`` frame that person links are made from
+LINK_FRAME_COLUMNS = ("source", "record_id", "person_key", "la_code", "period_end", "match_probability", "method")
 PERSON_LINK_COLUMNS = ["source", "source_record_id", "person_key", "person_type", "la_code", "period_end",
                        "match_probability", "method"]
 # which Splink input table each child source belongs to (one table per recording system)
@@ -53,13 +57,21 @@ PROBABILITY_BANDS = [0.0, 0.5, 0.8, 0.95, 0.99, 0.999, 1.0000001]
 
 @dataclass
 class LinkageResult:
-    person_links: pd.DataFrame
+    """The linkage's results. The person links and their sensitivity rows are not held as frames of their own
+    (at 300,000 children they would be 0.8 GB more): they are the children's and adults' ``links`` (and
+    ``children.sensitivity``), written from those by :func:`write_linkage_tables`; :attr:`person_links`
+    builds the frame when asked (tests, notebooks)."""
     family_links: pd.DataFrame
-    sensitivity_links: pd.DataFrame
     summary: pd.DataFrame
     children: PersonLinkage
     adults: PersonLinkage
     seconds: dict
+
+    @property
+    def person_links(self) -> pd.DataFrame:
+        """``linkage.person_links`` as a frame (:data:`PERSON_LINK_COLUMNS`): children's records, then adults'."""
+        return pd.concat([_person_link_rows(self.children.links, "child"),
+                          _person_link_rows(self.adults.links, "adult")], ignore_index=True)
 
 
 def previous_person_links(conn: duckdb.DuckDBPyConnection) -> str | None:
@@ -115,29 +127,54 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
             conn.execute(f"DROP TABLE IF EXISTS {table}")
         if previous == "linkage_previous_links":
             conn.unregister(previous)
-    person_links = pd.concat([_person_link_rows(child_links.links, "child"),
-                              _person_link_rows(adult_links.links, "adult")], ignore_index=True)
-    summary = linkage_summary(conn, person_links, child_links, adult_links, families)
+    with person_links_view(conn, child_links, adult_links) as person_links:
+        summary = linkage_summary(conn, person_links, child_links, adult_links, families)
     seconds["family links and summary"] = time.monotonic() - started
-    return LinkageResult(person_links, families, sensitivity_links(conn, child_links), summary, child_links,
-                         adult_links, seconds)
+    return LinkageResult(families, summary, child_links, adult_links, seconds)
 
 
-def sensitivity_links(conn: duckdb.DuckDBPyConnection, linkage: PersonLinkage) -> pd.DataFrame:
-    """``linkage.person_links_sensitivity`` rows (see module docstring) of one person linkage, made in DuckDB
-    (record ids and cluster numbers in, Arrow strings out: no Python string per row)."""
-    if not linkage.sensitivity:
-        return pd.DataFrame(columns=["source_record_id", "threshold", "person_key"])
+@contextmanager
+def person_links_view(conn: duckdb.DuckDBPyConnection, children: PersonLinkage,
+                      adults: PersonLinkage) -> Iterator[str]:
+    """The rows of ``linkage.person_links`` (:data:`PERSON_LINK_COLUMNS`), children's then adults', as the name
+    of a temporary view of ``conn`` over the two linkages' ``links`` frames, read in place (no copy of
+    every record); gone after the block."""
+    def rows(name: str, person_type: str) -> str:
+        return (f"SELECT source, record_id AS source_record_id, person_key, '{person_type}' AS person_type, "
+                f"la_code, CAST(period_end AS DATE) AS period_end, CAST(match_probability AS DOUBLE) "
+                f"AS match_probability, method FROM {name}")
+
+    conn.register("linked_children", children.links[list(LINK_FRAME_COLUMNS)])
+    conn.register("linked_adults", adults.links[list(LINK_FRAME_COLUMNS)])
+    try:
+        conn.execute("CREATE OR REPLACE TEMP VIEW person_links_rows AS "
+                     f"{rows('linked_children', 'child')} UNION ALL {rows('linked_adults', 'adult')}")
+        yield "person_links_rows"
+    finally:
+        conn.execute("DROP VIEW IF EXISTS person_links_rows")
+        conn.unregister("linked_children")
+        conn.unregister("linked_adults")
+
+
+@contextmanager
+def sensitivity_links_view(conn: duckdb.DuckDBPyConnection, linkage: PersonLinkage) -> Iterator[str]:
+    """``linkage.person_links_sensitivity`` rows (see module docstring) of one person linkage as the name of a
+    temporary view of ``conn`` (record ids and cluster numbers in, the strings made by DuckDB: no Python string
+    or frame per row), in the order of the thresholds, then of the records; gone after the block."""
     clusters = {f"cluster_{n}": cluster for n, cluster in enumerate(linkage.sensitivity.values())}
     conn.register("sensitivity_clusters", pd.DataFrame({"row": np.arange(len(linkage.links), dtype=np.int64),
                                                         "record_id": linkage.links["record_id"], **clusters}))
     try:
         parts = [f"SELECT {n} AS part, row, record_id AS source_record_id, CAST({threshold!r} AS DOUBLE) AS threshold, "
                  f"'C@{threshold:g}:' || CAST(cluster_{n} AS VARCHAR) AS person_key FROM sensitivity_clusters"
-                 for n, threshold in enumerate(linkage.sensitivity)]
-        return conn.sql(f"SELECT source_record_id, threshold, person_key FROM ({' UNION ALL '.join(parts)}) "
-                        "ORDER BY part, row").to_arrow_table().to_pandas()
+                 for n, threshold in enumerate(linkage.sensitivity)] or [
+            "SELECT 0 AS part, 0 AS row, CAST(NULL AS VARCHAR) AS source_record_id, CAST(NULL AS DOUBLE) AS threshold, "
+            "CAST(NULL AS VARCHAR) AS person_key WHERE false"]
+        conn.execute("CREATE OR REPLACE TEMP VIEW sensitivity_rows AS SELECT source_record_id, threshold, person_key "
+                     f"FROM ({' UNION ALL '.join(parts)}) ORDER BY part, row")
+        yield "sensitivity_rows"
     finally:
+        conn.execute("DROP VIEW IF EXISTS sensitivity_rows")
         conn.unregister("sensitivity_clusters")
 
 
@@ -151,18 +188,14 @@ def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
                          "match_probability": links["match_probability"], "method": links["method"]})
 
 
-def linkage_summary(conn: duckdb.DuckDBPyConnection, person_links: pd.DataFrame, children: PersonLinkage,
+def linkage_summary(conn: duckdb.DuckDBPyConnection, person_links: str, children: PersonLinkage,
                     adults: PersonLinkage, families: pd.DataFrame) -> pd.DataFrame:
-    """``quality.linkage_summary`` (see module docstring); the counts over the person links in DuckDB."""
+    """``quality.linkage_summary`` (see module docstring); the counts over the person links (a table or view of
+    ``conn``, :func:`person_links_view`) in DuckDB."""
     rows: list[tuple] = []
-    conn.register("summarised_person_links", person_links[["person_type", "source", "person_key", "method",
-                                                            "match_probability"]])
-    try:
-        for person_type, linkage in (("child", children), ("adult", adults)):
-            rows += _link_counts(conn, "summarised_person_links", person_type)
-            rows += _linkage_counts(person_type, linkage)
-    finally:
-        conn.unregister("summarised_person_links")
+    for person_type, linkage in (("child", children), ("adult", adults)):
+        rows += _link_counts(conn, person_links, person_type)
+        rows += _linkage_counts(person_type, linkage)
     for (method, source), n in families.groupby(["method", "source"]).size().items():
         rows.append(("family", "adult-child links", source, method, n))
     frame = pd.DataFrame(rows, columns=["person_type", "section", "source", "item", "value"])
@@ -246,9 +279,11 @@ def write_linkage_tables(conn: duckdb.DuckDBPyConnection, result: LinkageResult)
     record the highest key issued in ``linkage.key_sequence``."""
     conn.execute("CREATE SCHEMA IF NOT EXISTS linkage")
     conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
-    for table, frame in (("linkage.person_links", result.person_links[PERSON_LINK_COLUMNS]),
-                         ("linkage.family_links", result.family_links),
-                         ("linkage.person_links_sensitivity", result.sensitivity_links),
+    with person_links_view(conn, result.children, result.adults) as person_links:
+        conn.execute(f"CREATE OR REPLACE TABLE linkage.person_links AS SELECT * FROM {person_links}")
+    with sensitivity_links_view(conn, result.children) as sensitivity:
+        conn.execute(f"CREATE OR REPLACE TABLE linkage.person_links_sensitivity AS SELECT * FROM {sensitivity}")
+    for table, frame in (("linkage.family_links", result.family_links),
                          ("quality.linkage_summary", result.summary)):
         replace_table(conn, table, frame)
     conn.execute("""

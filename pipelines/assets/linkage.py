@@ -118,7 +118,7 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
                                       previous=previous_person_links(conn), model_path=linkage_settings.model_path)
             write_linkage_tables(conn, result)
             # written: the checks and metadata count from the tables, not from frames of every record
-            result.person_links = result.sensitivity_links = result.children.links = result.adults.links = None
+            result.children.links = result.adults.links = None
             checks = _check_results(conn, result, partners)
             counts = _link_counts(conn)
         review = write_review_file(result, Path(linkage_settings.clerical_review_dir), date.today())
