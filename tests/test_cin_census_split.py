@@ -196,3 +196,11 @@ def test_by_default_a_file_of_split_bytes_or_more_is_split(monkeypatch, second_p
     monkeypatch.setattr(cin_census_split, "SPLIT_BYTES", path.stat().st_size)
     assert_same(read_cin_census(path, la_code="991", expected_year=2026), single)
     assert len(calls) == 1
+
+
+def test_this_process_reads_more_while_the_second_part_starts():
+    """Half the bytes and half the head start more here; never more than three quarters."""
+    assert cin_census_split.first_share(100_000_000) == pytest.approx(0.5 + 7_500_000 / 100_000_000)
+    assert cin_census_split.first_share(32_000_000) < 0.75
+    assert cin_census_split.first_share(1_000_000) == 0.75
+    assert cin_census_split.first_share(10**12) == pytest.approx(0.5, abs=1e-4)
