@@ -54,10 +54,10 @@ iterparse itself takes ~1.2, the walk ~2.0, packing rows into columns ~0.6, vali
 tables ~0.65.
 
 Two cores: a return of 32 MB or more (about 32,000 children), read outside a pool worker, is split at
-a ``</Child>`` half way and the second half read at the same time in one spawned process, with the
-same parser; the halves are joined in file order before validation, giving exactly the single read's
-tables and rejects (:mod:`sources.cin_census_split`; ``split=False`` reads in one process). On
-100,000 children: 2.0 CPU s here and 1.8 in the other process, against 3.2 in one process.
+a ``</Child>`` a little past half way (this process starts parsing while the other starts up) and the second
+part read at the same time in one spawned process, with the same parser; the parts are joined in file order
+before validation, giving exactly the single read's tables and rejects (:mod:`sources.cin_census_split`;
+``split=False`` reads in one process). On 100,000 children: 2.6 s wall against 3.5 in one process.
 
 Modules: this one parses (:func:`read_cin_census`, :class:`_Parser`);
 :mod:`sources.cin_census_prolog` checks the prolog and words syntax errors;
