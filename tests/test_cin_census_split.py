@@ -204,3 +204,14 @@ def test_this_process_reads_more_while_the_second_part_starts():
     assert cin_census_split.first_share(32_000_000) < 0.75
     assert cin_census_split.first_share(1_000_000) == 0.75
     assert cin_census_split.first_share(10**12) == pytest.approx(0.5, abs=1e-4)
+
+
+def test_a_header_the_folder_contradicts_is_the_whole_reads_error(second_part_here, monkeypatch):
+    """A split read whose Header names another authority than the folder fails with the whole read's error."""
+    path = FIXTURES / "cin_return_2026_split.xml"
+    monkeypatch.setattr(cin_census_split, "FIRST_SHARE", 0.5)
+    with pytest.raises(SourceFileError) as whole:
+        read_cin_census(path, la_code="992", expected_year=2026, split=False)
+    with pytest.raises(SourceFileError) as split:
+        read_cin_census(path, la_code="992", expected_year=2026, split=True)
+    assert str(split.value) == str(whole.value)
