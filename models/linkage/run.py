@@ -31,7 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ingest.write import replace_table
+from ingest.write import fetch_frame, replace_table
 
 from .family import family_links
 from .persons import LinkageThresholds, PersonLinkage, link_people_in
@@ -39,8 +39,6 @@ from .records import adult_records_table, attach_identity_store, child_records_t
 
 # the columns of a linkage's ``links`` frame that person links are made from
 LINK_FRAME_COLUMNS = ("source", "record_id", "person_key", "la_code", "period_end", "match_probability", "method")
-PERSON_LINK_COLUMNS = ["source", "source_record_id", "person_key", "person_type", "la_code", "period_end",
-                       "match_probability", "method"]
 # which Splink input table each child source belongs to (one table per recording system)
 CHILD_TABLES = {"person_list": "childrens_social_care", "cin_census": "childrens_social_care",
                 "cp_list": "childrens_social_care", "early_help": "early_help",
@@ -69,9 +67,14 @@ class LinkageResult:
 
     @property
     def person_links(self) -> pd.DataFrame:
-        """``linkage.person_links`` as a frame (:data:`PERSON_LINK_COLUMNS`): children's records, then adults'."""
-        return pd.concat([_person_link_rows(self.children.links, "child"),
-                          _person_link_rows(self.adults.links, "adult")], ignore_index=True)
+        """``linkage.person_links`` as a frame (columns: see the module docstring): children's records, then adults';
+        the rows of :func:`person_links_view`, the view the table is written from (``period_end`` a timestamp)."""
+        conn = duckdb.connect()
+        try:
+            with person_links_view(conn, self.children, self.adults) as rows:
+                return fetch_frame(conn, f"SELECT * FROM {rows}")
+        finally:
+            conn.close()
 
 
 def previous_person_links(conn: duckdb.DuckDBPyConnection) -> str | None:
@@ -136,7 +139,7 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
 @contextmanager
 def person_links_view(conn: duckdb.DuckDBPyConnection, children: PersonLinkage,
                       adults: PersonLinkage) -> Iterator[str]:
-    """The rows of ``linkage.person_links`` (:data:`PERSON_LINK_COLUMNS`), children's then adults', as the name
+    """The rows of ``linkage.person_links`` (columns: see the module docstring), children's then adults', as the name
     of a temporary view of ``conn`` over the two linkages' ``links`` frames, read in place (no copy of
     every record); gone after the block."""
     def rows(name: str, person_type: str) -> str:
@@ -176,16 +179,6 @@ def sensitivity_links_view(conn: duckdb.DuckDBPyConnection, linkage: PersonLinka
     finally:
         conn.execute("DROP VIEW IF EXISTS sensitivity_rows")
         conn.unregister("sensitivity_clusters")
-
-
-def _person_link_rows(links: pd.DataFrame, person_type: str) -> pd.DataFrame:
-    period_end = links["period_end"]  # Arrow dates from link_people_in (a date column when written)
-    if not isinstance(period_end.dtype, pd.ArrowDtype):
-        period_end = period_end.dt.date
-    return pd.DataFrame({"source": links["source"], "source_record_id": links["record_id"],
-                         "person_key": links["person_key"], "person_type": person_type,
-                         "la_code": links["la_code"], "period_end": period_end,
-                         "match_probability": links["match_probability"], "method": links["method"]})
 
 
 def linkage_summary(conn: duckdb.DuckDBPyConnection, person_links: str, children: PersonLinkage,
