@@ -336,8 +336,14 @@ def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | Non
         for path in paths.values():
             path.unlink(missing_ok=True)
         return [], f"PNG charts skipped: the static export failed ({type(exc).__name__}: {exc})"
+    # Kaleido writes no file, and says nothing, for a figure it cannot draw (a flow chart whose flows are all
+    # suppressed or empty): such a chart is left out and named, not kept in the cache, and the pack goes on
+    not_drawn = [n for n in to_draw if not paths[n].is_file()]
     if cache is not None:
-        cache.put({keys[n]: paths[n].read_bytes() for n in to_draw})
+        cache.put({keys[n]: paths[n].read_bytes() for n in to_draw if n not in not_drawn})
+    written = [paths[n] for n in figures if n not in not_drawn]
     copied = len(figures) - len(to_draw)
-    return list(paths.values()), (f"{len(paths)} PNG charts written with {browser}"
-                                  + (f" ({copied} unchanged since last drawn, copied from the cache)" if copied else ""))
+    return written, (f"{len(written)} PNG charts written with {browser}"
+                     + (f" ({copied} unchanged since last drawn, copied from the cache)" if copied else "")
+                     + (f"; the static export drew nothing for {len(not_drawn)} (an empty chart, no PNG): "
+                        + ", ".join(not_drawn) if not_drawn else ""))

@@ -94,3 +94,23 @@ def test_entries_not_used_for_the_keep_period_are_removed():
                  "WHERE key = 'old'")
     cache.put({"new": b"c"})
     assert cache.get(["old", "recent", "new"]) == {"recent": b"b", "new": b"c"}
+
+
+def test_a_chart_the_export_draws_nothing_for_is_named_and_not_cached(tmp_path, monkeypatch, drawn):
+    """Kaleido writes no file for a figure it cannot draw (seen with a Sankey of no links, on a partnership whose
+    flows were all suppressed): the other charts are written, that one is named, nothing of it is cached."""
+    conn = duckdb.connect()
+
+    def skips_empty_sankeys(figs, paths, **options):
+        for fig, path in zip(figs, paths):
+            if fig.layout.title.text != "Flows":
+                path.write_bytes(b"PNG " + fig.to_json().encode())
+
+    monkeypatch.setattr(pio, "write_images", skips_empty_sankeys)
+    figures = {"trend": _bar([1, 2], "Trend"), "journey_flows": _bar([0, 0], "Flows")}
+    paths, message = exports.write_pngs(figures, tmp_path, cache=chart_cache(conn))
+    assert paths == [tmp_path / "trend.png"]
+    assert "1 PNG charts written" in message and "drew nothing for 1" in message and "journey_flows" in message
+    assert conn.execute(f"SELECT count(*) FROM {CHART_TABLE}").fetchall()[0][0] == 1
+    paths, message = exports.write_pngs(figures, tmp_path / "again", cache=chart_cache(conn))
+    assert paths == [tmp_path / "again" / "trend.png"] and "1 unchanged since last drawn" in message
