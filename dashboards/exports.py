@@ -23,10 +23,12 @@ CSV injection), so opening an export never runs anything.
 from __future__ import annotations
 
 import io
+import logging
 import os
 import re
 import shutil
 import zipfile
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -305,6 +307,27 @@ def find_chromium() -> str | None:
     return None
 
 
+# the libraries between Plotly and the browser; a failure of theirs raises, and write_pngs says so in its message
+BROWSER_LIBRARIES = ("kaleido", "choreographer")
+
+
+@contextmanager
+def _browser_libraries_quiet():
+    """Inside the block, the browser libraries' own log records are dropped. Choreographer logs, with its
+    traceback, a message from Chromium it could not decode and then ignores ("JSONError decoding message.
+    Ignoring"); with no handler configured Python prints that on the analyst's terminal. What fails raises
+    anyway (:func:`write_pngs` reports it)."""
+    loggers = [logging.getLogger(name) for name in BROWSER_LIBRARIES]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | None = None,
                cache: KeyedCache | None = None) -> tuple[list[Path], str]:
     """Each figure as ``<name>.png`` in ``folder``, laid out ``width`` px wide and drawn at :data:`PNG_SCALE`
@@ -330,8 +353,9 @@ def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | Non
             paths[name].write_bytes(drawn_before[keys[name]])
     try:
         if to_draw:
-            pio.write_images([figures[n] for n in to_draw], [paths[n] for n in to_draw], format="png", width=width,
-                             scale=PNG_SCALE, height=[heights[n] for n in to_draw])
+            with _browser_libraries_quiet():
+                pio.write_images([figures[n] for n in to_draw], [paths[n] for n in to_draw], format="png",
+                                 width=width, scale=PNG_SCALE, height=[heights[n] for n in to_draw])
     except Exception as exc:  # a broken browser must not stop the board pack
         for path in paths.values():
             path.unlink(missing_ok=True)

@@ -5,6 +5,10 @@ writes bytes made from the figure's JSON), so the logic is tested without a Chro
 drawing is covered by tests/test_dashboard.py."""
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
+
 import duckdb
 import plotly.graph_objects as go
 import plotly.io as pio
@@ -114,3 +118,31 @@ def test_a_chart_the_export_draws_nothing_for_is_named_and_not_cached(tmp_path, 
     assert conn.execute(f"SELECT count(*) FROM {CHART_TABLE}").fetchall()[0][0] == 1
     paths, message = exports.write_pngs(figures, tmp_path / "again", cache=chart_cache(conn))
     assert paths == [tmp_path / "again" / "trend.png"] and "1 unchanged since last drawn" in message
+
+
+def test_the_browser_librarys_ignored_errors_print_no_traceback(tmp_path):
+    """Choreographer logs (with a traceback) a message from Chromium it ignores; with no logging configured, as in
+    a command-line run, Python would print it. Drawn in a fresh process: its stderr holds no traceback, the chart
+    is written, and the logger's own level is back afterwards."""
+    script = f"""
+import logging, pathlib
+import plotly.graph_objects as go, plotly.io as pio
+import dashboards.exports as exports
+exports.find_chromium = lambda: "/usr/bin/fake-chromium"
+def fake_write_images(figs, paths, **options):
+    try:
+        raise ValueError("Expecting property name enclosed in double quotes")
+    except ValueError:
+        logging.getLogger("choreographer.channels.pipe").exception("JSONError decoding message. Ignoring")
+    for path in paths:
+        path.write_bytes(b"PNG")
+pio.write_images = fake_write_images
+paths, message = exports.write_pngs({{"trend": go.Figure(go.Bar(y=[1]))}}, pathlib.Path({str(tmp_path)!r}))
+print(message, logging.getLogger("choreographer").level)
+logging.getLogger("choreographer.channels.pipe").error("after the drawing")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "1 PNG charts written" in done.stdout and done.stdout.split()[-1] == str(logging.NOTSET)
+    assert "Traceback" not in done.stderr and "Ignoring" not in done.stderr
+    assert "after the drawing" in done.stderr  # the library's logging is as it was outside the drawing
