@@ -43,7 +43,8 @@ def link(run: Path, out: Path, memory_limit: str) -> dict:
     conn = duckdb.connect(str(warehouse), config={"memory_limit": memory_limit} if memory_limit else {})
     try:
         previous = previous_person_links(conn)
-        result = link_partnership(conn, run / "warehouse" / "identity.duckdb", previous=previous)
+        result = link_partnership(conn, run / "warehouse" / "identity.duckdb", previous=previous,
+                                  memory_limit=memory_limit or None)
         linked = time.monotonic()
         write_linkage_tables(conn, result)
         figures = {"code": str(Path(sys.modules["models.linkage.run"].__file__).parent),

@@ -67,6 +67,19 @@ def memory_limit(setting: str) -> str:
     return setting.strip()
 
 
+_UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
+
+
+def size_in_bytes(size: str) -> int:
+    """Bytes in a DuckDB size such as ``1205MiB``, ``2GB`` or ``1.5 GiB`` (DuckDB's units: GB = 1000^3,
+    GiB = 1024^3)."""
+    if not _SIZE.fullmatch(size):
+        raise ValueError(f"not a size such as 2GB or 1.5GiB: {size!r}")
+    number, unit = re.fullmatch(r"\s*([\d.]+)\s*([A-Za-z]+)\s*", size).groups()
+    return int(float(number) * _UNITS[unit.lower()])
+
+
 def duckdb_config(memory_limit_setting: str = "", threads: int = 0) -> dict[str, str | int]:
     """DuckDB configuration (for ``duckdb.connect(config=...)``) with the memory limit and threads of the
     settings ``duckdb_memory_limit`` and ``duckdb_threads`` (0: DuckDB's default)."""

@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.connections import CONCURRENT_INSTANCES, MEMORY_SHARE, automatic_memory_limit, duckdb_config, memory_limit
+import duckdb
+
+from ingest.connections import (CONCURRENT_INSTANCES, MEMORY_SHARE, automatic_memory_limit, duckdb_config, memory_limit,
+                                size_in_bytes)
+from models.linkage.run import FRAME_BYTES_PER_RECORD, frames_beside_duckdb
 from pipelines.resources import IdentityStoreResource, WarehouseResource, build_resources
 from pipelines.settings import load_settings
 
@@ -40,3 +44,34 @@ def test_an_unset_limit_is_the_automatic_one(tmp_path):
                      IdentityStoreResource(database=str(tmp_path / "i.duckdb"))):
         assert resource._config()["memory_limit"] == automatic_memory_limit()
         assert "threads" not in resource._config()
+
+
+def test_sizes_in_duckdbs_units():
+    assert size_in_bytes("1205MiB") == 1205 * 2**20
+    assert size_in_bytes("2GB") == 2 * 10**9  # DuckDB: GB is 1000^3, GiB 1024^3
+    assert size_in_bytes(" 1.5 GiB ") == 3 * 2**29
+    with pytest.raises(ValueError, match="size"):
+        size_in_bytes("lots")
+
+
+def _limit_mib(conn) -> float:
+    reported = conn.execute("SELECT current_setting('memory_limit')").fetchall()[0][0]
+    number, unit = reported.split()
+    return float(number) * {"MiB": 1, "GiB": 1024}[unit]
+
+
+def test_the_linkage_lowers_duckdbs_limit_by_its_frames_and_restores_it():
+    conn = duckdb.connect(config={"memory_limit": "1000MiB"})
+    records = 2_000_000  # 2 M records' frames: 400 MB, about 381 MiB
+    with frames_beside_duckdb(conn, "1000MiB", records):
+        assert _limit_mib(conn) == pytest.approx(1000 - FRAME_BYTES_PER_RECORD * records / 2**20, abs=1)
+    assert _limit_mib(conn) == 1000
+    with frames_beside_duckdb(conn, "1000MiB", 100_000_000):  # never below a quarter of the limit
+        assert _limit_mib(conn) == 250
+    assert _limit_mib(conn) == 1000
+    with pytest.raises(RuntimeError):  # restored when linking fails too
+        with frames_beside_duckdb(conn, "1000MiB", records):
+            raise RuntimeError("linking failed")
+    assert _limit_mib(conn) == 1000
+    with frames_beside_duckdb(conn, None, records):  # no limit given: left alone
+        assert _limit_mib(conn) == 1000

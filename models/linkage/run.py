@@ -31,6 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from ingest.connections import size_in_bytes
 from ingest.write import fetch_frame, replace_table
 
 from .family import family_links
@@ -51,6 +52,10 @@ CHILD_TABLES = {"person_list": "childrens_social_care", "cin_census": "childrens
 # the temporary tables of the records being linked (on the warehouse connection, dropped at the end)
 CHILD_RECORDS, ADULT_RECORDS = "linkage_child_records", "linkage_adult_records"
 PROBABILITY_BANDS = [0.0, 0.5, 0.8, 0.95, 0.99, 0.999, 1.0000001]
+# what pandas holds per linked record by the end of a linkage: its ``links`` row (record id, source, authority,
+# quarter, groups, cluster, method, probability, key) and its sensitivity clusters. Measured at 300,000
+# children (2.3 M child records): 178 bytes a record in the links frame and 16 in the sensitivity arrays.
+FRAME_BYTES_PER_RECORD = 200
 
 
 @dataclass
@@ -95,14 +100,16 @@ def highest_issued_keys(conn: duckdb.DuckDBPyConnection) -> dict[str, int]:
 def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
                      thresholds: LinkageThresholds = LinkageThresholds(), previous: str | pd.DataFrame | None = None,
                      up_to: date | None = None, model_path: Path | None = None,
-                     partner_sources: tuple[str, ...] = ()) -> LinkageResult:
+                     partner_sources: tuple[str, ...] = (), memory_limit: str | None = None) -> LinkageResult:
     """Link every child and adult record in the warehouse (periods up to ``up_to``); ``partner_sources``: the
     partner-agency sources whose records are children too (each its own Splink input table). ``previous``: the
     previous run's links (``source_record_id``, ``person_key``) as a table of ``conn``
     (:func:`previous_person_links`) or a DataFrame; None on a first run.
 
     The records stay in DuckDB (temporary tables of ``conn``, under its memory limit) through the grouping,
-    the profiles and Splink; pandas holds only each record's keys and methods and the scored pairs."""
+    the profiles and Splink; pandas holds only each record's keys and methods and the scored pairs.
+    ``memory_limit``: the DuckDB size ``conn`` was opened with (e.g. ``1205MiB``); while linking, DuckDB's limit
+    is lowered by what those frames will hold (:func:`frames_beside_duckdb`). None leaves the limit alone."""
     seconds = {}
     started = time.monotonic()
     attach_identity_store(conn, identity_path)
@@ -112,6 +119,14 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
     if isinstance(previous, pd.DataFrame):
         conn.register("linkage_previous_links", previous)
         previous = "linkage_previous_links"
+    records = conn.execute(f"SELECT (SELECT count(*) FROM {CHILD_RECORDS}) + "
+                           f"(SELECT count(*) FROM {ADULT_RECORDS})").fetchall()[0][0]
+    with frames_beside_duckdb(conn, memory_limit, records):
+        return _link_records(conn, thresholds, previous, model_path, seconds)
+
+
+def _link_records(conn, thresholds, previous, model_path, seconds) -> LinkageResult:
+    """:func:`link_partnership` once the records' tables are made."""
     try:
         issued = highest_issued_keys(conn)
         started = time.monotonic()
@@ -134,6 +149,27 @@ def link_partnership(conn: duckdb.DuckDBPyConnection, identity_path: Path,
         summary = linkage_summary(conn, person_links, child_links, adult_links, families)
     seconds["family links and summary"] = time.monotonic() - started
     return LinkageResult(families, summary, child_links, adult_links, seconds)
+
+
+@contextmanager
+def frames_beside_duckdb(conn: duckdb.DuckDBPyConnection, memory_limit: str | None, records: int) -> Iterator[None]:
+    """Within the block, DuckDB's memory limit on ``conn`` is ``memory_limit`` less what the linkage's frames will
+    hold in pandas (:data:`FRAME_BYTES_PER_RECORD` for each of ``records``), and never below a quarter of it;
+    afterwards it is ``memory_limit`` again. So DuckDB and the frames together keep to the limit one DuckDB
+    instance is given (:mod:`ingest.connections`): the linkage is the one step holding whole-partnership frames
+    beside a DuckDB at its limit (at 300,000 children 0.45 GB of frames; the refresh's peak was there, 2.50-2.57
+    GiB, bench/README.md). Past its limit DuckDB spills its temporary tables to disk: a lower limit costs time,
+    not correctness. ``memory_limit`` None: the limit is left alone."""
+    if memory_limit is None:
+        yield
+        return
+    limit = size_in_bytes(memory_limit)
+    lowered = max(limit // 4, limit - FRAME_BYTES_PER_RECORD * records)
+    conn.execute(f"SET memory_limit = '{lowered // 2**20}MiB'")
+    try:
+        yield
+    finally:
+        conn.execute(f"SET memory_limit = '{limit // 2**20}MiB'")
 
 
 @contextmanager

@@ -27,6 +27,7 @@ from models.linkage.evaluation import evaluate_linkage
 from models.linkage.persons import LinkageThresholds
 from models.linkage.records import (ANNEX_A_CHILD_SOURCES, attach_identity_store, household_adult_records,
                                    records_digest)
+from ingest.connections import memory_limit
 from ingest.write import replace_table
 from models.linkage.run import link_partnership, previous_person_links, write_linkage_tables, write_review_file
 
@@ -115,7 +116,8 @@ def build_linkage_assets(settings: Settings, source_keys: list[AssetKey]) -> lis
                 ensure_source_tables(conn, iconn, source, b"\0" * 32, context.run.run_id)  # no rows: no key used
         with warehouse.get_connection() as conn:
             result = link_partnership(conn, Path(identity_store.database), thresholds, partner_sources=partners,
-                                      previous=previous_person_links(conn), model_path=linkage_settings.model_path)
+                                      previous=previous_person_links(conn), model_path=linkage_settings.model_path,
+                                      memory_limit=memory_limit(warehouse.memory_limit))
             write_linkage_tables(conn, result)
             # written: the checks and metadata count from the tables, not from frames of every record
             result.children.links = result.adults.links = None
