@@ -304,6 +304,24 @@ def test_pngs_were_written_for_the_latest_quarter(exports):
 
 
 @NO_CHROMIUM
+def test_a_sankey_with_no_links_is_named_not_drawn_by_the_real_browser(tmp_path):
+    """Kaleido, with the real Chromium, writes no file and raises nothing for a Sankey with no links (a partnership
+    whose journey flows are all suppressed). tests/test_real_partnership.py draws no PNGs, so it could not find this;
+    here the real export shows the behaviour the fake in tests/test_chart_cache.py stands for."""
+    import plotly.graph_objects as go
+
+    from dashboards.exports import write_pngs
+
+    figures = {"trend": go.Figure(go.Bar(x=["Northbrook"], y=[3])),
+               "journey_flows": go.Figure(go.Sankey(node={"label": ["Referral", "CP plan"]},
+                                                    link={"source": [], "target": [], "value": []}))}
+    paths, message = write_pngs(figures, tmp_path)
+    assert paths == [tmp_path / "trend.png"] and (tmp_path / "trend.png").read_bytes()[:4] == b"\x89PNG"
+    assert not (tmp_path / "journey_flows.png").exists()
+    assert "drew nothing for 1" in message and "journey_flows" in message
+
+
+@NO_CHROMIUM
 def test_the_report_renders_in_headless_chromium(report):
     from browser_check import open_in_chromium
 
