@@ -13,8 +13,9 @@ before spilling to disk. :func:`duckdb_config` gives every instance the same exp
   every step in one process, whose Python side (imports, the frames a step holds) takes 0.5-1 GiB beside
   DuckDB, so a quarter let a 300,000-child partnership's full refresh reach 3.5-3.8 GiB. With the marts built
   a few quarters at a time, an eighth (1.5 GiB) still gave 2.59 GiB, in the linkage; a tenth brought it to
-  2.67 GiB on an idle machine, and 2.45-2.55 once NumPyro was no longer imported (issue 18 asks for 2.5;
-  README, Benchmarks).
+  2.67 GiB on an idle machine, and 2.45-2.57 once NumPyro was no longer imported (issue 18 asks for 2.5;
+  README, Benchmarks). The linkage, which holds whole-partnership frames beside DuckDB, lowers the limit by
+  what they hold while it links (:func:`models.linkage.run.frames_beside_duckdb`): 2.28-2.32 GiB since.
 * setting ``duckdb_threads`` (``NEGLECT_DUCKDB_THREADS``): threads each instance may use; 0 (the
   default) leaves DuckDB's own default (one per core).
 
