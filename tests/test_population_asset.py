@@ -6,7 +6,7 @@ from dagster import materialize
 
 from pipelines.assets.population import population_denominators
 from pipelines.checks import population_checks
-from pipelines.resources import IncomingExtracts, WarehouseResource
+from pipelines.resources import IncomingExtracts, RefreshState, WarehouseResource
 from population_fixtures import WARDS, population_lines, write_population
 
 
@@ -15,7 +15,7 @@ def _run(tmp_path, incoming):
     result = materialize(
         [population_denominators, *population_checks],
         resources={"warehouse": WarehouseResource(database=str(warehouse)),
-                   "extracts": IncomingExtracts(incoming_dir=str(incoming))},
+                   "extracts": IncomingExtracts(incoming_dir=str(incoming)), "refresh": RefreshState()},
         raise_on_error=False,
     )
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -37,6 +37,26 @@ def test_complete_files_load_and_pass_the_blocking_check(tmp_path):
     meta = result.asset_materializations_for_node("raw__ons_population")[0].metadata
     assert meta["dagster/row_count"].value == 2 * len(WARDS) * 36
     assert meta["mid_years"].value == [2023, 2024]
+
+
+def test_unchanged_files_are_not_read_again_and_a_changed_one_is(tmp_path):
+    """@reusable with the files' version: a second run reports the first's build; a changed file is read."""
+    folder = tmp_path / "incoming" / "reference" / "population"
+    write_population(folder, 2024)
+    first, _, warehouse = _run(tmp_path, tmp_path / "incoming")
+    again, checks, _ = _run(tmp_path, tmp_path / "incoming")
+    meta = again.asset_materializations_for_node("raw__ons_population")[0].metadata
+    assert first.success and again.success and meta["recomputed"].value is False
+    assert meta["dagster/row_count"].value == len(WARDS) * 36 and checks["population_denominators_complete"].passed
+
+    write_population(folder, 2024, population_lines(2024, count=lambda w, s, a: 11 + a))
+    changed, _, _ = _run(tmp_path, tmp_path / "incoming")
+    assert changed.asset_materializations_for_node("raw__ons_population")[0].metadata["recomputed"].value is True
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT min(population) FROM raw.ons_population").fetchall()[0][0] == 11
+    (tmp_path / "warehouse" / "neglect.duckdb").unlink()  # a new warehouse: read again, whatever the files
+    fresh, _, _ = _run(tmp_path, tmp_path / "incoming")
+    assert fresh.asset_materializations_for_node("raw__ons_population")[0].metadata["recomputed"].value is True
 
 
 def test_missing_age_row_fails_the_blocking_check(tmp_path):

@@ -7,7 +7,7 @@ from dagster import materialize
 
 from pipelines.assets.population import population_denominators
 from pipelines.checks import population_checks
-from pipelines.resources import IncomingExtracts, WarehouseResource
+from pipelines.resources import IncomingExtracts, RefreshState, WarehouseResource
 
 
 def test_denominators_from_the_synthetic_partnership_match_the_truth(partnership, tmp_path):
@@ -16,7 +16,7 @@ def test_denominators_from_the_synthetic_partnership_match_the_truth(partnership
     result = materialize(
         [population_denominators, *population_checks],
         resources={"warehouse": WarehouseResource(database=str(warehouse)),
-                   "extracts": IncomingExtracts(incoming_dir=str(folder / "incoming"))},
+                   "extracts": IncomingExtracts(incoming_dir=str(folder / "incoming")), "refresh": RefreshState()},
     )
     assert result.success
     assert all(e.passed for e in result.get_asset_check_evaluations())

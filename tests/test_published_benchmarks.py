@@ -85,29 +85,32 @@ def _materialise(tmp_path, name):
     from dagster import materialize
 
     from pipelines.assets.reference import build_reference_asset
-    from pipelines.resources import IncomingExtracts, WarehouseResource
+    from pipelines.resources import IncomingExtracts, RefreshState, WarehouseResource
 
     warehouse = tmp_path / "warehouse" / "neglect.duckdb"
     result = materialize([build_reference_asset(load_registry()[name])], raise_on_error=False, resources={
         "warehouse": WarehouseResource(database=str(warehouse)),
-        "extracts": IncomingExtracts(incoming_dir=str(tmp_path / "incoming"))})
+        "extracts": IncomingExtracts(incoming_dir=str(tmp_path / "incoming")), "refresh": RefreshState()})
     assert result.success
     with duckdb.connect(str(warehouse), read_only=True) as conn:
         rows = conn.execute(f"SELECT count(*), max(time_period) FROM raw.{name}").fetchone()
         audit = conn.execute("SELECT file, status FROM quality.load_audit WHERE source = ?", [name]).fetchall()
-    return rows, audit
+    recomputed = result.asset_materializations_for_node(f"raw__{name}")[0].metadata["recomputed"].value
+    return rows, audit, recomputed
 
 
 def test_the_shipped_copy_is_loaded_until_a_file_is_dropped_in(tmp_path):
     (tmp_path / "incoming" / "reference").mkdir(parents=True)
-    rows, audit = _materialise(tmp_path, "published_cp_duration")
-    assert rows == (166, 2025)
+    rows, audit, recomputed = _materialise(tmp_path, "published_cp_duration")
+    assert rows == (166, 2025) and recomputed
     assert audit == [("shipped: models/marts/reference/published/cp_plans_by_duration.csv", "loaded")]
+    # the same file again: not read again (@reusable on the files' version), the table as it was
+    assert _materialise(tmp_path, "published_cp_duration") == (rows, audit, False)
     dropped = tmp_path / "incoming" / "reference" / "d5_cpps_at31march_by_duration_2013_to_2026.csv"
     dropped.write_text((ROOT / "tests" / "fixtures" / "reference" / "ees" / "d5_cpps_at31march_by_duration_fixture.csv")
                        .read_text(encoding="utf-8").replace("2024,", "2026,"), encoding="utf-8")
-    rows, audit = _materialise(tmp_path, "published_cp_duration")
-    assert rows == (4, 2026) and audit == [("reference/" + dropped.name, "loaded")]
+    rows, audit, recomputed = _materialise(tmp_path, "published_cp_duration")
+    assert rows == (4, 2026) and audit == [("reference/" + dropped.name, "loaded")] and recomputed
 
 
 # England's CP rate per 10,000 children aged 0-17 in the brief (DfE's count over the ONS mid-year before)

@@ -4,7 +4,8 @@ Reads every ``<incoming_dir>/reference/population/*.csv`` (the registry's declar
 ``sources/registry/ons_population.yaml``; a required source) with
 :mod:`sources.ons_population` and replaces ``raw.ons_population`` in the warehouse.
 Rows that break a rule are written to ``quality.rejects``; a file that cannot be read
-at all fails the run with the reader's message. Metadata holds aggregates only.
+at all fails the run with the reader's message. Metadata holds aggregates only. When its files (and the code)
+are as at its last build the files are not read again (``@reusable``): the asset reports its last build.
 """
 
 from dagster import AssetExecutionContext, AssetKey, Failure, MaterializeResult, MetadataValue, asset
@@ -17,6 +18,8 @@ from sources.errors import SourceFileError
 from sources.incoming import find_reference
 
 from ..resources import IncomingExtracts
+from .freshness import files_version
+from .reuse import reusable
 
 WAREHOUSE_POOL = "duckdb_warehouse"
 TABLE = "raw.ons_population"
@@ -36,6 +39,16 @@ CREATE OR REPLACE TABLE {TABLE} (
     source_line BIGINT
 )"""
 
+def _population_version(extracts: IncomingExtracts) -> str | None:
+    """The input version of the population asset (``@reusable``): its files (:func:`.freshness.files_version`);
+    None when there are none or they cannot be listed (the asset then runs and fails saying why)."""
+    try:
+        files = find_reference(extracts.root, extracts.registry()[ons_population.SOURCE])
+    except SourceFileError:
+        return None
+    return files_version(files) if files else None
+
+
 @asset(
     key=POPULATION_KEY,
     group_name="reference",
@@ -44,6 +57,7 @@ CREATE OR REPLACE TABLE {TABLE} (
     description="ONS mid-year population estimates for children aged 0-17, by ward, sex and single "
                 "year of age (raw.ons_population): the denominators of every rate per 10,000 children.",
 )
+@reusable(outputs=(TABLE,), version=lambda context, conn, resources: _population_version(resources["extracts"]))
 def population_denominators(context: AssetExecutionContext, warehouse: DuckDBResource,
                             extracts: IncomingExtracts) -> MaterializeResult:
     source = extracts.registry()[ons_population.SOURCE]
