@@ -113,6 +113,36 @@ def test_the_shipped_copy_is_loaded_until_a_file_is_dropped_in(tmp_path):
     assert rows == (4, 2026) and audit == [("reference/" + dropped.name, "loaded")] and recomputed
 
 
+def test_an_unreadable_file_reused_still_fails_its_check_and_leaves_the_table_empty(tmp_path):
+    """A file that could not be read, unchanged at the next run: the asset is reused (not read again) and reports
+    the failed check again, with the same message; the table stays empty and the audit says failed."""
+    import duckdb
+    from dagster import materialize
+
+    from pipelines.assets.reference import build_reference_asset
+    from pipelines.resources import IncomingExtracts, RefreshState, WarehouseResource
+
+    (tmp_path / "incoming" / "reference").mkdir(parents=True)
+    (tmp_path / "incoming" / "reference" / "d5_cpps_at31march_by_duration_2013_to_2026.csv").write_text(
+        "not,the,published,layout\n1,2,3,4\n", encoding="utf-8")
+    warehouse = tmp_path / "warehouse" / "neglect.duckdb"
+    results = []
+    for _ in range(2):
+        result = materialize([build_reference_asset(load_registry()["published_cp_duration"])], raise_on_error=False,
+                             resources={"warehouse": WarehouseResource(database=str(warehouse)),
+                                        "extracts": IncomingExtracts(incoming_dir=str(tmp_path / "incoming")),
+                                        "refresh": RefreshState()})
+        (check,) = result.get_asset_check_evaluations()
+        recomputed = result.asset_materializations_for_node("raw__published_cp_duration")[0].metadata["recomputed"]
+        results.append((check.passed, check.description, recomputed.value))
+    assert results[0][0] is False and "could not be read" in results[0][1] and results[0][2] is True
+    assert results[1] == (False, results[0][1], False)
+    with duckdb.connect(str(warehouse), read_only=True) as conn:
+        assert conn.execute("SELECT count(*) FROM raw.published_cp_duration").fetchall()[0][0] == 0
+        assert conn.execute("SELECT status FROM quality.load_audit WHERE source = 'published_cp_duration'"
+                            ).fetchall() == [("failed",)]
+
+
 # England's CP rate per 10,000 children aged 0-17 in the brief (DfE's count over the ONS mid-year before)
 CP_RATE = {2024: 41.4, 2025: 40.6}
 
