@@ -41,12 +41,12 @@ CREATE OR REPLACE TABLE {TABLE} (
 
 def _population_version(extracts: IncomingExtracts) -> str | None:
     """The input version of the population asset (``@reusable``): its files (:func:`.freshness.files_version`);
-    None when there are none or they cannot be listed (the asset then runs and fails saying why)."""
+    None when there are none or they cannot be listed or read (the asset then runs and fails saying why)."""
     try:
         files = find_reference(extracts.root, extracts.registry()[ons_population.SOURCE])
-    except SourceFileError:
+        return files_version(files) if files else None
+    except (SourceFileError, OSError):  # e.g. a file that cannot be opened: the asset says so when it reads
         return None
-    return files_version(files) if files else None
 
 
 @asset(

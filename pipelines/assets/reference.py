@@ -147,13 +147,13 @@ def build_reference_asset(source: Source):
 def _reference_version(source: Source, context, conn, resources) -> str | None:
     """The input version of a reference asset (``@reusable``): the files it would read (:func:`.freshness.files_version`;
     an optional source not supplied: no files). None when a required source has none, or the files cannot be
-    listed: the asset then runs and says why."""
+    listed or read: the asset then runs and says why."""
     extracts = resources["extracts"]
     try:
         found = find_reference(extracts.root, source) or ([source.shipped_path] if source.shipped else [])
-    except SourceFileError:
+        return None if source.required and not found else files_version(found)
+    except (SourceFileError, OSError):  # e.g. a file that cannot be opened: the asset says so when it reads
         return None
-    return None if source.required and not found else files_version(found)
 
 
 def _unreadable(context, warehouse, source: Source, message: str, file: str | None) -> MaterializeResult:

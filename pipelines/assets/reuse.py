@@ -1,4 +1,5 @@
-"""``@reusable``: an asset after the extracts that is not recomputed when its inputs have not changed.
+"""``@reusable``: an asset after the extracts (or a source or reference asset, with its own ``version``) that is
+not recomputed when its inputs have not changed.
 
 Wraps an asset's compute function (under ``@asset`` / ``@multi_asset``). Before the body runs, the asset's
 input version is compared with the one its last build stored (:mod:`pipelines.assets.freshness`, over the
