@@ -23,6 +23,10 @@ import numpy as np
 import pandas as pd
 
 
+# the files of the synthetic partnership's truth/ the evaluation reads (its input version hashes them)
+TRUTH_FILES = ("source_records.csv", "persons.csv", "household_members.csv")
+
+
 def record_truth(truth_dir: Path) -> pd.DataFrame:
     """(source_record_id, person_id) for every extract line, with record ids built as the ingest builds them."""
     truth = pd.read_csv(truth_dir / "source_records.csv", dtype="string", keep_default_na=False)

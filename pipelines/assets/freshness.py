@@ -100,6 +100,12 @@ def data_version(conn) -> str:
     tables = [f"raw.{t}" for t in sorted(table_names(conn, "raw"))]
     present = table_names(conn, "quality")
     tables += [t for t in sorted(QUALITY_TABLES) if t.split(".")[1] in present]
+    return tables_digest(conn, tables)
+
+
+def tables_digest(conn, tables: list[str]) -> str:
+    """SHA-256 of each of ``tables``' name, row count and sum of DuckDB's row hashes (``quality.load_audit``
+    without its load time and run id), in the order given."""
     if not tables:
         return hashlib.sha256(b"").hexdigest()
     # one query for every table (DuckDB scans them in parallel; a query per table cost twice the time)
