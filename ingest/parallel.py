@@ -164,10 +164,26 @@ def read_in_order(load_file: Callable[[Path, date], FileLoad], jobs: list[tuple[
             return _new_pool(workers, preload)
         return _get_shared(workers, renew=True, preload=preload)
 
-    futures = [pool.submit(load_file, path, period_end) for path, period_end in jobs]
+    def submit_from(start: int) -> list:
+        """Futures of ``jobs[start:]``; None for those not handed out because a worker died meanwhile (on a busy
+        machine an earlier file can crash its worker before every job is submitted): they go to a new pool."""
+        out = []
+        for path, period_end in jobs[start:]:
+            try:
+                out.append(pool.submit(load_file, path, period_end))
+            except BrokenProcessPool:
+                return out + [None] * (len(jobs) - start - len(out))
+        return out
+
+    futures = submit_from(0)
     try:
         for i, (path, period_end) in enumerate(jobs):
+            if futures[i] is None:  # never handed out: a first try on a new pool
+                pool = renew()
+                futures[i:] = submit_from(i)
             try:
+                if futures[i] is None:
+                    raise BrokenProcessPool("a new pool broke before the file was handed out")
                 result = futures[i].result()
             except BrokenProcessPool:
                 pool = renew()
@@ -179,10 +195,11 @@ def read_in_order(load_file: Callable[[Path, date], FileLoad], jobs: list[tuple[
                     pool = renew()
                     result = on_crash(path, period_end, "file: the process reading it ended abruptly, twice "
                                       "(out of memory, or a crash in a library); the file was not loaded")
-                futures[i + 1:] = [pool.submit(load_file, p, e) for p, e in jobs[i + 1:]]
+                futures[i + 1:] = submit_from(i + 1)
             yield result
     finally:
         for future in futures:
-            future.cancel()
+            if future is not None:
+                future.cancel()
         if owned:
             _stop(pool)

@@ -358,3 +358,44 @@ def test_an_implausible_population_cell_fails_the_blocking_check():
     assert not typo.passed and "99,999,999 children" in typo.description
     assert "ward E05900001 sex 1 age 4" in typo.description
     assert outcome("H71").passed
+
+
+def test_a_worker_dying_while_files_are_still_handed_out_fails_only_its_file(monkeypatch):
+    """On a busy machine a file can kill its worker before the later files are submitted (submit then raises
+    BrokenProcessPool). Played with a pool that breaks at the crashing file: every other file is still read, in
+    order, on a new pool, and the crashing one is refused after its second try. (Before, the read stopped with
+    BrokenProcessPool: seen once in make test under load.)"""
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    import ingest.parallel as parallel
+
+    class BreakingPool:
+        def __init__(self):
+            self.broken = False
+
+        def submit(self, fn, path, period_end):
+            if self.broken:
+                raise BrokenProcessPool("a child process terminated abruptly")
+            future = Future()
+            if Path(path).name.startswith("crash"):
+                self.broken = True
+                future.set_exception(BrokenProcessPool("a child process terminated abruptly"))
+            else:
+                future.set_result(fn(path, period_end))
+            return future
+
+        def shutdown(self, *args, **kwargs):
+            pass
+
+    pools = []
+    monkeypatch.setattr(parallel, "_new_pool", lambda *a, **k: pools.append(BreakingPool()) or pools[-1])
+    monkeypatch.setattr(parallel, "_stop", lambda pool: None)
+    monkeypatch.setenv("NEGLECT_READ_WORKERS", "2")
+    monkeypatch.setenv("NEGLECT_SMALL_READ_BYTES", "0")
+    day = date(2026, 3, 31)
+    jobs = [(Path(name), day) for name in ("ok0", "crash1", "ok2", "ok3")]
+    results = list(parallel.read_in_order(hc.worker_job, jobs, on_crash=hc.worker_crash_refusal))
+    assert [r[0] for r in results] == ["ok", "crashed", "ok", "ok"]
+    assert [r[1] for r in results if r[0] == "ok"] == ["ok0", "ok2", "ok3"]
+    assert "twice" in results[1][1]
