@@ -46,6 +46,8 @@ import pandas as pd
 from dashboards.exports import find_chromium
 from ingest.keyed_cache import library_versions
 from ingest.write import QUALITY_TABLES, replace_frame, table_names
+from sources.errors import SourceFileError
+from sources.incoming import find_reference
 
 PROJECT = Path(__file__).resolve().parents[2]  # pipelines/assets/freshness.py -> the repository
 CODE = ("models", "dashboards", "pipelines", "checks", "ingest", "sources")
@@ -154,6 +156,18 @@ def files_version(paths) -> str:
     for path in sorted(Path(p).resolve() for p in paths):
         digest.update(f"\n{path.as_posix()}\0{file_digest(path)}".encode())
     return digest.hexdigest()
+
+
+def reference_version(extracts, source) -> str | None:
+    """The input version of a reference asset (``@reusable(version=...)``): :func:`files_version` of the files it
+    would read from ``extracts`` (an :class:`pipelines.resources.IncomingExtracts`) for the registry ``source``
+    (its shipped copy when none is supplied; an optional source with neither: no files). None when a required
+    source has none, or the files cannot be listed or read: the asset then runs and says why."""
+    try:
+        found = find_reference(extracts.root, source) or ([source.shipped_path] if source.shipped else [])
+        return None if source.required and not found else files_version(found)
+    except (SourceFileError, OSError):  # e.g. a file that cannot be opened: the asset says so when it reads
+        return None
 
 
 def input_version(conn, asset: str, settings_digest: str) -> str:

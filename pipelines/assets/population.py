@@ -18,7 +18,7 @@ from sources.errors import SourceFileError
 from sources.incoming import find_reference
 
 from ..resources import IncomingExtracts
-from .freshness import files_version
+from .freshness import reference_version
 from .reuse import reusable
 
 WAREHOUSE_POOL = "duckdb_warehouse"
@@ -39,16 +39,6 @@ CREATE OR REPLACE TABLE {TABLE} (
     source_line BIGINT
 )"""
 
-def _population_version(extracts: IncomingExtracts) -> str | None:
-    """The input version of the population asset (``@reusable``): its files (:func:`.freshness.files_version`);
-    None when there are none or they cannot be listed or read (the asset then runs and fails saying why)."""
-    try:
-        files = find_reference(extracts.root, extracts.registry()[ons_population.SOURCE])
-        return files_version(files) if files else None
-    except (SourceFileError, OSError):  # e.g. a file that cannot be opened: the asset says so when it reads
-        return None
-
-
 @asset(
     key=POPULATION_KEY,
     group_name="reference",
@@ -57,7 +47,8 @@ def _population_version(extracts: IncomingExtracts) -> str | None:
     description="ONS mid-year population estimates for children aged 0-17, by ward, sex and single "
                 "year of age (raw.ons_population): the denominators of every rate per 10,000 children.",
 )
-@reusable(outputs=(TABLE,), version=lambda context, conn, resources: _population_version(resources["extracts"]))
+@reusable(outputs=(TABLE,), version=lambda context, conn, resources: reference_version(
+    resources["extracts"], resources["extracts"].registry()[ons_population.SOURCE]))
 def population_denominators(context: AssetExecutionContext, warehouse: DuckDBResource,
                             extracts: IncomingExtracts) -> MaterializeResult:
     source = extracts.registry()[ons_population.SOURCE]

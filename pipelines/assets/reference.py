@@ -7,7 +7,7 @@ gets an asset here that replaces one ``raw.*`` table from its file under
 ``<incoming>/reference/`` (which file: the declaration's ``files`` patterns). These are public
 data (no personal data), loaded as read; rows breaking a rule go to ``quality.rejects`` and the
 file to ``quality.load_audit`` like every extract. A reference asset whose files (and the code) are as at its last
-build is not read again (``@reusable``, version :func:`.freshness.files_version`): it reports its last build.
+build is not read again (``@reusable``, version :func:`.freshness.reference_version`): it reports its last build.
 
 An optional source with a ``shipped`` copy (the published benchmarks and statistical neighbours in
 ``models/marts/reference/published/``) reads that copy when ``reference/`` has no file of it: a file
@@ -21,7 +21,6 @@ with the reader's message, its table is created empty, and the asset's ``files_r
 check (error, not blocking) fails with the message: the rest of the run goes on without it.
 """
 import dataclasses
-from functools import partial
 from pathlib import Path
 
 import pandas as pd
@@ -36,7 +35,7 @@ from sources.registry import Registry, Source, resolve
 from sources.schema import load_schema
 
 from ..resources import IncomingExtracts, WarehouseResource
-from .freshness import files_version
+from .freshness import reference_version
 from .population import WAREHOUSE_POOL
 from .reuse import reusable
 
@@ -104,7 +103,8 @@ def build_reference_asset(source: Source):
            check_specs=[] if source.required else [readable],
            description=f"{source.label}. {source.description} Files: "
                        f"{', '.join('reference/' + f for f in source.files)}. Declared in sources/registry/.")
-    @reusable(outputs=(f"raw.{source.name}",), version=partial(_reference_version, source))
+    @reusable(outputs=(f"raw.{source.name}",),
+              version=lambda context, conn, resources: reference_version(resources["extracts"], source))
     def _reference(context: AssetExecutionContext, warehouse: WarehouseResource,
                    extracts: IncomingExtracts) -> MaterializeResult:
         checks = [] if source.required else [AssetCheckResult(check_name="files_readable", passed=True,
@@ -142,18 +142,6 @@ def build_reference_asset(source: Source):
             "notes": MetadataValue.json(notes)}, check_results=checks)
 
     return _reference
-
-
-def _reference_version(source: Source, context, conn, resources) -> str | None:
-    """The input version of a reference asset (``@reusable``): the files it would read (:func:`.freshness.files_version`;
-    an optional source not supplied: no files). None when a required source has none, or the files cannot be
-    listed or read: the asset then runs and says why."""
-    extracts = resources["extracts"]
-    try:
-        found = find_reference(extracts.root, source) or ([source.shipped_path] if source.shipped else [])
-        return None if source.required and not found else files_version(found)
-    except (SourceFileError, OSError):  # e.g. a file that cannot be opened: the asset says so when it reads
-        return None
 
 
 def _unreadable(context, warehouse, source: Source, message: str, file: str | None) -> MaterializeResult:
