@@ -56,7 +56,12 @@ suppression (on the default partnership, all quarters to March 2026: 1,277 preva
 So the cells of the tables that existed before are protected first, exactly as without this section; then
 everything is protected together with those choices fixed -- every count they publish is *known* to the
 intruder (never chosen again), every ``c`` stays hidden and protected -- so only journey cells are added to the
-suppression, and the intruder check of the second stage covers every cell and relation at once.
+suppression, and the intruder check of the second stage covers every cell and relation at once. The one exception:
+a journey count with no other published cell left around it. After a revision a changed flow's other cells may all
+have been published by the earlier version, and fixing the first stage's choices left it determined (a flow of 1
+recovered from a revised margin less its unchanged flows). So the first stage's numbers are passed as ``avoid``
+(:func:`dashboards.disclosure.protect`), not as known: hidden only as that last resort, and then a secondary
+suppression the intruder works out exactly anyway is published rather than protected.
 
 Known gaps (not modelled, as in :mod:`dashboards.publication`): between the partnership and its authorities
 flows, cohorts, spells, conversion stages after referral, the neglect-related profile and GCP2 progress hold no
@@ -339,11 +344,12 @@ def protect_in_two_stages(counts: dict, relations: list, threshold: int, auxilia
     """:func:`dashboards.disclosure.protect` of the nodes ``counts`` (node -> count), first without the
     journey cells, then with them and the first stage's choices fixed (see the module docstring). Returns
     :func:`protect`'s table for every node."""
-    def run(nodes, rels, aux, seen, before):
+    def run(nodes, rels, aux, seen, before, avoid=frozenset()):
         series = pd.Series([counts[n] for n in nodes], index=pd.Index(nodes, tupleize_cols=False, dtype=object))
         nodes_set = set(nodes)
         return protect(series, rels, threshold=threshold, auxiliary=sorted((aux - seen) & nodes_set),
-                       known=sorted(seen & nodes_set), suppressed_before=sorted(before & nodes_set))
+                       known=sorted(seen & nodes_set), suppressed_before=sorted(before & nodes_set),
+                       avoid=sorted((avoid - seen) & nodes_set))
 
     order = sorted(counts)
     base = [n for n in order if not _is_journey(n)]
@@ -353,6 +359,8 @@ def protect_in_two_stages(counts: dict, relations: list, threshold: int, auxilia
     first = run(base, [r for r in relations if r.total in base_set and all(p in base_set for p in r.parts)],
                 auxiliary, known, hidden_before)
     shown = [(n, v) for n, v in zip(first["cell"], first["published"]) if n not in auxiliary]
-    fixed_known = known | {n for n, v in shown if v != SUPPRESSED}
-    fixed_hidden = (hidden_before | {n for n, v in shown if v == SUPPRESSED}) - fixed_known
-    return run(order, relations, auxiliary - fixed_hidden, fixed_known, fixed_hidden)
+    first_numbers = {n for n, v in shown if v != SUPPRESSED} - known
+    fixed_hidden = (hidden_before | {n for n, v in shown if v == SUPPRESSED}) - known - first_numbers
+    # stage 1's numbers are hidden in stage 2 only when a journey count has nothing else left to hide around it
+    # (a revised flow whose other cells an earlier version published: issue 18's slow disclosure test)
+    return run(order, relations, auxiliary - fixed_hidden, known, fixed_hidden, avoid=first_numbers)

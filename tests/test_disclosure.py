@@ -561,6 +561,34 @@ def test_earlier_publications_are_never_undone():
     assert (row(found, a)["lower"], row(found, a)["upper"]) == (0, 11)
 
 
+def test_a_cell_published_by_an_earlier_stage_is_hidden_when_nothing_else_protects_a_small_count():
+    """T = a + b + c with a = 1. If T, b and c were published in an earlier version (``known``) nothing can
+    protect a: it stays determined, with a warning. If an earlier stage of this same protection only chose to
+    publish them (``avoid``), one of them is hidden after all (b, the smallest) and a's range is wide."""
+    counts = pd.Series({"T": 30, "a": 1, "b": 14, "c": 15})
+    relations = [Sum("T", ["a", "b", "c"])]
+    with pytest.warns(UserWarning, match="cannot be protected further"):
+        stuck = protect(counts, relations, known={"T", "b", "c"})
+    assert suppressed_set(stuck) == {"a"}
+    assert row(attack(stuck, relations), "a")["recovered"]
+    freed = protect(counts, relations, avoid={"T", "b", "c"})
+    assert suppressed_set(freed) == {"a", "b"}
+    assert_safe(freed, relations)
+
+
+def test_a_secondary_suppression_the_intruder_works_out_exactly_is_published_instead():
+    """T = a + b and U = b + d, with a = 2 and T, U and d published by an earlier stage (``avoid``). a is
+    hidden, the relation rule hides b (the only cell not to avoid), but U - d gives b = 20 and then a back:
+    T is hidden after all. b is still U - d: hiding it protects nothing, so it is published, and a keeps a
+    wide range."""
+    counts = pd.Series({"T": 22, "a": 2, "b": 20, "U": 50, "d": 30})
+    relations = [Sum("T", ["a", "b"]), Sum("U", ["b", "d"])]
+    result = protect(counts, relations, avoid={"T", "U", "d"})
+    assert suppressed_set(result) == {"a", "T"}
+    assert row(result, "b")["published"] == 20
+    assert_safe(result, relations)
+
+
 def test_counts_breaking_a_relation_are_refused_with_the_relation_named():
     with pytest.raises(ValueError, match=r"Union: total 'P' = 12; parts 'a' = 3, 'b' = 6"):
         protect(pd.Series({"P": 12, "a": 3, "b": 6}), [Union("P", ["a", "b"])])

@@ -18,8 +18,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from dashboards.disclosure import SUPPRESSED, attack, protect
-from dashboards.journey_cells import (FROM_STATES, TO_STATES, flow_cell, gcp2_cell, journey_cells)
+from dashboards.disclosure import SUPPRESSED, Sum, attack, protect
+from dashboards.journey_cells import (FROM_STATES, TO_STATES, flow_cell, gcp2_cell, journey_cells,
+                                     protect_in_two_stages)
 from dashboards.journey_tables import published_journeys
 from dashboards.journeys_section import GCP2_MISSING, journey_section
 from dashboards.publication import ProtectedRun, cell_of_key, relations_for
@@ -286,3 +287,25 @@ def test_published_flow_margins_add_up_where_not_suppressed(ingested):
                     assert rows["children"].isna().sum() != 1, (la, side, state)
                     assert rows["children"].sum() <= margin - rows["children"].isna().sum(), (la, side, state)
     assert checked > 20 and (frame["children_marker"] == "c").any()
+
+
+def test_a_revised_flow_is_protected_by_hiding_its_revised_margin():
+    """The slow two-refresh test's failure in miniature. Version 1 published a tier's row margin (10) and its two
+    flows (0 and 10). Late data make the first flow 1 and the margin 11; the other flow is unchanged, so it is
+    the same cell and the intruder has it. The first stage (the prevalence tables) publishes the new margin;
+    the second must hide the new flow, and with every other cell around it published it used to leave it
+    determined (11 - 10). Now the new margin, which only this refresh's first stage chose to publish, is hidden
+    too, and both versions together leave the flow's range wide."""
+    margin_1, margin_2 = (("children", "2025-06-30", "tier 3"), 10), (("children", "2025-06-30", "tier 3"), 11)
+    flow_0, flow_1 = (flow_cell("2025-06-30", "991", "tier 3", "tier 4"), 0), (flow_cell("2025-06-30", "991", "tier 3", "tier 4"), 1)
+    other = (flow_cell("2025-06-30", "991", "tier 3", "tier 3"), 10)
+    counts = {margin_1: 10, margin_2: 11, flow_0: 0, flow_1: 1, other: 10}
+    relations = [Sum(margin_1, [flow_0, other]), Sum(margin_2, [flow_1, other])]
+    result = protect_in_two_stages(counts, relations, 5, auxiliary=set(), known={margin_1, flow_0, other},
+                                   hidden_before=set())
+    published = dict(zip(result["cell"], result["published"]))
+    assert published[flow_1] == SUPPRESSED and published[margin_2] == SUPPRESSED
+    assert published[other] == 10 and published[margin_1] == 10
+    found = attack(result, relations)
+    flow = found[[c == flow_1 for c in found["cell"]]].iloc[0]
+    assert not flow["recovered"] and flow["width"] >= 5

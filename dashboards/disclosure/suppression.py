@@ -9,7 +9,7 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from .intruder import _LAZY_ABOVE, _batch_ranges, _Component, _group, _pack, _propagate
+from .intruder import _LAZY_ABOVE, _batch_ranges, _Component, _components, _group, _pack, _propagate
 from .relations import (_AT_MOST, _EPS, DEFAULT_THRESHOLD, SUPPRESSED, _check_consistent, _sort_key, _System,
                         compile_relations, round_count)
 
@@ -72,7 +72,7 @@ def _as_counts(counts: pd.Series) -> tuple[list, np.ndarray]:
 def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THRESHOLD,
             round_to: int | None = None, *, unpublished: Iterable = (), secondary: bool = True,
             integer: bool = False, known: Iterable = (), suppressed_before: Iterable = (),
-            auxiliary: Iterable = ()) -> pd.DataFrame:
+            auxiliary: Iterable = (), avoid: Iterable = ()) -> pd.DataFrame:
     """Primary and secondary suppression (and optional rounding) of a set of related counts.
 
     ``counts``: Series, index = cell ids (any hashable), values = non-negative whole numbers.
@@ -91,6 +91,12 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
     suppression (hiding them now protects nothing); ``suppressed_before`` cells were shown as
     ``"c"`` before with this same count: they stay hidden and protected. A known cell that is
     now small (the threshold was raised) is shown as ``"c"`` but the intruder still knows it.
+
+    ``avoid``: cells an earlier stage of the same protection chose to publish (not yet published
+    anywhere): treated like ``known`` cells, except that one is hidden after all when a cell to
+    protect has no other published cell left around it (the last resort of the secondary
+    suppression; without it that cell would stay determined). In that case a secondary suppression
+    the intruder can work out exactly is published instead: hiding it protects nothing.
 
     Returns one row per cell, in the order of ``counts``: ``cell``, ``count`` (the true count:
     never publish this column), ``published`` (int or ``"c"``), ``suppressed``, ``reason``
@@ -118,12 +124,15 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
     was_published = _flags(system, known, "known")
     before = _flags(system, suppressed_before, "suppressed_before") & ~was_published
     aux = _flags(system, auxiliary, "auxiliary") & ~was_published & ~before
+    avoided = _flags(system, avoid, "avoid") & ~was_published & ~before & ~aux
 
     small = (values > 0) & (values < threshold)
     unknown = (small & ~was_published) | hidden | before | aux
     protected = (small & ~was_published & ~aux) | before
     if secondary and protected.any():
-        unknown, protected = _secondary(system, values, unknown, protected, small, threshold, integer, was_published)
+        may_publish = ~small & ~before & ~hidden & ~aux  # a secondary suppression, if it turns out determined
+        unknown, protected = _secondary(system, values, unknown, protected, small, threshold, integer, was_published,
+                                        avoided, may_publish)
 
     back = np.empty(len(order), dtype=np.int64)
     back[order] = np.arange(len(order))  # input position -> canonical index
@@ -156,11 +165,14 @@ def _flags(system: _System, cells: Iterable, name: str) -> np.ndarray:
 
 def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protected: np.ndarray,
                small: np.ndarray, threshold: int, integer: bool,
-               known: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               known: np.ndarray | None = None, avoid: np.ndarray | None = None,
+               may_publish: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The relation rule, then the intruder check until every protected cell's range is at
     least ``threshold`` wide. ``unknown``: cells the intruder does not see (suppressed or
     unpublished); ``protected``: those whose range must be wide (suppressed ones, and small
-    unpublished ones).
+    unpublished ones). ``known`` cells are never chosen; ``avoid`` cells only as a last resort, when a
+    ``may_publish`` cell (a secondary suppression) that needs protecting is not worked out exactly
+    (:func:`_hide_one_more`).
 
     Hiding one more cell only removes an equation the intruder had, so every range can only
     widen: a cell found safe stays safe and is not checked again. Any feasible point an LP
@@ -170,13 +182,15 @@ def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protect
     every round hides at least one more cell, so there are at most as many rounds as cells.
     """
     n = len(values)
-    known = np.zeros(n, dtype=bool) if known is None else known  # published before: never chosen
+    known = np.zeros(n, dtype=bool) if known is None else known.copy()  # published before: never chosen
+    avoid = np.zeros(n, dtype=bool) if avoid is None else avoid  # chosen only when nothing else is left
+    may_publish = np.zeros(n, dtype=bool) if may_publish is None else may_publish
     truth = values.astype(float)
     check_order = np.lexsort((np.arange(n), values, ~small))
     safe = np.zeros(n, dtype=bool)
     unresolved = np.zeros(n, dtype=bool)
     for _ in range(2 * n + 2):
-        unknown, protected = _relation_rule(system, values, unknown, protected, known)
+        unknown, protected = _relation_rule(system, values, unknown, protected, known | avoid)
         lo = np.where(unknown, 0.0, truth)
         hi = np.where(unknown, np.inf, truth)
         fixed = np.where(unknown, 0.0, truth)
@@ -202,7 +216,7 @@ def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protect
         if not failing:
             break
         for cell in failing:
-            _hide_one_more(system, values, unknown, protected, known, unresolved, cell)
+            _hide_one_more(system, values, unknown, protected, known, avoid, may_publish, unresolved, cell, integer)
     return unknown, protected
 
 
@@ -244,16 +258,30 @@ def _first_unsafe_in_small_groups(small_jobs: list, threshold: int, safe: np.nda
 
 
 def _hide_one_more(system: _System, values: np.ndarray, unknown: np.ndarray, protected: np.ndarray,
-                   known: np.ndarray, unresolved: np.ndarray, cell: int) -> None:
-    """Hide one more cell next to the unsafe ``cell`` (:func:`_choose_extra`). When there is none: nothing
-    published touches its group, so its constraints are homogeneous and any cell with a positive count is
-    unbounded: only a hidden 0 can end up here, unless every cell around it was published before (nothing
-    left to hide); it is marked unresolved, with a warning."""
-    choice = _choose_extra(system, values, unknown, cell, known)
+                   known: np.ndarray, avoid: np.ndarray, may_publish: np.ndarray, unresolved: np.ndarray,
+                   cell: int, integer: bool) -> None:
+    """Hide one more cell next to the unsafe ``cell`` (:func:`_choose_extra`), not one of ``known`` or
+    ``avoid``. Failing that (every published cell around it is ``known`` or ``avoid``):
+
+    * a ``may_publish`` cell the intruder works out exactly is published (and ``known`` from now on): its
+      value follows from what is published, so showing it adds nothing to what the intruder can learn,
+      now or after more cells are hidden, and hiding it protects nothing;
+    * otherwise one of ``avoid`` is hidden.
+
+    When there is none: nothing published touches its group, so its constraints are homogeneous and any
+    cell with a positive count is unbounded: only a hidden 0 can end up here, unless every cell around it
+    was published before (nothing left to hide); it is marked unresolved, with a warning."""
+    choice = _choose_extra(system, values, unknown, cell, known | avoid)
+    if choice is None and avoid.any():
+        if may_publish[cell] and _worked_out_exactly(system, values, unknown, cell, integer):
+            unknown[cell] = protected[cell] = False
+            known[cell] = True
+            return
+        choice = _choose_extra(system, values, unknown, cell, known)
     if choice is not None:
         unknown[choice] = protected[choice] = True
         return
-    if values[cell] > 0 and not known.any():
+    if values[cell] > 0 and not (known | avoid).any():
         raise RuntimeError(f"cannot protect cell {system.cells[cell]!r}")
     unresolved[cell] = True
     if values[cell] > 0:
@@ -261,6 +289,16 @@ def _hide_one_more(system: _System, values: np.ndarray, unknown: np.ndarray, pro
                       "around it was published before", stacklevel=4)
     else:
         warnings.warn(f"hidden zero cell {system.cells[cell]!r} stays determined", stacklevel=4)
+
+
+def _worked_out_exactly(system: _System, values: np.ndarray, unknown: np.ndarray, cell: int, integer: bool) -> bool:
+    """Whether the intruder's range of the hidden ``cell`` is its count alone, given everything not ``unknown``."""
+    labels = _components(system, unknown)
+    members = np.flatnonzero(unknown & (labels == labels[cell]))
+    truth = values.astype(float)
+    comp = _Component(system, members, np.where(unknown, 0.0, truth), np.where(unknown, np.inf, truth),
+                      np.where(unknown, 0.0, truth), integer)
+    return comp.upper(cell)[0] == comp.lower(cell)[0]
 
 
 def _certify(comp: _Component, x, truth: np.ndarray, threshold: int, safe: np.ndarray) -> None:
