@@ -363,4 +363,6 @@ def protect_in_two_stages(counts: dict, relations: list, threshold: int, auxilia
     fixed_hidden = (hidden_before | {n for n, v in shown if v == SUPPRESSED}) - known - first_numbers
     # stage 1's numbers are hidden in stage 2 only when a journey count has nothing else left to hide around it
     # (a revised flow whose other cells an earlier version published: issue 18's slow disclosure test)
-    return run(order, relations, auxiliary - fixed_hidden, known, fixed_hidden, avoid=first_numbers)
+    second = run(order, relations, auxiliary - fixed_hidden, known, fixed_hidden, avoid=first_numbers)
+    second.attrs["unprotected"] = first.attrs["unprotected"] + second.attrs["unprotected"]
+    return second

@@ -232,7 +232,9 @@ class ProtectedRun:
     ``"c"``; None for auxiliary cells). ``version``: its version in the history; ``new_version``:
     whether this refresh made it (counts changed) or reused the latest one. ``dropped_relations``:
     relations the counts broke (a relation that does not hold is not one an intruder can use; on
-    correct data there are none, and the tests check that)."""
+    correct data there are none, and the tests check that). ``unprotected``: suppressed cells (names, no
+    counts) the intruder can still narrow because every cell around them was published before (none is
+    expected; the board pack logs them)."""
 
     version: int
     threshold: int
@@ -240,6 +242,7 @@ class ProtectedRun:
     new_version: bool
     dropped_relations: list[str] = field(default_factory=list)
     revised: int = 0  # cells written before whose count has changed since
+    unprotected: list[tuple] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         shown = self.cells[self.cells["shown"]]
@@ -351,12 +354,15 @@ def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: in
         warnings.warn(f"disclosure relation dropped, the counts do not obey it: {text}", stacklevel=2)
     hidden_before -= known
     # the tables before issue 21 first, then the journey tables around them (dashboards/journey_cells.py)
-    result = protect_in_two_stages(counts, list(relations), threshold, auxiliary, known, hidden_before)
+    with warnings.catch_warnings():  # the cells are reported below, by name: the warning would only repeat it
+        warnings.filterwarnings("ignore", message=".*cannot be protected further")
+        result = protect_in_two_stages(counts, list(relations), threshold, auxiliary, known, hidden_before)
     published = dict(zip(result["cell"], result["published"]))
     cells = current.assign(published=[published[node(c, n)] if s else None
                                       for c, n, s in zip(current["cell"], current["count"], current["shown"])])
+    unprotected = sorted({n[0] for n in result.attrs.get("unprotected", [])})
     return ProtectedRun(version, int(threshold), cells, new_version=True, dropped_relations=dropped,
-                        revised=revised)
+                        revised=revised, unprotected=unprotected)
 
 
 def record_publication(conn: duckdb.DuckDBPyConnection, run: ProtectedRun, written: set) -> None:

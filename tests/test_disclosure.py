@@ -90,7 +90,7 @@ def test_counts_1_to_4_are_suppressed_and_0_is_published():
     assert list(out["reason"]) == [None, "primary", "primary", "primary", "primary", None, None, None]
     assert list(out["suppressed"]) == [False, True, True, True, True, False, False, False]
     assert list(out["count"]) == list(range(8)) and list(out["cell"]) == list(counts.index)
-    assert out.attrs == {"threshold": 5, "round_to": None}
+    assert out.attrs == {"threshold": 5, "round_to": None, "unprotected": []}
 
 
 def test_threshold_is_configurable(tmp_path: Path):
@@ -569,10 +569,10 @@ def test_a_cell_published_by_an_earlier_stage_is_hidden_when_nothing_else_protec
     relations = [Sum("T", ["a", "b", "c"])]
     with pytest.warns(UserWarning, match="cannot be protected further"):
         stuck = protect(counts, relations, known={"T", "b", "c"})
-    assert suppressed_set(stuck) == {"a"}
+    assert suppressed_set(stuck) == {"a"} and stuck.attrs["unprotected"] == ["a"]
     assert row(attack(stuck, relations), "a")["recovered"]
     freed = protect(counts, relations, avoid={"T", "b", "c"})
-    assert suppressed_set(freed) == {"a", "b"}
+    assert suppressed_set(freed) == {"a", "b"} and freed.attrs["unprotected"] == []
     assert_safe(freed, relations)
 
 

@@ -189,7 +189,7 @@ def test_a_revised_quarter_is_protected_together_with_what_was_published_before(
     conn2.register("_h", conn.execute(f"SELECT * FROM {HISTORY_TABLE}").df())  # the warehouse keeps its history
     conn2.execute(f"CREATE TABLE {HISTORY_TABLE} AS SELECT * FROM _h")
     second = protect_refresh(conn2, QUARTERS[-1], 5, DEFINITIONS)
-    assert second.version == 2 and second.new_version and second.revised > 0
+    assert second.version == 2 and second.new_version and second.revised > 0 and second.unprotected == []
     old = {c: (n, v) for c, n, v in zip(first.cells["cell"], first.cells["count"], first.cells["published"])}
     for c, n, v in zip(second.cells["cell"], second.cells["count"], second.cells["published"]):
         if c in old and old[c][0] == n and old[c][1] is not None:

@@ -95,7 +95,7 @@ def test_late_data_make_a_second_version_and_both_are_safe_together(first_refres
     second, results = second_refreshes[0]
     board = materialisation_metadata(results["board_report"], "dashboards/board_report")
     assert board["publication_version"] == 2 and board["figures_revised"] > 0
-    assert board["disclosure_relations_dropped"] == 0
+    assert board["disclosure_relations_dropped"] == 0 and board["disclosure_cells_unprotected"] == 0
     with duckdb.connect(str(second.warehouse_path), read_only=True) as conn:
         versions = [v for (v,) in conn.execute(f"SELECT DISTINCT version FROM {HISTORY_TABLE} ORDER BY 1").fetchall()]
     assert versions == [1, 2]

@@ -101,7 +101,8 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
     Returns one row per cell, in the order of ``counts``: ``cell``, ``count`` (the true count:
     never publish this column), ``published`` (int or ``"c"``), ``suppressed``, ``reason``
     (``"primary"``, ``"secondary"``, ``"unpublished"`` or None). ``attrs`` carries
-    ``threshold`` and ``round_to``.
+    ``threshold``, ``round_to`` and ``unprotected``: hidden cells still too narrow with nothing left to
+    hide (every cell around them ``known``), in the order of ``counts``; a warning says how many.
     """
     threshold = int(threshold)
     if threshold < 1:
@@ -129,9 +130,10 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
     small = (values > 0) & (values < threshold)
     unknown = (small & ~was_published) | hidden | before | aux
     protected = (small & ~was_published & ~aux) | before
+    unresolved = np.zeros(len(cells), dtype=bool)
     if secondary and protected.any():
         may_publish = ~small & ~before & ~hidden & ~aux  # a secondary suppression, if it turns out determined
-        unknown, protected = _secondary(system, values, unknown, protected, small, threshold, integer, was_published,
+        unknown, protected, unresolved = _secondary(system, values, unknown, protected, small, threshold, integer, was_published,
                                         avoided, may_publish)
 
     back = np.empty(len(order), dtype=np.int64)
@@ -150,7 +152,11 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
         "suppressed": pd.Series(u_in, dtype=bool),
         "reason": pd.Series(reason, dtype=object),
     })
-    out.attrs.update(threshold=threshold, round_to=round_to)
+    unprotected = [in_cells[i] for i in range(len(in_cells)) if unresolved[back[i]]]
+    if unprotected:  # the cells are in attrs, not in the message: a caller's cell ids may carry their counts
+        warnings.warn(f"{len(unprotected)} hidden cells cannot be protected further (attrs['unprotected']): every "
+                      "cell around them was published before", stacklevel=2)
+    out.attrs.update(threshold=threshold, round_to=round_to, unprotected=unprotected)
     return out
 
 
@@ -166,13 +172,14 @@ def _flags(system: _System, cells: Iterable, name: str) -> np.ndarray:
 def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protected: np.ndarray,
                small: np.ndarray, threshold: int, integer: bool,
                known: np.ndarray | None = None, avoid: np.ndarray | None = None,
-               may_publish: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+               may_publish: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The relation rule, then the intruder check until every protected cell's range is at
     least ``threshold`` wide. ``unknown``: cells the intruder does not see (suppressed or
     unpublished); ``protected``: those whose range must be wide (suppressed ones, and small
     unpublished ones). ``known`` cells are never chosen; ``avoid`` cells only as a last resort, when a
     ``may_publish`` cell (a secondary suppression) that needs protecting is not worked out exactly
-    (:func:`_hide_one_more`).
+    (:func:`_hide_one_more`). Returns ``unknown``, ``protected`` and the cells left unprotected (unsafe with
+    nothing left to hide).
 
     Hiding one more cell only removes an equation the intruder had, so every range can only
     widen: a cell found safe stays safe and is not checked again. Any feasible point an LP
@@ -217,7 +224,7 @@ def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protect
             break
         for cell in failing:
             _hide_one_more(system, values, unknown, protected, known, avoid, may_publish, unresolved, cell, integer)
-    return unknown, protected
+    return unknown, protected, unresolved
 
 
 def _first_unsafe_in_large_group(comp: _Component, pending: list, bounds: tuple, truth: np.ndarray,
@@ -270,7 +277,7 @@ def _hide_one_more(system: _System, values: np.ndarray, unknown: np.ndarray, pro
 
     When there is none: nothing published touches its group, so its constraints are homogeneous and any
     cell with a positive count is unbounded: only a hidden 0 can end up here, unless every cell around it
-    was published before (nothing left to hide); it is marked unresolved, with a warning."""
+    was published before (nothing left to hide); it is marked unresolved (:func:`protect` warns)."""
     choice = _choose_extra(system, values, unknown, cell, known | avoid)
     if choice is None and avoid.any():
         if may_publish[cell] and _worked_out_exactly(system, values, unknown, cell, integer):
@@ -284,11 +291,6 @@ def _hide_one_more(system: _System, values: np.ndarray, unknown: np.ndarray, pro
     if values[cell] > 0 and not (known | avoid).any():
         raise RuntimeError(f"cannot protect cell {system.cells[cell]!r}")
     unresolved[cell] = True
-    if values[cell] > 0:
-        warnings.warn(f"cell {system.cells[cell]!r} cannot be protected further: every cell "
-                      "around it was published before", stacklevel=4)
-    else:
-        warnings.warn(f"hidden zero cell {system.cells[cell]!r} stays determined", stacklevel=4)
 
 
 def _worked_out_exactly(system: _System, values: np.ndarray, unknown: np.ndarray, cell: int, integer: bool) -> bool:

@@ -99,6 +99,10 @@ def build_dashboard_assets(settings: Settings) -> list:
             run = protect_refresh(conn, max(quarters), threshold, definitions)
             for text in run.dropped_relations:
                 context.log.warning(f"disclosure relation dropped (the counts do not obey it): {text}")
+            if run.unprotected:  # cell names only, no counts
+                context.log.warning(f"{len(run.unprotected)} suppressed cells can still be narrowed by an intruder: "
+                                    "every cell around them was published before: "
+                                    + "; ".join(map(repr, run.unprotected[:20])))
             context.log.info(f"publication version {run.version} ({'new' if run.new_version else 'unchanged counts'}); "
                              f"{int((run.cells['published'] == 'c').sum()):,} cells suppressed; "
                              f"{run.revised:,} earlier figures revised")
@@ -124,7 +128,8 @@ def build_dashboard_assets(settings: Settings) -> list:
         yield MaterializeResult(asset_key=BOARD_REPORT_KEY, metadata={
             "reports": len(reports), "latest_report": MetadataValue.path(str(latest)),
             "latest_report_mb": round(latest.stat().st_size / 2**20, 2), "publication_version": run.version,
-            "figures_revised": run.revised, "disclosure_relations_dropped": len(run.dropped_relations)})
+            "figures_revised": run.revised, "disclosure_relations_dropped": len(run.dropped_relations),
+            "disclosure_cells_unprotected": len(run.unprotected)})
         yield MaterializeResult(asset_key=EXPORTS_KEY, metadata={
             "exports_folder": MetadataValue.path(str(report_folder(output.root, max(quarters)) / "exports")),
             "png": messages[-1] if messages else ""})
