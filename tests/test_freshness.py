@@ -2,6 +2,8 @@
 on small warehouses written here: what the data version sees, and every reason to rebuild."""
 from __future__ import annotations
 
+import os
+import threading
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -10,9 +12,10 @@ import duckdb
 import pytest
 
 from ingest.write import ensure_quality_tables
-from pipelines.assets.freshness import (RECOMPUTE_ALL, data_version, freshness, input_version, record_build,
-                                        settings_version)
+from pipelines.assets.freshness import (RECOMPUTE_ALL, data_version, files_version, freshness, input_version,
+                                        record_build, settings_version)
 from pipelines.settings import Settings
+from sources.errors import SourceFileError
 
 Q1, Q2 = date(2026, 3, 31), date(2025, 12, 31)
 
@@ -77,3 +80,22 @@ def test_the_settings_version_ignores_paths_and_waits_but_not_thresholds(tmp_pat
     assert settings_version(moved) == settings_version(settings)
     assert settings_version(replace(settings, suppression_threshold=10)) != settings_version(settings)
     assert settings_version(replace(settings, latent_class_draws=100)) != settings_version(settings)
+
+
+def test_a_named_pipe_among_the_files_fails_their_version_at_once(tmp_path):
+    """A reference or population file that is a named pipe: ``files_version`` refuses it (the asset then runs and
+    says why) instead of waiting for ever for a writer, as opening it for reading would."""
+    pipe = tmp_path / "population_mid_2025.csv"
+    os.mkfifo(pipe)
+    outcome = []
+
+    def version():
+        try:
+            outcome.append(files_version([pipe]))
+        except SourceFileError as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=version, daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert outcome and isinstance(outcome[0], SourceFileError), "files_version did not return"

@@ -44,6 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from dashboards.exports import find_chromium
+from ingest.files import file_digest
 from ingest.keyed_cache import library_versions
 from ingest.write import QUALITY_TABLES, replace_frame, table_names
 from sources.errors import SourceFileError
@@ -154,7 +155,7 @@ def files_version(paths) -> str:
     the code changed, rebuilds it."""
     digest = hashlib.sha256(code_version().encode())
     for path in sorted(Path(p).resolve() for p in paths):
-        digest.update(f"\n{path.as_posix()}\0{file_digest(path)}".encode())
+        digest.update(f"\n{path.as_posix()}\0{file_digest(path)[0]}".encode())
     return digest.hexdigest()
 
 
@@ -211,14 +212,6 @@ def _label(periods) -> str:
     return f"the quarter ending {named[0]}" if len(named) == 1 else f"{len(named)} quarters ({named[0]}..{named[-1]})"
 
 
-def file_digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _altered_files(conn, asset: str, root: Path) -> str | None:
     """The first file the last build of ``asset`` wrote that is missing or differs now; None when all are as
     written."""
@@ -226,7 +219,7 @@ def _altered_files(conn, asset: str, root: Path) -> str | None:
                         [asset]).fetchall()
     for file, sha in rows:
         path = root / file
-        if not path.is_file() or file_digest(path) != sha:
+        if not path.is_file() or file_digest(path)[0] != sha:
             return file
     return None
 
@@ -241,5 +234,5 @@ def record_build(conn, found: Freshness, report: str, files_root: Path | None = 
     if files_root is not None:
         paths = sorted(files)
         rows = pd.DataFrame({"source": found.asset, "file": [p.relative_to(files_root).as_posix() for p in paths],
-                             "file_sha256": [file_digest(p) for p in paths]})
+                             "file_sha256": [file_digest(p)[0] for p in paths]})
         replace_frame(conn, FILES_TABLE, rows, None, found.asset)
