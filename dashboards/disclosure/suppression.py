@@ -133,13 +133,20 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
     unresolved = np.zeros(len(cells), dtype=bool)
     if secondary and protected.any():
         may_publish = ~small & ~before & ~hidden & ~aux  # a secondary suppression, if it turns out determined
-        unknown, protected, unresolved = _secondary(system, values, unknown, protected, small, threshold, integer, was_published,
-                                        avoided, may_publish)
+        unknown, protected, unresolved = _secondary(system, values, unknown, protected, small, threshold, integer,
+                                                    was_published, avoided, may_publish)
+    return _result(in_cells, in_values, order, unknown, small, hidden | aux, small & ~aux, unresolved, threshold,
+                   round_to)
 
+
+def _result(in_cells: list, in_values: np.ndarray, order: list, unknown: np.ndarray, small: np.ndarray,
+            unshown: np.ndarray, primary: np.ndarray, unresolved: np.ndarray, threshold: int,
+            round_to: int | None) -> pd.DataFrame:
+    """:func:`protect`'s table, in the input order (the flags are in the canonical ``order``)."""
     back = np.empty(len(order), dtype=np.int64)
     back[order] = np.arange(len(order))  # input position -> canonical index
     shown_c = unknown | small
-    u_in, s_in, h_in = shown_c[back], (small & ~aux)[back], (hidden | aux)[back]
+    u_in, s_in, h_in = shown_c[back], primary[back], unshown[back]
     published = [SUPPRESSED if u else round_count(v, round_to) for u, v in zip(u_in, in_values)]
     reason = [
         ("unpublished" if h else "primary" if s else "secondary") if u else None
@@ -155,7 +162,7 @@ def protect(counts: pd.Series, relations: Iterable, threshold: int = DEFAULT_THR
     unprotected = [in_cells[i] for i in range(len(in_cells)) if unresolved[back[i]]]
     if unprotected:  # the cells are in attrs, not in the message: a caller's cell ids may carry their counts
         warnings.warn(f"{len(unprotected)} hidden cells cannot be protected further (attrs['unprotected']): every "
-                      "cell around them was published before", stacklevel=2)
+                      "cell around them was published before", stacklevel=3)
     out.attrs.update(threshold=threshold, round_to=round_to, unprotected=unprotected)
     return out
 
