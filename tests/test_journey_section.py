@@ -297,7 +297,8 @@ def test_a_revised_flow_is_protected_by_hiding_its_revised_margin():
     determined (11 - 10). Now the new margin, which only this refresh's first stage chose to publish, is hidden
     too, and both versions together leave the flow's range wide."""
     margin_1, margin_2 = (("children", "2025-06-30", "tier 3"), 10), (("children", "2025-06-30", "tier 3"), 11)
-    flow_0, flow_1 = (flow_cell("2025-06-30", "991", "tier 3", "tier 4"), 0), (flow_cell("2025-06-30", "991", "tier 3", "tier 4"), 1)
+    revised_flow = flow_cell("2025-06-30", "991", "tier 3", "tier 4")
+    flow_0, flow_1 = (revised_flow, 0), (revised_flow, 1)
     other = (flow_cell("2025-06-30", "991", "tier 3", "tier 3"), 10)
     counts = {margin_1: 10, margin_2: 11, flow_0: 0, flow_1: 1, other: 10}
     relations = [Sum(margin_1, [flow_0, other]), Sum(margin_2, [flow_1, other])]

@@ -78,10 +78,10 @@ class _Component:
     def _solve(self, c, eq_blocks, ub_blocks, bounds):
         a_eq, b_eq = self._matrix(eq_blocks, len(c))
         a_ub, b_ub = self._matrix(ub_blocks, len(c))
-        res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
-        if res.status == 2:  # once called a feasible programme infeasible (a full test run, not reproduced): again
-            res = linprog(c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs",
-                          options={"presolve": False})  # without HiGHS's presolve before believing it
+        programme = dict(c=c, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+        res = linprog(**programme)
+        if res.status == 2:  # once called a feasible programme infeasible (a full test run, not reproduced): again,
+            res = linprog(**programme, options={"presolve": False})  # without HiGHS's presolve, before believing it
         if res.status == 2:
             raise ValueError("the published values are inconsistent with the relations (infeasible)")
         if res.status not in (0, 3):

@@ -205,9 +205,7 @@ def _secondary(system: _System, values: np.ndarray, unknown: np.ndarray, protect
     unresolved = np.zeros(n, dtype=bool)
     for _ in range(2 * n + 2):
         unknown, protected = _relation_rule(system, values, unknown, protected, known | avoid)
-        lo = np.where(unknown, 0.0, truth)
-        hi = np.where(unknown, np.inf, truth)
-        fixed = np.where(unknown, 0.0, truth)
+        lo, hi, fixed = _intruder_view(unknown, truth)
         targets = protected & ~safe & ~unresolved
         labels, groups = _group(system, unknown, targets, check_order)
         failing: list[int] = []
@@ -304,10 +302,14 @@ def _worked_out_exactly(system: _System, values: np.ndarray, unknown: np.ndarray
     """Whether the intruder's range of the hidden ``cell`` is its count alone, given everything not ``unknown``."""
     labels = _components(system, unknown)
     members = np.flatnonzero(unknown & (labels == labels[cell]))
-    truth = values.astype(float)
-    comp = _Component(system, members, np.where(unknown, 0.0, truth), np.where(unknown, np.inf, truth),
-                      np.where(unknown, 0.0, truth), integer)
+    comp = _Component(system, members, *_intruder_view(unknown, values.astype(float)), integer)
     return comp.upper(cell)[0] == comp.lower(cell)[0]
+
+
+def _intruder_view(unknown: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(lower bounds, upper bounds, fixed values) of every cell as the intruder sees them: an unknown cell is
+    0..inf (fixed 0, as it is a variable), a published one its count."""
+    return np.where(unknown, 0.0, truth), np.where(unknown, np.inf, truth), np.where(unknown, 0.0, truth)
 
 
 def _certify(comp: _Component, x, truth: np.ndarray, threshold: int, safe: np.ndarray) -> None:
