@@ -136,6 +136,7 @@ class IngestedPartnership:
     dagster_dir: Path  # the Dagster instance's storage (run history, event logs)
     results: dict  # job name -> ExecuteInProcessResult
     seconds: float  # wall time of the ingest runs
+    tables_named: dict  # asset -> {"named": tables its queries name, "written": tables they write} (refresh_helpers)
 
 
 # The session refresh's hidden-prevalence sampler keeps 100 draws per chain, not 500: a fifth of the sampling.
@@ -149,14 +150,15 @@ LATENT_CLASS_DRAWS = 100
 def ingested(partnership, tmp_path_factory) -> IngestedPartnership:
     """Run `neglect run`'s plan (`cin_census_refresh`, `quarterly_refresh` over every period of the default partnership,
     `board_report` for the latest quarter), with a shorter hidden-prevalence sampler (LATENT_CLASS_DRAWS)."""
-    from refresh_helpers import project_settings, run_everything
+    from refresh_helpers import project_settings, run_everything, tables_named_by_asset
 
     folder, _ = partnership
     settings = project_settings(folder, tmp_path_factory.mktemp("ingest_project"), latent_class_draws=LATENT_CLASS_DRAWS)
     started = time.monotonic()
-    results = run_everything(settings, date(2026, 11, 23))
+    with tables_named_by_asset({}) as named:  # for tests/test_declared_reads.py
+        results = run_everything(settings, date(2026, 11, 23))
     dagster_dir = settings.dagster_home / ".dagster"
-    return IngestedPartnership(folder, settings, dagster_dir, results, time.monotonic() - started)
+    return IngestedPartnership(folder, settings, dagster_dir, results, time.monotonic() - started, named)
 
 
 @pytest.fixture(scope="module")

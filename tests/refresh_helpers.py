@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -14,6 +16,7 @@ from dagster import AssetKey, AssetSelection, DagsterInstance, Definitions, defi
 
 from pipelines.event_log import instance_overrides
 from pipelines.definitions import build_definitions
+from pipelines.resources import IdentityStoreResource, WarehouseResource
 from pipelines.partitions import census_partition_key, partition_key_for_quarter_end
 from pipelines.runs import PlannedRun, execute_range, run_plan
 from pipelines.settings import Settings
@@ -191,3 +194,72 @@ def file_differences(a: Path, b: Path) -> list[str]:
     """Files under ``a`` and ``b`` that are missing from one or differ byte for byte."""
     da, db = file_digests(a), file_digests(b)
     return sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
+
+
+# schema-qualified warehouse tables named in a query (cache.* is each asset's own memory, not an input)
+# the input-version query of pipelines.assets.freshness.tables_digest, which is not the asset's own reading
+VERSION_QUERY = "sum(hash(t))"
+# schema-qualified warehouse tables named in a query (cache.* is each asset's own memory, not an input)
+TABLE = r"\b(?:raw|quality|staging|marts|linkage|published)\.[a-z_][a-z0-9_]*\b"
+# a statement that writes the table it names first (CREATE TABLE IF NOT EXISTS, ALTER ... ADD COLUMN IF NOT EXISTS and
+# COMMENT ON, which make sure a table is there as the asset expects it, change no row)
+WRITE = re.compile(r"^\s*(?:CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW)\s+(?!IF\s+NOT\s+EXISTS)|INSERT\s+INTO\s+|"
+                   r"DELETE\s+FROM\s+|DROP\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?|UPDATE\s+)(" + TABLE + ")",
+                   re.IGNORECASE)
+COMMENT_ON = re.compile(r"^\s*COMMENT\s+ON\b", re.IGNORECASE)
+SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/|'[^']*'", re.DOTALL)  # and string literals (file names)
+
+
+def tables_in_query(query: str) -> tuple[set[str], set[str]]:
+    """(tables ``query`` names, tables it writes; a script statement by statement): comments and string literals
+    left out; a ``COMMENT ON`` names nothing."""
+    named, written = set(), set()
+    for text in SQL_COMMENT.sub("''", query).split(";"):
+        if VERSION_QUERY in text or COMMENT_ON.match(text):
+            continue
+        named |= {t.lower() for t in re.findall(TABLE, text, re.IGNORECASE)}
+        target = WRITE.match(text)
+        written |= {target.group(1).lower()} if target else set()
+    return named, written
+
+
+@contextmanager
+def tables_named_by_asset(found: dict[str, dict[str, set[str]]]):
+    """While inside, every query an asset runs on the warehouse is logged by DuckDB (its ``QueryLog``), and the
+    schema-qualified tables it names, and those it writes, are added to ``found[asset]["named"]`` and
+    ``["written"]`` (asset keys as ``schema/name``, several joined with ``+`` as :mod:`pipelines.assets.reuse`
+    names them). The identity store is not logged."""
+    from dagster import AssetExecutionContext
+
+    original = WarehouseResource.get_connection
+
+    @contextmanager
+    def logged(self):
+        with original(self) as conn:
+            if isinstance(self, IdentityStoreResource):
+                yield conn
+                return
+            conn.execute("CALL truncate_duckdb_logs()")
+            conn.execute("CALL enable_logging('QueryLog')")
+            try:
+                yield conn
+            finally:
+                try:
+                    context = AssetExecutionContext.get()
+                    name = "+".join(sorted(k.to_user_string() for k in context.assets_def.keys))
+                except Exception:  # noqa: BLE001 - a connection opened outside an asset's step
+                    name = "(outside an asset)"
+                queries = conn.execute("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'").fetchall()
+                conn.execute("CALL disable_logging()")
+                conn.execute("CALL truncate_duckdb_logs()")
+                entry = found.setdefault(name, {"named": set(), "written": set()})
+                for (query,) in queries:
+                    named, written = tables_in_query(query)
+                    entry["named"] |= named
+                    entry["written"] |= written
+
+    WarehouseResource.get_connection = logged
+    try:
+        yield found
+    finally:
+        WarehouseResource.get_connection = original

@@ -38,10 +38,10 @@ from models.marts.definitions import load_definitions
 from ..partitions import quarter_end, quarterly_partitions
 from ..resources import OutputFolder, WarehouseResource
 from ..settings import Settings
-from .journey_marts import COHORT_KEY, CONVERSION_KEY, EPISODES_KEY, PROFILE_KEY, TRANSITIONS_KEY
+from .journey_marts import COHORT_KEY, CONVERSION_KEY, EPISODES_KEY, GCP2_KEY, PROFILE_KEY, TRANSITIONS_KEY
 from .linkage import LINKAGE_SUMMARY_KEY
-from .marts import (COMMISSIONING_KEY, HIDDEN_KEY, IDENTIFICATION_KEY, PRACTICE_KEY, PREVALENCE_KEY, PROJECTION_KEY,
-                    TREND_KEY)
+from .marts import (BENCHMARK_KEY, COMMISSIONING_KEY, HIDDEN_KEY, IDENTIFICATION_KEY, PRACTICE_KEY, PREVALENCE_KEY,
+                    PROJECTION_KEY, TREND_KEY)
 from .population import WAREHOUSE_POOL
 from .reuse import output_files, reusable
 
@@ -51,8 +51,18 @@ EXPORTS_KEY = AssetKey(["dashboards", "exports"])
 MART_FILES_KEY = AssetKey(["dashboards", "mart_files"])
 UPSTREAM = [PREVALENCE_KEY, HIDDEN_KEY, PRACTICE_KEY, IDENTIFICATION_KEY, TREND_KEY, LINKAGE_SUMMARY_KEY,
             AssetKey(["quality", "summary"]), AssetKey(["raw", "ward_boundaries"]),
-            *JOURNEY_KEYS,  # the journeys section (issue 21); marts.gcp2_progress is read when it exists
-            COMMISSIONING_KEY, PROJECTION_KEY]  # the commissioning page (issue 20)
+            *JOURNEY_KEYS, GCP2_KEY,  # the journeys section (issue 21)
+            COMMISSIONING_KEY, PROJECTION_KEY,  # the commissioning page (issue 20)
+            BENCHMARK_KEY]  # the benchmarks page (read before this dependency was declared: a run could draw it first)
+# the warehouse tables a board pack reads (its input version: pipelines/assets/reuse.py); it writes published.* and
+# marts.publication_history (the earlier versions it revises: its own state, not an input)
+PACK_READS = tuple(f"marts.{name}" for name in (
+    "authority_presence", "benchmark_comparison", "benchmark_funnel", "cohort_outcomes", "commissioning_view",
+    "conversion_rates", "gcp2_progress", "hidden_prevalence", "identification_ratio", "neglect_episodes",
+    "neglect_prevalence", "neglect_projection", "practice_indicators", "prevalence_change", "prevalence_trend",
+    "source_availability", "source_kinds", "threshold_profile", "tier_availability", "tier_transitions")) + (
+    "quality.linkage_summary", "quality.load_audit", "quality.rejects", "quality.summary", "raw.la_codes",
+    "raw.ward_boundaries")
 
 
 def report_folder(output_root: Path, quarter) -> Path:
@@ -89,7 +99,7 @@ def build_dashboard_assets(settings: Settings) -> list:
                                      "from the warehouse's column comments (models/marts/columns.yaml).")],
         partitions_def=quarterly_partitions, backfill_policy=BackfillPolicy.single_run(), pool=WAREHOUSE_POOL,
         can_subset=False)
-    @reusable(outputs=("marts.publication_history",), files=_pack_files)
+    @reusable(outputs=("marts.publication_history",), files=_pack_files, reads=PACK_READS)
     def board_pack(context: AssetExecutionContext, warehouse: WarehouseResource, output: OutputFolder):
         quarters = [quarter_end(key) for key in context.partition_keys]
         reports, messages, written = [], [], set()

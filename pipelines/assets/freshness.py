@@ -29,15 +29,19 @@ it from scratch, as before. ``NEGLECT_RECOMPUTE_ALL=1`` rebuilds everything what
 An asset can version its inputs more finely (``@reusable(version=...)``): a reference source versions the files it
 reads (:func:`files_version`; the extracts' sources their periods' files, :mod:`ingest.unchanged`), linkage only what it reads,
 the child and adult records (:func:`pipelines.assets.linkage._linkage_version`), so a file changed in fields
-linkage does not read leaves the links as they were. Granularity, and what it does not do yet: for the other
-assets the data version is one for the whole partnership, so a changed file rebuilds every mart and the board
-pack for every quarter of the run (issue 18 asks for per-quarter rebuilds and for linkage to re-score only
-the records that changed when some did).
+linkage does not read leaves the links as they were. The marts and the board pack declare the warehouse tables
+they read (``@reusable(reads=...)``, :func:`reads_version`): their input version is those tables' contents, so
+an upstream asset rebuilt to the same tables leaves them as they were (early cutoff; the declarations are held
+to the queries really run by tests/test_declared_reads.py). Granularity, and what it does not do yet: a
+version is one for all the quarters of the run, so a change that reaches the evidence mart rebuilds every mart
+after it for every quarter (issue 18 asks for per-quarter rebuilds and for linkage to re-score only the records
+that changed when some did).
 """
 import hashlib
 import os
 from dataclasses import dataclass, fields
 from datetime import date
+from fnmatch import fnmatchcase
 from functools import lru_cache
 from pathlib import Path
 
@@ -60,6 +64,10 @@ FILES_TABLE = "cache.asset_files"
 NOT_SETTINGS = ("wait_minutes",)  # how long to wait for the warehouse: no figure depends on it
 # quality.load_audit's load time and run id change on every load, not with the rows
 AUDIT_NOT_DATA = ("loaded_at", "run_id")
+# quality.load_audit's columns that identify a file's bytes (its SHA-256, size, the loading code's fingerprint), not
+# what was read from it: no mart, check or dashboard reads them (tests/test_declared_reads.py), so an asset versioned
+# by the tables it reads leaves them out: a file rewritten with the same rows changes none of its inputs
+FILE_IDENTITY = ("file_sha256", "file_bytes", "loaded_with")
 RECOMPUTE_ALL = "NEGLECT_RECOMPUTE_ALL"
 
 
@@ -106,15 +114,15 @@ def data_version(conn) -> str:
     return tables_digest(conn, tables)
 
 
-def tables_digest(conn, tables: list[str]) -> str:
+def tables_digest(conn, tables: list[str], audit_not_data: tuple[str, ...] = AUDIT_NOT_DATA) -> str:
     """SHA-256 of each of ``tables``' name, row count and sum of DuckDB's row hashes (``quality.load_audit``
-    without its load time and run id), in the order given."""
+    without the columns ``audit_not_data``: by default its load time and run id), in the order given."""
     if not tables:
         return hashlib.sha256(b"").hexdigest()
     # one query for every table (DuckDB scans them in parallel; a query per table cost twice the time)
     scans = []
     for position, table in enumerate(tables):
-        exclude = f" EXCLUDE ({', '.join(AUDIT_NOT_DATA)})" if table == "quality.load_audit" else ""
+        exclude = f" EXCLUDE ({', '.join(audit_not_data)})" if table == "quality.load_audit" else ""
         scans.append(f"SELECT {position} AS position, count(*) AS count, coalesce(sum(hash(t)), 0)::HUGEINT AS total "
                      f"FROM (SELECT *{exclude} FROM {table}) t")
     rows = conn.execute(" UNION ALL ".join(scans) + " ORDER BY position").fetchall()
@@ -169,6 +177,27 @@ def reference_version(extracts, source) -> str | None:
         return None if source.required and not found else files_version(found)
     except (SourceFileError, OSError):  # e.g. a file that cannot be opened: the asset says so when it reads
         return None
+
+
+def tables_read(conn, reads: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """The warehouse tables ``reads`` names (``schema.name``, or a pattern such as ``raw.published_*``), sorted:
+    (those that exist, the names of those that do not)."""
+    present = sorted({f"{schema}.{name}" for schema in {r.split(".")[0] for r in reads}
+                      for name in table_names(conn, schema)})
+    found = sorted({t for t in present if any(fnmatchcase(t, r) for r in reads)})
+    absent = sorted(r for r in reads if not any(fnmatchcase(t, r) for t in present))
+    return found, absent
+
+
+def reads_version(conn, asset: str, settings_digest: str, reads: tuple[str, ...]) -> str:
+    """The input version of ``asset`` that declares the tables it reads (``@reusable(reads=...)``): SHA-256 of the
+    code version, the settings, the asset's name and the contents of those tables now (a declared table that
+    does not exist yet counts as absent). ``quality.load_audit`` is taken without the columns that identify a
+    file's bytes rather than what was read from it (:data:`FILE_IDENTITY`), and without its load time and run id."""
+    found, absent = tables_read(conn, reads)
+    contents = tables_digest(conn, found, AUDIT_NOT_DATA + FILE_IDENTITY)
+    return hashlib.sha256("\n".join([code_version(), settings_digest, contents, "absent:" + ",".join(absent),
+                                      asset]).encode()).hexdigest()
 
 
 def input_version(conn, asset: str, settings_digest: str) -> str:

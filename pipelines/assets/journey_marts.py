@@ -31,6 +31,10 @@ CONVERSION_KEY = AssetKey(["marts", "conversion_rates"])
 GCP2_KEY = AssetKey(["marts", "gcp2_progress"])
 
 
+STAGED_CASES = ("staging.child_attributes", "staging.cin_assessments", "staging.cin_child_keys", "staging.cin_episodes",
+                "staging.cp_plans", "staging.early_help_episodes", "raw.cin_episode", "raw.cin_section47")
+
+
 @dataclass(frozen=True)
 class RecountedMart:
     """One mart: ``build(conn, definitions, quarters)`` writes it (returns rows written or the frame);
@@ -43,6 +47,7 @@ class RecountedMart:
     description: str
     build: Callable
     recount: Callable
+    reads: tuple[str, ...]  # the warehouse tables build and recount read (its input version: pipelines/assets/reuse.py)
     extra_metadata: Callable | None = None  # (conn, quarters, built) -> dict of counts
 
 
@@ -72,7 +77,8 @@ JOURNEY_MARTS = [
         "marts.tier_transitions: children by tier at the previous quarter end x tier at this one (tiers 1-6, none, "
         "moved away/aged out), per authority and partnership (models/marts/journeys.py).",
         lambda conn, d, q: build_tier_transitions(conn, q),
-        lambda conn, d, q: journey_checks.transitions_recount(conn, q)),
+        lambda conn, d, q: journey_checks.transitions_recount(conn, q),
+        ("marts.child_neglect_tier", "staging.child_attributes")),
     RecountedMart(
         EPISODES_KEY, "tier", "spells_recount",
         "Blocking: open spells = children in tiers 1-4 on the quarter end, one open spell per child, quarters "
@@ -81,7 +87,8 @@ JOURNEY_MARTS = [
         "at each quarter end: start, end or open, strongest tier, services, time in neglect, resolution (no evidence "
         "for 2 quarter ends), escalation, re-entry within 12 months.",
         lambda conn, d, q: build_neglect_episodes(conn, q),
-        lambda conn, d, q: journey_checks.episodes_recount(conn, q), _latest_spells),
+        lambda conn, d, q: journey_checks.episodes_recount(conn, q),
+        ("marts.child_neglect_tier", "staging.child_attributes"), _latest_spells),
     RecountedMart(
         COHORT_KEY, "episodes", "cohorts_recount",
         "Blocking: each cohort's outcomes add up to the cohort, the cohort = the children first in tiers 1-4 on "
@@ -90,7 +97,8 @@ JOURNEY_MARTS = [
         "marts.cohort_outcomes: children first identified on a quarter end, followed 4 and 8 quarters (resolved, "
         "lower / same / higher tier, escalated to a CP plan, moved away/aged out) with Wilson intervals.",
         lambda conn, d, q: build_cohort_outcomes(conn, q),
-        lambda conn, d, q: journey_checks.cohort_outcomes_recount(conn, q)),
+        lambda conn, d, q: journey_checks.cohort_outcomes_recount(conn, q),
+        ("marts.child_neglect_tier", "marts.neglect_episodes", "staging.child_attributes")),
     RecountedMart(
         PROFILE_KEY, "evidence", "entrants_recount",
         "Blocking: CP plan entrants per quarter and authority = children with a plan starting in the quarter "
@@ -99,7 +107,7 @@ JOURNEY_MARTS = [
         "CP plans per authority and quarter (GCP2, parental factors, number of factors, prior early help, age), with "
         "intervals (models/marts/thresholds.py).",
         build_threshold_profile,
-        lambda conn, d, q: journey_checks.profile_entrants_recount(conn, q)),
+        lambda conn, d, q: journey_checks.profile_entrants_recount(conn, q), STAGED_CASES),
     RecountedMart(
         CONVERSION_KEY, "evidence", "stages_nested",
         "Blocking: each step's numerator <= its denominator, the stages nest, and the referrals equal the "
@@ -110,16 +118,18 @@ JOURNEY_MARTS = [
         build_conversion_rates,
         lambda conn, d, q: journey_checks.conversion_nested(conn, q, d.abuse_or_neglect_need_code,
                                                             d.neglect_factor_codes),
-        _differing_steps),
+        (*STAGED_CASES, "quality.load_audit"), _differing_steps),
     RecountedMart(
-        GCP2_KEY, "evidence", "gcp2_recount",
+        GCP2_KEY, "tier", "gcp2_recount",  # reads marts.source_availability, which the tier asset writes
         "Blocking: improved + unchanged + worse = children, each share inside its interval, and the four domains' "
         "counts recounted from raw.gcp2_assessments (passes as 'not supplied' where no GCP2 file was sent).",
         "marts.gcp2_progress: children with two or more GCP2 assessments (the latest in the 12 months to the quarter "
         "end) by service and domain, improved / unchanged / worse between the first and the latest, share improved "
         "with its Wilson interval (models/marts/gcp2.py); no rows where GCP2 assessments were not supplied.",
         build_gcp2_progress,
-        lambda conn, d, q: journey_checks.gcp2_progress_recount(conn, q), _gcp2_children),
+        lambda conn, d, q: journey_checks.gcp2_progress_recount(conn, q),
+        ("raw.gcp2_assessments", "linkage.person_links", "marts.source_availability", "quality.load_audit"),
+        _gcp2_children),
 ]
 
 
@@ -130,7 +140,7 @@ def recounted_mart_asset(mart: RecountedMart, deps: list[AssetKey], quarterly: d
 
     @asset(key=mart.key, deps=deps, **quarterly, description=mart.description,
            check_specs=[AssetCheckSpec(mart.check, asset=mart.key, blocking=True, description=mart.check_description)])
-    @reusable(outputs=(f"marts.{mart.key.path[-1]}",))
+    @reusable(outputs=(f"marts.{mart.key.path[-1]}",), reads=mart.reads)
     def _mart(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         loaded, periods = definitions(), quarters(context)
         with warehouse.get_connection() as conn:

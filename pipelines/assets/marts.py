@@ -113,7 +113,7 @@ def _check(asset_key, name, outcome, severity=AssetCheckSeverity.ERROR) -> Asset
        description="staging.* (each plan, episode and assessment once, keyed by person) and "
                    "marts.child_neglect_evidence: each child's neglect evidence by authority, source and kind, "
                    "with the dates it was current (models/marts/tier_definitions.yaml).")
-@reusable(outputs=("marts.child_neglect_evidence",))
+@reusable(outputs=("marts.child_neglect_evidence",), reads=("raw.*", "linkage.person_links", "linkage.family_links"))
 def child_neglect_evidence(context: AssetExecutionContext, warehouse: WarehouseResource,
                            extracts: IncomingExtracts) -> MaterializeResult:
     definitions, registry = _definitions(), extracts.registry()
@@ -136,7 +136,9 @@ def child_neglect_evidence(context: AssetExecutionContext, warehouse: WarehouseR
                    "12 months to it, per authority and partnership, with their strongest tier and breakdowns; "
                    "marts.source_availability, marts.authority_presence, marts.tier_availability: which sources "
                    "each authority supplied for the quarter and so which tiers can be counted.")
-@reusable(outputs=("marts.child_neglect_tier",))
+@reusable(outputs=("marts.child_neglect_tier",),
+          reads=("marts.child_neglect_evidence", "staging.child_attributes", "staging.child_records", "staging.population",
+                 "quality.load_audit", "raw.la_codes"))
 def child_neglect_tier(context: AssetExecutionContext, warehouse: WarehouseResource,
                        extracts: IncomingExtracts) -> MaterializeResult:
     definitions, registry = _definitions(), extracts.registry()
@@ -154,7 +156,10 @@ def child_neglect_tier(context: AssetExecutionContext, warehouse: WarehouseResou
        description="marts.neglect_prevalence: children per 10,000 aged 0-17 by tier set (1, 1-2, 1-4, 1-5, 6), "
                    "point and 12-month, per authority and partnership and breakdown, with Byar/exact 95 % and "
                    "99.8 % intervals and England / research / other-authority comparisons.")
-@reusable(outputs=("marts.neglect_prevalence",))
+@reusable(outputs=("marts.neglect_prevalence",),
+          reads=("marts.child_neglect_tier", "marts.authority_presence", "marts.source_kinds", "marts.tier_availability",
+                 "staging.ethnic_shares", "staging.population", "staging.population_lsoa", "quality.load_audit",
+                 "raw.la_codes"))
 def neglect_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     definitions = _definitions()
     quarters = _quarters(context)
@@ -176,7 +181,7 @@ def neglect_prevalence(context: AssetExecutionContext, warehouse: WarehouseResou
 @asset(key=IDENTIFICATION_KEY, deps=[PREVALENCE_KEY], **QUARTERLY,
        description="marts.identification_ratio: children with identified neglect (tiers 1-4) for each child "
                    "on a CP plan under neglect, and the share on a plan (Wilson intervals), per authority.")
-@reusable(outputs=("marts.identification_ratio",))
+@reusable(outputs=("marts.identification_ratio",), reads=("marts.neglect_prevalence",))
 def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         frame = build_identification_ratio(conn, _quarters(context))
@@ -194,7 +199,10 @@ def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseRes
                    "help neglect, adult-services concern) of all children in the population the lists draw on, "
                    "with a bootstrap interval, stratified by age band when possible, and linkage-threshold "
                    "sensitivity.")
-@reusable(outputs=("marts.hidden_prevalence",))
+@reusable(outputs=("marts.hidden_prevalence",),
+          reads=("marts.child_neglect_evidence", "marts.child_neglect_tier", "marts.neglect_prevalence",
+                 "marts.authority_presence", "marts.source_availability", "marts.source_kinds", "staging.child_attributes",
+                 "linkage.person_links_sensitivity", "quality.load_audit", "raw.la_codes"))
 def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource, extracts: IncomingExtracts,
                       linkage_settings: LinkageSettings, estimation: EstimationSettings) -> MaterializeResult:
     definitions, registry, thresholds = _definitions(), extracts.registry(), linkage_settings.thresholds()
@@ -216,7 +224,9 @@ def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResour
        description="marts.practice_indicators: CP plans open 2+ years, second or subsequent plans, plans within "
                    "2 years of a previous one, re-referrals within 12 months, step-up from early help, step-down "
                    "(RC9), assessments within 45 working days; numerator, denominator, rate, Wilson intervals.")
-@reusable(outputs=("marts.practice_indicators",))
+@reusable(outputs=("marts.practice_indicators",),
+          reads=("marts.authority_presence", "marts.source_availability", "staging.cin_assessments", "staging.cin_episodes",
+                 "staging.cp_plans", "staging.early_help_episodes"))
 def practice_indicators(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         frame = build_practice_indicators(conn, _quarters(context))
@@ -229,7 +239,7 @@ def practice_indicators(context: AssetExecutionContext, warehouse: WarehouseReso
        description="marts.prevalence_change (each figure against the previous quarter and a year ago, flagged "
                    "only where the 95 % intervals do not overlap) and marts.prevalence_trend (quasi-Poisson test "
                    "for a trend across all quarters), from every quarter of marts.neglect_prevalence.")
-@reusable(outputs=("marts.prevalence_trend",))
+@reusable(outputs=("marts.prevalence_trend",), reads=("marts.neglect_prevalence",))
 def prevalence_trend_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         prevalence = conn.sql("SELECT * FROM marts.neglect_prevalence").df()
@@ -252,7 +262,8 @@ def prevalence_trend_asset(context: AssetExecutionContext, warehouse: WarehouseR
                    "intervals and neutral higher/similar/lower, and the product's own practice indicator for the "
                    "same measure and year beside it; marts.benchmark_funnel: every authority in England against "
                    "England with the funnel plot's control limits.")
-@reusable(outputs=("marts.benchmark_comparison",))
+@reusable(outputs=("marts.benchmark_comparison",),
+          reads=("marts.practice_indicators", "raw.published_*", "raw.statistical_neighbours", "raw.la_codes"))
 def benchmark_comparison_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     with warehouse.get_connection() as conn:
         frame = build_benchmark_comparison(conn)
@@ -272,7 +283,10 @@ def benchmark_comparison_asset(context: AssetExecutionContext, warehouse: Wareho
                    "months) and the estimated total need (hidden prevalence; apportioned to wards, and said so) "
                    "against children in early help, in need and on CP plans on the quarter end and the commissioned "
                    "capacity and caseload (optional service-activity returns), with the gap.")
-@reusable(outputs=("marts.commissioning_view",))
+@reusable(outputs=("marts.commissioning_view",),
+          reads=("marts.child_neglect_tier", "marts.neglect_prevalence", "marts.hidden_prevalence", "marts.authority_presence",
+                 "marts.source_availability", "staging.annex_a_cin_episodes", "staging.child_records", "staging.cin_episodes",
+                 "staging.cp_plans", "staging.early_help_episodes", "staging.population", "raw.service_activity"))
 def commissioning_view_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     quarters = _quarters(context)
     with warehouse.get_connection() as conn:
@@ -299,7 +313,8 @@ def commissioning_view_asset(context: AssetExecutionContext, warehouse: Warehous
                    "years ahead per authority and the partnership, from current age-specific rates x ONS subnational "
                    "population projections, with 95 % intervals for the rates' uncertainty (the projection taken as "
                    "fixed).")
-@reusable(outputs=("marts.neglect_projection",))
+@reusable(outputs=("marts.neglect_projection",),
+          reads=("marts.neglect_prevalence", "marts.authority_presence", "raw.population_projections", "raw.la_codes"))
 def neglect_projection_asset(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
     quarters = _quarters(context)
     with warehouse.get_connection() as conn:

@@ -28,17 +28,24 @@ from ingest.connections import release_unused_memory
 
 from ..partitions import census_reference_date, census_year_partitions, quarter_end
 from ..resources import RefreshState
-from .freshness import BUILDS_TABLE, Freshness, freshness, input_version, record_build
+from .freshness import BUILDS_TABLE, Freshness, freshness, input_version, reads_version, record_build
 
 REFRESH_PARAMETER = inspect.Parameter("refresh", inspect.Parameter.KEYWORD_ONLY, annotation=RefreshState)
 
 
-def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, version: Callable | None = None):
+def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, version: Callable | None = None,
+             reads: tuple[str, ...] = ()):
     """Decorate an asset's compute function (see module docstring). ``outputs``: warehouse tables it writes
     (a missing one forces a build); ``files(context, resources) -> (root, paths)``: for an asset writing files,
     the folder they are under and, after a build, the files written (a missing or altered one forces a build);
-    ``version(context, conn, resources) -> str | None``: the asset's own input version (default: the one of
-    :func:`pipelines.assets.freshness.input_version`), None when it must be built."""
+    ``version(context, conn, resources) -> str | None``: the asset's own input version, None when it must be
+    built; ``reads``: the warehouse tables it reads (``schema.name`` or a pattern such as ``raw.published_*``;
+    never one it writes), whose contents are then its input version
+    (:func:`pipelines.assets.freshness.reads_version`): an upstream asset rebuilt to the same tables leaves it
+    as it was. Default, neither: every extract (:func:`pipelines.assets.freshness.input_version`)."""
+    if version is not None and reads:
+        raise ValueError("an asset's input version comes from its own version function or from the tables it reads, "
+                         "not both")
     def wrap(fn):
         signature = inspect.signature(fn)
 
@@ -52,8 +59,12 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
             root = files(context, resources)[0] if files else None
             with warehouse.get_connection() as conn:
                 own = version(context, conn, resources) if version else None
-                current = input_version(conn, name, refresh.settings_version) if version is None else \
-                    hashlib.sha256(f"{own}\n{refresh.settings_version}".encode()).hexdigest()
+                if reads:
+                    current = reads_version(conn, name, refresh.settings_version, reads)
+                elif version is None:
+                    current = input_version(conn, name, refresh.settings_version)
+                else:
+                    current = hashlib.sha256(f"{own}\n{refresh.settings_version}".encode()).hexdigest()
                 found = freshness(conn, name, periods, current, outputs, root)
                 if version is not None and own is None:
                     found = replace(found, fresh=False, reason="some of its inputs are new (files to read, or "
@@ -79,6 +90,7 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
 
         parameters = [*signature.parameters.values(), REFRESH_PARAMETER]
         inner.__signature__ = signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
+        inner.declared_reads = tuple(reads)  # for tests/test_declared_reads.py
         return inner
     return wrap
 
