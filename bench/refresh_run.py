@@ -1,5 +1,5 @@
-"""Benchmark: `neglect run` on a partnership three times - from an empty warehouse, again with nothing
-changed, and after one row of one file changed - with wall time, CPU seconds, peak memory and the time
+"""Benchmark: `neglect run` on a partnership four times - from an empty warehouse, again with nothing
+changed, and after one row of one file changed in two ways - with wall time, CPU seconds, peak memory and the time
 of each step.
 
 Run by hand (not in CI), after `make run` has built the synthetic partnership:
@@ -10,7 +10,8 @@ Everything happens in ``--out`` (a copy of the incoming folder as hard links, it
 store, pseudonym key, outputs and Dagster state), so the project's own warehouse is not touched. Each run
 is ``/usr/bin/time -v neglect run --no-generate``; a step's time is from the CLI's "started" line to the
 next step's. The changed file is the latest quarter's early-help extract of the first authority: one data
-row has one character of its last field changed. Record the results, with the date and the machine, in
+row has one character of its last field (the lead practitioner team, which no figure reads) changed; then,
+a fourth run, one row of it loses its neglect need (a change that reaches the evidence and the figures). Record the results, with the date and the machine, in
 the README.
 """
 from __future__ import annotations
@@ -51,6 +52,20 @@ def change_one_row(incoming: Path) -> Path:
     changed = row[:-1] + ("1" if row[-1] != "1" else "2")
     lines[1] = changed + lines[1][len(row):]
     path.unlink()  # a hard link: write a new file, not the original's content
+    path.write_text("".join(lines), encoding="utf-8")
+    return path
+
+
+def change_neglect_need(incoming: Path) -> Path:
+    """In the same early-help file, drop the neglect need (CIN factor code 16A) from the first data row that has
+    one: a change that reaches the evidence and so the figures (the first change reaches neither)."""
+    files = sorted(incoming.glob("*/*/early_help*.csv"))
+    latest = max(p.parent.name for p in files)
+    path = [p for p in files if p.parent.name == latest][0]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines[1:], 1) if "; 16A" in line or "16A; " in line)
+    lines[at] = lines[at].replace("; 16A", "", 1) if "; 16A" in lines[at] else lines[at].replace("16A; ", "", 1)
+    path.unlink()
     path.write_text("".join(lines), encoding="utf-8")
     return path
 
@@ -101,7 +116,10 @@ def main() -> None:
         results.append(run(args.out, "unchanged"))
         changed = change_one_row(args.out / "incoming")
         results.append(run(args.out, "one_changed_file"))
-        print(f"changed file: {changed.relative_to(args.out / 'incoming')}")
+        change_neglect_need(args.out / "incoming")
+        results.append(run(args.out, "one_neglect_need_dropped"))
+        print(f"changed file: {changed.relative_to(args.out / 'incoming')} (first the lead practitioner team of "
+              "one row, then the neglect need of one row)")
     names = sorted({s for r in results for s in r["steps"]}, key=lambda s: -results[0]["steps"].get(s, 0))
     print("| step | " + " | ".join(r["label"] for r in results) + " |")
     print("|---|" + "---|" * len(results))
