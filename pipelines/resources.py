@@ -5,6 +5,7 @@ Both take their paths from :mod:`pipelines.settings`, so ``settings.toml`` and t
 """
 from __future__ import annotations
 
+import copy
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -131,8 +132,35 @@ class IncomingExtracts(ConfigurableResource):
         return load_registry(registry_dirs_from(self.registry_dirs))
 
     def scan(self) -> IncomingScan:
-        """Every file of the incoming folder placed by source, authority and period (see sources.incoming)."""
-        return scan_incoming(self.root, self.registry(), earliest=EARLIEST_PERIOD_END)
+        """Every file of the incoming folder placed by source, authority and period (see sources.incoming).
+
+        Every source asset of a run scans the folder (20-40 ms each, Annex A workbooks' sheet names read): a
+        scan is kept for the process and given again (a copy) while no file or folder under the incoming folder
+        has been added, removed, renamed or rewritten (path, size, modification time and inode all the same)."""
+        key = (str(self.root.resolve()), self.registry_dirs)
+        signature = _folder_signature(self.root)
+        kept = _SCANS.get(key)
+        if kept is None or kept[0] != signature:
+            kept = (signature, scan_incoming(self.root, self.registry(), earliest=EARLIEST_PERIOD_END))
+            _SCANS[key] = kept
+        return copy.deepcopy(kept[1])
+
+
+_SCANS: dict[tuple[str, str], tuple[tuple, IncomingScan]] = {}  # IncomingExtracts.scan's scans, by folder
+
+
+def _folder_signature(root: Path) -> tuple:
+    """Every entry under ``root`` (path, size, modification time in ns, inode), sorted; () without the folder."""
+    entries = []
+    for folder, subfolders, names in os.walk(root):
+        for name in names + subfolders:
+            path = os.path.join(folder, name)
+            try:
+                found = os.lstat(path)
+            except OSError:  # removed while walking: the scan says what it finds
+                continue
+            entries.append((path, found.st_size, found.st_mtime_ns, found.st_ino))
+    return tuple(sorted(entries))
 
 
 class LinkageSettings(ConfigurableResource):

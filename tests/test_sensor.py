@@ -90,3 +90,23 @@ def test_requests_are_valid_for_the_jobs_of_the_code_location(tmp_path):
                                        resources={"extracts": IncomingExtracts(incoming_dir=str(_incoming(tmp_path)))})
         result = incoming_files_sensor.evaluate_tick(context)
     assert {r.job_name for r in result.run_requests} == {"cin_census_refresh", "quarterly_refresh"}
+
+
+def test_a_scan_is_kept_while_the_folder_is_unchanged_and_made_again_when_it_changes(tmp_path):
+    """IncomingExtracts.scan keeps a scan for the process (every source asset of a run scans): given again, as a
+    copy, while nothing under the folder changed; a file added, removed or rewritten is seen at once."""
+    incoming = _incoming(tmp_path)
+    extracts = IncomingExtracts(incoming_dir=str(incoming))
+    first = extracts.scan()
+    rels = sorted(f.rel for f in first.files)
+    assert len(rels) == 3
+    first.files.clear()  # a caller changing its scan does not change the next one
+    assert sorted(f.rel for f in extracts.scan().files) == rels
+    shutil.copyfile(BAD / "992_eastmere/2025-09-30/csc_person_list.csv",
+                    incoming / "992_eastmere/2025-12-31/csc_person_list.csv")
+    assert len(extracts.scan().files) == 4
+    (incoming / "992_eastmere/2025-12-31/csc_person_list.csv").unlink()
+    assert sorted(f.rel for f in extracts.scan().files) == rels
+    moved = incoming / "992_eastmere/2025-12-31/annex_a_list_7_child_protection.csv"
+    moved.rename(moved.with_name("notes.csv"))  # renamed (still recognised as a CP list by its columns)
+    assert [f.rel for f in extracts.scan().files if f.source == "cp_list"] == ["992_eastmere/2025-12-31/notes.csv"]
