@@ -195,6 +195,7 @@ def _use_project_instance(settings: Settings) -> None:
 def _execute(settings: Settings, all_reports: bool = False) -> int:
     from dagster import DagsterInstance
 
+    from ingest.connections import kept_open_between_steps
     from sources.registry import load_registry
 
     from .definitions import build_definitions
@@ -231,7 +232,8 @@ def _execute(settings: Settings, all_reports: bool = False) -> int:
             watcher.start()
             try:
                 # execute_range tags the run with the quarter ITS data end at (runs.data_end)
-                result = execute_range(defs, instance, planned, run_id, tags={LAUNCHED_BY_TAG: LAUNCHED_BY})
+                with kept_open_between_steps():  # ingest/connections.py: the warehouse opened once for unchanged steps
+                    result = execute_range(defs, instance, planned, run_id, tags={LAUNCHED_BY_TAG: LAUNCHED_BY})
             except KeyboardInterrupt:
                 if watcher.gave_up:  # the watcher interrupted the run: a step waited too long for the warehouse
                     print(f"error: {watcher.gave_up}", file=sys.stderr)

@@ -13,7 +13,7 @@ from pathlib import Path
 from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
-from ingest.connections import duckdb_config
+from ingest.connections import duckdb_config, keep
 from ingest.pseudonyms import load_key
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
@@ -67,6 +67,10 @@ class WarehouseResource(DuckDBResource):
 
     wait_minutes: float = 10.0
     storage_version: str = ""
+
+    def _keeps_open(self) -> bool:
+        """Kept open between a run's steps (:func:`ingest.connections.kept_open_between_steps`)."""
+        return True
     memory_limit: str = ""  # setting duckdb_memory_limit (empty: automatic, ingest/connections.py)
     threads: int = 0  # setting duckdb_threads (0: DuckDB's default)
 
@@ -108,6 +112,8 @@ class WarehouseResource(DuckDBResource):
                                      self.database, self.wait_minutes, log)
         except WarehouseHeld as exc:
             raise Failure(description=str(exc)) from None
+        if self._keeps_open():
+            keep(self.database, config)  # in a `neglect run` only (ingest.connections.kept_open_between_steps)
         try:
             yield conn
         finally:
@@ -218,6 +224,9 @@ class IdentityStoreResource(WarehouseResource):
     kept 0700 and the file (and DuckDB's write-ahead log beside it) 0600: only the account running the
     pipeline can read them (:func:`secure_file`).
     """
+
+    def _keeps_open(self) -> bool:
+        return False  # linkage attaches the identity store read-only: never kept open read-write beside that
 
     @contextmanager
     def get_connection(self):

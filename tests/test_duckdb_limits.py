@@ -75,3 +75,44 @@ def test_the_linkage_lowers_duckdbs_limit_by_its_frames_and_restores_it():
     assert _limit_mib(conn) == 1000
     with frames_beside_duckdb(conn, None, records):  # no limit given: left alone
         assert _limit_mib(conn) == 1000
+
+
+def test_the_warehouse_is_kept_open_between_steps_only_inside_a_run(tmp_path):
+    """Inside kept_open_between_steps (neglect run, per job) a step's warehouse connection leaves the database open
+    after it closes (so the next step does not open the file again); let_go (a recomputed step) and leaving close
+    it. DuckDB refuses a connection with another configuration to a file it has open, which shows whether it is."""
+    import duckdb
+
+    from ingest.connections import kept_open_between_steps, let_go
+    from pipelines.resources import IdentityStoreResource, WarehouseResource
+
+    warehouse = WarehouseResource(database=str(tmp_path / "warehouse.duckdb"))
+    identity = IdentityStoreResource(database=str(tmp_path / "identity.duckdb"))
+
+    def is_open(path) -> bool:
+        try:
+            duckdb.connect(str(path), read_only=True).close()
+            return False
+        except duckdb.ConnectionException:
+            return True
+
+    with warehouse.get_connection() as conn:
+        conn.execute("CREATE TABLE t AS SELECT 1 AS x")
+    assert not is_open(tmp_path / "warehouse.duckdb")  # outside a run: closed with the step's connection
+    with kept_open_between_steps():
+        with warehouse.get_connection() as conn:
+            conn.execute("INSERT INTO t VALUES (2)")
+        with identity.get_connection() as conn:
+            conn.execute("CREATE TABLE people AS SELECT 1 AS id")
+        assert is_open(tmp_path / "warehouse.duckdb")
+        assert not is_open(tmp_path / "identity.duckdb")  # linkage attaches it read-only: never kept
+        with warehouse.get_connection() as conn:  # the next step finds the rows the last wrote
+            assert conn.execute("SELECT sum(x) FROM t").fetchall() == [(3,)]
+        let_go()  # a step about to be recomputed
+        assert not is_open(tmp_path / "warehouse.duckdb")
+        with warehouse.get_connection() as conn:
+            pass
+        assert is_open(tmp_path / "warehouse.duckdb")
+    assert not is_open(tmp_path / "warehouse.duckdb")
+    assert duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True).execute(
+        "SELECT count(*) FROM t").fetchall() == [(2,)]

@@ -24,7 +24,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, DataVersion, Materiali
 from dagster._core.definitions.metadata import normalize_metadata
 from dagster._serdes import deserialize_value, serialize_value
 
-from ingest.connections import release_unused_memory
+from ingest.connections import let_go, release_unused_memory
 
 from ..partitions import census_reference_date, census_year_partitions, quarter_end
 from ..resources import RefreshState
@@ -75,6 +75,7 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
                 yield from _replay(report, found)
                 return
             context.log.info(f"{name}: recomputed: {found.reason}")
+            let_go()  # the warehouse kept open by the run's earlier steps: this one opens it afresh
             release_unused_memory()  # what the previous step freed, before this one's frames and DuckDB grow
             result = fn(context, *args, **resources)
             events = list(result) if inspect.isgenerator(result) else [result]
