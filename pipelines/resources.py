@@ -67,12 +67,12 @@ class WarehouseResource(DuckDBResource):
 
     wait_minutes: float = 10.0
     storage_version: str = ""
+    memory_limit: str = ""  # setting duckdb_memory_limit (empty: automatic, ingest/connections.py)
+    threads: int = 0  # setting duckdb_threads (0: DuckDB's default)
 
     def _keeps_open(self) -> bool:
         """Kept open between a run's steps (:func:`ingest.connections.kept_open_between_steps`)."""
         return True
-    memory_limit: str = ""  # setting duckdb_memory_limit (empty: automatic, ingest/connections.py)
-    threads: int = 0  # setting duckdb_threads (0: DuckDB's default)
 
     def _config(self) -> dict:
         config = {"custom_user_agent": "dagster", **duckdb_config(self.memory_limit, self.threads),

@@ -196,7 +196,6 @@ def file_differences(a: Path, b: Path) -> list[str]:
     return sorted(k for k in set(da) | set(db) if da.get(k) != db.get(k))
 
 
-# schema-qualified warehouse tables named in a query (cache.* is each asset's own memory, not an input)
 # the input-version query of pipelines.assets.freshness.tables_digest, which is not the asset's own reading
 VERSION_QUERY = "sum(hash(t))"
 # schema-qualified warehouse tables named in a query (cache.* is each asset's own memory, not an input)
