@@ -89,3 +89,28 @@ def test_the_code_fingerprint_reads_the_loading_code_where_it_is():
     covered = {p.relative_to(PROJECT).as_posix() for root in LOADING_CODE for p in (PROJECT / root).rglob("*.py")}
     assert {"ingest/load.py", "ingest/pseudonymise.py", "checks/file_worker.py", "sources/tabular/validate.py"} <= covered
 
+
+
+def test_stored_and_new_periods_not_supplied_are_checked_together(loaded):
+    """A refresh that reads one period again (e.g. an authority's file removed) and reports another as loaded before
+    puts both periods' audit rows before the structure check, which sorts the authority-periods not supplied: the
+    stored rows come back from DuckDB with timestamps, the new ones hold dates, and sorting the mix failed with a
+    TypeError (found by hand on the real-format partnership, 5 December 2026). Now both hold dates."""
+    import pandas as pd
+
+    from checks.ingest import load_structure
+    from pipelines.assets.ingest_run import IngestOutcome, _report_stored
+    from sources.registry import load_registry
+
+    conn, _, _ = loaded
+    source = load_registry()["early_help"]
+    for table in source.tables:  # the rows counted for the stored periods: none here
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS raw; CREATE TABLE raw.{table} (period_end DATE)")
+    out = IngestOutcome()
+    _report_stored(conn, out, source, [PERIOD])  # stored: LA 998 sent nothing for PERIOD
+    out.audit.append(audit_frame([not_supplied("early_help", "999", OTHER)], "run-2", "F"))  # read again: removed
+    audit = pd.concat(out.audit, ignore_index=True)
+    assert {type(p) for p in audit["period_end"]} == {date}
+    outcome = load_structure(conn, [], audit, [PERIOD, OTHER])
+    assert "LA 998, period ending 2026-03-31" in outcome.description
+    assert "LA 999, period ending 2025-12-31" in outcome.description

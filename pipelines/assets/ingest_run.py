@@ -164,15 +164,25 @@ def _checked(load: FileLoad, period_end: date, errors: list[str]) -> FileLoad:
 def _report_stored(conn, out: IngestOutcome, source: Source, periods: list[date]) -> None:
     """What the unchanged ``periods`` loaded before (audit, rejects, rule findings), read back for the checks."""
     where = "WHERE source = ? AND period_end IN (SELECT unnest(?::DATE[]))"
-    out.audit.append(conn.execute(f"SELECT * FROM quality.load_audit {where}", [source.name, periods]).df())
-    out.rejects.append(conn.execute(f"SELECT * FROM quality.rejects {where}", [source.name, periods]).df())
+    out.audit.append(_stored(conn, f"SELECT * FROM quality.load_audit {where}", [source.name, periods]))
+    out.rejects.append(_stored(conn, f"SELECT * FROM quality.rejects {where}", [source.name, periods]))
     if source.dfe_rules:
-        out.findings.append(conn.execute(f"SELECT * EXCLUDE (source) FROM quality.rule_findings {where}",
-                                         [source.name, periods]).df())
+        out.findings.append(_stored(conn, f"SELECT * EXCLUDE (source) FROM quality.rule_findings {where}",
+                                    [source.name, periods]))
     for table in source.tables:
         rows = conn.execute(f"SELECT count(*) FROM raw.{table} WHERE period_end IN (SELECT unnest(?::DATE[]))",
                             [periods]).fetchall()[0][0]
         out.rows[f"raw.{table}"] = out.rows.get(f"raw.{table}", 0) + int(rows)
+
+
+def _stored(conn, sql: str, params: list) -> pd.DataFrame:
+    """Rows read back from a quality table with ``period_end`` as dates, as this run's new loads hold it: DuckDB
+    gives timestamps, and a column mixing the two cannot be sorted (the structure check sorts the periods not
+    supplied, stored and new together: a refresh after an authority's file was removed failed there)."""
+    frame = conn.execute(sql, params).df()
+    if "period_end" in frame and pd.api.types.is_datetime64_any_dtype(frame["period_end"]):
+        frame["period_end"] = frame["period_end"].dt.date
+    return frame
 
 
 def _write_batch(context, out: IngestOutcome, batch, wconn, iconn, source: Source, key, fingerprint) -> None:
