@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import zipfile
 from contextlib import contextmanager
 from datetime import date
@@ -333,41 +334,71 @@ def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | Non
     """Each figure as ``<name>.png`` in ``folder``, laid out ``width`` px wide and drawn at :data:`PNG_SCALE`
     times that (print resolution). ``cache``: charts drawn before from the same figure are copied from it and
     only the others drawn (:mod:`dashboards.chart_cache`; None: draw every one). Returns (paths, message); no
-    Chromium -> ([], why)."""
-    browser = find_chromium()
-    if browser is None:
-        return [], ("PNG charts skipped: no Chromium found. Install Debian's chromium (apt-get install chromium) "
-                    "or set BROWSER_PATH to a Chrome, then re-run the dashboards.")
-    os.environ["BROWSER_PATH"] = browser  # Kaleido reads it; a stale one naming no file is replaced
-    import plotly.io as pio
+    Chromium -> ([], why). :func:`start_pngs` does the same while the caller goes on."""
+    return start_pngs(figures, folder, width, height, cache).result()
 
-    folder.mkdir(parents=True, exist_ok=True)
-    paths = {name: folder / f"{name}.png" for name in figures}
-    heights = {name: figure.layout.height or height or 450 for name, figure in figures.items()}
-    keys = {name: chart_key(figure, width, heights[name], PNG_SCALE, browser) for name, figure in figures.items()} \
-        if cache is not None else {}
-    drawn_before = cache.get(sorted(set(keys.values()))) if cache is not None else {}
-    to_draw = [name for name in figures if keys.get(name) not in drawn_before]
-    for name in figures:
-        if name not in to_draw:
-            paths[name].write_bytes(drawn_before[keys[name]])
-    try:
-        if to_draw:
-            with _browser_libraries_quiet():
-                pio.write_images([figures[n] for n in to_draw], [paths[n] for n in to_draw], format="png",
-                                 width=width, scale=PNG_SCALE, height=[heights[n] for n in to_draw])
-    except Exception as exc:  # a broken browser must not stop the board pack
-        for path in paths.values():
-            path.unlink(missing_ok=True)
-        return [], f"PNG charts skipped: the static export failed ({type(exc).__name__}: {exc})"
-    # Kaleido writes no file, and says nothing, for a figure it cannot draw (a flow chart whose flows are all
-    # suppressed or empty): such a chart is left out and named, not kept in the cache, and the pack goes on
-    not_drawn = [n for n in to_draw if not paths[n].is_file()]
-    if cache is not None:
-        cache.put({keys[n]: paths[n].read_bytes() for n in to_draw if n not in not_drawn})
-    written = [paths[n] for n in figures if n not in not_drawn]
-    copied = len(figures) - len(to_draw)
-    return written, (f"{len(written)} PNG charts written with {browser}"
-                     + (f" ({copied} unchanged since last drawn, copied from the cache)" if copied else "")
-                     + (f"; the static export drew nothing for {len(not_drawn)} (an empty chart, no PNG): "
-                        + ", ".join(not_drawn) if not_drawn else ""))
+
+def start_pngs(figures: dict, folder: Path, width: int = 1100, height: int | None = None,
+               cache: KeyedCache | None = None) -> "PngDrawing":
+    """As :func:`write_pngs`, but the charts not in ``cache`` are drawn in a background thread: the caller goes
+    on (the browser draws on another core) and calls ``.result()`` for (paths, message). The cache is read here
+    and written in ``.result()``, both in the caller's thread, so a DuckDB connection is never shared."""
+    return PngDrawing(figures, folder, width, height, cache)
+
+
+class PngDrawing:
+    """Charts being drawn (see :func:`start_pngs`)."""
+
+    def __init__(self, figures: dict, folder: Path, width: int, height: int | None, cache: KeyedCache | None):
+        self.figures, self.cache, self.failure = figures, cache, None
+        self.browser = find_chromium()
+        if self.browser is None:
+            return
+        os.environ["BROWSER_PATH"] = self.browser  # Kaleido reads it; a stale one naming no file is replaced
+        folder.mkdir(parents=True, exist_ok=True)
+        self.paths = {name: folder / f"{name}.png" for name in figures}
+        heights = {name: figure.layout.height or height or 450 for name, figure in figures.items()}
+        self.keys = {name: chart_key(figure, width, heights[name], PNG_SCALE, self.browser)
+                     for name, figure in figures.items()} if cache is not None else {}
+        drawn_before = cache.get(sorted(set(self.keys.values()))) if cache is not None else {}
+        self.to_draw = [name for name in figures if self.keys.get(name) not in drawn_before]
+        for name in figures:
+            if name not in self.to_draw:
+                self.paths[name].write_bytes(drawn_before[self.keys[name]])
+        self.thread = threading.Thread(target=self._draw, args=(width, heights), daemon=True)
+        self.thread.start()
+
+    def _draw(self, width: int, heights: dict) -> None:
+        import plotly.io as pio
+
+        try:
+            if self.to_draw:
+                with _browser_libraries_quiet():
+                    pio.write_images([self.figures[n] for n in self.to_draw], [self.paths[n] for n in self.to_draw],
+                                     format="png", width=width, scale=PNG_SCALE,
+                                     height=[heights[n] for n in self.to_draw])
+        except Exception as exc:  # a broken browser must not stop the board pack
+            self.failure = exc
+
+    def result(self) -> tuple[list[Path], str]:
+        """Wait for the drawing; (paths written, message for the run's log)."""
+        if self.browser is None:
+            return [], ("PNG charts skipped: no Chromium found. Install Debian's chromium (apt-get install chromium) "
+                        "or set BROWSER_PATH to a Chrome, then re-run the dashboards.")
+        self.thread.join()
+        if self.failure is not None:
+            for path in self.paths.values():
+                path.unlink(missing_ok=True)
+            return [], (f"PNG charts skipped: the static export failed ({type(self.failure).__name__}: "
+                        f"{self.failure})")
+        # Kaleido writes no file, and says nothing, for a figure it cannot draw (a flow chart whose flows are all
+        # suppressed or empty): such a chart is left out and named, not kept in the cache, and the pack goes on
+        not_drawn = [n for n in self.to_draw if not self.paths[n].is_file()]
+        if self.cache is not None:
+            self.cache.put({self.keys[n]: self.paths[n].read_bytes() for n in self.to_draw if n not in not_drawn})
+        written = [self.paths[n] for n in self.figures if n not in not_drawn]
+        copied = len(self.figures) - len(self.to_draw)
+        return written, (f"{len(written)} PNG charts written with {self.browser}"
+                         + (f" ({copied} unchanged since last drawn, copied from the cache)" if copied else "")
+                         + (f"; the static export drew nothing for {len(not_drawn)} (an empty chart, no PNG): "
+                            + ", ".join(not_drawn) if not_drawn else ""))

@@ -192,7 +192,8 @@ def count_cells(conn: duckdb.DuckDBPyConnection, latest: date, definitions: Negl
     rows += commissioning_cells(conn, latest)
     frame = pd.DataFrame(rows, columns=["cell", "count", "shown"])
     frame = frame.drop_duplicates("cell")
-    return frame.iloc[sorted(range(len(frame)), key=lambda i: frame["cell"].iloc[i])].reset_index(drop=True)
+    cells = frame["cell"].tolist()
+    return frame.iloc[sorted(range(len(cells)), key=cells.__getitem__)].reset_index(drop=True)
 
 
 def _file_cells(conn, latest: date) -> list[tuple[tuple, int, bool]]:

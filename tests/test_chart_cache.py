@@ -146,3 +146,41 @@ logging.getLogger("choreographer.channels.pipe").error("after the drawing")
     assert "1 PNG charts written" in done.stdout and done.stdout.split()[-1] == str(logging.NOTSET)
     assert "Traceback" not in done.stderr and "Ignoring" not in done.stderr
     assert "after the drawing" in done.stderr  # the library's logging is as it was outside the drawing
+
+
+def test_the_caller_goes_on_while_the_charts_are_drawn(tmp_path, monkeypatch):
+    """start_pngs returns before the browser has finished: the board pack writes its workbook, CSV and mart files
+    meanwhile. The charts are there once result() returns, and the new ones are then in the cache."""
+    import threading
+
+    release, calls = threading.Event(), []
+
+    def slow_write_images(figs, paths, **options):
+        assert release.wait(10), "the caller did not go on while the charts were drawn"
+        calls.append(len(figs))
+        for path in paths:
+            path.write_bytes(b"PNG")
+
+    monkeypatch.setattr(exports, "find_chromium", lambda: "/usr/bin/fake-chromium")
+    monkeypatch.setenv("BROWSER_PATH", "/usr/bin/fake-chromium")
+    monkeypatch.setattr(pio, "write_images", slow_write_images)
+    conn = duckdb.connect()
+    drawing = exports.start_pngs({"trend": _bar([1, 2], "Trend")}, tmp_path, cache=chart_cache(conn))
+    assert calls == [] and not (tmp_path / "trend.png").exists()  # still drawing: the caller is here
+    release.set()
+    paths, message = drawing.result()
+    assert calls == [1] and paths == [tmp_path / "trend.png"] and "1 PNG charts written" in message
+    assert conn.execute(f"SELECT count(*) FROM {CHART_TABLE}").fetchall()[0][0] == 1
+
+
+def test_a_failed_drawing_in_the_background_is_reported_and_leaves_no_png(tmp_path, monkeypatch):
+    def broken_write_images(figs, paths, **options):
+        paths[0].write_bytes(b"half")
+        raise RuntimeError("the browser closed")
+
+    monkeypatch.setattr(exports, "find_chromium", lambda: "/usr/bin/fake-chromium")
+    monkeypatch.setenv("BROWSER_PATH", "/usr/bin/fake-chromium")
+    monkeypatch.setattr(pio, "write_images", broken_write_images)
+    paths, message = exports.start_pngs({"trend": _bar([1, 2], "Trend")}, tmp_path).result()
+    assert paths == [] and "the static export failed (RuntimeError: the browser closed)" in message
+    assert not any(tmp_path.glob("*.png"))

@@ -9,7 +9,8 @@ every mart. For a quarter ending ``YYYY-MM-DD`` they write to ``output/dashboard
 * ``exports/png/*.png``: each chart, for the latest quarter of the run only (static export needs a
   Chromium and takes about 0.3 s a chart; re-materialise a partition to make its PNGs). A chart whose
   figure is as it was when last drawn is copied from the warehouse's ``cache.chart_pngs``
-  (:mod:`dashboards.chart_cache`), not drawn again.
+  (:mod:`dashboards.chart_cache`), not drawn again. The others are drawn by the browser in the
+  background (:func:`dashboards.exports.start_pngs`) while the workbook, CSV and mart files are written.
 
 and ``dashboards/mart_files`` writes ``output/marts/`` (:mod:`dashboards.mart_files`): the published
 tables of the run's packs (also the warehouse schema ``published``), the unsuppressed aggregate marts
@@ -26,7 +27,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, 
     multi_asset
 
 from dashboards.chart_cache import chart_cache
-from dashboards.exports import write_csvs, write_pngs, write_workbook
+from dashboards.exports import start_pngs, write_csvs, write_workbook
 from dashboards.mart_files import ANALYST_FOLDER, PUBLISHED_FOLDER, write_mart_files, write_published_tables
 from dashboards.figures import geojson_of
 from dashboards.publication import protect_refresh, record_publication
@@ -102,7 +103,7 @@ def build_dashboard_assets(settings: Settings) -> list:
     @reusable(outputs=("marts.publication_history",), files=_pack_files, reads=PACK_READS)
     def board_pack(context: AssetExecutionContext, warehouse: WarehouseResource, output: OutputFolder):
         quarters = [quarter_end(key) for key in context.partition_keys]
-        reports, messages, written = [], [], set()
+        reports, written = [], set()
         definitions = load_definitions()
         with warehouse.get_connection() as conn:
             geojson = geojson_of(conn)
@@ -124,16 +125,16 @@ def build_dashboard_assets(settings: Settings) -> list:
                 folder = report_folder(output.root, quarter)
                 figures = write_report(publication, geojson, report_path(output.root, quarter),
                                        output.root / "data_docs" / "index.html", settings.protective_marking)
+                if quarter == max(quarters):  # drawn by the browser on the other core while the rest is written
+                    drawing = start_pngs(figures, folder / "exports" / "png", cache=chart_cache(conn))
                 write_workbook(publication, folder / "exports" / f"neglect_tables_{quarter.isoformat()}.xlsx")
                 write_csvs(publication, folder / "exports" / "csv")
-                if quarter == max(quarters):
-                    pngs, message = write_pngs(figures, folder / "exports" / "png", cache=chart_cache(conn))
-                    messages.append(message)
-                    context.log.info(message)
                 reports.append(report_path(output.root, quarter))
             published = write_published_tables(conn, publications)
             apply_comments(conn)  # marts.* (publication_history was rewritten) and published.*
             mart_files = write_mart_files(conn, output.root / "marts")
+            _, png_message = drawing.result()
+            context.log.info(png_message)
         latest = max(reports)
         yield MaterializeResult(asset_key=BOARD_REPORT_KEY, metadata={
             "reports": len(reports), "latest_report": MetadataValue.path(str(latest)),
@@ -142,7 +143,7 @@ def build_dashboard_assets(settings: Settings) -> list:
             "disclosure_cells_unprotected": len(run.unprotected)})
         yield MaterializeResult(asset_key=EXPORTS_KEY, metadata={
             "exports_folder": MetadataValue.path(str(report_folder(output.root, max(quarters)) / "exports")),
-            "png": messages[-1] if messages else ""})
+            "png": png_message})
         yield MaterializeResult(asset_key=MART_FILES_KEY, metadata={
             "marts_folder": MetadataValue.path(str(output.root / "marts")),
             "published_tables": mart_files[PUBLISHED_FOLDER], "analyst_only_tables": mart_files[ANALYST_FOLDER],
