@@ -56,6 +56,7 @@ list, known, estimate, log_ratio, covered, method) and internal_consistency_text
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import date
 
@@ -63,7 +64,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ingest.write import registered
+from ingest.write import registered, table_columns
 from models.capture_recapture import estimate_population
 from models.mse.estimate_cache import EstimateCache, estimate_key
 from models.mse.false_positives import ListPPV
@@ -74,8 +75,8 @@ from sources.registry import Registry
 
 from .availability import list_availability
 from .definitions import NeglectDefinitions, is_partner_kind
-from .evidence import (ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, replace_period_frame,
-                       run_in_quarter_batches)
+from .evidence import (ensure_presence_table, first_day_by_tier_set, history_columns, read_sql, register_periods,
+                       replace_period_frame, run_in_quarter_batches)
 
 PER = 10_000
 MIN_OVERLAP = 5  # children each list, and each pair of lists, must share (per stratum) to estimate
@@ -363,12 +364,18 @@ def _text(value) -> str:
 
 def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: NeglectDefinitions,
                             period_ends: list[date], thresholds: tuple[float, float, float],
-                            registry: Registry | None = None, sampler: dict | None = None) -> pd.DataFrame:
-    """Replace the rows of ``marts.hidden_prevalence`` for ``period_ends``; returns them.
+                            registry: Registry | None = None, sampler: dict | None = None,
+                            version: str | None = None) -> pd.DataFrame:
+    """Replace the rows of ``marts.hidden_prevalence`` for ``period_ends`` whose inputs changed; returns the rows
+    estimated (every quarter's when ``version`` is None).
 
     ``thresholds``: (match, lower, upper) linkage thresholds (the settings); ``registry``: the source
     registry, to leave out lists whose sources an area did not supply (None: use every list); ``sampler``:
-    overrides of the published estimate's latent-class sampler settings (None: its defaults)."""
+    overrides of the published estimate's latent-class sampler settings (None: its defaults); ``version``: what
+    besides the warehouse's tables the figures depend on (the code and settings, from the caller). Given, a quarter
+    whose inputs (:func:`quarter_inputs`) are those its rows were last estimated from keeps its rows, and only the
+    other quarters are estimated: a quarter's rows depend on its own inputs alone, so the table is what estimating
+    every quarter gives (tests/test_hidden_prevalence_quarters.py). None: every quarter is estimated."""
     variants = linkage_variants(*thresholds)
     histories = capture_histories(conn, definitions, period_ends, variants, recorded_in_window=False)
     recorded = capture_histories(conn, definitions, period_ends, variants, recorded_in_window=True)
@@ -379,19 +386,88 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
     population["period_end"] = population["period_end"].dt.date
     areas = sorted(population["la_code"].unique())
     availability = list_availability(conn, registry, definitions, period_ends) if registry is not None else None
+    names = conn.sql("SELECT la_code, la_name FROM raw.la_codes").df()
+    # the lists hold tiers 1-4 evidence: as much history as tiers 1-4 have
+    first_day = first_day_by_tier_set(conn, definitions).get("1-4")
+    inputs = quarter_inputs(period_ends, version, (histories, recorded, population, availability),
+                            {"areas": areas, "names": names.to_csv(index=False), "first_day": str(first_day)})
+    todo = quarters_changed(conn, inputs) if version is not None else sorted(set(period_ends))
+    if todo:
+        frame = _estimate_quarters(conn, definitions, todo, variants, _of_quarters(histories, todo),
+                                   _of_quarters(recorded, todo), population, areas, availability, names, first_day,
+                                   sampler)
+        register_periods(conn, todo)  # only these quarters' rows are replaced
+        replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
+    else:
+        frame = pd.DataFrame(columns=[c.split()[0] for c in HIDDEN_COLUMNS.split(",")])
+    record_quarter_inputs(conn, {q: inputs[q] if version is not None else None for q in todo})
+    register_periods(conn, period_ends)
+    return frame
+
+
+def _estimate_quarters(conn, definitions, period_ends, variants, histories, recorded, population, areas,
+                       availability, names, first_day, sampler) -> pd.DataFrame:
+    """The rows of ``marts.hidden_prevalence`` for ``period_ends`` (see :func:`build_hidden_prevalence`)."""
     frame = estimate_rows(histories, definitions, variants, population, period_ends, areas, availability,
                           EstimateCache(conn))  # tables estimated before are read, not estimated again
-    names = conn.sql("SELECT la_code, la_name FROM raw.la_codes").df()
     frame = frame.merge(names, on="la_code", how="left")
     frame["la_name"] = frame["la_name"].where(frame["la_code"] != "partnership", "Partnership")
-    # the lists hold tiers 1-4 evidence: as much history as tiers 1-4 have
-    frame = history_columns(frame, first_day_by_tier_set(conn, definitions).get("1-4"))
+    frame = history_columns(frame, first_day)
     keys = frame[["period_end", "la_code", "linkage"]]
     cache = DrawCache(conn)  # latent-class draws of tables seen before are reused, not sampled again
     checks = consistency_columns(recorded, definitions, keys, availability=availability, cache=cache,
                                  sampler=consistency_sampler(sampler))
-    frame = pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability, cache=cache,
-                                                     sampler=sampler, consistency=checks["internal_consistency"]),
-                       checks], axis=1)
-    replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
-    return frame
+    return pd.concat([frame, published_columns(recorded, definitions, keys, availability=availability, cache=cache,
+                                                    sampler=sampler, consistency=checks["internal_consistency"]),
+                      checks], axis=1)
+
+
+def _of_quarters(frame: pd.DataFrame, period_ends: list[date]) -> pd.DataFrame:
+    """The rows of ``frame`` whose ``period_end`` is one of ``period_ends``."""
+    return frame[_quarter_dates(frame).isin(set(period_ends))].reset_index(drop=True)
+
+
+def _quarter_dates(frame: pd.DataFrame) -> pd.Series:
+    """``frame``'s ``period_end`` as dates (it is a date or a timestamp column, as DuckDB or pandas left it)."""
+    return pd.to_datetime(frame["period_end"]).dt.date
+
+
+# per quarter end, the digest of the inputs its rows of marts.hidden_prevalence were last estimated from
+QUARTER_INPUTS_TABLE = "cache.hidden_prevalence_inputs"
+
+
+def quarter_inputs(period_ends: list[date], version: str | None, frames: tuple, common: dict) -> dict[date, str]:
+    """Per quarter end, a SHA-256 of everything its rows are estimated from: ``version`` (code and settings),
+    ``common`` (what every quarter shares: the areas, their names, the first day of the lists' history) and the
+    quarter's rows of each of ``frames`` (capture histories both ways, population, list availability; None:
+    not used), in any order."""
+    shared = json.dumps({"version": version, **common}, sort_keys=True, default=str).encode()
+    digests = {quarter: hashlib.sha256(shared) for quarter in sorted(set(period_ends))}
+    for frame in frames:
+        parts = dict(list(frame.groupby(_quarter_dates(frame), sort=False))) if frame is not None else {}
+        for quarter, digest in digests.items():
+            part = parts.get(quarter)
+            lines = sorted(part.to_csv(index=False).splitlines()) if part is not None else ["none"]
+            digest.update(b"\0" + "\n".join(lines).encode())
+    return {quarter: digest.hexdigest() for quarter, digest in digests.items()}
+
+
+def quarters_changed(conn: duckdb.DuckDBPyConnection, inputs: dict[date, str]) -> list[date]:
+    """The quarters of ``inputs`` whose rows must be estimated: no rows in ``marts.hidden_prevalence``, or rows
+    estimated from other inputs (:data:`QUARTER_INPUTS_TABLE`)."""
+    if table_columns(conn, QUARTER_INPUTS_TABLE) is None or table_columns(conn, "marts.hidden_prevalence") is None:
+        return sorted(inputs)
+    stored = dict(conn.execute(f"SELECT period_end, input_key FROM {QUARTER_INPUTS_TABLE}").fetchall())
+    present = {row[0] for row in conn.execute("SELECT DISTINCT period_end FROM marts.hidden_prevalence").fetchall()}
+    return [q for q in sorted(inputs) if q not in present or stored.get(q) != inputs[q]]
+
+
+def record_quarter_inputs(conn: duckdb.DuckDBPyConnection, inputs: dict[date, str | None]) -> None:
+    """Keep each quarter's input digest (None: rows estimated without one, never kept as they are)."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS cache")
+    conn.execute(f"CREATE TABLE IF NOT EXISTS {QUARTER_INPUTS_TABLE} (period_end DATE PRIMARY KEY, "
+                 "input_key VARCHAR NOT NULL)")
+    conn.execute(f"DELETE FROM {QUARTER_INPUTS_TABLE} WHERE period_end IN (SELECT unnest(?::DATE[]))", [list(inputs)])
+    kept = [(q, key) for q, key in inputs.items() if key is not None]
+    if kept:
+        conn.executemany(f"INSERT INTO {QUARTER_INPUTS_TABLE} VALUES (?, ?)", kept)

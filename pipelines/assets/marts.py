@@ -36,6 +36,8 @@ range: :mod:`pipelines.assets.tables`), and every mart carries its column schema
 After each build the marts' column meanings (``models/marts/columns.yaml``) are written into the
 warehouse as ``COMMENT ON`` (:func:`models.marts.comments.apply_comments`): a rebuilt table loses them.
 """
+import hashlib
+
 from dagster import (AssetCheckResult, AssetCheckSeverity, AssetCheckSpec, AssetExecutionContext, AssetKey,
                      BackfillPolicy, Failure, MaterializeResult, MetadataValue, asset)
 
@@ -59,6 +61,7 @@ from ..resources import EstimationSettings, IncomingExtracts, LinkageSettings, W
 from .journey_marts import EPISODES_KEY, JOURNEY_MARTS, recounted_mart_asset
 from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY, partner_sources
 from .population import WAREHOUSE_POOL
+from .freshness import code_version
 from .reuse import reusable
 from .tables import column_schema_metadata, quarterly_metadata
 
@@ -206,17 +209,24 @@ def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseRes
 def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource, extracts: IncomingExtracts,
                       linkage_settings: LinkageSettings, estimation: EstimationSettings) -> MaterializeResult:
     definitions, registry, thresholds = _definitions(), extracts.registry(), linkage_settings.thresholds()
-    quarters = _quarters(context)
+    quarters, sampler = _quarters(context), estimation.sampler()
+    # what besides the tables it reads the figures depend on: a quarter whose inputs are unchanged keeps its rows
+    version = hashlib.sha256(f"{code_version()}\n{thresholds!r}\n{sorted(sampler.items())!r}".encode()).hexdigest()
     with warehouse.get_connection() as conn:
-        frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry, estimation.sampler())
+        frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry, sampler, version)
+        estimated_quarters = len(set(frame["period_end"]))
+        context.log.info(f"marts/hidden_prevalence: {estimated_quarters} of {len(set(quarters))} quarters estimated; "
+                         "the others' inputs are those their rows were estimated from")
         apply_comments(conn, ("marts",))
         outcome = mart_checks.hidden_estimate_at_least_observed(  # the log-linear (legacy) lists
             conn, quarters, {c.name: c.any_of for c in definitions.capture_lists
                              if not any(is_partner_kind(k) for k in c.any_of)})
         metadata = quarterly_metadata(context.partition_keys, conn, "marts.hidden_prevalence", len(frame))
-    estimated = int((frame["status"] == "estimated").sum())
-    return MaterializeResult(metadata={**metadata, "estimated_rows": estimated,
-                                       "not_estimable_rows": len(frame) - estimated},
+        rows, estimated = conn.execute("SELECT count(*), count(*) FILTER (WHERE status = 'estimated') "
+                                       "FROM marts.hidden_prevalence WHERE period_end IN (SELECT unnest(?::DATE[]))",
+                                       [quarters]).fetchall()[0]
+    return MaterializeResult(metadata={**metadata, "quarters_estimated": estimated_quarters,
+                                       "estimated_rows": estimated, "not_estimable_rows": rows - estimated},
                              check_results=[_check(HIDDEN_KEY, "estimate_at_least_observed", outcome)])
 
 
