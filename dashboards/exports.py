@@ -28,6 +28,7 @@ import os
 import re
 import shutil
 import threading
+import warnings
 import zipfile
 from contextlib import contextmanager
 from datetime import date
@@ -327,6 +328,38 @@ def _browser_libraries_quiet():
     finally:
         for logger, level in zip(loggers, levels):
             logger.setLevel(level)
+
+
+# Kaleido says so when a call passes options (Plotly passes its plotly.js settings) while one browser is kept open
+# (browser_kept_open): the open browser draws with the same plotly.js, and the PNGs are the same bytes
+warnings.filterwarnings("ignore", message="The kopts argument is ignored if using a server", category=UserWarning)
+
+
+@contextmanager
+def browser_kept_open():
+    """Inside the block one Chromium is kept running for every chart drawn (Kaleido's sync server), started now in
+    the background: the charts do not wait for a browser to start (about 2 s a call), and the board pack starts it
+    before its disclosure control so that it is ready when the charts are. Without a Chromium, or if Kaleido cannot
+    keep one, the block runs as without it (each drawing then starts its own, or says why it cannot)."""
+    browser = find_chromium()
+    started = False
+    if browser is not None:
+        os.environ["BROWSER_PATH"] = browser  # Kaleido reads it
+        try:
+            import kaleido
+
+            kaleido.start_sync_server(silence_warnings=True)
+            started = True
+        except Exception:  # noqa: BLE001  (no server: the charts start their own browser)
+            pass
+    try:
+        yield
+    finally:
+        if started:
+            try:
+                kaleido.stop_sync_server(silence_warnings=True)
+            except Exception:  # noqa: BLE001  (a browser that will not close must not fail the pack)
+                pass
 
 
 def write_pngs(figures: dict, folder: Path, width: int = 1100, height: int | None = None,

@@ -322,6 +322,28 @@ def test_a_sankey_with_no_links_is_named_not_drawn_by_the_real_browser(tmp_path)
 
 
 @NO_CHROMIUM
+def test_a_browser_kept_open_draws_the_same_pngs_and_is_closed_after(tmp_path):
+    """The board pack keeps one Chromium open while it works (dashboards.exports.browser_kept_open): the charts it
+    draws are the bytes a browser started for the drawing gives, a chart it cannot draw is still named, and the
+    browser is closed when the block ends."""
+    import kaleido
+    import plotly.graph_objects as go
+
+    from dashboards.exports import browser_kept_open, start_pngs, write_pngs
+
+    figures = {"trend": go.Figure(go.Bar(x=["Northbrook", "Eastmere"], y=[3, 5])).update_layout(title="Trend"),
+               "journey_flows": go.Figure(go.Sankey(node={"label": ["Referral", "CP plan"]},
+                                                    link={"source": [], "target": [], "value": []}))}
+    alone, _ = write_pngs(figures, tmp_path / "alone")
+    with browser_kept_open():
+        assert kaleido._global_server.is_running()
+        kept, message = start_pngs(figures, tmp_path / "kept").result()
+    assert not kaleido._global_server.is_running()
+    assert [p.name for p in kept] == [p.name for p in alone] == ["trend.png"] and "journey_flows" in message
+    assert kept[0].read_bytes() == alone[0].read_bytes()
+
+
+@NO_CHROMIUM
 def test_the_report_renders_in_headless_chromium(report):
     from browser_check import open_in_chromium
 

@@ -10,7 +10,8 @@ every mart. For a quarter ending ``YYYY-MM-DD`` they write to ``output/dashboard
   Chromium and takes about 0.3 s a chart; re-materialise a partition to make its PNGs). A chart whose
   figure is as it was when last drawn is copied from the warehouse's ``cache.chart_pngs``
   (:mod:`dashboards.chart_cache`), not drawn again. The others are drawn by the browser in the
-  background (:func:`dashboards.exports.start_pngs`) while the workbook, CSV and mart files are written.
+  background (:func:`dashboards.exports.start_pngs`) while the workbook, CSV and mart files are written,
+  by one Chromium started when the pack starts (:func:`dashboards.exports.browser_kept_open`).
 
 and ``dashboards/mart_files`` writes ``output/marts/`` (:mod:`dashboards.mart_files`): the published
 tables of the run's packs (also the warehouse schema ``published``), the unsuppressed aggregate marts
@@ -27,7 +28,7 @@ from dagster import AssetExecutionContext, AssetKey, AssetSpec, BackfillPolicy, 
     multi_asset
 
 from dashboards.chart_cache import chart_cache
-from dashboards.exports import start_pngs, write_csvs, write_workbook
+from dashboards.exports import browser_kept_open, start_pngs, write_csvs, write_workbook
 from dashboards.mart_files import ANALYST_FOLDER, PUBLISHED_FOLDER, write_mart_files, write_published_tables
 from dashboards.figures import geojson_of
 from dashboards.publication import protect_refresh, record_publication
@@ -105,7 +106,7 @@ def build_dashboard_assets(settings: Settings) -> list:
         quarters = [quarter_end(key) for key in context.partition_keys]
         reports, written = [], set()
         definitions = load_definitions()
-        with warehouse.get_connection() as conn:
+        with browser_kept_open(), warehouse.get_connection() as conn:  # the browser starts while the rest is done
             geojson = geojson_of(conn)
             run = protect_refresh(conn, max(quarters), threshold, definitions)
             for text in run.dropped_relations:
