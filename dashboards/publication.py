@@ -265,7 +265,8 @@ def read_history(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         return pd.DataFrame(columns=["version", "threshold", "cell", "count", "shown", "published", "written"])
     history = conn.execute(f"SELECT version, threshold, cell, count, shown, published, written FROM {HISTORY_TABLE} "
                            "ORDER BY version, cell").df()
-    history["cell"] = history["cell"].map(cell_of_key)
+    cells = {key: cell_of_key(key) for key in history["cell"].unique()}  # each cell once, not once per version
+    history["cell"] = history["cell"].map(cells)
     return history
 
 
@@ -316,12 +317,17 @@ def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: in
     relations: dict = {}
     dropped: list[str] = []
 
+    relations_by_cells: dict[frozenset, list] = {}  # versions with the same cells have the same relations
+
     def add_version(frame: pd.DataFrame, is_current: bool) -> None:
         nodes = {c: node(c, n) for c, n in zip(frame["cell"], frame["count"])}
         for c, n in zip(frame["cell"], frame["count"]):
             counts[nodes[c]] = int(n)
+        cells = frozenset(nodes)
+        if cells not in relations_by_cells:
+            relations_by_cells[cells] = relations_for(cells, monotone)
         rels = [type(r)(nodes[r.total], [nodes[p] for p in r.parts]) if not isinstance(r, AtMost)
-                else AtMost(nodes[r.part], nodes[r.whole]) for r in relations_for(frame["cell"], monotone)]
+                else AtMost(nodes[r.part], nodes[r.whole]) for r in relations_by_cells[cells]]
         if rels:
             ordered = sorted(set(nodes.values()))
             system = compile_relations(ordered, rels)
