@@ -317,28 +317,27 @@ def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: in
     relations: dict = {}
     dropped: list[str] = []
 
-    relations_by_cells: dict[frozenset, list] = {}  # versions with the same cells have the same relations
+    # versions with the same cells have the same relations between them: found and compiled once per set of cells
+    compiled: dict[frozenset, tuple] = {}
 
     def add_version(frame: pd.DataFrame, is_current: bool) -> None:
         nodes = {c: node(c, n) for c, n in zip(frame["cell"], frame["count"])}
         for c, n in zip(frame["cell"], frame["count"]):
             counts[nodes[c]] = int(n)
         cells = frozenset(nodes)
-        if cells not in relations_by_cells:
-            relations_by_cells[cells] = relations_for(cells, monotone)
-        rels = [type(r)(nodes[r.total], [nodes[p] for p in r.parts]) if not isinstance(r, AtMost)
-                else AtMost(nodes[r.part], nodes[r.whole]) for r in relations_by_cells[cells]]
-        if rels:
-            ordered = sorted(set(nodes.values()))
-            system = compile_relations(ordered, rels)
-            values = np.array([counts[n] for n in ordered])
-            broken = set(broken_relations(system, values))
-            for r in sorted(broken):  # cells only, no counts: this goes to the run's log
-                rel = rels[r]
-                dropped.append(("current: " if is_current else "earlier version: ") + f"{type(rel).__name__} of "
-                               f"{rel.total[0]!r} over {[p[0] for p in rel.parts]!r}")
-            rels = [r for i, r in enumerate(rels) if i not in broken]
-        relations.update(dict.fromkeys(rels))
+        if cells not in compiled:
+            found = relations_for(cells, monotone)
+            ordered = sorted(cells)
+            compiled[cells] = (found, ordered, compile_relations(ordered, found) if found else None)
+        found, ordered, system = compiled[cells]
+        broken = set(broken_relations(system, np.array([counts[nodes[c]] for c in ordered]))) if found else set()
+        for r in sorted(broken):  # cells only, no counts: this goes to the run's log
+            rel = found[r]
+            dropped.append(("current: " if is_current else "earlier version: ") + f"{type(rel).__name__} of "
+                           f"{rel.total!r} over {list(rel.parts)!r}")
+        relations.update(dict.fromkeys(
+            type(r)(nodes[r.total], [nodes[p] for p in r.parts]) if not isinstance(r, AtMost)
+            else AtMost(nodes[r.part], nodes[r.whole]) for i, r in enumerate(found) if i not in broken))
 
     for v, frame in history.groupby("version", sort=True):
         add_version(frame, is_current=False)
