@@ -287,6 +287,16 @@ def revisions(history: pd.DataFrame, current: pd.DataFrame) -> int:
     return sum(1 for c, n in zip(current["cell"], current["count"]) if c in cells and (c, int(n)) not in nodes)
 
 
+def _relations_of(cells: frozenset, monotone: set[str], compiled: dict) -> tuple:
+    """(the relations between ``cells``, the cells in order, the relations compiled over them), found once per set
+    of cells and kept in ``compiled``: every version published with the same cells has the same relations."""
+    if cells not in compiled:
+        found = relations_for(cells, monotone)
+        ordered = sorted(cells)
+        compiled[cells] = (found, ordered, compile_relations(ordered, found) if found else None)
+    return compiled[cells]
+
+
 def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: int,
                     definitions: NeglectDefinitions | None = None) -> ProtectedRun:
     """Choose what a refresh publishing quarters up to ``latest`` shows, given every earlier version
@@ -317,19 +327,13 @@ def protect_refresh(conn: duckdb.DuckDBPyConnection, latest: date, threshold: in
     relations: dict = {}
     dropped: list[str] = []
 
-    # versions with the same cells have the same relations between them: found and compiled once per set of cells
-    compiled: dict[frozenset, tuple] = {}
+    compiled: dict[frozenset, tuple] = {}  # each set of cells' relations (_relations_of)
 
     def add_version(frame: pd.DataFrame, is_current: bool) -> None:
         nodes = {c: node(c, n) for c, n in zip(frame["cell"], frame["count"])}
         for c, n in zip(frame["cell"], frame["count"]):
             counts[nodes[c]] = int(n)
-        cells = frozenset(nodes)
-        if cells not in compiled:
-            found = relations_for(cells, monotone)
-            ordered = sorted(cells)
-            compiled[cells] = (found, ordered, compile_relations(ordered, found) if found else None)
-        found, ordered, system = compiled[cells]
+        found, ordered, system = _relations_of(frozenset(nodes), monotone, compiled)
         broken = set(broken_relations(system, np.array([counts[nodes[c]] for c in ordered]))) if found else set()
         for r in sorted(broken):  # cells only, no counts: this goes to the run's log
             rel = found[r]
