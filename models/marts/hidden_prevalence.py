@@ -398,8 +398,8 @@ def build_hidden_prevalence(conn: duckdb.DuckDBPyConnection, definitions: Neglec
                                    sampler)
         register_periods(conn, todo)  # only these quarters' rows are replaced
         replace_period_frame(conn, "marts.hidden_prevalence", HIDDEN_COLUMNS, frame)
-    else:
-        frame = pd.DataFrame(columns=[c.split()[0] for c in HIDDEN_COLUMNS.split(",")])
+    else:  # every quarter kept: the table exists (quarters_changed)
+        frame = pd.DataFrame(columns=table_columns(conn, "marts.hidden_prevalence"))
     record_quarter_inputs(conn, {q: inputs[q] if version is not None else None for q in todo})
     register_periods(conn, period_ends)
     return frame

@@ -58,10 +58,10 @@ from models.marts.trend import prevalence_change, prevalence_trend
 
 from ..partitions import quarter_end, quarterly_partitions
 from ..resources import EstimationSettings, IncomingExtracts, LinkageSettings, WarehouseResource
+from .freshness import code_version
 from .journey_marts import EPISODES_KEY, JOURNEY_MARTS, recounted_mart_asset
 from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY, partner_sources
 from .population import WAREHOUSE_POOL
-from .freshness import code_version
 from .reuse import reusable
 from .tables import column_schema_metadata, quarterly_metadata
 
