@@ -57,7 +57,7 @@ from models.marts.prevalence import build_identification_ratio, build_prevalence
 from models.marts.trend import prevalence_change, prevalence_trend
 
 from ..partitions import quarter_end, quarterly_partitions
-from ..resources import EstimationSettings, IncomingExtracts, LinkageSettings, WarehouseResource
+from ..resources import EstimationSettings, IncomingExtracts, LinkageSettings, RefreshState, WarehouseResource
 from .freshness import code_version
 from .journey_marts import EPISODES_KEY, JOURNEY_MARTS, recounted_mart_asset
 from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY, partner_sources
@@ -207,11 +207,13 @@ def identification_ratio(context: AssetExecutionContext, warehouse: WarehouseRes
                  "marts.authority_presence", "marts.source_availability", "marts.source_kinds", "staging.child_attributes",
                  "linkage.person_links_sensitivity", "quality.load_audit", "raw.la_codes"))
 def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResource, extracts: IncomingExtracts,
-                      linkage_settings: LinkageSettings, estimation: EstimationSettings) -> MaterializeResult:
+                      linkage_settings: LinkageSettings, estimation: EstimationSettings,
+                      refresh: RefreshState) -> MaterializeResult:
     definitions, registry, thresholds = _definitions(), extracts.registry(), linkage_settings.thresholds()
     quarters, sampler = _quarters(context), estimation.sampler()
-    # what besides the tables it reads the figures depend on: a quarter whose inputs are unchanged keeps its rows
-    version = hashlib.sha256(f"{code_version()}\n{thresholds!r}\n{sorted(sampler.items())!r}".encode()).hexdigest()
+    # what besides the tables it reads the figures depend on (the code and every setting, the sampler's and the
+    # linkage thresholds among them): a quarter whose inputs are unchanged keeps its rows
+    version = hashlib.sha256(f"{code_version()}\n{refresh.settings_version}".encode()).hexdigest()
     with warehouse.get_connection() as conn:
         frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry, sampler, version)
         estimated_quarters = len(set(frame["period_end"]))

@@ -11,7 +11,7 @@ earlier steps freed: :func:`ingest.connections.release_unused_memory`) and what 
 new input version. Either way the step's log says which, and why.
 
 The asset gains a resource parameter ``refresh`` (:class:`pipelines.resources.RefreshState`: the settings'
-version).
+version); a compute function that declares ``refresh`` itself is given it.
 """
 import functools
 import hashlib
@@ -48,6 +48,7 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
                          "not both")
     def wrap(fn):
         signature = inspect.signature(fn)
+        wants_refresh = "refresh" in signature.parameters  # the function reads the settings' version itself
 
         @functools.wraps(fn)
         def inner(context, *args, refresh: RefreshState, **resources):
@@ -77,7 +78,7 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
             context.log.info(f"{name}: recomputed: {found.reason}")
             let_go()  # the warehouse kept open by the run's earlier steps: this one opens it afresh
             release_unused_memory()  # what the previous step freed, before this one's frames and DuckDB grow
-            result = fn(context, *args, **resources)
+            result = fn(context, *args, **resources, **({"refresh": refresh} if wants_refresh else {}))
             events = list(result) if inspect.isgenerator(result) else [result]
             for event in events:
                 yield _with_version(event, found)
@@ -89,7 +90,7 @@ def reusable(outputs: tuple[str, ...] = (), files: Callable | None = None, versi
                 written = files(context, resources) if files else (None, [])
                 record_build(conn, found, _report(events), written[0], written[1])
 
-        parameters = [*signature.parameters.values(), REFRESH_PARAMETER]
+        parameters = [*signature.parameters.values(), *([] if wants_refresh else [REFRESH_PARAMETER])]
         inner.__signature__ = signature.replace(parameters=parameters, return_annotation=inspect.Signature.empty)
         inner.declared_reads = tuple(reads)  # for tests/test_declared_reads.py
         return inner
