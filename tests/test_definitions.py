@@ -112,3 +112,12 @@ def test_the_schedule_runs_at_six_on_the_15th_after_each_quarter_for_the_quarter
             requested.append((request.tags["neglect/quarter_end"], request.partition_key))
     assert requested == [("2024-12-31", "2024-10-01"), ("2025-03-31", "2025-01-01"),
                          ("2025-06-30", "2025-04-01"), ("2025-09-30", "2025-07-01")]
+
+
+def test_every_launched_run_executes_its_steps_in_its_own_process():
+    """UI, schedule and sensor runs (and the UI's "Materialize selected") run their steps one after the other in
+    the run's process, as `neglect run` does: a process per step cost 368 s for an unchanged refresh, against 14."""
+    jobs = [defs.resolve_job_def(name) for name in ("cin_census_refresh", "quarterly_refresh", "board_report")]
+    jobs.append(defs.resolve_implicit_global_asset_job_def())
+    for job in jobs:
+        assert job.executor_def.name == "in_process", job.name

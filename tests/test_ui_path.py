@@ -1,7 +1,8 @@
 """Materialising one partition of an extract asset the way the Dagster UI does (README: "to reload a quarter")
-finishes: the run and its step each in a process of their own (Dagster's multiprocess executor), the files
+finishes: the run in a process of its own (reconstructed from the code location, with its executor), the files
 read by a pool of reader processes started inside the step, which must end with it. It used to hang for
-ever: the readers kept the step process alive (this script on commit 1f119f0: still running after 240 s).
+ever: the readers kept the step process alive (this script on commit 1f119f0, when each step had a process of
+its own: still running after 240 s).
 
 Slow (a synthetic partnership is generated, a step process imports Dagster): `pytest -m slow`.
 """
@@ -24,7 +25,7 @@ TIME_LIMIT = 420  # seconds; the run takes well under a minute
 
 
 @pytest.mark.slow
-def test_one_extract_partition_through_the_multiprocess_executor_finishes(tmp_path):
+def test_one_extract_partition_run_as_the_ui_runs_it_finishes(tmp_path):
     from sources.synthetic.config import GeneratorConfig
     from sources.synthetic.generate import generate_partnership
 

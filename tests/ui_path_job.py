@@ -1,5 +1,5 @@
-"""A job as the Dagster UI runs it: reconstructable (the run and each step in processes of their own, the
-multiprocess executor), built from the settings in the environment (NEGLECT_*). Used by tests/test_ui_path.py."""
+"""A job as the Dagster UI runs it: reconstructable (the run in a process of its own, with the code location's
+executor), built from the settings in the environment (NEGLECT_*). Used by tests/test_ui_path.py."""
 from __future__ import annotations
 
 
