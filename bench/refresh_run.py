@@ -70,15 +70,21 @@ def change_neglect_need(incoming: Path) -> Path:
     return path
 
 
-def run(out: Path, label: str) -> dict:
-    env = {**os.environ, "DAGSTER_HOME": str(out), "NEGLECT_PROJECT_ROOT": str(ROOT),
-           "NEGLECT_INCOMING_DIR": str(out / "incoming"),
-           "NEGLECT_WAREHOUSE_PATH": str(out / "warehouse" / "neglect.duckdb"),
-           "NEGLECT_IDENTITY_PATH": str(out / "warehouse" / "identity.duckdb"),
-           "NEGLECT_PSEUDONYM_KEY_PATH": str(out / "secrets" / "pseudonym.key"),
-           "NEGLECT_OUTPUT_DIR": str(out / "output"), "NEGLECT_DAGSTER_HOME": str(out),
-           "NEGLECT_CLERICAL_REVIEW_DIR": str(out / "warehouse" / "clerical_review")}
+def scratch_environment(out: Path) -> dict:
+    """The environment that points the pipeline at the scratch folder ``out`` (and copies the project's
+    dagster.yaml into it): its incoming files, warehouse, identity store, key, outputs and Dagster state."""
     shutil.copy2(ROOT / "dagster.yaml", out / "dagster.yaml")
+    return {**os.environ, "DAGSTER_HOME": str(out), "NEGLECT_PROJECT_ROOT": str(ROOT),
+            "NEGLECT_INCOMING_DIR": str(out / "incoming"),
+            "NEGLECT_WAREHOUSE_PATH": str(out / "warehouse" / "neglect.duckdb"),
+            "NEGLECT_IDENTITY_PATH": str(out / "warehouse" / "identity.duckdb"),
+            "NEGLECT_PSEUDONYM_KEY_PATH": str(out / "secrets" / "pseudonym.key"),
+            "NEGLECT_OUTPUT_DIR": str(out / "output"), "NEGLECT_DAGSTER_HOME": str(out),
+            "NEGLECT_CLERICAL_REVIEW_DIR": str(out / "warehouse" / "clerical_review")}
+
+
+def run(out: Path, label: str) -> dict:
+    env = scratch_environment(out)
     done = subprocess.run(["/usr/bin/time", "-v", str(ROOT / ".venv" / "bin" / "neglect"), "run", "--no-generate"],
                           cwd=out, env=env, capture_output=True, text=True)  # dagster.yaml's paths: from cwd
     log = done.stdout.splitlines() + done.stderr.splitlines()
