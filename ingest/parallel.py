@@ -9,12 +9,14 @@ module-level function or a ``functools.partial`` of one.
 
 How long workers live:
 
-* inside :func:`shared_pool` (``neglect run`` wraps each job it runs in this process), one pool
-  serves every asset of the run and is shut down when the block ends;
-* anywhere else (a run launched from the Dagster UI, a schedule or the sensor; or a step process of
-  Dagster's multiprocess executor, should a deployment choose it), each :func:`read_in_order`
-  call starts its own pool and shuts it down before it returns, so no worker outlives the step;
-  files adding up to less than ``SMALL_BYTES`` are read in the calling process, with no pool at all;
+* inside :func:`shared_pool` (``neglect run`` wraps each job it runs in this process; the
+  ``extracts`` resource, :class:`pipelines.resources.IncomingExtracts`, wraps a run launched from
+  the Dagster UI, a schedule or the sensor, whose steps run in its process), one pool serves every
+  asset of the run and is shut down when the block ends;
+* anywhere else (a step process of Dagster's multiprocess executor, should a deployment choose it;
+  a script), each :func:`read_in_order` call starts its own pool and shuts it down before it
+  returns, so no worker outlives the step; files adding up to less than ``SMALL_BYTES`` are read
+  in the calling process, with no pool at all;
 * a worker ends itself within a second when the process that started it is gone (killed with
   ``kill -9``, say): no orphaned readers holding hundreds of MB.
 

@@ -14,6 +14,7 @@ from dagster import ConfigurableResource
 from dagster_duckdb import DuckDBResource
 
 from ingest.connections import duckdb_config, keep
+from ingest.parallel import shared_pool
 from ingest.pseudonyms import load_key
 from sources.incoming import IncomingScan, scan_incoming
 from sources.registry import Registry, load_registry
@@ -127,6 +128,15 @@ class IncomingExtracts(ConfigurableResource):
 
     incoming_dir: str
     registry_dirs: str = ""
+
+    @contextmanager
+    def yield_for_execution(self, context):
+        """While the resource lives, every read of extract files shares one pool of reader processes, started at
+        the first read that needs one (:func:`ingest.parallel.shared_pool`). Dagster's in-process executor (the
+        code location's, so every run from the UI, a schedule or the sensor) keeps a resource for the whole
+        run, so a run's source steps share one pool, as in ``neglect run``, instead of each starting its own."""
+        with shared_pool():
+            yield self
 
     @property
     def root(self) -> Path:
