@@ -18,9 +18,10 @@ BAD = Path(__file__).parent / "fixtures" / "bad_files" / "incoming"
 
 def _tick(incoming: Path, cursor: str | None = None):
     with DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}}) as instance:
-        context = build_sensor_context(instance=instance, cursor=cursor,
-                                       resources={"extracts": IncomingExtracts(incoming_dir=str(incoming))})
-        result = incoming_files_sensor(context)
+        # as the daemon does: the extracts resource is a context manager (the run's reader pool)
+        with build_sensor_context(instance=instance, cursor=cursor,
+                                  resources={"extracts": IncomingExtracts(incoming_dir=str(incoming))}) as context:
+            result = incoming_files_sensor(context)
     return {r.run_key: r for r in result.run_requests}, result.cursor
 
 
@@ -86,9 +87,10 @@ def test_cursor_of_the_older_sensor_is_kept_as_the_file_cache(tmp_path):
 def test_requests_are_valid_for_the_jobs_of_the_code_location(tmp_path):
     """Evaluated as the daemon does (with the repository): partition keys and ranges resolve against the jobs."""
     with DagsterInstance.ephemeral(settings={"telemetry": {"enabled": False}}) as instance:
-        context = build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
-                                       resources={"extracts": IncomingExtracts(incoming_dir=str(_incoming(tmp_path)))})
-        result = incoming_files_sensor.evaluate_tick(context)
+        with build_sensor_context(instance=instance, repository_def=defs.get_repository_def(),
+                                  resources={"extracts": IncomingExtracts(incoming_dir=str(_incoming(tmp_path)))}
+                                  ) as context:
+            result = incoming_files_sensor.evaluate_tick(context)
     assert {r.job_name for r in result.run_requests} == {"cin_census_refresh", "quarterly_refresh"}
 
 
