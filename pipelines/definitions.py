@@ -8,7 +8,7 @@ Every run launched from the Dagster UI, a schedule or the sensor executes its st
 run's own process (``in_process_executor``), as ``neglect run`` does. Dagster's default (a process per step) gains
 nothing here (every step that writes the warehouse is in a pool of one, as DuckDB allows one writer) and costs a
 Python start and the pipeline's imports per step: an unchanged quarterly refresh took 368 s that way against
-14 s in one process (bench/README.md, "A run launched from the UI").
+14 s in one process (bench/README.md, the section on ``ui_launched_run.py``).
 """
 from __future__ import annotations
 
