@@ -14,20 +14,35 @@ Dagster's lock, and SQLite's file locking still coordinates with other processes
 daemon), so what is stored and when it is visible are unchanged. Engines are closed when the storage is
 disposed or wiped (wiping deletes the run databases' files).
 
+A step run over a range of quarters records one materialisation per quarter. With ``DAGSTER_EVENT_BATCH_SIZE`` set
+(this module sets it, :data:`EVENT_BATCH_SIZE`), Dagster hands them over together, and :meth:`store_event_batch`
+stores them with the statements :meth:`store_event` would run, in one transaction per database instead of two
+per event: an unchanged refresh of the default partnership 13.0 s to 11.8 s (bench/README.md), the tables
+identical (tests/test_event_log.py).
+
 Configured in ``dagster.yaml`` with Dagster's run and schedule storages at the paths its ``storage: sqlite``
 block uses, so an existing ``.dagster/`` keeps its history; :func:`instance_overrides` gives the same for a
 temporary instance (``DagsterInstance.local_temp(folder, overrides=instance_overrides(folder))``, the tests).
 """
+import os
 from collections import OrderedDict
 from contextlib import contextmanager
 
+from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS,
                                                                      SqliteEventLogStorage)
+from dagster._core.storage.sqlalchemy_compat import db_result
 from sqlalchemy import create_engine
 
-__all__ = ["PooledSqliteEventLogStorage", "instance_overrides", "OPEN_DATABASES"]
+__all__ = ["PooledSqliteEventLogStorage", "instance_overrides", "OPEN_DATABASES", "EVENT_BATCH_SIZE"]
 
 OPEN_DATABASES = 8  # run databases kept open at once (besides the index): the runs a process is working on
+# Dagster hands a step's materialisations of a range of quarters to store_event_batch, in batches of at most this
+# many, when the environment variable DAGSTER_EVENT_BATCH_SIZE is set (its default, 0, stores them one by one).
+# Set here, as every process using this storage (the neglect command, the webserver, the daemon, a run's process)
+# imports this module when it loads the instance; DAGSTER_EVENT_BATCH_SIZE=0 in the environment undoes it.
+EVENT_BATCH_SIZE = 64
+os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", str(EVENT_BATCH_SIZE))
 
 
 class PooledSqliteEventLogStorage(SqliteEventLogStorage):
@@ -63,6 +78,26 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
             with self._engine(shard).connect() as conn:
                 with conn.begin():
                     yield conn
+
+    def store_event_batch(self, events) -> None:
+        """Store ``events`` (one step's materialisations of the quarters of a run) exactly as :meth:`store_event`
+        stores each, with the same statements in the same order, but in one transaction on the run's database and
+        one on the index instead of two per event. Any other batch is stored one event at a time."""
+        kinds = {e.dagster_event_type for e in events}
+        if len(events) < 2 or len({e.run_id for e in events}) != 1 or not all(e.is_dagster_event for e in events) \
+                or not kinds <= ASSET_EVENTS or kinds & ASSET_CHECK_EVENTS:
+            super().store_event_batch(events)
+            return
+        statements = [self.prepare_insert_event(event) for event in events]
+        with self.run_connection(events[0].run_id) as conn:
+            for statement in statements:
+                conn.execute(statement)
+        with self.index_transaction() as conn:  # store_event's mirror of each asset event in the index
+            for event, statement in zip(events, statements):
+                with db_result(conn, statement) as result:
+                    event_id = result.inserted_primary_key[0]
+                self._store_asset_event_tags(conn, [event], [event_id])
+                self._store_asset_event(conn, event, event_id)
 
     def _close_engines(self) -> None:
         with self._db_lock:

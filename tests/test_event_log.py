@@ -2,10 +2,12 @@
 in the same files, and dagster.yaml uses it at the paths Dagster's own SQLite storage would."""
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import yaml
-from dagster import DagsterInstance, asset, materialize
+from dagster import (BackfillPolicy, DagsterInstance, MaterializeResult, StaticPartitionsDefinition, asset,
+                     materialize)
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import INDEX_SHARD_NAME
 
 from pipelines.event_log import OPEN_DATABASES, PooledSqliteEventLogStorage, instance_overrides
@@ -48,3 +50,56 @@ def test_dagster_yaml_uses_it_where_dagsters_sqlite_storage_keeps_its_files():
     expected = instance_overrides(".dagster/storage")
     for name in ("run_storage", "event_log_storage", "schedule_storage"):
         assert config[name] == expected[name]
+
+
+QUARTERS = StaticPartitionsDefinition(["2025-04-01", "2025-07-01", "2025-10-01", "2026-01-01"])
+
+
+@asset(partitions_def=QUARTERS, backfill_policy=BackfillPolicy.single_run())
+def quarterly(context) -> MaterializeResult:
+    return MaterializeResult(metadata={"rows": 4})
+
+
+def _tables(folder: Path) -> dict:
+    """Every row of every table of every SQLite database under ``folder``, by file and table (but the one that
+    records when the database's indexes were made)."""
+    found = {}
+    for path in sorted(folder.rglob("*.db")):
+        with sqlite3.connect(path) as conn:
+            for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                         "AND name <> 'secondary_indexes'").fetchall():
+                found[(path.relative_to(folder).as_posix(), table)] = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+    return found
+
+
+def _stored(folder: Path, entries: list, batched: bool) -> dict:
+    """``entries`` stored in a new storage under ``folder``: the quarters' materialisations as one batch (as
+    Dagster hands them over with DAGSTER_EVENT_BATCH_SIZE set) or every event on its own."""
+    folder.mkdir()
+    storage = PooledSqliteEventLogStorage(str(folder))
+    materialised = [e for e in entries if e.is_dagster_event and e.dagster_event_type.value == "ASSET_MATERIALIZATION"]
+    one_at_a_time = []
+    store_event = storage.store_event
+    storage.store_event = lambda event: one_at_a_time.append(event) or store_event(event)
+    for entry in entries:
+        if batched and entry is materialised[0]:
+            storage.store_event_batch(materialised)
+        elif not (batched and entry in materialised):
+            storage.store_event(entry)
+    storage.dispose()
+    assert len(one_at_a_time) == len(entries) - (len(materialised) if batched else 0)  # the batch: not one by one
+    return _tables(folder)
+
+
+def test_a_batch_of_materialisations_is_stored_as_each_event_would_be(tmp_path, monkeypatch):
+    monkeypatch.setenv("DAGSTER_EVENT_BATCH_SIZE", "64")
+    (tmp_path / "run").mkdir()
+    with DagsterInstance.local_temp(str(tmp_path / "run"), overrides=instance_overrides(str(tmp_path / "run"))) as instance:
+        result = materialize([quarterly], instance=instance, tags={"dagster/asset_partition_range_start": "2025-04-01",
+                                                                   "dagster/asset_partition_range_end": "2026-01-01"})
+        entries = instance.all_logs(result.run_id)
+        assert instance.get_materialized_partitions(quarterly.key) == set(QUARTERS.get_partition_keys())
+    assert len([e for e in entries if e.dagster_event_type and e.dagster_event_type.value == "ASSET_MATERIALIZATION"]) == 4
+    one_by_one, batched = _stored(tmp_path / "one", entries, False), _stored(tmp_path / "batch", entries, True)
+    assert batched == one_by_one
+    assert len(batched[("index.db", "asset_event_tags")]) >= 4 and len(batched[("index.db", "asset_keys")]) == 1
