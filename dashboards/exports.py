@@ -309,6 +309,14 @@ def find_chromium() -> str | None:
     return None
 
 
+def chromium_for_kaleido() -> str | None:
+    """:func:`find_chromium`, and Kaleido pointed at it (``BROWSER_PATH``: a stale one naming no file is replaced)."""
+    browser = find_chromium()
+    if browser is not None:
+        os.environ["BROWSER_PATH"] = browser
+    return browser
+
+
 # the libraries between Plotly and the browser; a failure of theirs raises, and write_pngs says so in its message
 BROWSER_LIBRARIES = ("kaleido", "choreographer")
 
@@ -341,10 +349,8 @@ def browser_kept_open():
     the background: the charts do not wait for a browser to start (about 2 s a call), and the board pack starts it
     before its disclosure control so that it is ready when the charts are. Without a Chromium, or if Kaleido cannot
     keep one, the block runs as without it (each drawing then starts its own, or says why it cannot)."""
-    browser = find_chromium()
     started = False
-    if browser is not None:
-        os.environ["BROWSER_PATH"] = browser  # Kaleido reads it
+    if chromium_for_kaleido() is not None:
         try:
             import kaleido
 
@@ -384,10 +390,9 @@ class PngDrawing:
 
     def __init__(self, figures: dict, folder: Path, width: int, height: int | None, cache: KeyedCache | None):
         self.figures, self.cache, self.failure = figures, cache, None
-        self.browser = find_chromium()
+        self.browser = chromium_for_kaleido()
         if self.browser is None:
             return
-        os.environ["BROWSER_PATH"] = self.browser  # Kaleido reads it; a stale one naming no file is replaced
         folder.mkdir(parents=True, exist_ok=True)
         self.paths = {name: folder / f"{name}.png" for name in figures}
         heights = {name: figure.layout.height or height or 450 for name, figure in figures.items()}

@@ -28,7 +28,7 @@ import os
 from collections import OrderedDict
 from contextlib import contextmanager
 
-from dagster._core.events import ASSET_CHECK_EVENTS, ASSET_EVENTS
+from dagster._core.events import ASSET_EVENTS
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import (INDEX_SHARD_NAME, SQLITE_BUSY_TIMEOUT_SECONDS,
                                                                      SqliteEventLogStorage)
 from dagster._core.storage.sqlalchemy_compat import db_result
@@ -83,9 +83,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         """Store ``events`` (one step's materialisations of the quarters of a run) exactly as :meth:`store_event`
         stores each, with the same statements in the same order, but in one transaction on the run's database and
         one on the index instead of two per event. Any other batch is stored one event at a time."""
-        kinds = {e.dagster_event_type for e in events}
-        if len(events) < 2 or len({e.run_id for e in events}) != 1 or not all(e.is_dagster_event for e in events) \
-                or not kinds <= ASSET_EVENTS or kinds & ASSET_CHECK_EVENTS:
+        kinds = {e.dagster_event_type for e in events}  # None for a log line that is not a Dagster event
+        if len(events) < 2 or len({e.run_id for e in events}) != 1 or not kinds <= ASSET_EVENTS:
             super().store_event_batch(events)
             return
         statements = [self.prepare_insert_event(event) for event in events]
