@@ -60,15 +60,22 @@ def quarterly(context) -> MaterializeResult:
     return MaterializeResult(metadata={"rows": 4})
 
 
+# Columns SQLite fills with its own clock when a row is written (``server_default=CURRENT_TIMESTAMP``, to the
+# second): two stores of the same events differ there whenever they straddle a second.
+WALL_CLOCK_COLUMNS = {"create_timestamp", "update_timestamp"}
+
+
 def _tables(folder: Path) -> dict:
-    """Every row of every table of every SQLite database under ``folder``, by file and table (but the one that
-    records when the database's indexes were made)."""
+    """Every row of every table of every SQLite database under ``folder``, by file and table, without the
+    wall-clock columns (and without the table that records when the database's indexes were made)."""
     found = {}
     for path in sorted(folder.rglob("*.db")):
         with sqlite3.connect(path) as conn:
             for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                          "AND name <> 'secondary_indexes'").fetchall():
-                found[(path.relative_to(folder).as_posix(), table)] = conn.execute(f'SELECT * FROM "{table}"').fetchall()
+                columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+                kept = ", ".join(f'"{c}"' for c in columns if c not in WALL_CLOCK_COLUMNS)
+                found[(path.relative_to(folder).as_posix(), table)] = conn.execute(f'SELECT {kept} FROM "{table}"').fetchall()
     return found
 
 
