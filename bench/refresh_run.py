@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from sources.synthetic.edits import change_team, drop_neglect_need
+
 ROOT = Path(__file__).resolve().parents[1]
 STEP = re.compile(r"^\[\s*([\d.]+)s\] started (\S+)")
 STAMP = re.compile(r"^\[\s*([\d.]+)s\] ")
@@ -40,34 +42,6 @@ def copy_incoming(source: Path, target: Path) -> None:
             os.link(path, out)
         except OSError:
             shutil.copy2(path, out)
-
-
-def change_one_row(incoming: Path) -> Path:
-    """Rewrite the latest quarter's early-help CSV of the first authority with one character changed."""
-    files = sorted(incoming.glob("*/*/early_help*.csv"))
-    latest = max(p.parent.name for p in files)
-    path = [p for p in files if p.parent.name == latest][0]
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    row = lines[1].rstrip("\r\n")
-    changed = row[:-1] + ("1" if row[-1] != "1" else "2")
-    lines[1] = changed + lines[1][len(row):]
-    path.unlink()  # a hard link: write a new file, not the original's content
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
-
-
-def change_neglect_need(incoming: Path) -> Path:
-    """In the same early-help file, drop the neglect need (CIN factor code 16A) from the first data row that has
-    one: a change that reaches the evidence and so the figures (the first change reaches neither)."""
-    files = sorted(incoming.glob("*/*/early_help*.csv"))
-    latest = max(p.parent.name for p in files)
-    path = [p for p in files if p.parent.name == latest][0]
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    at = next(i for i, line in enumerate(lines[1:], 1) if "; 16A" in line or "16A; " in line)
-    lines[at] = lines[at].replace("; 16A", "", 1) if "; 16A" in lines[at] else lines[at].replace("16A; ", "", 1)
-    path.unlink()
-    path.write_text("".join(lines), encoding="utf-8")
-    return path
 
 
 def scratch_environment(out: Path) -> dict:
@@ -120,9 +94,9 @@ def main() -> None:
     results = [run(args.out, "full")]
     if not args.full_only:
         results.append(run(args.out, "unchanged"))
-        changed = change_one_row(args.out / "incoming")
+        changed = change_team(args.out / "incoming")
         results.append(run(args.out, "one_changed_file"))
-        change_neglect_need(args.out / "incoming")
+        drop_neglect_need(args.out / "incoming")
         results.append(run(args.out, "one_neglect_need_dropped"))
         print(f"changed file: {changed.relative_to(args.out / 'incoming')} (first the lead practitioner team of "
               "one row, then the neglect need of one row)")
