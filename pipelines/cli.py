@@ -378,12 +378,20 @@ def _failure_messages(result, failed_checks) -> list[str]:
     return messages
 
 
+# DuckDB's own advice when it runs out of memory names SQL statements; an analyst changes the project's setting
+OUT_OF_MEMORY_ADVICE = ("DuckDB needed more memory than its limit allows: set duckdb_memory_limit in settings.toml "
+                        "(or NEGLECT_DUCKDB_MEMORY_LIMIT) to a larger size, e.g. 2GB, and run again")
+
+
 def _root_message(error) -> str:
-    """The innermost cause of a SerializableErrorInfo, as one line."""
+    """The innermost cause of a SerializableErrorInfo, as one line (DuckDB's out-of-memory error: its first line
+    and :data:`OUT_OF_MEMORY_ADVICE`)."""
     if error is None:
         return "unknown error"
     while getattr(error, "cause", None) is not None:
         error = error.cause
+    if error.cls_name == "OutOfMemoryException":
+        return f"{error.message.strip().splitlines()[0]} {OUT_OF_MEMORY_ADVICE}"
     return f"{error.cls_name}: {error.message.strip()}" if error.cls_name else error.message.strip()
 
 

@@ -66,8 +66,12 @@ def test_the_linkage_lowers_duckdbs_limit_by_its_frames_and_restores_it():
     with frames_beside_duckdb(conn, "1000MiB", records):
         assert _limit_mib(conn) == pytest.approx(1000 - FRAME_BYTES_PER_RECORD * records / 2**20, abs=1)
     assert _limit_mib(conn) == 1000
-    with frames_beside_duckdb(conn, "1000MiB", 100_000_000):  # never below a quarter of the limit
-        assert _limit_mib(conn) == 250
+    half = 500 * 2**20 // FRAME_BYTES_PER_RECORD  # records whose frames take half the limit
+    with frames_beside_duckdb(conn, "1000MiB", half):  # lowered to half, no lower
+        assert _limit_mib(conn) == 500
+    for more in (half + 1, 100_000_000):  # frames over half the limit: DuckDB keeps it all, the frames on top
+        with frames_beside_duckdb(conn, "1000MiB", more):
+            assert _limit_mib(conn) == 1000
     assert _limit_mib(conn) == 1000
     with pytest.raises(RuntimeError):  # restored when linking fails too
         with frames_beside_duckdb(conn, "1000MiB", records):

@@ -111,3 +111,21 @@ def test_run_plans_the_latest_quarters_report_unless_every_report_is_asked_for()
     assert (every.first_key, every.last_key) == ("2025-07-01", "2026-01-01")
     run_help = cli._parser()._subparsers._group_actions[0].choices["run"].format_help()
     assert "--all-reports" in run_help
+
+
+def test_duckdb_running_out_of_memory_names_the_setting_that_gives_it_more():
+    """DuckDB's advice ("SET memory_limit=...") is SQL an analyst does not type: the message names the setting."""
+    from dagster._utils.error import SerializableErrorInfo
+
+    from pipelines.cli import _root_message
+
+    duckdb_error = SerializableErrorInfo(
+        "Out of Memory Error: failed to allocate data of size 4.0 MiB (300.0 MiB/301.0 MiB used)\n\n"
+        "Possible solutions:\n* Increasing the memory limit (SET memory_limit='...GB')\n", [], "OutOfMemoryException")
+    wrapped = SerializableErrorInfo("Error occurred while executing op", [], "DagsterExecutionStepExecutionError",
+                                    cause=duckdb_error)
+    message = _root_message(wrapped)
+    assert message.startswith("Out of Memory Error: failed to allocate data of size 4.0 MiB (300.0 MiB/301.0 MiB used)")
+    assert "duckdb_memory_limit" in message and "NEGLECT_DUCKDB_MEMORY_LIMIT" in message and "SET " not in message
+    other = SerializableErrorInfo("no such table", [], "CatalogException")
+    assert _root_message(other) == "CatalogException: no such table"

@@ -154,17 +154,24 @@ def _link_records(conn, thresholds, previous, model_path, seconds) -> LinkageRes
 @contextmanager
 def frames_beside_duckdb(conn: duckdb.DuckDBPyConnection, memory_limit: str | None, records: int) -> Iterator[None]:
     """Within the block, DuckDB's memory limit on ``conn`` is ``memory_limit`` less what the linkage's frames will
-    hold in pandas (:data:`FRAME_BYTES_PER_RECORD` for each of ``records``), and never below a quarter of it;
-    afterwards it is ``memory_limit`` again. So DuckDB and the frames together keep to the limit one DuckDB
-    instance is given (:mod:`ingest.connections`): the linkage is the one step holding whole-partnership frames
-    beside a DuckDB at its limit (at 300,000 children 0.45 GB of frames; the refresh's peak was there, 2.50-2.57
-    GiB, bench/README.md). Past its limit DuckDB spills its temporary tables to disk: a lower limit costs time,
-    not correctness. ``memory_limit`` None: the limit is left alone."""
+    hold in pandas (:data:`FRAME_BYTES_PER_RECORD` for each of ``records``) when that leaves DuckDB at least half
+    of it; afterwards it is ``memory_limit`` again. So DuckDB and the frames together keep to the limit one
+    DuckDB instance is given (:mod:`ingest.connections`): the linkage is the one step holding whole-partnership
+    frames beside a DuckDB at its limit (at 300,000 children 0.45 GB of frames; the refresh's peak was there,
+    2.50-2.57 GiB, bench/README.md).
+
+    When the frames would take more than half the limit, the limit is left alone and the frames come on top.
+    DuckDB spills most of its work to disk past its limit, but not all: some of the linkage's queries need
+    memory that grows with the records (the deterministic grouping's ranking of every record). At 1,000,000
+    children (7.9 M records, frames 1.6 GB) a limit lowered to a quarter (301 MiB) or to half (602 MiB) of the
+    automatic 1,205 MiB ran out of memory there; the whole 1,205 MiB links them (bench/README.md).
+    ``memory_limit`` None: the limit is left alone."""
     if memory_limit is None:
         yield
         return
     limit = size_in_bytes(memory_limit)
-    lowered = max(limit // 4, limit - FRAME_BYTES_PER_RECORD * records)
+    frames = FRAME_BYTES_PER_RECORD * records
+    lowered = limit - frames if frames <= limit // 2 else limit
     conn.execute(f"SET memory_limit = '{lowered // 2**20}MiB'")
     try:
         yield
