@@ -89,7 +89,7 @@ def _conflicts(conn: duckdb.DuckDBPyConnection, keys: str, out: str) -> pd.DataF
 
 def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: str) -> pd.DataFrame:
     """Group the records of ``table`` (a 0-based ``row`` column and the identifier columns) that share a key
-    (see module docstring) into a new table ``out`` (row, det_group, det_method), in row order; return the
+    (see module docstring) into a new table ``out`` (row, det_group, det_method), in no order; return the
     conflicting bridge values (see :class:`DeterministicGroups`), which are not used.
 
     Groups are the connected components of the record-key graph, found by passing the smallest row number
@@ -98,6 +98,7 @@ def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: st
     numbers them in the order of their first row (as ``pandas.factorize`` of the components would).
     """
     keys, bad, usable, labels = f"{out}__keys", f"{out}__conflicts", f"{out}__usable", f"{out}__labels"
+    numbers = f"{out}__numbers"
     conn.execute(f"CREATE OR REPLACE TEMP TABLE {keys} AS {record_keys_sql(conn, table)}")
     conflicts = _conflicts(conn, keys, bad)
     # only keys two or more records hold join anything: the rest are left out of the rounds
@@ -127,15 +128,22 @@ def deterministic_groups_in(conn: duckdb.DuckDBPyConnection, table: str, out: st
         if not changed:
             break
     priority = " ".join(f"WHEN '{k}' THEN {i}" for i, k in enumerate(KEY_PRIORITY))
+    # a group's number: how many groups start before it. A group's label is its first row, the one row that is its
+    # own label, so the groups are numbered over those rows alone (a ranking of every record pins all of them in
+    # DuckDB's memory: at 7.9 M records it ran out of an 819 MiB limit)
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {numbers} AS
+        SELECT row AS label, row_number() OVER (ORDER BY row) - 1 AS det_group
+        FROM {table} ANTI JOIN (SELECT row FROM {labels} WHERE label <> row) USING (row)""")
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE {out} AS
         WITH best AS (SELECT row, arg_min(key_type, CASE key_type {priority} END) AS det_method
                       FROM {usable} GROUP BY row),
              labelled AS (SELECT t.row, coalesce(l.label, t.row) AS label
                           FROM {table} t LEFT JOIN {labels} l USING (row))
-        SELECT l.row, dense_rank() OVER (ORDER BY l.label) - 1 AS det_group, b.det_method
-        FROM labelled l LEFT JOIN best b USING (row)
-        ORDER BY l.row""")
+        SELECT l.row, g.det_group, b.det_method
+        FROM labelled l JOIN {numbers} g USING (label) LEFT JOIN best b USING (row)""")  # unordered: read by row
+    conn.execute(f"DROP TABLE {numbers}")
     conn.execute(f"DROP TABLE {labels}")
     conn.execute(f"DROP TABLE {usable}")
     return conflicts
