@@ -206,13 +206,19 @@ def input_version(conn, asset: str, settings_digest: str) -> str:
                           ).hexdigest()
 
 
+def recompute_all() -> bool:
+    """``NEGLECT_RECOMPUTE_ALL=1``: every asset is rebuilt whatever the versions say, and every quarter of an asset
+    that otherwise keeps the quarters whose inputs are unchanged (hidden prevalence)."""
+    return os.environ.get(RECOMPUTE_ALL) == "1"
+
+
 def freshness(conn, asset: str, periods, version: str, outputs: tuple[str, ...] = (),
               files_root: Path | None = None) -> Freshness:
     """Was ``asset`` (e.g. ``marts/neglect_prevalence``) last built for the quarters ``periods`` from inputs of
     ``version`` (:func:`input_version`, or an asset's own)? ``outputs``: warehouse tables it writes (all must
     exist); ``files_root``: the folder its recorded files are under (each must still have its SHA-256)."""
     periods = tuple(sorted(periods))
-    if os.environ.get(RECOMPUTE_ALL) == "1":
+    if recompute_all():
         return Freshness(asset, periods, version, False, f"{RECOMPUTE_ALL}=1: every asset is rebuilt")
     _ensure_tables(conn)
     stored = conn.execute(f"SELECT periods, input_version FROM {BUILDS_TABLE} WHERE source = ?", [asset]).fetchall()

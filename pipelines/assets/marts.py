@@ -58,7 +58,7 @@ from models.marts.trend import prevalence_change, prevalence_trend
 
 from ..partitions import quarter_end, quarterly_partitions
 from ..resources import EstimationSettings, IncomingExtracts, LinkageSettings, RefreshState, WarehouseResource
-from .freshness import code_version
+from .freshness import code_version, recompute_all
 from .journey_marts import EPISODES_KEY, JOURNEY_MARTS, recounted_mart_asset
 from .linkage import FAMILY_LINKS_KEY, PERSON_LINKS_KEY, partner_sources
 from .population import WAREHOUSE_POOL
@@ -212,8 +212,10 @@ def hidden_prevalence(context: AssetExecutionContext, warehouse: WarehouseResour
     definitions, registry, thresholds = _definitions(), extracts.registry(), linkage_settings.thresholds()
     quarters, sampler = _quarters(context), estimation.sampler()
     # what besides the tables it reads the figures depend on (the code and every setting, the sampler's and the
-    # linkage thresholds among them): a quarter whose inputs are unchanged keeps its rows
-    version = hashlib.sha256(f"{code_version()}\n{refresh.settings_version}".encode()).hexdigest()
+    # linkage thresholds among them): a quarter whose inputs are unchanged keeps its rows (None: every quarter
+    # estimated, as NEGLECT_RECOMPUTE_ALL=1 asks)
+    version = None if recompute_all() else hashlib.sha256(
+        f"{code_version()}\n{refresh.settings_version}".encode()).hexdigest()
     with warehouse.get_connection() as conn:
         frame = build_hidden_prevalence(conn, definitions, quarters, thresholds, registry, sampler, version)
         estimated_quarters = len(set(frame["period_end"]))
