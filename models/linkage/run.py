@@ -162,9 +162,10 @@ def frames_beside_duckdb(conn: duckdb.DuckDBPyConnection, memory_limit: str | No
 
     When the frames would take more than half the limit, the limit is left alone and the frames come on top.
     DuckDB spills most of its work to disk past its limit, but not all: some of the linkage's queries need
-    memory that grows with the records (the deterministic grouping's ranking of every record). At 1,000,000
-    children (7.9 M records, frames 1.6 GB) a limit lowered to a quarter (301 MiB) or to half (602 MiB) of the
-    automatic 1,205 MiB ran out of memory there; the whole 1,205 MiB links them (bench/README.md).
+    memory that grows with the records (the deterministic grouping's label rounds). At 1,000,000 children (7.9 M
+    records, frames 1.6 GB) a limit lowered to a quarter (301 MiB) or to half (602 MiB) of the automatic
+    1,205 MiB ran out of memory in that grouping; 819 MiB links them since the grouping no longer ranks every
+    record at once (bench/README.md).
     ``memory_limit`` None: the limit is left alone."""
     if memory_limit is None:
         yield
